@@ -1,0 +1,102 @@
+# dbtool — one binary, many names. See README.md.
+#
+#   make                 build build/dbtool and the applet link names in build/
+#   make test            build and run the whole TAP suite with prove
+#   make sanitize        the same suite under ASan+UBSan (build in build-san/)
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#
+# Knobs: DEVELOPER=1 (default on: -Werror), SANITIZE=address,undefined, O=build dir.
+
+VERSION    := 0.2.0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+O          ?= build
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+PKG_CONFIG ?= pkg-config
+PROVE      ?= prove
+DEVELOPER  ?= 1
+
+PKGS    := libpq yaml-0.1
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
+              -Wmissing-prototypes -Wstrict-prototypes -Wvla \
+              -D_GNU_SOURCE -DDBTOOL_VERSION='"$(VERSION)"' -I. -I$(O) \
+              $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
+LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS))
+ifeq ($(DEVELOPER),1)
+ALL_CFLAGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS    += -fsanitize=$(SANITIZE)
+endif
+
+APPLET_NAMES := database postgres-init postgres-cleanup migrator bundle
+
+LIB_SRC    := $(sort $(wildcard lib/*.c))
+APPLET_SRC := $(sort $(wildcard applets/*.c))
+BUNDLE_SQL := $(sort $(wildcard bundle/*.sql))
+SRC        := main.c $(LIB_SRC) $(APPLET_SRC)
+OBJ        := $(patsubst %.c,$(O)/%.o,$(SRC)) $(O)/bundle_data.o
+LIB_OBJ    := $(patsubst %.c,$(O)/%.o,$(LIB_SRC)) $(O)/bundle_data.o
+UNIT_SRC   := $(sort $(wildcard test/unit/t-*.c))
+UNIT_BIN   := $(patsubst test/unit/%.c,$(O)/test/unit/%,$(UNIT_SRC))
+
+.PHONY: all test unit-test sanitize install clean fuzz bench FORCE
+all: $(O)/dbtool $(O)/links $(UNIT_BIN)
+
+$(O)/dbtool: $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
+
+# Link names so tests exercise argv[0] dispatch; postgres-init in build/bin is
+# the sourceable shim, exactly as installed.
+$(O)/links: $(O)/dbtool nix/postgres-init.sh
+	@mkdir -p $(O)/bin
+	@for n in $(APPLET_NAMES); do ln -sf ../dbtool $(O)/bin/$$n; done
+	@rm -f $(O)/bin/postgres-init
+	@sed 's|@DBTOOL@|$(abspath $(O))/dbtool|g' nix/postgres-init.sh > $(O)/bin/postgres-init
+	@chmod 755 $(O)/bin/postgres-init
+	@ln -sf ../dbtool $(O)/bin/dbtool
+	@touch $@
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The hectic bundle: bundle/*.sql embedded by a tiny host generator.
+$(O)/bundle-gen: bundle/gen.c
+	@mkdir -p $(O)
+	$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
+$(O)/bundle_data.c: $(O)/bundle-gen $(BUNDLE_SQL)
+	$(O)/bundle-gen $(BUNDLE_SQL) > $@.tmp && mv $@.tmp $@
+$(O)/bundle_data.o: $(O)/bundle_data.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/test/unit/%: test/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS)
+
+test: all
+	DBTOOL_BUILD=$(abspath $(O)) $(PROVE) -j2 --timer $(PROVE_FLAGS) test/t[0-9]*.sh $(UNIT_BIN)
+
+unit-test: $(UNIT_BIN)
+	$(PROVE) $(UNIT_BIN)
+
+sanitize:
+	$(MAKE) O=build-san SANITIZE=address,undefined CFLAGS='-O1 -g' test
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hectic
+	install -m 755 $(O)/dbtool $(DESTDIR)$(PREFIX)/bin/dbtool
+	for n in $(APPLET_NAMES); do ln -sf dbtool $(DESTDIR)$(PREFIX)/bin/$$n; done
+	rm -f $(DESTDIR)$(PREFIX)/bin/postgres-init
+	sed 's|@DBTOOL@|$(PREFIX)/bin/dbtool|g' nix/postgres-init.sh > $(DESTDIR)$(PREFIX)/bin/postgres-init
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/postgres-init
+	$(O)/dbtool bundle write $(DESTDIR)$(PREFIX)/share/hectic
+
+clean:
+	rm -rf $(O) build-san
+
+-include $(OBJ:.o=.d) $(UNIT_BIN:=.d)

@@ -1,0 +1,12 @@
+/*
+ * applets.h — the entry point of every applet (one file each in applets/).
+ */
+#ifndef DBTOOL_APPLETS_H
+#define DBTOOL_APPLETS_H
+
+int cmd_config(int argc, char **argv);
+int cmd_database(int argc, char **argv);
+int cmd_postgres_cleanup(int argc, char **argv);
+int cmd_postgres_init(int argc, char **argv);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * config.c — `dbtool config`: print every setting as resolved (flag > env >
+ * dbtool.yaml > default) with where it came from. Validates the project file.
+ */
+#include "lib/common.h"
+#include "applets/applets.h"
+#include "lib/config.h"
+#include "lib/opt.h"
+
+static const char *const usage[] = {
+    "dbtool config [NAME]",
+    "",
+    "Print the resolved configuration, one NAME=value line each with its source\n"
+    "(flag, env, file, default); with NAME print only that value. Passwords in URLs are masked.",
+    NULL};
+
+int cmd_config(int argc, char **argv)
+{
+    const struct option opts[] = {OPT_END()};
+    argc = parse_options(argc, argv, opts, usage, 0);
+    cfg_load_or_die();
+    if (argc > 1)
+        usage_die(usage, "too many arguments");
+    if (argc == 1) {
+        for (int k = 0; k < CFG__N; k++) {
+            if (!strcmp(cfg_name(k), argv[0])) {
+                const char *v = cfg_get(k);
+                if (!v)
+                    return EXIT_ERR;
+                printf("%s\n", v);
+                return 0;
+            }
+        }
+        die(EXIT_UNKNOWN, "unknown setting '%s' (see 'dbtool config')", argv[0]);
+    }
+    struct strbuf sb = STRBUF_INIT;
+    cfg_dump(&sb);
+    fwrite(sb.buf, 1, sb.len, stdout);
+    strbuf_release(&sb);
+    return 0;
+}

@@ -1,0 +1,1244 @@
+/*
+ * cluster.c — postgres-init / postgres-cleanup.
+ *
+ * Fresh init copies an initdb'd data dir (database already created) from a
+ * template cache keyed by the server binary and initdb options, so the common
+ * case costs a directory copy and a server start. The server is started the
+ * way pg_ctl does it (spawn postgres, poll postmaster.pid for "ready") but
+ * polled every few milliseconds; it runs in its own session with no
+ * descriptor of ours. Runtime knobs live in data/dbtool.conf, included at
+ * the end of postgresql.conf and rewritten on every launch.
+ */
+#include "lib/cluster.h"
+#include "lib/config.h"
+#include "lib/fs.h"
+#include "lib/pg.h"
+#include "lib/spawn.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NS "cluster"
+#define RUNTIME_CONF "dbtool.conf"
+#define INCLUDE_LINE "include_if_exists = '" RUNTIME_CONF "'"
+#define TEMPLATE_FORMAT "1" /* bump when the template layout changes */
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+/* ---- binaries ---- */
+
+static char *bindir_cached;
+static const char *bindir_source_cached;
+
+char *pg_find_bindir(const char **source)
+{
+    if (bindir_cached) {
+        if (source)
+            *source = bindir_source_cached;
+        return xstrdup(bindir_cached);
+    }
+    char *dir = NULL;
+    const char *src = NULL;
+    const char *env = cfg_get(CFG_PG_BINDIR);
+    if (env) {
+        char *p = path_join(env, "postgres");
+        if (access(p, X_OK) == 0) {
+            dir = xstrdup(env);
+            src = "PG_BINDIR";
+        }
+        free(p);
+        if (!dir) {
+            error("PG_BINDIR '%s' has no executable 'postgres'", env);
+            return NULL;
+        }
+    }
+    if (!dir) {
+        char *p = find_in_path("postgres");
+        if (p) {
+            char *real = realpath(p, NULL);
+            free(p);
+            if (real) {
+                char *slash = strrchr(real, '/');
+                *slash = 0;
+                dir = real;
+                src = "PATH";
+            }
+        }
+    }
+    if (!dir) {
+        char *pgc = find_in_path("pg_config");
+        if (pgc) {
+            struct child c = CHILD_INIT;
+            struct strbuf out = STRBUF_INIT;
+            strvec_pushl(&c.args, pgc, "--bindir", NULL);
+            c.err = SPAWN_DEVNULL;
+            if (spawn_capture(&c, &out) == 0) {
+                strbuf_trim_trailing(&out);
+                char *p = path_join(out.buf, "postgres");
+                if (access(p, X_OK) == 0) {
+                    dir = strbuf_detach(&out, NULL);
+                    src = "pg_config --bindir";
+                }
+                free(p);
+            }
+            strbuf_release(&out);
+            child_clear(&c);
+            free(pgc);
+        }
+    }
+    if (!dir) {
+        DIR *d = opendir("/usr/lib/postgresql");
+        int best = 0;
+        if (d) {
+            struct dirent *de;
+            while ((de = readdir(d))) {
+                int v = atoi(de->d_name);
+                if (v > best) {
+                    char *p = xasprintf("/usr/lib/postgresql/%s/bin/postgres", de->d_name);
+                    if (access(p, X_OK) == 0)
+                        best = v;
+                    free(p);
+                }
+            }
+            closedir(d);
+        }
+        if (best) {
+            dir = xasprintf("/usr/lib/postgresql/%d/bin", best);
+            src = "/usr/lib/postgresql";
+        }
+    }
+    if (dir) {
+        bindir_cached = xstrdup(dir);
+        bindir_source_cached = src;
+        debug(NS, "using PostgreSQL binaries from %s (found via %s)", dir, src);
+    }
+    if (source)
+        *source = src;
+    return dir;
+}
+
+char *pg_program(const char *name)
+{
+    const char *src;
+    char *dir = pg_find_bindir(&src);
+    if (!dir)
+        die(EXIT_NO_PROGRAM, "PostgreSQL server programs not found: put 'postgres' in PATH, "
+                             "or set PG_BINDIR to the directory holding initdb and postgres");
+    char *p = path_join(dir, name);
+    free(dir);
+    if (access(p, X_OK) < 0) {
+        char *inpath = find_in_path(name);
+        if (inpath) {
+            free(p);
+            return inpath;
+        }
+        die(EXIT_NO_PROGRAM, "required program '%s' not found (looked in %s and PATH)", p, src);
+    }
+    return p;
+}
+
+/* ---- setup ---- */
+
+/* Whether UID/GID can traverse every ancestor of PATH (mode bits only). */
+static const char *untraversable_ancestor(const char *path, uid_t uid, gid_t gid)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof(buf), "%s/", path);
+    char *p = buf;
+    while ((p = strchr(p + 1, '/'))) {
+        *p = 0;
+        struct stat st;
+        if (stat(buf, &st) == 0) {
+            mode_t need = st.st_uid == uid ? S_IXUSR : st.st_gid == gid ? S_IXGRP : S_IXOTH;
+            if (!(st.st_mode & need))
+                return buf;
+        }
+        *p = '/';
+    }
+    return NULL;
+}
+
+static int check_sock_dir_owner(const char *dir, uid_t uid)
+{
+    struct stat st;
+    if (lstat(dir, &st) < 0)
+        return 0;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != uid)
+        return error("private socket dir '%s' exists but is not a directory owned by uid %d; "
+                     "remove it", dir, (int)uid);
+    return 0;
+}
+
+int cluster_setup(struct cluster *c)
+{
+    memset(c, 0, sizeof(*c));
+    const char *wd = cfg_get(CFG_PG_WORKING_DIR);
+    if (!wd) {
+        error("neither PG_WORKING_DIR nor LOCAL_DIR is set: set PG_WORKING_DIR to the cluster "
+              "directory (or LOCAL_DIR to the project root)");
+        return EXIT_ERR;
+    }
+    c->working_dir = xstrdup(wd);
+    struct stat st;
+    if (stat(wd, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        error("PG_WORKING_DIR '%s' exists and is not a directory", wd);
+        return EXIT_ERR;
+    }
+    c->data_dir = path_join(wd, "data");
+    c->port = cfg_int(CFG_PG_PORT);
+    c->database = xstrdup(cfg_get(CFG_PG_DATABASE));
+    c->reuse = cfg_bool(CFG_PG_REUSE);
+    c->conf_file = cfg_get(CFG_PG_CONF_FILE);
+    c->preload = cfg_get(CFG_PG_SHARED_PRELOAD_LIBRARIES);
+    if (!c->preload)
+        c->preload = "";
+    c->disable_logging = cfg_bool(CFG_PG_DISABLE_LOGGING);
+    {
+        const char *f = getenv("PG_FSYNC");
+        bool b = true;
+        if (f && *f && cfg_parse_bool(f, &b) < 0) {
+            error("PG_FSYNC: expected a boolean, got '%s'", f);
+            return EXIT_MISSING;
+        }
+        c->fsync = b;
+    }
+    if (c->conf_file && access(c->conf_file, R_OK) < 0) {
+        error_errno("PG_CONF_FILE not readable: %s", c->conf_file);
+        return EXIT_ERR;
+    }
+
+    /* who runs the server */
+    if (geteuid() == 0) {
+        const char *name = cfg_get(CFG_PG_OS_USER);
+        struct passwd *pw = getpwnam(name);
+        if (!pw) {
+            error("running as root, and PG_OS_USER '%s' does not exist: PostgreSQL refuses to run "
+                  "as root; create the user (useradd -r -m %s) or set PG_OS_USER",
+                  name, name);
+            return EXIT_ERR;
+        }
+        if (pw->pw_uid == 0) {
+            error("PG_OS_USER '%s' is root: PostgreSQL refuses to run as root; name a non-root user", name);
+            return EXIT_ERR;
+        }
+        c->switch_user = true;
+        c->uid = pw->pw_uid;
+        c->gid = pw->pw_gid;
+        c->user = xstrdup(pw->pw_name);
+    } else {
+        struct passwd *pw = getpwuid(geteuid());
+        c->uid = geteuid();
+        c->gid = getegid();
+        if (pw)
+            c->user = xstrdup(pw->pw_name);
+        else if (env_nonempty("USER"))
+            c->user = xstrdup(getenv("USER"));
+        else {
+            error("cannot tell the name of uid %d (no passwd entry and no USER)", (int)geteuid());
+            return EXIT_ERR;
+        }
+    }
+
+    c->bindir = pg_find_bindir(&c->bindir_source);
+    if (!c->bindir) {
+        error("PostgreSQL server programs not found: put 'postgres' in PATH, or set PG_BINDIR "
+              "to the directory holding initdb and postgres");
+        return EXIT_NO_PROGRAM;
+    }
+
+    /* socket dir: sock/ unless .s.PGSQL.PORT.lock would not fit in sun_path */
+    char *sock = path_join(wd, "sock");
+    struct sockaddr_un sa;
+    size_t need = strlen(sock) + strlen("/.s.PGSQL.65535.lock") + 1;
+    if (need > sizeof(sa.sun_path)) {
+        uint64_t h = fnv1a(FNV_INIT, wd, strlen(wd));
+        const char *tmp = getenv("TMPDIR");
+        if (!tmp || strlen(tmp) > 40 || !is_dir(tmp))
+            tmp = "/tmp";
+        c->sock_dir = xasprintf("%s/dbtool-%d-%012llx", tmp, (int)c->uid,
+                                (unsigned long long)(h & 0xffffffffffffULL));
+        c->sock_private = true;
+        free(sock);
+        if (check_sock_dir_owner(c->sock_dir, c->uid) < 0)
+            return EXIT_ERR;
+    } else {
+        c->sock_dir = sock;
+    }
+
+    const char *lp = cfg_get(CFG_PG_LOG_PATH);
+    c->log_dir = lp ? xstrdup(lp) : path_join(c->data_dir, "log");
+    c->startup_log = path_join(lp ? lp : wd, "postgres.log");
+    c->url = pg_build_url(c->user, c->database, c->sock_dir, c->port);
+    return 0;
+}
+
+void cluster_release(struct cluster *c)
+{
+    free(c->working_dir);
+    free(c->data_dir);
+    free(c->sock_dir);
+    free(c->log_dir);
+    free(c->startup_log);
+    free(c->database);
+    free(c->user);
+    free(c->bindir);
+    free(c->url);
+    memset(c, 0, sizeof(*c));
+}
+
+/* ---- helpers ---- */
+
+static void as_server(struct cluster *c, struct child *ch)
+{
+    if (c->switch_user) {
+        ch->as_user = true;
+        ch->uid = c->uid;
+        ch->gid = c->gid;
+    }
+}
+
+static int own(struct cluster *c, const char *path)
+{
+    if (c->switch_user && chown(path, c->uid, c->gid) < 0)
+        return error_errno("cannot hand '%s' to %s", path, c->user);
+    return 0;
+}
+
+static int make_dir(struct cluster *c, const char *path, mode_t mode)
+{
+    if (mkdir_p(path, mode) < 0)
+        return error_errno("cannot create directory '%s'", path);
+    if (chmod(path, mode) < 0)
+        return error_errno("cannot chmod '%s'", path);
+    return own(c, path);
+}
+
+/* Last N lines of PATH to stderr, indented. */
+static void show_tail(const char *path, int n)
+{
+    struct strbuf sb = STRBUF_INIT;
+    if (strbuf_read_file(&sb, path) < 0 || !sb.len) {
+        strbuf_release(&sb);
+        return;
+    }
+    strbuf_trim_trailing(&sb);
+    const char *p = sb.buf + sb.len;
+    int lines = 0;
+    while (p > sb.buf && lines < n) {
+        p--;
+        if (*p == '\n')
+            lines++;
+    }
+    if (*p == '\n')
+        p++;
+    fprintf(stderr, "%s: last lines of %s:\n", progname, path);
+    for (const char *l = p; *l;) {
+        const char *e = strchrnul(l, '\n');
+        fprintf(stderr, "    %.*s\n", (int)(e - l), l);
+        l = *e ? e + 1 : e;
+    }
+    strbuf_release(&sb);
+}
+
+struct pidfile {
+    pid_t pid;
+    char *data_dir;
+    int port;
+    char *sock_dir;
+    char status[16];
+};
+
+static void pidfile_clear(struct pidfile *pf)
+{
+    free(pf->data_dir);
+    free(pf->sock_dir);
+    memset(pf, 0, sizeof(*pf));
+}
+
+/* Read data_dir/postmaster.pid. 1 when read, 0 when absent, -1 unreadable. */
+static int pidfile_read(const char *data_dir, struct pidfile *pf)
+{
+    memset(pf, 0, sizeof(*pf));
+    char *path = path_join(data_dir, "postmaster.pid");
+    struct strbuf sb = STRBUF_INIT;
+    int r = strbuf_read_file(&sb, path);
+    free(path);
+    if (r < 0) {
+        strbuf_release(&sb);
+        return errno == ENOENT ? 0 : -1;
+    }
+    char *line = sb.buf;
+    for (int i = 1; line && *line; i++) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        switch (i) {
+        case 1:
+            pf->pid = (pid_t)atol(line);
+            break;
+        case 2:
+            pf->data_dir = xstrdup(line);
+            break;
+        case 4:
+            pf->port = atoi(line);
+            break;
+        case 5:
+            pf->sock_dir = xstrdup(line);
+            break;
+        case 8:
+            snprintf(pf->status, sizeof(pf->status), "%s", line);
+            break;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    strbuf_release(&sb);
+    return pf->pid > 0 ? 1 : 0;
+}
+
+/* Is PID alive and (where we can tell) a postmaster whose cwd is DATA_DIR? */
+static bool pid_is_postmaster_of(pid_t pid, const char *data_dir)
+{
+    if (pid <= 0)
+        return false;
+    if (kill(pid, 0) < 0 && errno != EPERM)
+        return false;
+    /* zombie of ours (e.g. a server we started in this process)? */
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == pid)
+        return false;
+    char link[64], cwd[4096];
+    snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+    ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
+    if (n < 0)
+        return errno == EACCES || errno == EPERM; /* alive, cannot tell: assume it is */
+    cwd[n] = 0;
+    char *real = realpath(data_dir, NULL);
+    bool same = real && !strcmp(real, cwd);
+    free(real);
+    return same;
+}
+
+pid_t cluster_running_pid(const char *data_dir)
+{
+    struct pidfile pf;
+    if (pidfile_read(data_dir, &pf) <= 0)
+        return 0;
+    pid_t pid = pid_is_postmaster_of(pf.pid, data_dir) ? pf.pid : 0;
+    pidfile_clear(&pf);
+    return pid;
+}
+
+/* Wait until PID is gone (or its pidfile is). true when stopped. */
+static bool wait_gone(pid_t pid, const char *data_dir, double timeout)
+{
+    double deadline = now_monotonic() + timeout, nap = 0.001;
+    char *pidpath = path_join(data_dir, "postmaster.pid");
+    bool gone = false;
+    for (;;) {
+        int st;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid || (kill(pid, 0) < 0 && errno == ESRCH)) {
+            gone = true;
+            break;
+        }
+        if (access(pidpath, F_OK) < 0 && errno == ENOENT) {
+            /* the postmaster removes its pidfile last; reap it if it is ours */
+            double d2 = now_monotonic() + 1.0;
+            while (now_monotonic() < d2) {
+                if (waitpid(pid, &st, WNOHANG) == pid || (kill(pid, 0) < 0 && errno == ESRCH))
+                    break;
+                if (errno == ECHILD)
+                    break;
+                sleep_seconds(0.001);
+            }
+            gone = true;
+            break;
+        }
+        if (now_monotonic() >= deadline)
+            break;
+        sleep_seconds(nap);
+        if (nap < 0.01)
+            nap *= 2;
+    }
+    free(pidpath);
+    return gone;
+}
+
+static int stop_pid(pid_t pid, const char *data_dir, double timeout)
+{
+    debug(NS, "stopping server pid %d (fast mode)", (int)pid);
+    if (kill(pid, SIGINT) < 0 && errno != ESRCH)
+        return error_errno("cannot signal the server (pid %d)", (int)pid), EXIT_ERR;
+    if (wait_gone(pid, data_dir, timeout))
+        return 0;
+    warn("server (pid %d) did not stop within %.0fs in fast mode; sending SIGQUIT", (int)pid, timeout);
+    kill(pid, SIGQUIT);
+    if (wait_gone(pid, data_dir, 10))
+        return 0;
+    error("server (pid %d) of '%s' does not stop", (int)pid, data_dir);
+    return EXIT_ERR;
+}
+
+int cluster_stop(struct cluster *c, double timeout)
+{
+    struct pidfile pf;
+    int r = pidfile_read(c->data_dir, &pf);
+    if (r < 0) {
+        error_errno("cannot read '%s/postmaster.pid'", c->data_dir);
+        return EXIT_ERR;
+    }
+    if (r == 0) {
+        debug(NS, "no postmaster.pid in %s: nothing to stop", c->data_dir);
+        return 0;
+    }
+    if (!pid_is_postmaster_of(pf.pid, c->data_dir)) {
+        debug(NS, "postmaster.pid of %s names pid %d, which is not running: stale", c->data_dir,
+              (int)pf.pid);
+        pidfile_clear(&pf);
+        return 0;
+    }
+    pid_t pid = pf.pid;
+    pidfile_clear(&pf);
+    return stop_pid(pid, c->data_dir, timeout);
+}
+
+/* Is something accepting connections on PATH (a unix socket)? */
+static bool socket_in_use(const char *path)
+{
+    struct sockaddr_un sa;
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return false;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    strcpy(sa.sun_path, path);
+    bool used = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return used;
+}
+
+/* ---- configuration files ---- */
+
+static void conf_quote(struct strbuf *sb, const char *key, const char *value)
+{
+    strbuf_addf(sb, "%s = '", key);
+    for (const char *p = value; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            strbuf_addch(sb, *p);
+        strbuf_addch(sb, *p);
+    }
+    strbuf_addstr(sb, "'\n");
+}
+
+static void runtime_conf(struct cluster *c, struct strbuf *sb)
+{
+    strbuf_addstr(sb, "# Written by dbtool postgres-init on every start; edits here are overwritten.\n"
+                      "# Put your own settings in postgresql.conf (or PG_CONF_FILE).\n");
+    strbuf_addf(sb, "port = %d\n", c->port);
+    conf_quote(sb, "unix_socket_directories", c->sock_dir);
+    char *hba = path_join(c->data_dir, "pg_hba.conf");
+    char *ident = path_join(c->data_dir, "pg_ident.conf");
+    conf_quote(sb, "hba_file", hba);
+    conf_quote(sb, "ident_file", ident);
+    free(hba);
+    free(ident);
+    if (!c->conf_file) {
+        strbuf_addstr(sb, "listen_addresses = ''\n");
+        strbuf_addf(sb, "logging_collector = %s\n", c->disable_logging ? "off" : "on");
+        if (!c->disable_logging)
+            conf_quote(sb, "log_directory", c->log_dir);
+        conf_quote(sb, "shared_preload_libraries", c->preload);
+        if (strstr(c->preload, "pg_cron")) {
+            conf_quote(sb, "cron.database_name", c->database);
+            conf_quote(sb, "cron.host", c->sock_dir);
+        }
+    }
+    if (!c->fsync)
+        strbuf_addstr(sb, "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+}
+
+/* Append the include line to postgresql.conf when it is not there yet. */
+static int ensure_include(struct cluster *c)
+{
+    char *conf = path_join(c->data_dir, "postgresql.conf");
+    struct strbuf sb = STRBUF_INIT;
+    int ret = 0;
+    if (strbuf_read_file(&sb, conf) < 0 && errno != ENOENT) {
+        ret = error_errno("cannot read '%s'", conf);
+    } else if (!strstr(sb.buf, INCLUDE_LINE)) {
+        if (sb.len && sb.buf[sb.len - 1] != '\n')
+            strbuf_addch(&sb, '\n');
+        strbuf_addstr(&sb, "\n# dbtool: runtime settings (port, socket, logging, preload)\n" INCLUDE_LINE "\n");
+        if (write_file_atomic(conf, sb.buf, sb.len, 0600) < 0 || own(c, conf) < 0)
+            ret = error_errno("cannot write '%s'", conf);
+    }
+    strbuf_release(&sb);
+    free(conf);
+    return ret;
+}
+
+static int write_runtime_conf(struct cluster *c)
+{
+    struct strbuf sb = STRBUF_INIT;
+    runtime_conf(c, &sb);
+    char *path = path_join(c->data_dir, RUNTIME_CONF);
+    int ret = 0;
+    if (write_file_atomic(path, sb.buf, sb.len, 0600) < 0)
+        ret = error_errno("cannot write '%s'", path);
+    else
+        ret = own(c, path);
+    free(path);
+    strbuf_release(&sb);
+    return ret ? -1 : ensure_include(c);
+}
+
+static bool runtime_conf_matches(struct cluster *c)
+{
+    struct strbuf want = STRBUF_INIT, have = STRBUF_INIT;
+    runtime_conf(c, &want);
+    char *path = path_join(c->data_dir, RUNTIME_CONF);
+    bool same = strbuf_read_file(&have, path) == 0 && !strcmp(want.buf, have.buf);
+    free(path);
+    strbuf_release(&want);
+    strbuf_release(&have);
+    return same;
+}
+
+/* Fresh data dir: postgresql.conf from PG_CONF_FILE (or initdb's) and our hba. */
+static int write_fresh_conf(struct cluster *c)
+{
+    if (c->conf_file) {
+        struct strbuf sb = STRBUF_INIT;
+        if (strbuf_read_file(&sb, c->conf_file) < 0) {
+            strbuf_release(&sb);
+            return error_errno("PG_CONF_FILE not readable: %s", c->conf_file);
+        }
+        char *conf = path_join(c->data_dir, "postgresql.conf");
+        int r = write_file_atomic(conf, sb.buf, sb.len, 0600);
+        if (r < 0)
+            error_errno("cannot write '%s'", conf);
+        else
+            r = own(c, conf);
+        free(conf);
+        strbuf_release(&sb);
+        if (r < 0)
+            return -1;
+    }
+    static const char hba[] =
+        "# Written by dbtool postgres-init: a local development cluster, trust over the socket.\n"
+        "local   all             all                                     trust\n"
+        "local   replication     all                                     trust\n"
+        "host    all             all             127.0.0.1/32            trust\n"
+        "host    all             all             ::1/128                 trust\n"
+        "host    replication     all             127.0.0.1/32            trust\n";
+    char *path = path_join(c->data_dir, "pg_hba.conf");
+    int r = write_file_atomic(path, hba, sizeof(hba) - 1, 0600);
+    if (r < 0)
+        error_errno("cannot write '%s'", path);
+    else
+        r = own(c, path);
+    free(path);
+    return r;
+}
+
+/* Check each preload library is installed; the error says how to turn it off. */
+static int check_preload(struct cluster *c)
+{
+    if (c->conf_file || !*c->preload)
+        return 0;
+    char *list = xstrdup(c->preload);
+    int ret = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(list, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        if (tok[0] == '$' || strchr(tok, '/'))
+            continue; /* $libdir/x or a path: let the server judge */
+        char *cands[3];
+        cands[0] = xasprintf("%s/../lib/postgresql/%s.so", c->bindir, tok);
+        cands[1] = xasprintf("%s/../lib/%s.so", c->bindir, tok);
+        cands[2] = NULL;
+        bool found = false;
+        for (int i = 0; cands[i]; i++)
+            if (access(cands[i], F_OK) == 0)
+                found = true;
+        if (!found) {
+            /* ask pg_config where the server's libraries are */
+            char *pgc = path_join(c->bindir, "pg_config");
+            struct child ch = CHILD_INIT;
+            struct strbuf out = STRBUF_INIT;
+            strvec_pushl(&ch.args, access(pgc, X_OK) == 0 ? pgc : "pg_config", "--pkglibdir", NULL);
+            ch.err = SPAWN_DEVNULL;
+            if (find_in_path(ch.args.v[0]) && spawn_capture(&ch, &out) == 0) {
+                strbuf_trim_trailing(&out);
+                char *p = xasprintf("%s/%s.so", out.buf, tok);
+                found = access(p, F_OK) == 0;
+                free(p);
+            }
+            strbuf_release(&out);
+            child_clear(&ch);
+            free(pgc);
+        }
+        if (!found) {
+            error("shared preload library '%s' is not installed for the server in %s: install it "
+                  "(e.g. Debian's postgresql-<version>-cron for pg_cron) or set "
+                  "PG_SHARED_PRELOAD_LIBRARIES='' to disable preloading",
+                  tok, c->bindir);
+            ret = -1;
+        }
+        free(cands[0]);
+        free(cands[1]);
+    }
+    free(list);
+    return ret;
+}
+
+/* ---- template cache ---- */
+
+static char *cache_root(void)
+{
+    const char *x = env_nonempty("DBTOOL_CACHE_DIR");
+    if (x)
+        return xstrdup(x);
+    x = env_nonempty("XDG_CACHE_HOME");
+    if (x)
+        return path_join(x, "dbtool");
+    const char *home = env_nonempty("HOME");
+    if (!home) {
+        struct passwd *pw = getpwuid(getuid());
+        home = pw ? pw->pw_dir : NULL;
+    }
+    if (!home)
+        return NULL;
+    return xasprintf("%s/.cache/dbtool", home);
+}
+
+static void initdb_args(struct cluster *c, struct strvec *args, const char *initdb, const char *dir)
+{
+    strvec_pushl(args, initdb, "-D", dir, "-U", c->user, "-A", "trust", "-E", "UTF8",
+                 "--no-locale", "-N", NULL);
+}
+
+/* Key: server binary identity + initdb options + database name. */
+static char *template_key(struct cluster *c)
+{
+    char *pg = path_join(c->bindir, "postgres");
+    char *real = realpath(pg, NULL);
+    struct stat st;
+    uint64_t h = FNV_INIT;
+    struct strbuf k = STRBUF_INIT;
+    strbuf_addf(&k, "fmt=%s\n", TEMPLATE_FORMAT);
+    if (real && stat(real, &st) == 0)
+        strbuf_addf(&k, "bin=%s\nsize=%lld\nmtime=%lld.%09ld\nino=%llu\n", real,
+                    (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                    (unsigned long long)st.st_ino);
+    struct strvec a = STRVEC_INIT;
+    initdb_args(c, &a, "initdb", "D");
+    for (size_t i = 0; i < a.nr; i++)
+        strbuf_addf(&k, "%s ", a.v[i]);
+    strvec_clear(&a);
+    strbuf_addf(&k, "\ndb=%s\nuid=%d\n", c->database, (int)c->uid);
+    h = fnv1a(h, k.buf, k.len);
+    trace(NS, "template key material:\n%s", k.buf);
+    strbuf_release(&k);
+    free(real);
+    free(pg);
+    return xasprintf("pg-%016llx", (unsigned long long)h);
+}
+
+static int run_logged(struct cluster *c, struct child *ch, const char *what)
+{
+    as_server(c, ch);
+    ch->out_path = c->startup_log;
+    ch->in = SPAWN_DEVNULL;
+    int st = spawn_run(ch);
+    if (st == -1)
+        return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
+    if (st != 0) {
+        error("%s failed (exit %d)", what, st);
+        show_tail(c->startup_log, 15);
+        return EXIT_ERR;
+    }
+    return 0;
+}
+
+/* Create the database inside a stopped data dir with single-user mode. */
+static int single_user_createdb(struct cluster *c, const char *dir)
+{
+    struct child ch = CHILD_INIT;
+    char *postgres = path_join(c->bindir, "postgres");
+    strvec_pushl(&ch.args, postgres, "--single", "-D", dir, "-F", "-c", "exit_on_error=true",
+                 "-c", "shared_preload_libraries=", "-c", "logging_collector=off", "postgres", NULL);
+    free(postgres);
+    as_server(c, &ch);
+    ch.out_path = c->startup_log;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        child_clear(&ch);
+        return error_errno("pipe"), EXIT_ERR;
+    }
+    ch.in = p[0];
+    if (spawn_start(&ch) < 0) {
+        close(p[0]);
+        close(p[1]);
+        child_clear(&ch);
+        return EXIT_ERR;
+    }
+    close(p[0]);
+    char *ident = pg_quote_ident(c->database);
+    struct strbuf sql = STRBUF_INIT;
+    if (strcmp(c->database, "postgres") && strcmp(c->database, "template1") &&
+        strcmp(c->database, "template0"))
+        strbuf_addf(&sql, "CREATE DATABASE %s;\n", ident);
+    free(ident);
+    ssize_t w = sql.len ? write(p[1], sql.buf, sql.len) : 0;
+    (void)w;
+    close(p[1]);
+    strbuf_release(&sql);
+    int st = spawn_wait(&ch, -1);
+    child_clear(&ch);
+    if (st != 0) {
+        error("creating database '%s' in single-user mode failed (exit %d)", c->database, st);
+        show_tail(c->startup_log, 15);
+        return EXIT_ERR;
+    }
+    return 0;
+}
+
+/* Remove files the template must not carry (runtime leftovers). */
+static void scrub_data_dir(const char *dir)
+{
+    static const char *const junk[] = {"postmaster.opts", "postmaster.pid", "log", RUNTIME_CONF};
+    for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
+        char *p = path_join(dir, junk[i]);
+        rm_rf(p);
+        free(p);
+    }
+}
+
+/* initdb + database into c->data_dir (which must not exist). */
+static int build_data_dir(struct cluster *c)
+{
+    struct child ch = CHILD_INIT;
+    char *initdb = path_join(c->bindir, "initdb");
+    initdb_args(c, &ch.args, initdb, c->data_dir);
+    strvec_push(&ch.args, "--no-instructions");
+    free(initdb);
+    info("initialising a new cluster in %s (initdb; later inits copy a cached template)", c->data_dir);
+    int r = run_logged(c, &ch, "initdb");
+    child_clear(&ch);
+    if (r)
+        return r;
+    r = single_user_createdb(c, c->data_dir);
+    if (r)
+        return r;
+    scrub_data_dir(c->data_dir);
+    return 0;
+}
+
+/* Copy the fresh data dir into the cache (best effort, atomic rename). */
+static void cache_store(struct cluster *c, const char *root, const char *key)
+{
+    if (mkdir_p(root, 0700) < 0) {
+        debug(NS, "template cache %s not writable: %s", root, strerror(errno));
+        return;
+    }
+    char *tmp = xasprintf("%s/tmp-%d-%ld", root, (int)getpid(), (long)time(NULL));
+    char *dst = path_join(root, key);
+    rm_rf(tmp);
+    if (copy_tree(c->data_dir, tmp, 0, 0, false) == 0) {
+        if (rename(tmp, dst) == 0)
+            debug(NS, "stored template %s", dst);
+        else
+            debug(NS, "template %s already stored by a concurrent init", dst);
+    }
+    rm_rf(tmp);
+    free(tmp);
+    free(dst);
+}
+
+/* Make c->data_dir a fresh data dir with the database: from the cache, else initdb. */
+static int fresh_data_dir(struct cluster *c)
+{
+    char *root = cache_root();
+    char *key = template_key(c);
+    char *tpl = root ? path_join(root, key) : NULL;
+    int r = 0;
+    if (tpl && is_dir(tpl)) {
+        double t0 = now_monotonic();
+        if (copy_tree(tpl, c->data_dir, c->uid, c->gid, c->switch_user || geteuid() == 0) == 0) {
+            debug(NS, "copied template %s in %.0f ms", tpl, (now_monotonic() - t0) * 1000);
+            goto out;
+        }
+        warn("cannot copy the cached template %s; running initdb instead", tpl);
+        rm_rf(c->data_dir);
+    }
+    r = build_data_dir(c);
+    if (!r && root)
+        cache_store(c, root, key);
+out:
+    free(tpl);
+    free(key);
+    free(root);
+    return r;
+}
+
+/* ---- start ---- */
+
+static int start_server(struct cluster *c)
+{
+    char *postgres = path_join(c->bindir, "postgres");
+    struct child ch = CHILD_INIT;
+    strvec_pushl(&ch.args, postgres, "-D", c->data_dir, NULL);
+    free(postgres);
+    as_server(c, &ch);
+    ch.daemon = true;
+    ch.out_path = c->startup_log;
+    ch.dir = c->data_dir;
+    /* a caller's PGDATA/PGPORT must not redirect the server */
+    strvec_pushl(&ch.env, "PGDATA", "PGPORT", "PGHOST", "PGOPTIONS", NULL);
+    double t0 = now_monotonic();
+    if (spawn_start(&ch) < 0) {
+        child_clear(&ch);
+        return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
+    }
+    pid_t pid = ch.pid;
+    child_clear(&ch);
+    double timeout = 60;
+    const char *t = env_nonempty("PG_START_TIMEOUT");
+    if (t)
+        timeout = atof(t);
+    double deadline = t0 + timeout, nap = 0.001;
+    for (;;) {
+        int st;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) {
+            error("the server exited during startup (%s %d)",
+                  WIFEXITED(st) ? "exit code" : "signal",
+                  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+            show_tail(c->startup_log, 20);
+            return EXIT_ERR;
+        }
+        struct pidfile pf;
+        if (pidfile_read(c->data_dir, &pf) > 0) {
+            bool ready = pf.pid == pid && starts_with(pf.status, "ready");
+            pidfile_clear(&pf);
+            if (ready)
+                break;
+        }
+        if (interrupted) {
+            kill(pid, SIGQUIT);
+            error("interrupted while the server was starting");
+            return EXIT_ERR;
+        }
+        if (now_monotonic() > deadline) {
+            error("the server did not become ready within %.0f s (see %s)", timeout, c->startup_log);
+            show_tail(c->startup_log, 20);
+            return EXIT_ERR;
+        }
+        sleep_seconds(nap);
+        if (nap < 0.005)
+            nap *= 1.5;
+    }
+    c->pid = pid;
+    debug(NS, "server pid %d ready in %.0f ms", (int)pid, (now_monotonic() - t0) * 1000);
+    return 0;
+}
+
+/* Connect to the database; create it when missing. */
+static int ensure_database(struct cluster *c)
+{
+    char *msg = NULL;
+    PGconn *conn = pg_connect_quiet(c->url, &msg);
+    if (conn) {
+        PQfinish(conn);
+        free(msg);
+        return 0;
+    }
+    bool missing = msg && strstr(msg, "does not exist");
+    if (!missing) {
+        error("cannot connect to the new cluster: %s", msg ? msg : "unknown error");
+        free(msg);
+        return EXIT_ERR;
+    }
+    free(msg);
+    char *admin = pg_build_url(c->user, "postgres", c->sock_dir, c->port);
+    conn = pg_connect(admin);
+    free(admin);
+    if (!conn)
+        return EXIT_ERR;
+    char *ident = pg_quote_ident(c->database);
+    char *sql = xasprintf("CREATE DATABASE %s", ident);
+    info("creating database '%s'", c->database);
+    int r = pg_exec(conn, sql);
+    free(sql);
+    free(ident);
+    PQfinish(conn);
+    return r ? EXIT_ERR : 0;
+}
+
+static int prepare_sock_dir(struct cluster *c)
+{
+    if (c->sock_private) {
+        if (check_sock_dir_owner(c->sock_dir, c->uid) < 0)
+            return -1;
+        if (mkdir(c->sock_dir, 0700) < 0 && errno != EEXIST)
+            return error_errno("cannot create socket dir '%s'", c->sock_dir);
+        if (own(c, c->sock_dir) < 0)
+            return -1;
+        /* leave a pointer in the working dir so people can find it */
+        char *note = path_join(c->working_dir, "sock");
+        rm_rf(note);
+        if (symlink(c->sock_dir, note) == 0 && c->switch_user)
+            lchown(note, c->uid, c->gid);
+        free(note);
+        return 0;
+    }
+    return make_dir(c, c->sock_dir, 0700);
+}
+
+/* Refuse when another process listens on our socket path. */
+static int check_socket_free(struct cluster *c)
+{
+    char *sock = xasprintf("%s/.s.PGSQL.%d", c->sock_dir, c->port);
+    int ret = 0;
+    if (socket_in_use(sock)) {
+        struct strbuf lock = STRBUF_INIT;
+        char *lockpath = xasprintf("%s.lock", sock);
+        strbuf_read_file(&lock, lockpath);
+        char *nl = strchr(lock.buf, '\n');
+        char *owner = nl ? strchr(nl + 1, '\n') : NULL;
+        if (nl && owner) {
+            *owner = 0;
+            *nl = 0;
+            error("socket %s is held by another server (pid %s, data dir %s): stop it or use "
+                  "another PG_PORT / PG_WORKING_DIR",
+                  sock, lock.buf, nl + 1);
+        } else {
+            error("socket %s is held by another process: stop it or use another PG_PORT / "
+                  "PG_WORKING_DIR", sock);
+        }
+        strbuf_release(&lock);
+        free(lockpath);
+        ret = -1;
+    }
+    free(sock);
+    return ret;
+}
+
+static int fresh_init(struct cluster *c)
+{
+    char *sock = path_join(c->working_dir, "sock");
+    if (rm_rf(c->data_dir) < 0 || rm_rf(sock) < 0) {
+        free(sock);
+        return error_errno("cannot clear '%s'", c->working_dir), EXIT_ERR;
+    }
+    free(sock);
+    if (make_dir(c, c->working_dir, 0700) < 0)
+        return EXIT_ERR;
+    if (c->switch_user) {
+        const char *bad = untraversable_ancestor(c->working_dir, c->uid, c->gid);
+        if (bad) {
+            error("the server user '%s' cannot reach '%s' (a parent directory denies it): put "
+                  "PG_WORKING_DIR where '%s' can traverse, or grant it (chmod o+x '%s')",
+                  c->user, c->working_dir, c->user, bad);
+            return EXIT_ERR;
+        }
+    }
+    if (prepare_sock_dir(c) < 0)
+        return EXIT_ERR;
+    int r = fresh_data_dir(c);
+    if (r)
+        return r;
+    if (write_fresh_conf(c) < 0)
+        return EXIT_ERR;
+    return 0;
+}
+
+/* Move a data dir that cannot start aside instead of deleting it. */
+static void move_aside(struct cluster *c)
+{
+    char stamp[32];
+    time_t t = time(NULL);
+    strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", gmtime(&t));
+    char *dst = xasprintf("%s.failed-%s", c->data_dir, stamp);
+    if (rename(c->data_dir, dst) == 0)
+        warn("kept the old data dir as %s (remove it when you no longer need it)", dst);
+    else
+        rm_rf(c->data_dir);
+    free(dst);
+}
+
+int cluster_init(struct cluster *c)
+{
+    double t0 = now_monotonic();
+    int r;
+    if (check_preload(c) < 0)
+        return EXIT_ERR;
+
+    char *pgver = path_join(c->data_dir, "PG_VERSION");
+    bool have_data = access(pgver, F_OK) == 0;
+    free(pgver);
+    pid_t running = cluster_running_pid(c->data_dir);
+
+    if (c->reuse && have_data) {
+        if (running && runtime_conf_matches(c)) {
+            c->reused = c->was_running = true;
+            c->pid = running;
+            debug(NS, "server pid %d already running with matching settings", (int)running);
+            r = ensure_database(c);
+            if (r)
+                return r;
+            goto done;
+        }
+        if (running && (r = stop_pid(running, c->data_dir, 30)))
+            return r;
+        if (prepare_sock_dir(c) < 0)
+            return EXIT_ERR;
+        if (check_socket_free(c) < 0)
+            return EXIT_ERR;
+        if (write_runtime_conf(c) < 0)
+            return EXIT_ERR;
+        if (c->switch_user)
+            chown_tree(c->working_dir, c->uid, c->gid);
+        r = start_server(c);
+        if (r == 0) {
+            c->reused = true;
+            r = ensure_database(c);
+            if (r)
+                return r;
+            goto done;
+        }
+        if (r == EXIT_NO_PROGRAM)
+            return r;
+        warn("the existing cluster in %s cannot start; re-initialising a fresh one", c->data_dir);
+        move_aside(c);
+    } else if (running) {
+        if ((r = stop_pid(running, c->data_dir, 30)))
+            return r;
+    }
+    if ((r = fresh_init(c)))
+        return r;
+    if (check_socket_free(c) < 0)
+        return EXIT_ERR;
+    if (write_runtime_conf(c) < 0)
+        return EXIT_ERR;
+    if ((r = start_server(c)))
+        return r;
+done:
+    info("cluster ready in %.2fs: %s%s%s", now_monotonic() - t0, c->url,
+         c->was_running ? " (already running)" : c->reused ? " (reused)" : "",
+         c->sock_private ? " (short socket dir: the working dir path is too long for a socket)" : "");
+    return 0;
+}
+
+static void export_line(FILE *out, const char *name, const char *value)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "export %s=", name);
+    strbuf_add_shquote(&sb, value);
+    fprintf(out, "%s\n", sb.buf);
+    strbuf_release(&sb);
+}
+
+void cluster_print_exports(const struct cluster *c, const char *url_var, FILE *out)
+{
+    char port[16];
+    snprintf(port, sizeof(port), "%d", c->port);
+    export_line(out, "POSTGRESQL_HOST", c->sock_dir);
+    export_line(out, "POSTGRESQL_PORT", port);
+    export_line(out, "POSTGRESQL_USER", c->user);
+    export_line(out, "POSTGRESQL_DATABASE", c->database);
+    export_line(out, "PGURL", c->url);
+    if (url_var && strcmp(url_var, "PGURL"))
+        export_line(out, url_var, c->url);
+}
+
+/* A cluster root holds only what postgres-init puts there. */
+static bool looks_like_cluster_root(const char *dir, struct strbuf *why)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        strbuf_addf(why, "cannot read it: %s", strerror(errno));
+        return false;
+    }
+    bool ok = true;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *n = de->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "data") || !strcmp(n, "sock") ||
+            !strcmp(n, "postgres.log") || starts_with(n, "data.failed-"))
+            continue;
+        strbuf_addf(why, "it contains '%s', which postgres-init does not create", n);
+        ok = false;
+        break;
+    }
+    closedir(d);
+    return ok;
+}
+
+int cluster_remove(struct cluster *c)
+{
+    char *wd = realpath(c->working_dir, NULL);
+    if (!wd) {
+        if (errno == ENOENT) {
+            info("%s does not exist: nothing to remove", c->working_dir);
+            return 0;
+        }
+        error_errno("cannot resolve '%s'", c->working_dir);
+        return EXIT_ERR;
+    }
+    const char *home = getenv("HOME");
+    const char *local = cfg_get(CFG_LOCAL_DIR);
+    char *rhome = home ? realpath(home, NULL) : NULL;
+    char *rlocal = local ? realpath(local, NULL) : NULL;
+    struct strbuf why = STRBUF_INIT;
+    int ret = 0;
+    if (!strcmp(wd, "/"))
+        strbuf_addstr(&why, "it is the root directory");
+    else if (rhome && !strcmp(wd, rhome))
+        strbuf_addstr(&why, "it is $HOME");
+    else if (rlocal && !strcmp(wd, rlocal))
+        strbuf_addstr(&why, "it is $LOCAL_DIR itself");
+    else
+        looks_like_cluster_root(wd, &why);
+    if (why.len) {
+        error("refusing to remove PG_WORKING_DIR '%s': %s", wd, why.buf);
+        ret = EXIT_ERR;
+        goto out;
+    }
+    ret = cluster_stop(c, 30);
+    if (ret)
+        goto out;
+    if (c->sock_private && c->sock_dir)
+        rm_rf(c->sock_dir);
+    if (rm_rf(wd) < 0) {
+        error_errno("cannot remove '%s'", wd);
+        ret = EXIT_ERR;
+        goto out;
+    }
+    info("removed %s", wd);
+out:
+    strbuf_release(&why);
+    free(wd);
+    free(rhome);
+    free(rlocal);
+    return ret;
+}

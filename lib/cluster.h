@@ -1,0 +1,79 @@
+/*
+ * cluster.h — the local PostgreSQL cluster of SPEC section 4: resolve where it
+ * lives and who runs it, make it ready (fresh from the template cache, or
+ * reused), start it without pg_ctl, stop it in fast mode.
+ */
+#ifndef DBTOOL_CLUSTER_H
+#define DBTOOL_CLUSTER_H
+
+#include "lib/common.h"
+#include <sys/types.h>
+
+struct cluster {
+    char *working_dir;  /* PG_WORKING_DIR */
+    char *data_dir;     /* working_dir/data */
+    char *sock_dir;     /* working_dir/sock, or a short private dir (see sock_private) */
+    bool sock_private;  /* the socket path would exceed the kernel limit */
+    char *log_dir;      /* server log dir (absolute) */
+    char *startup_log;  /* stdout/stderr of the postmaster */
+    int port;
+    char *database;
+    char *user;         /* OS user running the server = the role in the URL */
+    bool switch_user;   /* we are root: server runs as uid/gid */
+    uid_t uid;
+    gid_t gid;
+    char *bindir;
+    const char *bindir_source;
+    char *url;
+    /* options */
+    bool reuse;
+    bool fsync;
+    const char *conf_file;
+    const char *preload;      /* shared_preload_libraries ("" = none) */
+    bool disable_logging;
+    /* results */
+    bool reused;              /* an existing data dir was kept */
+    bool was_running;         /* it was already running and left as is */
+    pid_t pid;
+};
+
+/*
+ * Fill C from the configuration (PG_WORKING_DIR, LOCAL_DIR, ...): paths, the
+ * server user, binaries, the socket dir. Validates what can be validated
+ * without touching anything. Returns 0, or an exit code (message printed).
+ */
+int cluster_setup(struct cluster *c);
+/*
+ * postgres-init: make the cluster ready and running, database created.
+ * Returns 0 or an exit code (message printed).
+ */
+int cluster_init(struct cluster *c);
+/*
+ * Stop the server of C's data dir in fast mode (SIGINT, then SIGQUIT after
+ * TIMEOUT seconds). 0 when stopped or nothing was running; an exit code otherwise.
+ */
+int cluster_stop(struct cluster *c, double timeout);
+/* The pid of a live postmaster of DATA_DIR, or 0 (stale or no pidfile). */
+pid_t cluster_running_pid(const char *data_dir);
+/* Print export lines (shell-quoted) of the result, using PG_URL_VAR. */
+void cluster_print_exports(const struct cluster *c, const char *url_var, FILE *out);
+void cluster_release(struct cluster *c);
+
+/*
+ * Find the PostgreSQL server binaries: $PG_BINDIR, the dir of `postgres` in
+ * PATH, `pg_config --bindir`, /usr/lib/postgresql/<highest>/bin. malloc'd path
+ * or NULL; *source says which rule matched.
+ */
+char *pg_find_bindir(const char **source);
+/* Path of a PostgreSQL program (e.g. "pg_dump") in the resolved bindir; dies 127 when missing. */
+char *pg_program(const char *name);
+
+
+
+/*
+ * `database cleanup`: stop the server and remove the working dir (and a
+ * private socket dir). Refuses "/", $HOME, $LOCAL_DIR itself and a directory
+ * that does not look like a cluster root. 0 or an exit code.
+ */
+int cluster_remove(struct cluster *c);
+#endif

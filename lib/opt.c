@@ -1,0 +1,203 @@
+/*
+ * opt.c — the option parser behind every applet and subcommand.
+ */
+#include "lib/opt.h"
+#include "lib/spawn.h"
+
+#include <limits.h>
+#include <unistd.h>
+
+static void opt_name(struct strbuf *sb, const struct option *o)
+{
+    if (o->short_name && o->long_name)
+        strbuf_addf(sb, "-%c, --%s", o->short_name, o->long_name);
+    else if (o->short_name)
+        strbuf_addf(sb, "-%c", o->short_name);
+    else
+        strbuf_addf(sb, "    --%s", o->long_name);
+    if (o->argh)
+        strbuf_addf(sb, " %s", o->argh);
+}
+
+void usage_format(struct strbuf *sb, const char *const *usage, const struct option *opts)
+{
+    size_t i = 0;
+    for (; usage[i] && *usage[i]; i++)
+        strbuf_addf(sb, "%s %s\n", i == 0 ? "usage:" : "   or:", usage[i]);
+    if (usage[i])
+        i++;
+    for (; usage[i]; i++)
+        strbuf_addf(sb, "\n%s\n", usage[i]);
+    bool any = false;
+    for (const struct option *o = opts; o && o->type != OPT_END_; o++) {
+        if (!any)
+            strbuf_addstr(sb, "\noptions:\n");
+        any = true;
+        struct strbuf n = STRBUF_INIT;
+        strbuf_addstr(&n, "    ");
+        opt_name(&n, o);
+        if (n.len < 30)
+            strbuf_addf(sb, "%-30s%s\n", n.buf, o->help ? o->help : "");
+        else
+            strbuf_addf(sb, "%s\n%-30s%s\n", n.buf, "", o->help ? o->help : "");
+        strbuf_release(&n);
+    }
+    if (!any)
+        strbuf_addstr(sb, "\noptions:\n");
+    strbuf_addf(sb, "    %-26s%s\n", "-h, --help", "show this help and exit");
+}
+
+void pager_write(const char *text, size_t len)
+{
+    const char *pager = getenv("PAGER");
+    if (isatty(1) && !(pager && !*pager) && !(pager && !strcmp(pager, "cat"))) {
+        if (spawn_pager(pager, text, len) == 0)
+            return;
+    }
+    fwrite(text, 1, len, stdout);
+}
+
+void usage_with_options(const char *const *usage, const struct option *opts)
+{
+    struct strbuf sb = STRBUF_INIT;
+    usage_format(&sb, usage, opts);
+    pager_write(sb.buf, sb.len);
+    strbuf_release(&sb);
+    dbtool_exit(EXIT_OK);
+}
+
+void usage_die(const char *const *usage, const char *fmt, ...)
+{
+    struct strbuf sb = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    error("%s", sb.buf);
+    if (usage && usage[0])
+        fprintf(stderr, "usage: %s\n(see '%s --help')\n", usage[0], progname);
+    strbuf_release(&sb);
+    dbtool_exit(EXIT_UNKNOWN);
+}
+
+static void apply(const struct option *o, const char *arg, bool negated, const char *const *usage)
+{
+    switch (o->type) {
+    case OPT_BOOL_:
+        *(int *)o->value = negated ? 0 : 1;
+        break;
+    case OPT_STRING_:
+        *(const char **)o->value = arg;
+        break;
+    case OPT_INT_: {
+        char *end;
+        errno = 0;
+        long v = strtol(arg, &end, 10);
+        if (!*arg || *end || errno || v < INT_MIN || v > INT_MAX)
+            usage_die(usage, "option '%s' expects a number, got '%s'",
+                      o->long_name ? o->long_name : (char[]){(char)o->short_name, 0}, arg);
+        *(int *)o->value = (int)v;
+        break;
+    }
+    case OPT_LIST_:
+        strvec_push((struct strvec *)o->value, arg);
+        break;
+    case OPT_CALLBACK_:
+        if (o->callback(o, arg))
+            usage_die(usage, "invalid value for option '%s': '%s'",
+                      o->long_name ? o->long_name : (char[]){(char)o->short_name, 0},
+                      arg ? arg : "");
+        break;
+    case OPT_END_:
+        BUG("apply OPT_END");
+    }
+}
+
+int parse_options(int argc, char **argv, const struct option *opts, const char *const *usage,
+                  int flags)
+{
+    int out = 0;
+    int i = 1;
+    for (; i < argc; i++) {
+        char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            i++;
+            break;
+        }
+        if (a[0] != '-' || a[1] == 0) {
+            if (flags & PARSE_OPT_STOP_AT_NON_OPTION)
+                break;
+            argv[out++] = a;
+            continue;
+        }
+        if (a[1] == '-') {
+            const char *name = a + 2;
+            const char *eq = strchr(name, '=');
+            size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+            if (nlen == 4 && !strncmp(name, "help", 4))
+                usage_with_options(usage, opts);
+            const struct option *o = NULL;
+            bool negated = false;
+            for (const struct option *p = opts; p && p->type != OPT_END_; p++) {
+                if (p->long_name && strlen(p->long_name) == nlen && !strncmp(p->long_name, name, nlen)) {
+                    o = p;
+                    break;
+                }
+            }
+            if (!o && nlen > 3 && !strncmp(name, "no-", 3)) {
+                for (const struct option *p = opts; p && p->type != OPT_END_; p++) {
+                    if (p->type == OPT_BOOL_ && p->long_name && strlen(p->long_name) == nlen - 3 &&
+                        !strncmp(p->long_name, name + 3, nlen - 3)) {
+                        o = p;
+                        negated = true;
+                        break;
+                    }
+                }
+            }
+            if (!o)
+                usage_die(usage, "unknown option '--%.*s'", (int)nlen, name);
+            const char *arg = NULL;
+            if (o->argh) {
+                if (eq)
+                    arg = eq + 1;
+                else if (i + 1 < argc)
+                    arg = argv[++i];
+                else
+                    usage_die(usage, "option '--%s' requires a value", o->long_name);
+            } else if (eq) {
+                usage_die(usage, "option '--%s' takes no value", o->long_name);
+            }
+            apply(o, arg, negated, usage);
+            continue;
+        }
+        /* clustered short options: -abc, -dVALUE, -d VALUE */
+        for (char *c = a + 1; *c; c++) {
+            if (*c == 'h')
+                usage_with_options(usage, opts);
+            const struct option *o = NULL;
+            for (const struct option *p = opts; p && p->type != OPT_END_; p++)
+                if (p->short_name == *c) {
+                    o = p;
+                    break;
+                }
+            if (!o)
+                usage_die(usage, "unknown option '-%c'", *c);
+            if (o->argh) {
+                const char *arg;
+                if (c[1])
+                    arg = c + 1;
+                else if (i + 1 < argc)
+                    arg = argv[++i];
+                else
+                    usage_die(usage, "option '-%c' requires a value", *c);
+                apply(o, arg, false, usage);
+                break;
+            }
+            apply(o, NULL, false, usage);
+        }
+    }
+    for (; i < argc; i++)
+        argv[out++] = argv[i];
+    argv[out] = NULL;
+    return out;
+}

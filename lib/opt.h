@@ -1,0 +1,55 @@
+/*
+ * opt.h — one declarative option table per command and one parser
+ * (git's parse-options, trimmed). Help text is printed from the table.
+ */
+#ifndef DBTOOL_OPT_H
+#define DBTOOL_OPT_H
+
+#include "lib/common.h"
+
+enum opt_type { OPT_END_, OPT_BOOL_, OPT_STRING_, OPT_INT_, OPT_CALLBACK_, OPT_LIST_ };
+
+struct option {
+    enum opt_type type;
+    int short_name;        /* 0 when none */
+    const char *long_name; /* NULL when none */
+    void *value;           /* int*, const char**, struct strvec*, or callback data */
+    const char *argh;      /* argument name in help; NULL for flags */
+    const char *help;
+    /* OPT_CALLBACK_: called with the argument (NULL for flags); non-zero = usage error */
+    int (*callback)(const struct option *opt, const char *arg);
+};
+
+#define OPT_BOOL(s, l, v, h) {OPT_BOOL_, (s), (l), (v), NULL, (h), NULL}
+#define OPT_STRING(s, l, v, a, h) {OPT_STRING_, (s), (l), (v), (a), (h), NULL}
+#define OPT_INT(s, l, v, a, h) {OPT_INT_, (s), (l), (v), (a), (h), NULL}
+#define OPT_LIST(s, l, v, a, h) {OPT_LIST_, (s), (l), (v), (a), (h), NULL}
+#define OPT_CALLBACK(s, l, v, a, h, cb) {OPT_CALLBACK_, (s), (l), (v), (a), (h), (cb)}
+#define OPT_END() {OPT_END_, 0, NULL, NULL, NULL, NULL, NULL}
+
+enum {
+    /* stop at the first non-option (subcommand fronts) */
+    PARSE_OPT_STOP_AT_NON_OPTION = 1,
+};
+
+/*
+ * Parse ARGV[1..] against OPTS. Non-options are kept, compacted into argv[0..]
+ * (argv[0] is dropped); returns their count. -h/--help prints the usage and
+ * exits 0; an unknown option or a missing/invalid argument exits 9.
+ * USAGE is a NULL-terminated list: first the synopsis lines, then "" and
+ * free text paragraphs.
+ */
+int parse_options(int argc, char **argv, const struct option *opts, const char *const *usage,
+                  int flags);
+
+/* Print usage + option help to stdout (through $PAGER on a terminal) and exit 0. */
+NORETURN void usage_with_options(const char *const *usage, const struct option *opts);
+/* Append the formatted help to SB. */
+void usage_format(struct strbuf *sb, const char *const *usage, const struct option *opts);
+/* "prog: error: MSG" + "usage: ..." hint to stderr, exit 9. */
+NORETURN void usage_die(const char *const *usage, const char *fmt, ...) PRINTF(2, 3);
+
+/* Write TEXT to stdout, through $PAGER (default less -FRX) when stdout is a terminal. */
+void pager_write(const char *text, size_t len);
+
+#endif

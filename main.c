@@ -1,0 +1,89 @@
+/*
+ * main.c — the applet table and dispatch: by the basename of argv[0]
+ * (a link named after the applet) or by the first argument
+ * (`dbtool APPLET ...`); --list, --help, --version.
+ */
+#include "lib/common.h"
+#include "applets/applets.h"
+
+#include <unistd.h>
+
+struct applet {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+/* Sorted by name. */
+static const struct applet applets[] = {
+    {"config", cmd_config, "show the resolved configuration and where each value came from"},
+    {"database", cmd_database, "the development database manager (init, cleanup, log, ...)"},
+    {"postgres-cleanup", cmd_postgres_cleanup, "stop the local cluster (fast mode); never deletes data"},
+    {"postgres-init", cmd_postgres_init, "make a local cluster ready and print or export its URL"},
+};
+
+static const struct applet *find_applet(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(applets); i++)
+        if (!strcmp(applets[i].name, name))
+            return &applets[i];
+    return NULL;
+}
+
+static void print_help(FILE *f)
+{
+    fprintf(f, "usage: dbtool APPLET [ARGS]   (or a link named after the applet)\n"
+               "       dbtool --list | --help | --version\n\n"
+               "PostgreSQL development clusters, SQL scripts and migrations in one binary.\n\n"
+               "applets:\n");
+    for (size_t i = 0; i < ARRAY_SIZE(applets); i++)
+        fprintf(f, "    %-18s %s\n", applets[i].name, applets[i].summary);
+    fprintf(f, "\nRun 'dbtool APPLET --help' for an applet's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *base = strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    progname = "dbtool";
+    signals_install();
+    {
+        const char *bad;
+        if (log_configure(getenv("HECTIC_LOG"), &bad) < 0) {
+            log_configure("info", NULL);
+            warn("HECTIC_LOG: ignoring invalid level '%s' (levels: trace debug info notice warn error)", bad);
+        }
+    }
+
+    const struct applet *a = find_applet(base);
+    if (!a) {
+        if (strcmp(base, "dbtool") && !starts_with(base, "dbtool"))
+            die(EXIT_UNKNOWN, "unknown applet name '%s' (try 'dbtool --list')", base);
+        if (argc < 2) {
+            print_help(stderr);
+            dbtool_exit(EXIT_ERR);
+        }
+        const char *cmd = argv[1];
+        if (!strcmp(cmd, "--list")) {
+            for (size_t i = 0; i < ARRAY_SIZE(applets); i++)
+                printf("%s\n", applets[i].name);
+            dbtool_exit(EXIT_OK);
+        }
+        if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+            print_help(stdout);
+            dbtool_exit(EXIT_OK);
+        }
+        if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+            printf("dbtool %s\n", DBTOOL_VERSION);
+            dbtool_exit(EXIT_OK);
+        }
+        a = find_applet(cmd);
+        if (!a)
+            die(EXIT_UNKNOWN, "unknown applet '%s' (try 'dbtool --list')", cmd);
+        argc--;
+        argv++;
+    }
+    progname = a->name;
+    int code = a->fn(argc, argv);
+    dbtool_exit(code);
+}

@@ -1,0 +1,131 @@
+# test/lib.sh — TAP test library (git's test-lib, trimmed). Source it first:
+#   . "${0%/*}/lib.sh"
+#   test_expect_success 'description' 'shell body'
+#   test_expect_code 3 'description' 'body whose last command must exit 3'
+#   test_done
+# Each script gets its own trash dir ($TRASH, short, under /tmp) removed at exit,
+# even on failure. Bodies run in the current shell with `set -e` semantics off;
+# use `&&` chains, as in git's suite. Output of a failing test is shown as '#' lines.
+set -u
+TEST_NAME=${0##*/}
+TEST_NAME=${TEST_NAME%.sh}
+TEST_DIR=$(cd "${0%/*}" && pwd)
+SRC_DIR=$(cd "$TEST_DIR/.." && pwd)
+DBTOOL_BUILD=${DBTOOL_BUILD:-$SRC_DIR/build}
+DBTOOL="$DBTOOL_BUILD/dbtool"
+PATH="$DBTOOL_BUILD/bin:$PATH"
+export DBTOOL DBTOOL_BUILD PATH SRC_DIR TEST_DIR
+# a private template cache per test run keeps scripts independent but fast
+: "${XDG_CACHE_HOME:=${TMPDIR:-/tmp}/dbtool-test-cache-$(id -u)}"
+export XDG_CACHE_HOME
+unset PGURL DB_URL LOCAL_DIR PG_WORKING_DIR DATABASE_DIR MIGRATION_DIR DATABASE_SOURCE \
+      PG_DATABASE PG_PORT PG_URL_VAR PG_LOG_PATH PG_CONF_FILE PG_SHARED_PRELOAD_LIBRARIES \
+      PG_DISABLE_LOGGING PG_REUSE PG_HECTIC_INHERITANCE HECTIC_INHERITANCE_SQL \
+      HECTIC_DOTENV_FILE PATCH_LOG HYDRATE_LOG NO_TTY HECTIC_LOG DBTOOL_CONFIG ENVIRONMENT \
+      PGHOST PGPORT PGDATABASE PGUSER PGDATA
+export NO_COLOR=1
+
+TRASH=$(mktemp -d "${TMPDIR:-/tmp}/dbt.XXXXXX")
+chmod 755 "$TRASH"
+export TRASH
+cd "$TRASH" || exit 1
+
+test_count=0
+test_failed=0
+test_cleanup_global=""
+test_cleanup=""
+
+say() { printf '# %s\n' "$*"; }
+
+_test_exit() {
+    rc=$?
+    if [ -n "$test_cleanup_global" ]; then
+        eval "$test_cleanup_global" >/dev/null 2>&1
+    fi
+    cd / && rm -rf "$TRASH"
+    exit $rc
+}
+trap _test_exit EXIT
+trap 'exit 130' INT TERM
+
+# Register a command to run when the current test ends (pass or fail).
+test_when_finished() {
+    test_cleanup="$1
+$test_cleanup"
+}
+# Register a command to run when the script exits (clusters, servers).
+test_at_exit() {
+    test_cleanup_global="$1
+$test_cleanup_global"
+}
+
+_run_body() {
+    test_cleanup=""
+    _out="$TRASH/.test-output"
+    ( eval "$1" ) >"$_out" 2>&1 </dev/null
+    _rc=$?
+    if [ -n "$test_cleanup" ]; then
+        eval "$test_cleanup" >>"$_out" 2>&1
+    fi
+    return $_rc
+}
+
+_report() { # ok? description
+    test_count=$((test_count + 1))
+    if [ "$1" = 0 ]; then
+        printf 'ok %d - %s\n' "$test_count" "$2"
+    else
+        test_failed=$((test_failed + 1))
+        printf 'not ok %d - %s\n' "$test_count" "$2"
+        sed 's/^/#    /' "$TRASH/.test-output" | tail -n 60
+    fi
+}
+
+test_expect_success() {
+    _run_body "$2"
+    _report $? "$1"
+}
+
+test_expect_failure_code() { :; }
+
+# test_expect_code CODE 'desc' 'body': the body's status must equal CODE.
+test_expect_code() {
+    _want=$1
+    _run_body "$3"
+    _got=$?
+    if [ "$_got" = "$_want" ]; then
+        _report 0 "$2"
+    else
+        echo "expected exit code $_want, got $_got" >>"$TRASH/.test-output"
+        _report 1 "$2"
+    fi
+}
+
+skip_all() {
+    printf '1..0 # SKIP %s\n' "$1"
+    exit 0
+}
+
+test_skip() { # desc reason
+    test_count=$((test_count + 1))
+    printf 'ok %d - %s # SKIP %s\n' "$test_count" "$1" "$2"
+}
+
+test_done() {
+    printf '1..%d\n' "$test_count"
+    if [ "$test_failed" -gt 0 ]; then
+        exit 1
+    fi
+    exit 0
+}
+
+# Helpers for bodies.
+test_cmp() { diff -u "$1" "$2"; }
+test_grep() { # [-v] pattern file
+    if [ "$1" = "-v" ]; then
+        shift
+        if grep -q -- "$1" "$2"; then echo "unexpected '$1' in $2:"; cat "$2"; return 1; fi
+        return 0
+    fi
+    grep -q -- "$1" "$2" || { echo "no '$1' in $2:"; cat "$2"; return 1; }
+}
