@@ -6,6 +6,7 @@
 #include "applets/applets.h"
 #include "lib/config.h"
 #include "lib/opt.h"
+#include "lib/pg.h"
 
 static const char *const usage[] = {
     "dbtool config [NAME]",
@@ -27,7 +28,10 @@ int cmd_config(int argc, char **argv)
                 const char *v = cfg_get(k);
                 if (!v)
                     return EXIT_ERR;
-                printf("%s\n", v);
+                /* a password inside a URL is never printed */
+                char *m = (k == CFG_DB_URL || k == CFG_STAGING_DB_URL) ? pg_mask_url(v) : xstrdup(v);
+                printf("%s\n", m);
+                free(m);
                 return 0;
             }
         }

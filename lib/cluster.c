@@ -321,9 +321,21 @@ static int own(struct cluster *c, const char *path)
     return 0;
 }
 
+/* Create PATH with MODE owned by the server user; missing parents get 0755. */
 static int make_dir(struct cluster *c, const char *path, mode_t mode)
 {
-    if (mkdir_p(path, mode) < 0)
+    char *parent = xstrdup(path);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = 0;
+        if (mkdir_p(parent, 0755) < 0) {
+            error_errno("cannot create directory '%s'", parent);
+            free(parent);
+            return -1;
+        }
+    }
+    free(parent);
+    if (mkdir(path, mode) < 0 && errno != EEXIST)
         return error_errno("cannot create directory '%s'", path);
     if (chmod(path, mode) < 0)
         return error_errno("cannot chmod '%s'", path);
@@ -412,12 +424,31 @@ static int pidfile_read(const char *data_dir, struct pidfile *pf)
     return pf->pid > 0 ? 1 : 0;
 }
 
+/*
+ * Is PID a live process? A zombie is not: an orphaned postmaster that has
+ * exited stays a zombie until PID 1 reaps it, and some container inits never do.
+ */
+static bool pid_alive(pid_t pid)
+{
+    if (kill(pid, 0) < 0 && errno != EPERM)
+        return false;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    struct strbuf sb = STRBUF_INIT;
+    bool alive = true;
+    if (strbuf_read_file(&sb, path) == 0) {
+        const char *rp = strrchr(sb.buf, ')');
+        if (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'))
+            alive = false;
+    }
+    strbuf_release(&sb);
+    return alive;
+}
+
 /* Is PID alive and (where we can tell) a postmaster whose cwd is DATA_DIR? */
 static bool pid_is_postmaster_of(pid_t pid, const char *data_dir)
 {
-    if (pid <= 0)
-        return false;
-    if (kill(pid, 0) < 0 && errno != EPERM)
+    if (pid <= 0 || !pid_alive(pid))
         return false;
     /* zombie of ours (e.g. a server we started in this process)? */
     int st;
@@ -454,7 +485,7 @@ static bool wait_gone(pid_t pid, const char *data_dir, double timeout)
     for (;;) {
         int st;
         pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid || (kill(pid, 0) < 0 && errno == ESRCH)) {
+        if (w == pid || !pid_alive(pid)) {
             gone = true;
             break;
         }
@@ -462,11 +493,11 @@ static bool wait_gone(pid_t pid, const char *data_dir, double timeout)
             /* the postmaster removes its pidfile last; reap it if it is ours */
             double d2 = now_monotonic() + 1.0;
             while (now_monotonic() < d2) {
-                if (waitpid(pid, &st, WNOHANG) == pid || (kill(pid, 0) < 0 && errno == ESRCH))
+                if (waitpid(pid, &st, WNOHANG) == pid)
+                    break; /* ours, reaped */
+                if (!pid_alive(pid))
                     break;
-                if (errno == ECHILD)
-                    break;
-                sleep_seconds(0.001);
+                sleep_seconds(0.0005);
             }
             gone = true;
             break;
@@ -598,6 +629,8 @@ static int ensure_include(struct cluster *c)
 
 static int write_runtime_conf(struct cluster *c)
 {
+    if (cfg_get(CFG_PG_LOG_PATH) && make_dir(c, c->log_dir, 0700) < 0)
+        return -1;
     struct strbuf sb = STRBUF_INIT;
     runtime_conf(c, &sb);
     char *path = path_join(c->data_dir, RUNTIME_CONF);
@@ -1134,10 +1167,11 @@ int cluster_init(struct cluster *c)
         if ((r = stop_pid(running, c->data_dir, 30)))
             return r;
     }
-    if ((r = fresh_init(c)))
-        return r;
+    /* before wiping sock/: never unlink a socket another server is listening on */
     if (check_socket_free(c) < 0)
         return EXIT_ERR;
+    if ((r = fresh_init(c)))
+        return r;
     if (write_runtime_conf(c) < 0)
         return EXIT_ERR;
     if ((r = start_server(c)))

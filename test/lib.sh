@@ -120,6 +120,8 @@ test_done() {
 }
 
 # Helpers for bodies.
+# A pid is gone when it does not exist or is a zombie (PID 1 in containers may not reap).
+pid_gone() { ! kill -0 "$1" 2>/dev/null || grep -q "^State:.*Z" "/proc/$1/status" 2>/dev/null; }
 test_cmp() { diff -u "$1" "$2"; }
 test_grep() { # [-v] pattern file
     if [ "$1" = "-v" ]; then

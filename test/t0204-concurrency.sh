@@ -1,0 +1,71 @@
+#!/bin/sh
+# Two clusters side by side; the template cache under concurrent inits;
+# a non-root run.
+. "${0%/*}/lib-pg.sh"
+
+export XDG_CACHE_HOME=$TRASH/cache
+for n in 1 2 3 4; do test_at_exit "PG_WORKING_DIR=$TRASH/c$n '$DBTOOL' postgres-cleanup"; done
+
+test_expect_success 'four concurrent fresh inits on a cold cache all succeed' '
+    for n in 1 2 3 4; do
+        (PG_WORKING_DIR=$TRASH/c$n "$DBTOOL" postgres-init --env >env$n 2>err$n; echo $? >rc$n) &
+    done; wait &&
+    for n in 1 2 3 4; do test "$(cat rc$n)" = 0 || { cat err$n; exit 1; }; done
+'
+test_expect_success '...each cluster works and holds its own data' '
+    for n in 1 2 3 4; do
+        (. ./env$n && psql_c "create table t$n(x int)") || exit 1
+    done &&
+    for n in 1 2 3 4; do
+        (. ./env$n && test "$(psql_c "select string_agg(tablename, '"','"') from pg_tables where schemaname = '"'public'"'")" = t$n) || exit 1
+    done
+'
+test_expect_success '...and the cache holds exactly one complete template, no temp leftovers' '
+    test "$(ls "$XDG_CACHE_HOME/dbtool" | grep -c "^pg-")" = 1 &&
+    test "$(ls "$XDG_CACHE_HOME/dbtool" | grep -vc "^pg-")" = 0 &&
+    test -e "$XDG_CACHE_HOME/dbtool/$(ls "$XDG_CACHE_HOME/dbtool")/PG_VERSION"
+'
+test_expect_success 'two clusters side by side keep running independently' '
+    PG_WORKING_DIR=$TRASH/c1 "$DBTOOL" postgres-cleanup &&
+    (. ./env2 && test "$(psql_c "select 1")" = 1) &&
+    ! (. ./env1 && psql_c "select 1" 2>/dev/null)
+'
+test_expect_success 'concurrent warm inits copy from the cache' '
+    for n in 1 2 3 4; do
+        (PG_WORKING_DIR=$TRASH/c$n "$DBTOOL" postgres-init --env >env$n 2>err$n; echo $? >rc$n) &
+    done; wait &&
+    for n in 1 2 3 4; do test "$(cat rc$n)" = 0 || { cat err$n; exit 1; }; ! grep -q initdb err$n || exit 1; done
+'
+test_expect_success 'a changed initdb option (another database name) is a new cache entry' '
+    PG_DATABASE=otherdb PG_WORKING_DIR=$TRASH/c1 "$DBTOOL" postgres-init >/dev/null 2>err &&
+    grep -q initdb err && test "$(ls "$XDG_CACHE_HOME/dbtool" | grep -c "^pg-")" = 2
+'
+test_expect_success 'a damaged cache entry is rebuilt, not trusted' '
+    rm -rf "$XDG_CACHE_HOME/dbtool"/pg-* && mkdir "$XDG_CACHE_HOME/dbtool/junk" &&
+    PG_WORKING_DIR=$TRASH/c1 "$DBTOOL" postgres-init >/dev/null 2>&1 &&
+    (. ./env1 && test "$(psql_c "select 1")" = 1)
+'
+
+if [ "$(id -u)" = 0 ]; then
+    if id postgres >/dev/null 2>&1; then
+        test_expect_success 'non-root run: the invoking user runs the server and names the role' '
+            mkdir nr && chown postgres nr &&
+            runuser -u postgres -- env XDG_CACHE_HOME=$TRASH/nr/cache PG_WORKING_DIR=$TRASH/nr/w \
+                PATH="$PATH" PG_FSYNC=0 PG_SHARED_PRELOAD_LIBRARIES= "$DBTOOL" postgres-init --env >envnr 2>err &&
+            test_at_exit "runuser -u postgres -- env PG_WORKING_DIR=$TRASH/nr/w \"$DBTOOL\" postgres-cleanup" &&
+            . ./envnr && test "$POSTGRESQL_USER" = postgres &&
+            test "$(psql_c "select current_user")" = postgres &&
+            test "$(stat -c %U "$TRASH/nr/w/data")" = postgres &&
+            runuser -u postgres -- env PG_WORKING_DIR=$TRASH/nr/w "$DBTOOL" postgres-cleanup
+        '
+    else
+        test_skip 'non-root run' 'no postgres user'
+    fi
+else
+    test_expect_success 'non-root run: the invoking user runs the server' '
+        PG_WORKING_DIR=$TRASH/nr "$DBTOOL" postgres-init --env >envnr &&
+        test_at_exit "PG_WORKING_DIR=$TRASH/nr \"$DBTOOL\" postgres-cleanup" &&
+        . ./envnr && test "$POSTGRESQL_USER" = "$(id -un)"
+    '
+fi
+test_done
