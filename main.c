@@ -16,6 +16,7 @@ struct applet {
 
 /* Sorted by name. */
 static const struct applet applets[] = {
+    {"bundle", cmd_bundle, "the hectic SQL bundle: print, list, write, apply, upgrade"},
     {"config", cmd_config, "show the resolved configuration and where each value came from"},
     {"database", cmd_database, "the development database manager (init, cleanup, log, ...)"},
     {"postgres-cleanup", cmd_postgres_cleanup, "stop the local cluster (fast mode); never deletes data"},

@@ -4,6 +4,7 @@
 #ifndef DBTOOL_APPLETS_H
 #define DBTOOL_APPLETS_H
 
+int cmd_bundle(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_database(int argc, char **argv);
 int cmd_postgres_cleanup(int argc, char **argv);
