@@ -21,6 +21,7 @@ static const struct applet applets[] = {
     {"database", cmd_database, "the development database manager (init, cleanup, log, ...)"},
     {"postgres-cleanup", cmd_postgres_cleanup, "stop the local cluster (fast mode); never deletes data"},
     {"postgres-init", cmd_postgres_init, "make a local cluster ready and print or export its URL"},
+    {"sql", cmd_sql, "run SQL scripts like psql -f, in-process (\\i, \\set, COPY, \\if ...)"},
 };
 
 static const struct applet *find_applet(const char *name)

@@ -9,5 +9,6 @@ int cmd_config(int argc, char **argv);
 int cmd_database(int argc, char **argv);
 int cmd_postgres_cleanup(int argc, char **argv);
 int cmd_postgres_init(int argc, char **argv);
+int cmd_sql(int argc, char **argv);
 
 #endif

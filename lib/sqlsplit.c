@@ -371,13 +371,13 @@ static size_t scan_colon(struct sql_lexer *lx, const struct sql_vars *vars, stru
         return n + 1;
     }
     if (exp_active(lx, p + 1, n)) {
-        strbuf_addf(&lx->warnings, "skipping recursive expansion of variable \"%.*s\"\n", (int)n,
+        strbuf_addf(&lx->warnings, "warning: skipping recursive expansion of variable \"%.*s\"\n", (int)n,
                     p + 1);
         strbuf_add(out, p, n + 1);
         return n + 1;
     }
     if (lx->input.len + strlen(val) > SQL_EXPAND_LIMIT) {
-        strbuf_addf(&lx->warnings, "skipping expansion of variable \"%.*s\": line too long\n",
+        strbuf_addf(&lx->warnings, "warning: skipping expansion of variable \"%.*s\": line too long\n",
                     (int)n, p + 1);
         strbuf_add(out, p, n + 1);
         return n + 1;
@@ -648,7 +648,7 @@ char *sql_scan_arg(struct sql_lexer *lx, const struct sql_vars *vars, bool semic
             i++;
             for (;;) {
                 if (i >= len) {
-                    strbuf_addstr(&lx->warnings, "unterminated quoted string\n");
+                    strbuf_addstr(&lx->warnings, "error: unterminated quoted string\n");
                     lx->pos = len;
                     strbuf_release(&out);
                     return NULL;
@@ -706,7 +706,7 @@ char *sql_scan_arg(struct sql_lexer *lx, const struct sql_vars *vars, bool semic
             i++;
             for (;;) {
                 if (i >= len) {
-                    strbuf_addstr(&lx->warnings, "unterminated quoted string\n");
+                    strbuf_addstr(&lx->warnings, "error: unterminated quoted string\n");
                     lx->pos = len;
                     strbuf_release(&out);
                     return NULL;
@@ -731,7 +731,7 @@ char *sql_scan_arg(struct sql_lexer *lx, const struct sql_vars *vars, bool semic
             while (i < len && s[i] != '`')
                 strbuf_addch(&out, s[i++]);
             if (i >= len) {
-                strbuf_addstr(&lx->warnings, "unterminated quoted string\n");
+                strbuf_addstr(&lx->warnings, "error: unterminated quoted string\n");
                 lx->pos = len;
                 strbuf_release(&out);
                 return NULL;

@@ -74,8 +74,10 @@ struct sql_lexer {
     size_t pos;              /* scan position in INPUT */
     struct sql_expansion *exp;
     size_t exp_nr, exp_alloc;
-    /* Warnings produced while scanning ("skipping recursive expansion of
-     * variable ..."), one per line; the caller prints and resets it. */
+    /* Messages produced while scanning, one per line, each starting with
+     * "warning: " or "error: " ("warning: skipping recursive expansion of
+     * variable ...", "error: unterminated quoted string"); psql prints them
+     * and goes on. The caller prints and resets it. */
     struct strbuf warnings;
     /* Set by sql_scan_arg when an argument used `backquotes` (the caller
      * decides what to do; dbtool does not run shell commands). */
