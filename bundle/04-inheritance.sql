@@ -158,11 +158,11 @@ $hectic$;
 -- The tables of the current DDL command (and their descendants for ALTER TABLE,
 -- which may have given a whole subtree a new parent).
 CREATE OR REPLACE FUNCTION hectic.ddl_tables()
-RETURNS TABLE (rel oid, command_tag text)
+RETURNS TABLE (rel oid, command_tag text, direct boolean)
 LANGUAGE sql
 STABLE
 AS $hectic$
-    SELECT DISTINCT t.t, d.command_tag
+    SELECT t.t, d.command_tag, bool_or(t.t = d.objid)
       FROM pg_event_trigger_ddl_commands() d
       JOIN pg_catalog.pg_class c ON c.oid = d.objid
      CROSS JOIN LATERAL (
@@ -173,6 +173,9 @@ AS $hectic$
      WHERE d.classid = 'pg_catalog.pg_class'::regclass
        AND NOT d.in_extension
        AND c.relkind = 'r'
+     GROUP BY t.t, d.command_tag
+     -- the tables named in the command first, so errors name them
+     ORDER BY 3 DESC, 1
 $hectic$;
 
 CREATE OR REPLACE FUNCTION hectic.attach_updated_at_trigger()
