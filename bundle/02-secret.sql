@@ -5,9 +5,9 @@
 --   hectic.get_secret(text)             the decrypted value, NULL when the key is unknown
 --
 -- Where the key lives: a random 256-bit key in the file `hectic_secret.key`
--- in the cluster's data directory (mode 0600, owned by the server's OS user),
--- created on first use by hectic.secret_key() through COPY ... TO and read
--- with pg_read_binary_file(). It is in no table, so no logical dump
+-- in the cluster's data directory (owned by the server's OS user; the data
+-- directory is 0700), created on first use by hectic.secret_key() through
+-- COPY ... TO and read with pg_read_binary_file(). It is in no table, so no logical dump
 -- (pg_dump) contains it, and pg_dump shows only ciphertext. A physical backup
 -- of the data directory (pg_basebackup) carries the file along, so a restored
 -- cluster can still decrypt. Anyone who can read the data directory or is a
