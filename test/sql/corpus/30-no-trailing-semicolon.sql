@@ -1,0 +1,3 @@
+create table nts (v int);
+insert into nts values (1);
+insert into nts values (2)

@@ -1,0 +1,14 @@
+create table tx (v int);
+begin;
+insert into tx values (1);
+savepoint s1;
+insert into tx values (2);
+rollback to savepoint s1;
+insert into tx values (3);
+commit;
+begin;
+insert into tx values (4);
+rollback;
+start transaction;
+insert into tx values (5);
+end;

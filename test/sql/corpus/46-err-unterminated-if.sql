@@ -1,0 +1,3 @@
+create table eif (v int);
+\if true
+insert into eif values (1);

@@ -1,0 +1,3 @@
+create table eln (v int);
+\elif true
+insert into eln values (1);

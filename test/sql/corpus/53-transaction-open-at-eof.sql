@@ -1,0 +1,3 @@
+create table open_tx (v int);
+begin;
+insert into open_tx values (1);

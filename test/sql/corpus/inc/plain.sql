@@ -1,0 +1,1 @@
+insert into cwd values ('plain');
