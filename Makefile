@@ -87,6 +87,21 @@ unit-test: $(UNIT_BIN)
 sanitize:
 	$(MAKE) O=build-san SANITIZE=address,undefined CFLAGS='-O1 -g' test
 
+# libFuzzer target for the SQL splitter and interpolator (pure code), run for
+# FUZZ_SECONDS from a seed corpus copied out of test/sql/corpus.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?= -max_len=65536 -timeout=10 -rss_limit_mb=2048
+FUZZ_SRC     := test/fuzz/fuzz-sqlsplit.c lib/sqlsplit.c lib/strbuf.c lib/log.c
+$(O)/fuzz/fuzz-sqlsplit: $(FUZZ_SRC) lib/sqlsplit.h lib/common.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ $(FUZZ_SRC)
+fuzz: $(O)/fuzz/fuzz-sqlsplit
+	@seeds=$$(mktemp -d) && cp -R test/sql/corpus/. "$$seeds/" && \
+	$(O)/fuzz/fuzz-sqlsplit $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 "$$seeds"; \
+	rc=$$?; rm -rf "$$seeds"; exit $$rc
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hectic
 	install -m 755 $(O)/dbtool $(DESTDIR)$(PREFIX)/bin/dbtool
