@@ -10,6 +10,7 @@
  * the end of postgresql.conf and rewritten on every launch.
  */
 #include "lib/cluster.h"
+#include "lib/bundle.h"
 #include "lib/config.h"
 #include "lib/fs.h"
 #include "lib/pg.h"
@@ -19,6 +20,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -765,8 +767,10 @@ static char *cache_root(void)
 
 static void initdb_args(struct cluster *c, struct strvec *args, const char *initdb, const char *dir)
 {
+    /* 1 MB WAL segments: pg_wal is a third of a fresh data dir with the default 16 MB,
+     * and every fresh init copies it */
     strvec_pushl(args, initdb, "-D", dir, "-U", c->user, "-A", "trust", "-E", "UTF8",
-                 "--no-locale", "-N", NULL);
+                 "--no-locale", "-N", "--wal-segsize=1", NULL);
 }
 
 /* Key: server binary identity + initdb options + database name. */
@@ -796,24 +800,29 @@ static char *template_key(struct cluster *c)
     return xasprintf("pg-%016llx", (unsigned long long)h);
 }
 
-static int run_logged(struct cluster *c, struct child *ch, const char *what)
+/* Run CH as the server user with output to LOG (NULL: discarded). */
+static int run_logged(struct cluster *c, struct child *ch, const char *what, const char *log)
 {
     as_server(c, ch);
-    ch->out_path = c->startup_log;
+    if (log)
+        ch->out_path = log;
+    else
+        ch->out = ch->err = SPAWN_DEVNULL;
     ch->in = SPAWN_DEVNULL;
     int st = spawn_run(ch);
     if (st == -1)
         return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
     if (st != 0) {
         error("%s failed (exit %d)", what, st);
-        show_tail(c->startup_log, 15);
+        if (log)
+            show_tail(log, 15);
         return EXIT_ERR;
     }
     return 0;
 }
 
-/* Create the database inside a stopped data dir with single-user mode. */
-static int single_user_createdb(struct cluster *c, const char *dir)
+/* Create the database inside the stopped data dir DIR with single-user mode. */
+static int single_user_createdb(struct cluster *c, const char *dir, const char *log)
 {
     struct child ch = CHILD_INIT;
     char *postgres = path_join(c->bindir, "postgres");
@@ -821,7 +830,10 @@ static int single_user_createdb(struct cluster *c, const char *dir)
                  "-c", "shared_preload_libraries=", "-c", "logging_collector=off", "postgres", NULL);
     free(postgres);
     as_server(c, &ch);
-    ch.out_path = c->startup_log;
+    if (log)
+        ch.out_path = log;
+    else
+        ch.out = ch.err = SPAWN_DEVNULL;
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) {
         child_clear(&ch);
@@ -849,13 +861,14 @@ static int single_user_createdb(struct cluster *c, const char *dir)
     child_clear(&ch);
     if (st != 0) {
         error("creating database '%s' in single-user mode failed (exit %d)", c->database, st);
-        show_tail(c->startup_log, 15);
+        if (log)
+            show_tail(log, 15);
         return EXIT_ERR;
     }
     return 0;
 }
 
-/* Remove files the template must not carry (runtime leftovers). */
+/* Remove files a template must not carry (runtime leftovers). */
 static void scrub_data_dir(const char *dir)
 {
     static const char *const junk[] = {"postmaster.opts", "postmaster.pid", "log", RUNTIME_CONF};
@@ -866,70 +879,270 @@ static void scrub_data_dir(const char *dir)
     }
 }
 
-/* initdb + database into c->data_dir (which must not exist). */
-static int build_data_dir(struct cluster *c)
+/* initdb + the database into DIR (which must not exist). */
+static int build_data_dir(struct cluster *c, const char *dir, const char *log)
 {
     struct child ch = CHILD_INIT;
     char *initdb = path_join(c->bindir, "initdb");
-    initdb_args(c, &ch.args, initdb, c->data_dir);
+    initdb_args(c, &ch.args, initdb, dir);
     strvec_push(&ch.args, "--no-instructions");
     free(initdb);
-    info("initialising a new cluster in %s (initdb; later inits copy a cached template)", c->data_dir);
-    int r = run_logged(c, &ch, "initdb");
+    int r = run_logged(c, &ch, "initdb", log);
     child_clear(&ch);
-    if (r)
-        return r;
-    r = single_user_createdb(c, c->data_dir);
-    if (r)
-        return r;
-    scrub_data_dir(c->data_dir);
+    if (!r)
+        r = single_user_createdb(c, dir, log);
+    if (!r)
+        scrub_data_dir(dir);
+    return r;
+}
+
+/*
+ * The template cache. ROOT/KEY is an initdb'd data dir (database created,
+ * never started), written once by an atomic rename and never modified.
+ * ROOT/spare-KEY-* are ready copies of it: a fresh init renames one into
+ * place (atomic: two inits can never claim the same spare), so the 1000+
+ * files of a data dir are created off the critical path, by a detached
+ * background job that also builds a missing template and deletes the
+ * replaced data dir. DBTOOL_SYNC_CACHE=1 runs that job in the foreground.
+ */
+struct cache {
+    char *root;
+    char *key;
+    char *tpl;      /* root/key */
+    bool same_fs;   /* root and the working dir share a filesystem (spares usable) */
+};
+
+static void cache_release(struct cache *k)
+{
+    free(k->root);
+    free(k->key);
+    free(k->tpl);
+}
+
+static int cache_open(struct cluster *c, struct cache *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->root = cache_root();
+    if (!k->root)
+        return -1;
+    if (mkdir_p(k->root, 0700) < 0) {
+        debug(NS, "template cache %s not usable: %s", k->root, strerror(errno));
+        free(k->root);
+        k->root = NULL;
+        return -1;
+    }
+    k->key = template_key(c);
+    k->tpl = path_join(k->root, k->key);
+    struct stat a, b;
+    k->same_fs = stat(k->root, &a) == 0 && stat(c->working_dir, &b) == 0 && a.st_dev == b.st_dev;
     return 0;
 }
 
-/* Copy the fresh data dir into the cache (best effort, atomic rename). */
-static void cache_store(struct cluster *c, const char *root, const char *key)
+/* Rename a spare of K into DST. 0 when claimed. */
+static int spare_claim(struct cache *k, const char *dst)
 {
-    if (mkdir_p(root, 0700) < 0) {
-        debug(NS, "template cache %s not writable: %s", root, strerror(errno));
-        return;
+    if (!k->same_fs)
+        return -1;
+    DIR *d = opendir(k->root);
+    if (!d)
+        return -1;
+    char *prefix = xasprintf("spare-%s-", k->key);
+    int ret = -1;
+    struct dirent *de;
+    while (ret && (de = readdir(d))) {
+        if (!starts_with(de->d_name, prefix))
+            continue;
+        char *src = path_join(k->root, de->d_name);
+        if (rename(src, dst) == 0)
+            ret = 0;
+        free(src);
     }
-    char *tmp = xasprintf("%s/tmp-%d-%ld", root, (int)getpid(), (long)time(NULL));
-    char *dst = path_join(root, key);
-    rm_rf(tmp);
-    if (copy_tree(c->data_dir, tmp, 0, 0, false) == 0) {
-        if (rename(tmp, dst) == 0)
-            debug(NS, "stored template %s", dst);
-        else
-            debug(NS, "template %s already stored by a concurrent init", dst);
-    }
-    rm_rf(tmp);
-    free(tmp);
-    free(dst);
+    closedir(d);
+    free(prefix);
+    return ret;
 }
 
-/* Make c->data_dir a fresh data dir with the database: from the cache, else initdb. */
-static int fresh_data_dir(struct cluster *c)
+static int count_spares(struct cache *k)
 {
-    char *root = cache_root();
-    char *key = template_key(c);
-    char *tpl = root ? path_join(root, key) : NULL;
-    int r = 0;
-    if (tpl && is_dir(tpl)) {
-        double t0 = now_monotonic();
-        if (copy_tree(tpl, c->data_dir, c->uid, c->gid, c->switch_user || geteuid() == 0) == 0) {
-            debug(NS, "copied template %s in %.0f ms", tpl, (now_monotonic() - t0) * 1000);
-            goto out;
-        }
-        warn("cannot copy the cached template %s; running initdb instead", tpl);
-        rm_rf(c->data_dir);
+    DIR *d = opendir(k->root);
+    if (!d)
+        return 0;
+    char *prefix = xasprintf("spare-%s-", k->key);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += starts_with(de->d_name, prefix);
+    closedir(d);
+    free(prefix);
+    return n;
+}
+
+/* Background job: delete TRASH, build a missing template, refill a spare. */
+struct bgjob {
+    struct cluster *c;
+    struct cache *k;
+    char *trash;
+};
+
+/* Take ROOT/.NAME-KEY.lock without waiting; the fd, or -1 when another job holds it. */
+static int try_lock(struct cache *k, const char *name)
+{
+    char *path = xasprintf("%s/.%s-%s.lock", k->root, name, k->key);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    free(path);
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        return -1;
     }
-    r = build_data_dir(c);
-    if (!r && root)
-        cache_store(c, root, key);
-out:
-    free(tpl);
-    free(key);
-    free(root);
+    return fd;
+}
+
+static void bg_work(struct bgjob *j)
+{
+    struct cluster *c = j->c;
+    struct cache *k = j->k;
+    if (j->trash)
+        rm_rf(j->trash);
+    if (!k->root)
+        return;
+    int lk = -1;
+    if (!is_dir(k->tpl) && (lk = try_lock(k, "build")) >= 0) {
+        /* built in the working dir: the server user can always reach it (root's cache it may not) */
+        char *tmp = xasprintf("%s/.template-%d", c->working_dir, (int)getpid());
+        rm_rf(tmp);
+        if (build_data_dir(c, tmp, NULL) == 0) {
+            if (rename(tmp, k->tpl) < 0 && errno == EXDEV) {
+                char *t2 = xasprintf("%s/tmp-%d", k->root, (int)getpid());
+                if (copy_tree(tmp, t2, 0, 0, false) == 0 && rename(t2, k->tpl) == 0)
+                    debug(NS, "stored template %s", k->tpl);
+                rm_rf(t2);
+                free(t2);
+            } else if (is_dir(k->tpl)) {
+                debug(NS, "stored template %s", k->tpl);
+            }
+        }
+        rm_rf(tmp);
+        free(tmp);
+    }
+    if (lk >= 0)
+        close(lk);
+    lk = -1;
+    if (k->same_fs && is_dir(k->tpl) && count_spares(k) < 1 && (lk = try_lock(k, "refill")) >= 0 &&
+        count_spares(k) < 1) {
+        char *tmp = xasprintf("%s/tmp-spare-%d", k->root, (int)getpid());
+        char *dst = xasprintf("%s/spare-%s-%d-%ld", k->root, k->key, (int)getpid(), (long)time(NULL));
+        rm_rf(tmp);
+        if (copy_tree(k->tpl, tmp, c->uid, c->gid, geteuid() == 0) == 0 && rename(tmp, dst) == 0)
+            debug(NS, "refilled spare %s", dst);
+        rm_rf(tmp);
+        free(tmp);
+        free(dst);
+    }
+    if (lk >= 0)
+        close(lk);
+}
+
+/* The pid file of the working dir's background job (so cleanup can stop it). */
+static char *bg_pidfile(struct cluster *c)
+{
+    return path_join(c->working_dir, ".dbtool-bg.pid");
+}
+
+/*
+ * Run J detached: double fork, new session, no descriptor of ours or of the
+ * caller (a CI job or $(...) must return), low priority. The job leaves its
+ * pid in the working dir and removes it when done.
+ */
+static void bg_start(struct bgjob *j)
+{
+    if (env_nonempty("DBTOOL_SYNC_CACHE")) {
+        bg_work(j);
+        return;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t p = fork();
+    if (p < 0) {
+        bg_work(j);
+        return;
+    }
+    if (p == 0) {
+        setsid();
+        pid_t q = fork();
+        if (q != 0)
+            _exit(0);
+        int fd = open("/dev/null", O_RDWR);
+        if (fd >= 0) {
+            dup2(fd, 0);
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        close_fds_from(3);
+        if (nice(10) < 0) {
+        }
+        char *pf = bg_pidfile(j->c);
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+        write_file_atomic(pf, buf, (size_t)n, 0600);
+        bg_work(j);
+        unlink(pf);
+        free(pf);
+        _exit(0); /* never the parent's cleanup stack */
+    }
+    int st;
+    waitpid(p, &st, 0);
+}
+
+/* Stop a background job of C's working dir (before removing it). */
+static void bg_stop(struct cluster *c)
+{
+    char *pf = bg_pidfile(c);
+    struct strbuf sb = STRBUF_INIT;
+    if (strbuf_read_file(&sb, pf) == 0) {
+        pid_t pid = (pid_t)atol(sb.buf);
+        if (pid > 1 && kill(-pid, SIGTERM) == 0) {
+            double deadline = now_monotonic() + 10;
+            while (kill(-pid, 0) == 0 && now_monotonic() < deadline)
+                sleep_seconds(0.01);
+        }
+        unlink(pf);
+    }
+    strbuf_release(&sb);
+    free(pf);
+}
+
+/*
+ * Make c->data_dir (absent) a fresh data dir with the database: a spare
+ * renamed into place, else a copy of the template, else initdb. Then start
+ * the background job (TRASH: the replaced data dir to delete, or NULL).
+ */
+static int fresh_data_dir(struct cluster *c, char *trash)
+{
+    struct cache k;
+    bool have_cache = cache_open(c, &k) == 0;
+    int r = 0;
+    double t0 = now_monotonic();
+    if (have_cache && spare_claim(&k, c->data_dir) == 0) {
+        debug(NS, "claimed a spare copy of the template in %.1f ms", (now_monotonic() - t0) * 1000);
+    } else if (have_cache && is_dir(k.tpl) &&
+               copy_tree(k.tpl, c->data_dir, c->uid, c->gid, geteuid() == 0) == 0) {
+        debug(NS, "copied template %s in %.0f ms", k.tpl, (now_monotonic() - t0) * 1000);
+    } else {
+        rm_rf(c->data_dir);
+        info("initialising a new cluster in %s (initdb; later inits reuse a cached template)",
+             c->data_dir);
+        r = build_data_dir(c, c->data_dir, c->startup_log);
+    }
+    if (!r && (trash || have_cache)) {
+        struct bgjob j = {c, &k, trash};
+        if (!have_cache)
+            k.root = NULL;
+        bg_start(&j);
+    }
+    if (have_cache)
+        cache_release(&k);
     return r;
 }
 
@@ -1079,25 +1292,45 @@ static int check_socket_free(struct cluster *c)
 static int fresh_init(struct cluster *c)
 {
     char *sock = path_join(c->working_dir, "sock");
-    if (rm_rf(c->data_dir) < 0 || rm_rf(sock) < 0) {
+    char *trash = NULL;
+    if (path_exists(c->data_dir)) {
+        /* deleting 1000+ files is slow: rename now, delete in the background */
+        trash = xasprintf("%s/.old-data-%d-%ld", c->working_dir, (int)getpid(), (long)time(NULL));
+        if (rename(c->data_dir, trash) < 0) {
+            free(trash);
+            trash = NULL;
+            if (rm_rf(c->data_dir) < 0) {
+                free(sock);
+                return error_errno("cannot clear '%s'", c->data_dir), EXIT_ERR;
+            }
+        }
+    }
+    if (rm_rf(sock) < 0) {
         free(sock);
+        free(trash);
         return error_errno("cannot clear '%s'", c->working_dir), EXIT_ERR;
     }
     free(sock);
-    if (make_dir(c, c->working_dir, 0700) < 0)
+    if (make_dir(c, c->working_dir, 0700) < 0) {
+        free(trash);
         return EXIT_ERR;
+    }
     if (c->switch_user) {
         const char *bad = untraversable_ancestor(c->working_dir, c->uid, c->gid);
         if (bad) {
             error("the server user '%s' cannot reach '%s' (a parent directory denies it): put "
                   "PG_WORKING_DIR where '%s' can traverse, or grant it (chmod o+x '%s')",
                   c->user, c->working_dir, c->user, bad);
+            free(trash);
             return EXIT_ERR;
         }
     }
-    if (prepare_sock_dir(c) < 0)
+    if (prepare_sock_dir(c) < 0) {
+        free(trash);
         return EXIT_ERR;
-    int r = fresh_data_dir(c);
+    }
+    int r = fresh_data_dir(c, trash);
+    free(trash);
     if (r)
         return r;
     if (write_fresh_conf(c) < 0)
@@ -1177,6 +1410,12 @@ int cluster_init(struct cluster *c)
     if ((r = start_server(c)))
         return r;
 done:
+    /* kept from the older shell tool: postgres-init is a pure provisioner unless asked */
+    if (cfg_bool(CFG_PG_HECTIC_INHERITANCE)) {
+        debug(NS, "PG_HECTIC_INHERITANCE=1: applying the inheritance part of the bundle");
+        if (bundle_apply_inheritance_url(c->url) < 0)
+            return EXIT_ERR;
+    }
     info("cluster ready in %.2fs: %s%s%s", now_monotonic() - t0, c->url,
          c->was_running ? " (already running)" : c->reused ? " (reused)" : "",
          c->sock_private ? " (short socket dir: the working dir path is too long for a socket)" : "");
@@ -1218,7 +1457,9 @@ static bool looks_like_cluster_root(const char *dir, struct strbuf *why)
     while ((de = readdir(d))) {
         const char *n = de->d_name;
         if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "data") || !strcmp(n, "sock") ||
-            !strcmp(n, "postgres.log") || starts_with(n, "data.failed-"))
+            !strcmp(n, "postgres.log") || starts_with(n, "data.failed-") ||
+            starts_with(n, ".old-data-") || starts_with(n, ".template-") ||
+            !strcmp(n, ".dbtool-bg.pid"))
             continue;
         strbuf_addf(why, "it contains '%s', which postgres-init does not create", n);
         ok = false;
@@ -1261,6 +1502,7 @@ int cluster_remove(struct cluster *c)
     ret = cluster_stop(c, 30);
     if (ret)
         goto out;
+    bg_stop(c);
     if (c->sock_private && c->sock_dir)
         rm_rf(c->sock_dir);
     if (rm_rf(wd) < 0) {

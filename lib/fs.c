@@ -109,7 +109,7 @@ static int rm_rf_at(int dirfd, const char *name)
         return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
     int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return -1;
+        return errno == ENOENT ? 0 : -1; /* removed concurrently: fine */
     DIR *d = fdopendir(fd);
     if (!d) {
         close(fd);

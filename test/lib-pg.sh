@@ -21,8 +21,9 @@ export PG_SHARED_PRELOAD_LIBRARIES=${PG_SHARED_PRELOAD_LIBRARIES-}
 pg_cluster() {
     _name=${1:-pg}
     _wd="$TRASH/$_name"
-    _env=$(PG_WORKING_DIR="$_wd" "$DBTOOL" postgres-init --env) || {
+    _env=$(PG_WORKING_DIR="$_wd" "$DBTOOL" postgres-init --env 2>"$TRASH/.pg_cluster.err") || {
         echo "pg_cluster: postgres-init failed for $_wd" >&2
+        cat "$TRASH/.pg_cluster.err" >&2
         return 1
     }
     eval "$_env"

@@ -42,7 +42,12 @@ _test_exit() {
     if [ -n "$test_cleanup_global" ]; then
         eval "$test_cleanup_global" >/dev/null 2>&1
     fi
-    cd / && rm -rf "$TRASH"
+    cd / || exit 1
+    # stop dbtool background jobs (template/spare copies) still writing in the trash dir
+    for _pf in $(find "$TRASH" -name .dbtool-bg.pid 2>/dev/null); do
+        kill -TERM -"$(cat "$_pf" 2>/dev/null)" 2>/dev/null
+    done
+    for _i in 1 2 3 4 5; do rm -rf "$TRASH" 2>/dev/null && break; sleep 0.2; done
     exit $rc
 }
 trap _test_exit EXIT
@@ -120,6 +125,15 @@ test_done() {
 }
 
 # Helpers for bodies.
+# Wait (up to 60 s) until no dbtool background job runs in the given working dirs.
+wait_bg() {
+    for _d in "$@"; do
+        _i=0
+        while [ -e "$_d/.dbtool-bg.pid" ] && kill -0 "$(cat "$_d/.dbtool-bg.pid" 2>/dev/null)" 2>/dev/null; do
+            _i=$((_i + 1)); [ $_i -lt 1200 ] || return 1; sleep 0.05
+        done
+    done
+}
 # A pid is gone when it does not exist or is a zombie (PID 1 in containers may not reap).
 pid_gone() { ! kill -0 "$1" 2>/dev/null || grep -q "^State:.*Z" "/proc/$1/status" 2>/dev/null; }
 test_cmp() { diff -u "$1" "$2"; }

@@ -1,0 +1,115 @@
+#!/bin/sh
+# bench/sqlscript.sh — the in-process SQL runner (`dbtool sql -f`) against
+# psql, medians of $RUNS runs (default 5) in one run, on one throwaway
+# cluster (fsync off on both sides: this measures the client, not the disk):
+#   A. a 200-file \ir tree of DDL      dbtool sql -f  vs  psql -f  vs  psql per file
+#   B. a 100k-row COPY FROM stdin      dbtool sql -f  vs  psql -f
+#   C. peak RSS on a ~100 MB COPY script (memory must stay flat)
+# Every timed run gets a fresh database (created outside the timing).
+# Usage: bench/sqlscript.sh   (RUNS=N, DBTOOL=path/to/dbtool)
+set -eu
+SRC_DIR=$(cd "${0%/*}/.." && pwd)
+DBTOOL=${DBTOOL:-$SRC_DIR/build/dbtool}
+RUNS=${RUNS:-5}
+PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
+PSQL=$PG_BINDIR/psql
+BIG_MB=${BIG_MB:-100}
+
+W=$(mktemp -d /tmp/dbtool-sqlbench.XXXXXX)
+chmod 755 "$W"
+export PG_WORKING_DIR=$W/wd XDG_CACHE_HOME=${XDG_CACHE_HOME:-/tmp/dbtool-bench-cache} \
+       PG_SHARED_PRELOAD_LIBRARIES= PG_FSYNC=0 NO_TTY=1
+trap '"$DBTOOL" postgres-cleanup >/dev/null 2>&1; rm -rf "$W"' EXIT
+eval "$("$DBTOOL" postgres-init --env 2>/dev/null)"
+BASE=$PGURL
+url_for() { printf '%s\n' "$BASE" | sed "s|@/[^?]*?|@/$1?|"; }
+admin() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$BASE" -c "$1" >/dev/null; }
+
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+median() { printf '%s\n' $1 | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# --- workloads ---
+T=$W/tree
+mkdir -p "$T"
+: >"$T/entry.sql"
+for i in $(seq 0 199); do
+    d=$(printf 'd%02d' $((i / 10)))
+    mkdir -p "$T/$d"
+    f=$(printf 'f%03d.sql' "$i")
+    cat >"$T/$d/$f" <<EOF
+-- generated DDL file $i
+create table t$i (id bigint generated always as identity primary key, name text not null,
+                  note text default 'n;o''te', created timestamptz default now());
+create index t${i}_name on t$i (name);
+create function f$i(x int) returns int language plpgsql as \$fn\$
+begin
+  return x + $i; -- semicolons; inside
+end \$fn\$;
+comment on table t$i is 'table $i; generated';
+insert into t$i (name) values ('a'), ('b'), ('c');
+create view v$i as select id, upper(name) as name from t$i;
+EOF
+    echo "\\ir $d/$f" >>"$T/entry.sql"
+done
+C=$W/copy.sql
+{ echo "create table big (id int, name text, amount numeric, note text);"
+  echo "copy big from stdin;"
+  seq 1 100000 | awk '{ printf "%d\tname %d\t%d.25\tsome note text for row %d\n", $1, $1, $1 % 1000, $1 }'
+  echo '\.'; } >"$C"
+B=$W/big.sql
+rows=$((BIG_MB * 1024 * 1024 / 64))
+{ echo "create table huge (id int, note text);"
+  echo "copy huge from stdin;"
+  seq 1 "$rows" | awk '{ printf "%d\tpadding padding padding padding padding padding %d\n", $1, $1 }'
+  echo '\.'; } >"$B"
+
+n=0
+fresh() { n=$((n + 1)); DB=b$n; admin "create database $DB"; }
+timed() { # KIND FILE: fresh db, time one run (microseconds), drop it
+    fresh
+    _u=$(url_for "$DB")
+    _t0=$(now_us)
+    case $1 in
+    dbtool) "$DBTOOL" sql -q -u "$_u" -f "$2" >/dev/null ;;
+    psql) "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$_u" -f "$2" >/dev/null ;;
+    psql-per-file)
+        for _f in "$T"/d*/f*.sql; do
+            "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$_u" -f "$_f" >/dev/null || exit 1
+        done ;;
+    esac
+    _t1=$(now_us)
+    admin "drop database $DB"
+    echo $((_t1 - _t0))
+}
+
+tree_dbt="" tree_psql="" tree_each="" copy_dbt="" copy_psql=""
+for i in $(seq "$RUNS"); do
+    tree_dbt="$tree_dbt $(cd "$T" && timed dbtool entry.sql)"
+    tree_psql="$tree_psql $(cd "$T" && timed psql entry.sql)"
+    tree_each="$tree_each $(timed psql-per-file)"
+    copy_dbt="$copy_dbt $(timed dbtool "$C")"
+    copy_psql="$copy_psql $(timed psql "$C")"
+done
+
+# peak RSS (KiB): the ~100 MB script vs a trivial one
+fresh; u=$(url_for "$DB")
+/usr/bin/time -f %M -o "$W/rss.dbt" "$DBTOOL" sql -q -u "$u" -f "$B" >/dev/null
+admin "drop database $DB"
+fresh; u=$(url_for "$DB")
+/usr/bin/time -f %M -o "$W/rss.psql" "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$u" -f "$B" >/dev/null
+admin "drop database $DB"
+fresh; u=$(url_for "$DB")
+/usr/bin/time -f %M -o "$W/rss.small" "$DBTOOL" sql -q -u "$u" -c "select 1" >/dev/null
+admin "drop database $DB"
+
+echo "PostgreSQL: $("$PG_BINDIR/postgres" --version)   runs: $RUNS (medians, fsync off)"
+printf '%-40s %10s %10s %10s\n' "workload" "dbtool ms" "psql ms" "ratio"
+a=$(median "$tree_dbt") b=$(median "$tree_psql") c=$(median "$tree_each")
+printf '%-40s %10s %10s %10s\n' "200-file \\ir DDL tree (psql -f)" "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")"
+printf '%-40s %10s %10s %10s\n' "200-file DDL, psql per file" "$(ms "$a")" "$(ms "$c")" "$(ratio "$a" "$c")"
+a=$(median "$copy_dbt") b=$(median "$copy_psql")
+printf '%-40s %10s %10s %10s\n' "100k-row COPY FROM stdin" "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")"
+printf '%-40s %10s %10s\n' "peak RSS, $(($(wc -c <"$B") / 1048576)) MB COPY script (KiB)" "$(tail -1 "$W/rss.dbt")" "$(tail -1 "$W/rss.psql")"
+printf '%-40s %10s\n' "peak RSS, dbtool sql -c 'select 1' (KiB)" "$(tail -1 "$W/rss.small")"
