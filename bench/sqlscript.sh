@@ -67,30 +67,37 @@ rows=$((BIG_MB * 1024 * 1024 / 64))
 
 n=0
 fresh() { n=$((n + 1)); DB=b$n; admin "create database $DB"; }
-timed() { # KIND FILE: fresh db, time one run (microseconds), drop it
+timed() { # KIND FILE: fresh db, one run; prints "wall_us cpu_us" (client user+sys)
     fresh
     _u=$(url_for "$DB")
     _t0=$(now_us)
     case $1 in
-    dbtool) "$DBTOOL" sql -q -u "$_u" -f "$2" >/dev/null ;;
-    psql) "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$_u" -f "$2" >/dev/null ;;
+    dbtool) /usr/bin/time -f '%U %S' -o "$W/cpu" "$DBTOOL" sql -q -u "$_u" -f "$2" >/dev/null ;;
+    psql) /usr/bin/time -f '%U %S' -o "$W/cpu" "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$_u" -f "$2" >/dev/null ;;
     psql-per-file)
-        for _f in "$T"/d*/f*.sql; do
-            "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$_u" -f "$_f" >/dev/null || exit 1
-        done ;;
+        /usr/bin/time -f '%U %S' -o "$W/cpu" sh -c 'for f in "$1"/d*/f*.sql; do
+            "$2" -X -q -v ON_ERROR_STOP=1 -d "$3" -f "$f" >/dev/null || exit 1; done' - "$T" "$PSQL" "$_u" ;;
     esac
     _t1=$(now_us)
     admin "drop database $DB"
-    echo $((_t1 - _t0))
+    echo "$((_t1 - _t0)) $(awk '{ printf "%d", ($1 + $2) * 1000000 }' "$W/cpu")"
 }
+wall() { printf '%s\n' "$1" | tr ';' '\n' | awk 'NF { print $1 }'; }
+cpu() { printf '%s\n' "$1" | tr ';' '\n' | awk 'NF { print $2 }'; }
 
-tree_dbt="" tree_psql="" tree_each="" copy_dbt="" copy_psql=""
+tree_dbt="" tree_psql="" tree_each="" copy_dbt="" copy_psql="" # "wall cpu;wall cpu;..."
 for i in $(seq "$RUNS"); do
-    tree_dbt="$tree_dbt $(cd "$T" && timed dbtool entry.sql)"
-    tree_psql="$tree_psql $(cd "$T" && timed psql entry.sql)"
-    tree_each="$tree_each $(timed psql-per-file)"
-    copy_dbt="$copy_dbt $(timed dbtool "$C")"
-    copy_psql="$copy_psql $(timed psql "$C")"
+    # alternate who goes first: the server's state drifts between runs
+    if [ $((i % 2)) = 1 ]; then
+        tree_dbt="$tree_dbt;$(cd "$T" && timed dbtool entry.sql)"
+        tree_psql="$tree_psql;$(cd "$T" && timed psql entry.sql)"
+    else
+        tree_psql="$tree_psql;$(cd "$T" && timed psql entry.sql)"
+        tree_dbt="$tree_dbt;$(cd "$T" && timed dbtool entry.sql)"
+    fi
+    tree_each="$tree_each;$(timed psql-per-file)"
+    copy_dbt="$copy_dbt;$(timed dbtool "$C")"
+    copy_psql="$copy_psql;$(timed psql "$C")"
 done
 
 # peak RSS (KiB): the ~100 MB script vs a trivial one
@@ -105,11 +112,14 @@ fresh; u=$(url_for "$DB")
 admin "drop database $DB"
 
 echo "PostgreSQL: $("$PG_BINDIR/postgres" --version)   runs: $RUNS (medians, fsync off)"
-printf '%-40s %10s %10s %10s\n' "workload" "dbtool ms" "psql ms" "ratio"
-a=$(median "$tree_dbt") b=$(median "$tree_psql") c=$(median "$tree_each")
-printf '%-40s %10s %10s %10s\n' "200-file \\ir DDL tree (psql -f)" "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")"
-printf '%-40s %10s %10s %10s\n' "200-file DDL, psql per file" "$(ms "$a")" "$(ms "$c")" "$(ratio "$a" "$c")"
-a=$(median "$copy_dbt") b=$(median "$copy_psql")
-printf '%-40s %10s %10s %10s\n' "100k-row COPY FROM stdin" "$(ms "$a")" "$(ms "$b")" "$(ratio "$a" "$b")"
-printf '%-40s %10s %10s\n' "peak RSS, $(($(wc -c <"$B") / 1048576)) MB COPY script (KiB)" "$(tail -1 "$W/rss.dbt")" "$(tail -1 "$W/rss.psql")"
-printf '%-40s %10s\n' "peak RSS, dbtool sql -c 'select 1' (KiB)" "$(tail -1 "$W/rss.small")"
+printf '%-34s %10s %10s %7s   %12s %12s\n' "workload (medians)" "dbtool ms" "psql ms" "ratio" "dbtool cpu" "psql cpu"
+line() { # label dbtool-samples psql-samples
+    _a=$(median "$(wall "$2")") _b=$(median "$(wall "$3")")
+    _ca=$(median "$(cpu "$2")") _cb=$(median "$(cpu "$3")")
+    printf '%-34s %10s %10s %7s   %9s ms %9s ms\n' "$1" "$(ms "$_a")" "$(ms "$_b")" "$(ratio "$_a" "$_b")" "$(ms "$_ca")" "$(ms "$_cb")"
+}
+line "200-file \\ir DDL tree vs psql -f" "$tree_dbt" "$tree_psql"
+line "200-file DDL vs psql per file" "$tree_dbt" "$tree_each"
+line "100k-row COPY FROM stdin" "$copy_dbt" "$copy_psql"
+printf '%-34s %10s %10s   (KiB)\n' "peak RSS, $(($(wc -c <"$B") / 1048576)) MB COPY script" "$(tail -1 "$W/rss.dbt")" "$(tail -1 "$W/rss.psql")"
+printf '%-34s %10s   (KiB)\n' "peak RSS, dbtool sql -c 'select 1'" "$(tail -1 "$W/rss.small")"

@@ -52,6 +52,8 @@ static void where(struct sql_session *s, struct strbuf *sb)
 {
     if (s->cur)
         strbuf_addf(sb, "%s:%lu: ", s->cur->name, s->cur->lineno);
+    else
+        strbuf_addf(sb, "%s: ", progname);
 }
 
 static int script_error(struct sql_session *s, const char *fmt, ...) PRINTF(2, 3);
@@ -832,12 +834,12 @@ int sql_session_run_file(struct sql_session *s, const char *path)
     }
     f.in = fopen(path, "re");
     if (!f.in)
-        return error("%s: %s", path, strerror(errno));
+        return script_error(s, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(f.in), &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             fclose(f.in);
-            return error("%s: Is a directory", path);
+            return script_error(s, "%s: Is a directory", path);
         }
         f.dev = st.st_dev;
         f.ino = st.st_ino;
@@ -857,7 +859,7 @@ int sql_session_run_string(struct sql_session *s, const char *name, const char *
         return 0;
     f.in = fmemopen((void *)sql, len, "r");
     if (!f.in)
-        return error_errno("cannot read script '%s'", name);
+        return script_error(s, "cannot read script '%s': %s", name, strerror(errno));
     int r = run_top(s, &f);
     fclose(f.in);
     return r;
