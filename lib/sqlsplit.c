@@ -610,6 +610,7 @@ char *sql_scan_cmd(struct sql_lexer *lx)
     while (j < len && !is_space((unsigned char)s[j]) && s[j] != '\\')
         j++;
     lx->pos = j;
+    lx->args_done = false;
     return xstrndup(s + i, j - i);
 }
 
@@ -631,11 +632,18 @@ char *sql_scan_arg(struct sql_lexer *lx, const struct sql_vars *vars, bool semic
     size_t len = lx->input.len, i = lx->pos;
     if (quoted)
         *quoted = false;
+    if (lx->args_done)
+        return NULL;
     while (i < len && is_space((unsigned char)s[i]))
         i++;
     lx->pos = i;
-    if (i >= len || s[i] == '\\')
+    if (i >= len || s[i] == '\\') {
+        /* "\\" separates meta-commands on a line and is consumed */
+        if (i + 1 < len && s[i] == '\\' && s[i + 1] == '\\')
+            lx->pos = i + 2;
+        lx->args_done = true;
         return NULL;
+    }
 
     struct strbuf out = STRBUF_INIT;
     size_t unquoted = 0;

@@ -82,6 +82,7 @@ struct sql_lexer {
     /* Set by sql_scan_arg when an argument used `backquotes` (the caller
      * decides what to do; dbtool does not run shell commands). */
     bool saw_backquote;
+    bool args_done; /* private: the current meta-command has no more arguments */
 };
 
 enum sql_scan_result {
@@ -113,8 +114,9 @@ enum sql_scan_result sql_scan(struct sql_lexer *lx, struct strbuf *query,
 char *sql_scan_cmd(struct sql_lexer *lx);
 /*
  * The next argument of the meta-command (psql's OT_NORMAL), malloc'd, or NULL
- * when there is none (end of line, or an unquoted backslash starting the next
- * command). 'single quotes' with \n \t \b \r \f \octal \xhex escapes and ''
+ * when there is none (end of line, an unquoted backslash starting the next
+ * command, or the separator \\ (two backslashes), consumed); once NULL, NULL until
+ * the next sql_scan_cmd. 'single quotes' with \n \t \b \r \f \octal \xhex escapes and ''
  * are unquoted, "double quotes" are kept, :name :'name' :"name" :{?name} are
  * expanded from VARS (NULL: no expansion). SEMICOLON strips trailing unquoted
  * ';' (psql does so for file names). *QUOTED, when not NULL, is set when any

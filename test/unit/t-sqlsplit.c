@@ -140,6 +140,8 @@ int main(void)
     t("\\echo 'abc", "\\echo!error: unterminated quoted string", "unterminated quote");
     t("select ':x' \\echo", "\\echo<select ':x' >", "meta-command after SQL");
     t("\\", "\\", "lone backslash");
+    t("\\echo a \\\\ select 1;", "\\echo{a}[select 1;]", "double backslash separates");
+    t("\\echo a \\\\ \\echo b", "\\echo{a}\\echo{b}", "double backslash between commands");
 
     /* interpolation */
     struct sql_vars v = SQL_VARS_INIT;
