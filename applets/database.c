@@ -1,7 +1,8 @@
 /*
  * database.c — `database`: the development database manager's front door.
  * Parses the global options and the subcommand, then calls lib/ modules:
- * cluster (init, cleanup), serverlog (log).
+ * cluster (init, cleanup), project (deploy, hydrate, patch, test, check),
+ * serverlog (log).
  */
 #include "lib/common.h"
 #include "applets/applets.h"
@@ -9,6 +10,7 @@
 #include "lib/config.h"
 #include "lib/fs.h"
 #include "lib/opt.h"
+#include "lib/project.h"
 #include "lib/serverlog.h"
 
 struct subcommand {
@@ -17,13 +19,24 @@ struct subcommand {
     const char *summary;
 };
 
+static int sub_deploy(int argc, char **argv);
 static int sub_init(int argc, char **argv);
+static int sub_hydrate(int argc, char **argv);
+static int sub_patch(int argc, char **argv);
+static int sub_test(int argc, char **argv);
+static int sub_check(int argc, char **argv);
 static int sub_cleanup(int argc, char **argv);
 static int sub_log(int argc, char **argv);
 
+/* In the order of a developer's day; `database --help` prints them so. */
 static const struct subcommand subcommands[] = {
-    {"cleanup", sub_cleanup, "stop the cluster and remove PG_WORKING_DIR"},
+    {"deploy", sub_deploy, "init + hydrate + patch; ends with the URL to connect to"},
     {"init", sub_init, "postgres-init for this project (fresh, or --reuse)"},
+    {"hydrate", sub_hydrate, "hectic bundle + dotenv secrets, then $DATABASE_SOURCE/entrypoint.sql"},
+    {"patch", sub_patch, "run test-data.sql ($PROFILE_DIR or $LOCAL_DIR; --edit opens $EDITOR)"},
+    {"test", sub_test, "run $DATABASE_DIR/test/test.sql"},
+    {"check", sub_check, "the whole deploy in a throwaway cluster, removed afterwards"},
+    {"cleanup", sub_cleanup, "stop the cluster and remove PG_WORKING_DIR"},
     {"log", sub_log, "show server logs: list, by index or name, or all"},
 };
 
@@ -63,6 +76,130 @@ static int sub_init(int argc, char **argv)
         printf("%s\n", c.url);
     cluster_release(&c);
     return r;
+}
+
+static int sub_deploy(int argc, char **argv)
+{
+    static const char *const u[] = {
+        "database deploy [--reuse] [-P|--no-patch] [-H|--no-hydrate] [-m|--mock] [-c|--cleanup]",
+        "",
+        "Start this project's cluster (fresh: data/ is replaced), hydrate it and patch it, each\n"
+        "step timed on stderr; then print the URL to connect to on stdout. Hydrate and patch\n"
+        "work on the cluster deploy starts, whatever DB_URL/PGURL say. On failure the cluster\n"
+        "is left running for inspection.",
+        NULL};
+    int reuse = 0, no_patch = 0, no_hydrate = 0, mock = 0, cleanup = 0;
+    const struct option opts[] = {
+        OPT_BOOL(0, "reuse", &reuse, "keep the existing cluster and its data (implies -P -H)"),
+        OPT_BOOL('P', "no-patch", &no_patch, "skip patch (test-data.sql)"),
+        OPT_BOOL('H', "no-hydrate", &no_hydrate, "skip hydrate"),
+        OPT_BOOL('m', "mock", &mock, "hydrate with the script variable USE_MOCK=1"),
+        OPT_BOOL('c', "cleanup", &cleanup, "stop the cluster after success (data kept)"),
+        OPT_END(),
+    };
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc)
+        usage_die(u, "unexpected argument '%s'", argv[0]);
+    struct proj_opts o = {.mock = mock, .no_hydrate = no_hydrate, .no_patch = no_patch,
+                          .reuse = reuse, .cleanup = cleanup};
+    return proj_deploy(&o);
+}
+
+/* hydrate/patch/test: -u, DB_URL, PGURL, else the project cluster. */
+static int with_url(int (*fn)(const char *url, const struct proj_opts *o), const struct proj_opts *o)
+{
+    char *url = proj_url();
+    if (!url)
+        return EXIT_MISSING;
+    int r = fn(url, o);
+    free(url);
+    return r;
+}
+
+static int sub_hydrate(int argc, char **argv)
+{
+    static const char *const u[] = {
+        "database hydrate [-H|--no-hook] [-m|--mock]",
+        "",
+        "Apply the hectic bundle, load the dotenv file into hectic.secret (HECTIC_DOTENV_FILE,\n"
+        "else $LOCAL_DIR/.env.$ENVIRONMENT when readable), then run\n"
+        "$DATABASE_SOURCE/entrypoint.sql (HYDRATE_ENTRYPOINT renames it) like psql -f would.\n"
+        "Output goes to HYDRATE_LOG (default stdout), errors to stderr with FILE:LINE.\n"
+        "The database: -u URL, DB_URL, PGURL, else this project's cluster.",
+        NULL};
+    int no_hook = 0, mock = 0;
+    const struct option opts[] = {
+        OPT_BOOL('H', "no-hook", &no_hook, "do not apply the hectic bundle"),
+        OPT_BOOL('m', "mock", &mock, "set the script variable USE_MOCK=1"),
+        OPT_END(),
+    };
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc)
+        usage_die(u, "unexpected argument '%s'", argv[0]);
+    struct proj_opts o = {.mock = mock, .no_hook = no_hook};
+    return with_url(proj_hydrate, &o);
+}
+
+static int sub_patch(int argc, char **argv)
+{
+    static const char *const u[] = {
+        "database patch [-e|--edit]",
+        "",
+        "Run test-data.sql ($PROFILE_DIR/test-data.sql, else $LOCAL_DIR/test-data.sql; created\n"
+        "empty when missing). Output goes to PATCH_LOG (default stdout). --edit opens $EDITOR\n"
+        "on it first (split on blanks, run without a shell); a failing editor applies nothing.",
+        NULL};
+    int edit = 0;
+    const struct option opts[] = {
+        OPT_BOOL('e', "edit", &edit, "edit test-data.sql with $EDITOR first"),
+        OPT_END(),
+    };
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc)
+        usage_die(u, "unexpected argument '%s'", argv[0]);
+    struct proj_opts o = {.edit = edit};
+    return with_url(proj_patch, &o);
+}
+
+static int test_fn(const char *url, const struct proj_opts *o)
+{
+    return proj_test(url);
+}
+
+static int sub_test(int argc, char **argv)
+{
+    static const char *const u[] = {
+        "database test", "",
+        "Run $DATABASE_DIR/test/test.sql; exit 1 when it fails or does not exist.", NULL};
+    const struct option opts[] = {OPT_END()};
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc)
+        usage_die(u, "unexpected argument '%s'", argv[0]);
+    struct proj_opts o = {0};
+    return with_url(test_fn, &o);
+}
+
+static int sub_check(int argc, char **argv)
+{
+    static const char *const u[] = {
+        "database check [-P|--no-patch] [-H|--no-hydrate] [-m|--mock]",
+        "",
+        "Run the whole deploy in a throwaway cluster in $LOCAL_DIR/focus/check-PID (own\n"
+        "socket dir, fsync off), then remove it, also on failure and Ctrl-C. The developer's\n"
+        "cluster is neither stopped nor read.",
+        NULL};
+    int no_patch = 0, no_hydrate = 0, mock = 0;
+    const struct option opts[] = {
+        OPT_BOOL('P', "no-patch", &no_patch, "skip patch (test-data.sql)"),
+        OPT_BOOL('H', "no-hydrate", &no_hydrate, "skip hydrate"),
+        OPT_BOOL('m', "mock", &mock, "hydrate with the script variable USE_MOCK=1"),
+        OPT_END(),
+    };
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc)
+        usage_die(u, "unexpected argument '%s'", argv[0]);
+    struct proj_opts o = {.mock = mock, .no_hydrate = no_hydrate, .no_patch = no_patch};
+    return proj_check(&o);
 }
 
 static int sub_cleanup(int argc, char **argv)

@@ -1,0 +1,433 @@
+/*
+ * project.c — hydrate, patch, test, deploy and check (see project.h).
+ *
+ * SQL runs in-process through lib/sqlscript on one connection per step;
+ * clusters are lib/cluster's. check builds its throwaway cluster by pointing
+ * the configuration (PG_WORKING_DIR, PG_REUSE, PG_LOG_PATH) somewhere else
+ * before cluster_setup(), so nothing of the developer's cluster is looked at
+ * except through the shared template cache.
+ */
+#include "lib/project.h"
+#include "lib/bundle.h"
+#include "lib/cluster.h"
+#include "lib/config.h"
+#include "lib/fs.h"
+#include "lib/pg.h"
+#include "lib/spawn.h"
+#include "lib/sqlscript.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#define NS "project"
+
+const char *proj_duration(double s)
+{
+    static char buf[32];
+    if (s < 1)
+        snprintf(buf, sizeof(buf), "%.0f ms", s * 1000);
+    else if (s < 60)
+        snprintf(buf, sizeof(buf), "%.2f s", s);
+    else
+        snprintf(buf, sizeof(buf), "%dm%02ds", (int)s / 60, (int)s % 60);
+    return buf;
+}
+
+char *proj_url(void)
+{
+    const char *url = cfg_get(CFG_DB_URL);
+    if (url && *url) {
+        if (!pg_url_supported(url)) {
+            char *m = pg_mask_url(url);
+            error("unsupported database URL '%s' (expected postgresql://... or key=value)", m);
+            free(m);
+            return NULL;
+        }
+        return xstrdup(url);
+    }
+    struct cluster c;
+    char *r = NULL;
+    if (cluster_setup(&c) == 0) {
+        r = xstrdup(c.url);
+        debug(NS, "no -u, DB_URL or PGURL: using the project cluster %s", r);
+    }
+    cluster_release(&c);
+    return r;
+}
+
+int proj_dotenv_file(const char **path)
+{
+    const char *p = cfg_get(CFG_HECTIC_DOTENV_FILE);
+    *path = NULL;
+    if (!p)
+        return 0;
+    if (access(p, R_OK) < 0)
+        return error_errno("HECTIC_DOTENV_FILE not readable: %s", p);
+    *path = p;
+    return 0;
+}
+
+char *proj_test_data_path(void)
+{
+    const char *dir = cfg_get(CFG_PROFILE_DIR);
+    if (!dir)
+        dir = cfg_get(CFG_LOCAL_DIR);
+    return path_join(dir ? dir : ".", "test-data.sql");
+}
+
+/* Connect; on failure hint at `database init` when URL is the project cluster's. */
+static PGconn *connect_to(const char *url)
+{
+    PGconn *conn = pg_connect(url);
+    if (!conn && !cfg_get(CFG_DB_URL))
+        error("is the project's cluster running? start it with 'database init' or 'database deploy'");
+    return conn;
+}
+
+/* Open the output log PATH (NULL: stdout). *opened says whether to fclose. */
+static FILE *open_log(const char *what, const char *path, bool *opened)
+{
+    *opened = false;
+    if (!path)
+        return stdout;
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        mkdir_p(dir, 0755);
+    }
+    free(dir);
+    FILE *f = fopen(path, "we");
+    if (!f) {
+        error_errno("cannot open %s '%s'", what, path);
+        return NULL;
+    }
+    *opened = true;
+    return f;
+}
+
+/* Run FILE on CONN with VARS, output to LOG (NULL: stdout). 0 or -1. */
+static int run_script(PGconn *conn, const char *file, const struct strvec *vars, FILE *out)
+{
+    struct sql_opts so = {out, stderr, false};
+    int r = sql_run_file(conn, file, vars, &so);
+    fflush(out);
+    return r;
+}
+
+/* Whether hectic.load_secrets_from_env(text) exists. 1, 0 or -1. */
+static int have_secret_loader(PGconn *conn)
+{
+    struct strbuf v = STRBUF_INIT;
+    int r = pg_query_value(conn,
+                           "SELECT to_regprocedure('hectic.load_secrets_from_env(text)') IS NOT NULL",
+                           0, NULL, &v);
+    int ret = r < 0 ? -1 : !strcmp(v.buf, "t");
+    strbuf_release(&v);
+    return ret;
+}
+
+int proj_hydrate(const char *url, const struct proj_opts *o)
+{
+    double t0 = now_monotonic(), t;
+    const char *dotenv;
+    if (proj_dotenv_file(&dotenv) < 0)
+        return EXIT_ERR;
+    const char *src = cfg_get(CFG_DATABASE_SOURCE);
+    const char *ep = cfg_get(CFG_HYDRATE_ENTRYPOINT);
+    char *entry = ep[0] == '/' || !src ? xstrdup(ep) : path_join(src, ep);
+    int ret = 0;
+    PGconn *conn = NULL;
+    FILE *out = NULL;
+    bool opened = false;
+    struct strvec vars = STRVEC_INIT;
+
+    if (access(entry, R_OK) < 0) {
+        error_errno("hydrate entry point not readable: %s (set DATABASE_SOURCE, or "
+                    "HYDRATE_ENTRYPOINT to rename entrypoint.sql)", entry);
+        ret = EXIT_ERR;
+        goto out;
+    }
+    if (!(conn = connect_to(url))) {
+        ret = EXIT_ERR;
+        goto out;
+    }
+    if (!o->no_hook) {
+        t = now_monotonic();
+        info("hydrate: applying the hectic bundle %s", BUNDLE_VERSION);
+        if (bundle_apply(conn, NULL, cfg_get(CFG_HECTIC_INHERITANCE_SQL)) < 0) {
+            ret = EXIT_ERR;
+            goto out;
+        }
+        info("hydrate: bundle applied in %s", proj_duration(now_monotonic() - t));
+    }
+    if (dotenv) {
+        int have = have_secret_loader(conn);
+        if (have < 0) {
+            ret = EXIT_ERR;
+            goto out;
+        }
+        if (!have) {
+            warn("hydrate: not loading secrets from %s: the database has no hectic bundle "
+                 "(--no-hook skips it; run 'database hydrate' without it once)", dotenv);
+        } else {
+            int n = 0;
+            t = now_monotonic();
+            if (bundle_load_secrets_file(conn, dotenv, &n) < 0) {
+                ret = EXIT_ERR;
+                goto out;
+            }
+            info("hydrate: loaded %d secret%s from %s in %s", n, n == 1 ? "" : "s", dotenv,
+                 proj_duration(now_monotonic() - t));
+        }
+    }
+    if (!(out = open_log("HYDRATE_LOG", cfg_get(CFG_HYDRATE_LOG), &opened))) {
+        ret = EXIT_ERR;
+        goto out;
+    }
+    if (o->mock)
+        strvec_push(&vars, "USE_MOCK=1");
+    t = now_monotonic();
+    info("hydrate: running %s%s%s%s", entry, o->mock ? " with USE_MOCK=1" : "",
+         opened ? ", output to " : "", opened ? cfg_get(CFG_HYDRATE_LOG) : "");
+    if (run_script(conn, entry, &vars, out) < 0) {
+        error("hydrate failed after %s", proj_duration(now_monotonic() - t0));
+        ret = EXIT_ERR;
+        goto out;
+    }
+    info("hydrate: done in %s", proj_duration(now_monotonic() - t0));
+out:
+    if (opened)
+        fclose(out);
+    strvec_clear(&vars);
+    if (conn)
+        PQfinish(conn);
+    free(entry);
+    return ret;
+}
+
+/* Run $EDITOR (split on blanks, no shell) on FILE. 0 or an exit code. */
+static int run_editor(const char *file)
+{
+    const char *ed = env_nonempty("EDITOR");
+    if (!ed)
+        ed = env_nonempty("VISUAL");
+    if (!ed)
+        ed = "vi";
+    struct child c = CHILD_INIT;
+    char *copy = xstrdup(ed), *save = NULL;
+    for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+        strvec_push(&c.args, w);
+    free(copy);
+    if (!c.args.nr) {
+        child_clear(&c);
+        error("EDITOR is blank");
+        return EXIT_MISSING;
+    }
+    strvec_push(&c.args, file);
+    int st = spawn_run(&c);
+    int ret = 0;
+    if (st < 0) {
+        ret = errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
+        error("cannot run the editor '%s' (set EDITOR)", c.args.v[0]);
+    } else if (st) {
+        error("the editor '%s' exited with status %d: %s not applied", c.args.v[0], st, file);
+        ret = EXIT_ERR;
+    }
+    child_clear(&c);
+    return ret;
+}
+
+int proj_patch(const char *url, const struct proj_opts *o)
+{
+    double t0 = now_monotonic();
+    char *file = proj_test_data_path();
+    int ret = 0;
+    PGconn *conn = NULL;
+    FILE *out = NULL;
+    bool opened = false;
+
+    if (access(file, F_OK) < 0) {
+        char *dir = xstrdup(file);
+        *strrchr(dir, '/') = 0;
+        int fd = -1;
+        if (mkdir_p(dir, 0755) < 0 ||
+            (fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+            error_errno("cannot create '%s'", file);
+            free(dir);
+            ret = EXIT_ERR;
+            goto out;
+        }
+        close(fd);
+        free(dir);
+        info("patch: created an empty %s (put your test data there)", file);
+    }
+    if (o->edit && (ret = run_editor(file)))
+        goto out;
+    if (!(conn = connect_to(url))) {
+        ret = EXIT_ERR;
+        goto out;
+    }
+    if (!(out = open_log("PATCH_LOG", cfg_get(CFG_PATCH_LOG), &opened))) {
+        ret = EXIT_ERR;
+        goto out;
+    }
+    info("patch: running %s%s%s", file, opened ? ", output to " : "",
+         opened ? cfg_get(CFG_PATCH_LOG) : "");
+    if (run_script(conn, file, NULL, out) < 0) {
+        error("patch failed after %s", proj_duration(now_monotonic() - t0));
+        ret = EXIT_ERR;
+        goto out;
+    }
+    info("patch: done in %s", proj_duration(now_monotonic() - t0));
+out:
+    if (opened)
+        fclose(out);
+    if (conn)
+        PQfinish(conn);
+    free(file);
+    return ret;
+}
+
+int proj_test(const char *url)
+{
+    double t0 = now_monotonic();
+    const char *ddir = cfg_get(CFG_DATABASE_DIR);
+    char *file = path_join(ddir ? ddir : ".", "test/test.sql");
+    int ret = 0;
+    PGconn *conn = NULL;
+    if (access(file, R_OK) < 0) {
+        error_errno("no tests to run: %s", file);
+        ret = EXIT_ERR;
+        goto out;
+    }
+    if (!(conn = connect_to(url))) {
+        ret = EXIT_ERR;
+        goto out;
+    }
+    info("test: running %s", file);
+    if (run_script(conn, file, NULL, stdout) < 0) {
+        error("tests FAILED (%s) after %s", file, proj_duration(now_monotonic() - t0));
+        ret = EXIT_ERR;
+        goto out;
+    }
+    info("test: all tests passed in %s", proj_duration(now_monotonic() - t0));
+out:
+    if (conn)
+        PQfinish(conn);
+    free(file);
+    return ret;
+}
+
+/* hydrate + patch on URL as deploy and check do. */
+static int hydrate_and_patch(const char *url, const struct proj_opts *o)
+{
+    int r = 0;
+    if (!o->no_hydrate && (r = proj_hydrate(url, o)))
+        return r;
+    if (interrupted)
+        return error("interrupted"), EXIT_ERR;
+    struct proj_opts po = *o;
+    po.edit = false;
+    if (!o->no_patch && (r = proj_patch(url, &po)))
+        return r;
+    return 0;
+}
+
+int proj_deploy(const struct proj_opts *o)
+{
+    double t0 = now_monotonic();
+    struct proj_opts d = *o;
+    if (d.reuse) {
+        cfg_set(CFG_PG_REUSE, "1");
+        d.no_hydrate = d.no_patch = true;
+    }
+    struct cluster c;
+    int r = cluster_setup(&c);
+    if (r)
+        goto out;
+    const char *dburl = cfg_get(CFG_DB_URL);
+    if (dburl && strcmp(dburl, c.url))
+        debug(NS, "deploy works on the cluster it starts (%s), not DB_URL/PGURL", c.url);
+    info("init: %s cluster in %s", d.reuse ? "reusing the" : "a fresh", c.working_dir);
+    if ((r = cluster_init(&c)))
+        goto out;
+    if ((r = hydrate_and_patch(c.url, &d)))
+        goto out;
+    if (d.cleanup) {
+        double t = now_monotonic();
+        if ((r = cluster_stop(&c, 30)))
+            goto out;
+        info("cleanup: cluster stopped in %s (data kept in %s)", proj_duration(now_monotonic() - t),
+             c.data_dir);
+    }
+    info("deploy: done in %s%s", proj_duration(now_monotonic() - t0),
+         d.cleanup ? "" : "; connect with:");
+    if (!d.cleanup)
+        printf("%s\n", c.url);
+out:
+    cluster_release(&c);
+    return r;
+}
+
+/* The cleanup-stack handler of check: stop and remove the throwaway cluster. */
+static void check_remove(void *arg)
+{
+    struct cluster *c = arg;
+    if (!c->working_dir)
+        return;
+    double t = now_monotonic();
+    if (cluster_remove(c) == 0)
+        info("check: throwaway cluster removed in %s", proj_duration(now_monotonic() - t));
+    else
+        warn("check: could not remove the throwaway cluster %s; remove it by hand", c->working_dir);
+    cluster_release(c);
+}
+
+int proj_check(const struct proj_opts *o)
+{
+    static struct cluster c; /* reachable from the cleanup stack */
+    double t0 = now_monotonic();
+    const char *local = cfg_get(CFG_LOCAL_DIR);
+    if (!local) {
+        error("LOCAL_DIR is not set: export LOCAL_DIR to the project root");
+        return EXIT_MISSING;
+    }
+    struct proj_opts d = *o;
+    d.reuse = d.cleanup = d.edit = false;
+    char *wd = xasprintf("%s/focus/check-%d", local, (int)getpid());
+    char *hlog = cfg_get(CFG_HYDRATE_LOG) ? xstrdup(cfg_get(CFG_HYDRATE_LOG)) : NULL;
+    char *plog = cfg_get(CFG_PATCH_LOG) ? xstrdup(cfg_get(CFG_PATCH_LOG)) : NULL;
+    /* a cluster of its own: working dir, socket dir, server logs; never reused */
+    setenv("PG_FSYNC", "0", 1);
+    cfg_set(CFG_PG_WORKING_DIR, wd);
+    cfg_set(CFG_PG_REUSE, "0");
+    cfg_set(CFG_PG_LOG_PATH, NULL);
+    cfg_set(CFG_HYDRATE_LOG, hlog);
+    cfg_set(CFG_PATCH_LOG, plog);
+    free(hlog);
+    free(plog);
+    free(wd);
+
+    int r = cluster_setup(&c);
+    if (r) {
+        cluster_release(&c);
+        return r;
+    }
+    int cookie = cleanup_push(check_remove, &c);
+    info("check: deploying into a throwaway cluster in %s", c.working_dir);
+    r = cluster_init(&c);
+    if (!r)
+        r = hydrate_and_patch(c.url, &d);
+    if (!r && interrupted) {
+        error("interrupted");
+        r = EXIT_ERR;
+    }
+    cleanup_pop(cookie);
+    check_remove(&c);
+    if (r)
+        error("check FAILED after %s", proj_duration(now_monotonic() - t0));
+    else
+        info("check: passed in %s", proj_duration(now_monotonic() - t0));
+    return r;
+}

@@ -1,0 +1,70 @@
+/*
+ * project.h — the project workflow of `database` (SPEC section 8): hydrate
+ * (bundle, dotenv secrets, the source tree), patch (test-data.sql), test
+ * (test/test.sql), deploy (init + hydrate + patch) and check (the whole
+ * deploy in a throwaway cluster beside the developer's one).
+ *
+ * Each step announces itself and its duration on stderr (info level); SQL
+ * output (command tags, \echo) goes to HYDRATE_LOG / PATCH_LOG, stdout by
+ * default; script errors go to stderr with FILE:LINE. Functions return 0 or
+ * an exit code of SPEC section 3 after printing the reason.
+ */
+#ifndef DBTOOL_PROJECT_H
+#define DBTOOL_PROJECT_H
+
+#include "lib/common.h"
+
+struct proj_opts {
+    bool mock;       /* hydrate: the script variable USE_MOCK=1 */
+    bool no_hook;    /* hydrate: skip the hectic bundle */
+    bool no_hydrate; /* deploy/check: skip hydrate */
+    bool no_patch;   /* deploy/check: skip patch */
+    bool reuse;      /* deploy: keep the cluster (implies no_hydrate, no_patch) */
+    bool cleanup;    /* deploy: stop the cluster after success */
+    bool edit;       /* patch: open $EDITOR on test-data.sql first */
+};
+
+/*
+ * The database hydrate/patch/test work on: `database -u URL`, DB_URL or
+ * PGURL (all resolved by the configuration as CFG_DB_URL), else the URL of
+ * this project's cluster (PG_WORKING_DIR). malloc'd, or NULL with a message.
+ */
+char *proj_url(void);
+
+/*
+ * The dotenv file hydrate loads into hectic.secret: HECTIC_DOTENV_FILE, else
+ * $LOCAL_DIR/.env.$ENVIRONMENT when readable (both via the configuration).
+ * NULL when there is none. An explicitly set file that cannot be read is an
+ * error: -1 with a message.
+ */
+int proj_dotenv_file(const char **path);
+
+/* Where test-data.sql lives: $PROFILE_DIR, else $LOCAL_DIR. malloc'd. */
+char *proj_test_data_path(void);
+
+/*
+ * hydrate on URL: the hectic bundle (unless o->no_hook), the dotenv secrets,
+ * then $DATABASE_SOURCE/$HYDRATE_ENTRYPOINT through the script runner.
+ */
+int proj_hydrate(const char *url, const struct proj_opts *o);
+/* patch on URL: test-data.sql (created empty when missing), after $EDITOR with o->edit. */
+int proj_patch(const char *url, const struct proj_opts *o);
+/* test on URL: $DATABASE_DIR/test/test.sql; EXIT_ERR when it fails or is missing. */
+int proj_test(const char *url);
+/*
+ * deploy: start this project's cluster (fresh, or kept with o->reuse), then
+ * hydrate and patch on it; o->cleanup stops it after success. Prints the URL
+ * to connect to on stdout when the server is left running.
+ */
+int proj_deploy(const struct proj_opts *o);
+/*
+ * check: the deploy in a throwaway cluster under $LOCAL_DIR/focus/ with its
+ * own working and socket dirs (fsync off), removed on every exit path
+ * (failure, die(), Ctrl-C). The developer's cluster is never touched.
+ */
+int proj_check(const struct proj_opts *o);
+
+/* "123 ms" / "1.23 s" for a duration in seconds (static buffer). */
+const char *proj_duration(double seconds);
+
+#endif
