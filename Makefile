@@ -44,7 +44,7 @@ LIB_OBJ    := $(patsubst %.c,$(O)/%.o,$(LIB_SRC)) $(O)/bundle_data.o
 UNIT_SRC   := $(sort $(wildcard test/unit/t-*.c))
 UNIT_BIN   := $(patsubst test/unit/%.c,$(O)/test/unit/%,$(UNIT_SRC))
 
-.PHONY: all test unit-test sanitize install clean fuzz bench FORCE
+.PHONY: all test unit-test sanitize install clean fuzz bench docs demo demo-clean FORCE
 all: $(O)/dbtool $(O)/links $(UNIT_BIN)
 
 $(O)/dbtool: $(OBJ)
@@ -102,7 +102,7 @@ fuzz: $(O)/fuzz/fuzz-sqlsplit
 	$(O)/fuzz/fuzz-sqlsplit $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 "$$seeds"; \
 	rc=$$?; rm -rf "$$seeds"; exit $$rc
 
-install: all
+install: all docs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hectic
 	install -m 755 $(O)/dbtool $(DESTDIR)$(PREFIX)/bin/dbtool
 	for n in $(APPLET_NAMES); do ln -sf dbtool $(DESTDIR)$(PREFIX)/bin/$$n; done
@@ -110,6 +110,28 @@ install: all
 	sed 's|@DBTOOL@|$(PREFIX)/bin/dbtool|g' nix/postgres-init.sh > $(DESTDIR)$(PREFIX)/bin/postgres-init
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/postgres-init
 	$(O)/dbtool bundle write $(DESTDIR)$(PREFIX)/share/hectic
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 644 $(O)/share/man/man1/dbtool.1 $(DESTDIR)$(PREFIX)/share/man/man1/dbtool.1
+	install -m 644 $(O)/share/completions/dbtool.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/dbtool
+	for n in $(APPLET_NAMES); do ln -sf dbtool $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$n; done
+	install -m 644 $(O)/share/completions/_dbtool $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_dbtool
+	install -m 644 $(O)/share/completions/dbtool.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/dbtool.fish
+
+# Man page and completions, generated from the help the binary prints.
+docs: $(O)/share/man/man1/dbtool.1
+$(O)/share/man/man1/dbtool.1: $(O)/dbtool nix/gen-docs.sh
+	sh nix/gen-docs.sh $(O)/dbtool $(O)/share
+
+# The main job on an embedded default: deploy the demo project into a local cluster.
+DEMO_WD = $${TMPDIR:-/tmp}/dbtool-demo-$$(id -u)
+demo: all
+	@cd examples/demo && export LOCAL_DIR="$$PWD" PG_WORKING_DIR="$(DEMO_WD)" && \
+	    $(abspath $(O))/bin/database deploy && $(abspath $(O))/bin/database test && \
+	    echo "demo: connect with: psql \"$$($(abspath $(O))/dbtool postgres-init --reuse 2>/dev/null)\"" && \
+	    echo "demo: stop and remove it with: make demo-clean"
+demo-clean:
+	@cd examples/demo && LOCAL_DIR="$$PWD" PG_WORKING_DIR="$(DEMO_WD)" $(abspath $(O))/bin/database cleanup
 
 clean:
 	rm -rf $(O) build-san
