@@ -695,8 +695,7 @@ static int write_fresh_conf(struct cluster *c)
     return r;
 }
 
-/* Check each preload library is installed; the error says how to turn it off. */
-static int check_preload(struct cluster *c)
+int cluster_check_preload(struct cluster *c)
 {
     if (c->conf_file || !*c->preload)
         return 0;
@@ -747,7 +746,7 @@ static int check_preload(struct cluster *c)
 
 /* ---- template cache ---- */
 
-static char *cache_root(void)
+char *cluster_cache_root(void)
 {
     const char *x = env_nonempty("DBTOOL_CACHE_DIR");
     if (x)
@@ -922,7 +921,7 @@ static void cache_release(struct cache *k)
 static int cache_open(struct cluster *c, struct cache *k)
 {
     memset(k, 0, sizeof(*k));
-    k->root = cache_root();
+    k->root = cluster_cache_root();
     if (!k->root)
         return -1;
     if (mkdir_p(k->root, 0700) < 0) {
@@ -1356,7 +1355,7 @@ int cluster_init(struct cluster *c)
 {
     double t0 = now_monotonic();
     int r;
-    if (check_preload(c) < 0)
+    if (cluster_check_preload(c) < 0)
         return EXIT_ERR;
 
     char *pgver = path_join(c->data_dir, "PG_VERSION");

@@ -55,6 +55,10 @@ int cluster_init(struct cluster *c);
 int cluster_stop(struct cluster *c, double timeout);
 /* The pid of a live postmaster of DATA_DIR, or 0 (stale or no pidfile). */
 pid_t cluster_running_pid(const char *data_dir);
+/* Check each preload library of C is installed; prints how to turn it off. 0 / -1. */
+int cluster_check_preload(struct cluster *c);
+/* The template cache directory (malloc'd), or NULL when none can be derived. */
+char *cluster_cache_root(void);
 /* Print export lines (shell-quoted) of the result, using PG_URL_VAR. */
 void cluster_print_exports(const struct cluster *c, const char *url_var, FILE *out);
 void cluster_release(struct cluster *c);

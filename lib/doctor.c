@@ -1,0 +1,192 @@
+/*
+ * doctor.c — environment checks: PostgreSQL programs and their versions, the
+ * template cache, preload libraries, root/PG_OS_USER, the project's variables
+ * and files, socket path length. Each check prints "ok", "warn" or "FAIL"
+ * with what to do.
+ */
+#include "lib/doctor.h"
+#include "lib/cluster.h"
+#include "lib/common.h"
+#include "lib/config.h"
+#include "lib/fs.h"
+#include "lib/spawn.h"
+
+#include <dirent.h>
+#include <pwd.h>
+#include <unistd.h>
+
+static int problems;
+
+static void report(int level, const char *what, const char *fmt, ...) PRINTF(3, 4);
+static void report(int level, const char *what, const char *fmt, ...)
+{
+    static const char *const tag[] = {"ok  ", "warn", "FAIL"};
+    struct strbuf sb = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    printf("[%s] %-22s %s\n", tag[level], what, sb.buf);
+    strbuf_release(&sb);
+    if (level == 2)
+        problems++;
+}
+
+/* "postgres (PostgreSQL) 15.18" of PROG --version, or NULL. */
+static char *version_of(const char *prog)
+{
+    struct child c = CHILD_INIT;
+    struct strbuf out = STRBUF_INIT;
+    strvec_pushl(&c.args, prog, "--version", NULL);
+    c.err = SPAWN_DEVNULL;
+    int st = spawn_capture(&c, &out);
+    child_clear(&c);
+    strbuf_trim_trailing(&out);
+    if (st != 0 || !out.len) {
+        strbuf_release(&out);
+        return NULL;
+    }
+    return strbuf_detach(&out, NULL);
+}
+
+static void check_programs(const char *bindir)
+{
+    static const char *const server[] = {"postgres", "initdb"};
+    static const char *const client[] = {"pg_dump", "pg_basebackup", "psql"};
+    for (size_t i = 0; i < ARRAY_SIZE(server); i++) {
+        char *p = path_join(bindir, server[i]);
+        char *v = version_of(p);
+        if (v)
+            report(0, server[i], "%s (%s)", v, p);
+        else
+            report(2, server[i], "%s does not run: install the PostgreSQL server or set PG_BINDIR", p);
+        free(v);
+        free(p);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(client); i++) {
+        char *p = path_join(bindir, client[i]);
+        if (access(p, X_OK) == 0)
+            report(0, client[i], "%s", p);
+        else
+            report(1, client[i], "not in %s: needed by backup/diff/pull_staging", bindir);
+        free(p);
+    }
+    char *ssh = find_in_path("ssh");
+    if (ssh)
+        report(0, "ssh", "%s", ssh);
+    else
+        report(1, "ssh", "not found: only `database pull_staging` needs it (openssh-client)");
+    free(ssh);
+}
+
+static void check_cache(void)
+{
+    char *root = cluster_cache_root();
+    if (!root) {
+        report(1, "template cache", "no HOME or XDG_CACHE_HOME: every fresh init runs initdb");
+        return;
+    }
+    if (mkdir_p(root, 0700) < 0 || access(root, W_OK) < 0) {
+        report(1, "template cache", "%s is not writable (%s): set DBTOOL_CACHE_DIR", root, strerror(errno));
+    } else {
+        int tpl = 0, spare = 0;
+        DIR *d = opendir(root);
+        if (d) {
+            struct dirent *de;
+            while ((de = readdir(d))) {
+                tpl += starts_with(de->d_name, "pg-");
+                spare += starts_with(de->d_name, "spare-");
+            }
+            closedir(d);
+        }
+        report(0, "template cache", "%s (%d template%s, %d spare%s)", root, tpl, tpl == 1 ? "" : "s",
+               spare, spare == 1 ? "" : "s");
+    }
+    free(root);
+}
+
+static void check_project(void)
+{
+    const char *local = cfg_get(CFG_LOCAL_DIR);
+    if (!local) {
+        report(1, "LOCAL_DIR", "not set: `database` needs it (export LOCAL_DIR to the project root)");
+    } else if (!is_dir(local)) {
+        report(2, "LOCAL_DIR", "%s is not a directory", local);
+    } else {
+        report(0, "LOCAL_DIR", "%s%s%s", local, cfg_file() ? ", project file " : "",
+               cfg_file() ? cfg_file() : "");
+    }
+    const char *wd = cfg_get(CFG_PG_WORKING_DIR);
+    if (wd)
+        report(0, "PG_WORKING_DIR", "%s", wd);
+    else
+        report(1, "PG_WORKING_DIR", "not set and no LOCAL_DIR: postgres-init cannot run here");
+    const char *src = cfg_get(CFG_DATABASE_SOURCE);
+    if (src) {
+        char *entry = path_join(src, cfg_get(CFG_HYDRATE_ENTRYPOINT));
+        if (access(entry, R_OK) == 0)
+            report(0, "hydrate entrypoint", "%s", entry);
+        else
+            report(1, "hydrate entrypoint", "%s missing: `database hydrate` has nothing to run", entry);
+        free(entry);
+    }
+    const char *mig = cfg_get(CFG_MIGRATION_DIR);
+    if (mig)
+        report(is_dir(mig) ? 0 : 1, "MIGRATION_DIR", "%s%s", mig, is_dir(mig) ? "" : " (missing)");
+    const char *dotenv = cfg_get(CFG_HECTIC_DOTENV_FILE);
+    if (dotenv)
+        report(access(dotenv, R_OK) == 0 ? 0 : 2, "dotenv", "%s%s", dotenv,
+               access(dotenv, R_OK) == 0 ? "" : " is not readable (HECTIC_DOTENV_FILE)");
+    if (cfg_get(CFG_DB_URL))
+        report(0, "DB_URL", "set (source: %s)", cfg_source(CFG_DB_URL) == CFG_SRC_DEFAULT ? "$PGURL" : "DB_URL");
+    else
+        report(1, "DB_URL", "not set: `migrator` and `database -u` need a URL (postgres-init exports PGURL)");
+}
+
+int doctor_run(void)
+{
+    problems = 0;
+    printf("dbtool %s\n", DBTOOL_VERSION);
+    const char *src = NULL;
+    char *bindir = pg_find_bindir(&src);
+    if (!bindir) {
+        report(2, "PostgreSQL", "server programs not found: put `postgres` in PATH or set PG_BINDIR");
+    } else {
+        report(0, "PostgreSQL bin dir", "%s (found via %s)", bindir, src);
+        check_programs(bindir);
+    }
+    if (geteuid() == 0) {
+        const char *u = cfg_get(CFG_PG_OS_USER);
+        struct passwd *pw = getpwnam(u);
+        if (pw && pw->pw_uid != 0)
+            report(0, "root", "the server will run as PG_OS_USER '%s' (uid %d)", u, (int)pw->pw_uid);
+        else
+            report(2, "root", "PG_OS_USER '%s' %s: create a non-root user (useradd -r -m %s) or set PG_OS_USER",
+                   u, pw ? "is root" : "does not exist", u);
+    }
+    check_cache();
+    if (bindir && cfg_get(CFG_PG_WORKING_DIR)) {
+        struct cluster c;
+        if (cluster_setup(&c) == 0) {
+            fflush(stdout);
+            if (cluster_check_preload(&c) == 0)
+                report(0, "preload libraries", "%s", *c.preload ? c.preload : "(none)");
+            else
+                report(2, "preload libraries", "see the error above");
+            if (c.sock_private)
+                report(1, "socket path", "working dir too deep for a socket: a short dir %s is used", c.sock_dir);
+            pid_t pid = cluster_running_pid(c.data_dir);
+            if (pid)
+                report(0, "cluster", "running (pid %d): %s", (int)pid, c.url);
+            else
+                report(0, "cluster", "not running in %s", c.data_dir);
+        } else {
+            report(2, "cluster", "configuration error (see above)");
+        }
+        cluster_release(&c);
+    }
+    free(bindir);
+    check_project();
+    printf("%d problem%s found\n", problems, problems == 1 ? "" : "s");
+    return problems;
+}

@@ -1,0 +1,36 @@
+#!/bin/sh
+# dbtool doctor on a good and on broken environments.
+. "${0%/*}/lib-pg.sh"
+
+mkdir -p proj/db/src proj/db/migration && echo "select 1;" >proj/db/src/entrypoint.sql
+test_expect_success 'doctor on a good project: exit 0, programs and project checked' '
+    LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err &&
+    grep -q "^\[ok  \] postgres .*PostgreSQL" out && grep -q "^\[ok  \] LOCAL_DIR" out &&
+    grep -q "^\[ok  \] hydrate entrypoint" out && grep -q "^0 problems found" out
+'
+test_expect_code 1 'doctor with PG_BINDIR pointing nowhere fails' '
+    PG_BINDIR=$TRASH/nowhere LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err
+'
+test_expect_success '...saying what to set' 'grep -q "PG_BINDIR" out err'
+test_expect_code 1 'doctor with a preload library that is not installed fails' '
+    PG_SHARED_PRELOAD_LIBRARIES=no_such_lib_xyz LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err
+'
+test_expect_success '...naming it and how to disable it' '
+    grep -q "FAIL.*preload" out && grep -q "no_such_lib_xyz" err && grep -q "PG_SHARED_PRELOAD_LIBRARIES=" err
+'
+test_expect_code 1 'doctor with an unreadable dotenv file fails' '
+    HECTIC_DOTENV_FILE=$TRASH/missing.env LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err
+'
+if [ "$(id -u)" = 0 ]; then
+    test_expect_code 1 'doctor as root with a missing PG_OS_USER fails' '
+        PG_OS_USER=no_such_user_xyz LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err
+    '
+    test_expect_success '...saying how to fix it' 'grep -q "useradd" out'
+fi
+test_expect_success 'doctor without a project only warns' '
+    "$DBTOOL" doctor >out 2>err && grep -q "^\[warn\] LOCAL_DIR" out
+'
+test_expect_code 3 'doctor with a broken dbtool.yaml exits 3' '
+    echo "bogus: 1" >proj/dbtool.yaml && LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err
+'
+test_done
