@@ -20,6 +20,7 @@ static const struct applet applets[] = {
     {"config", cmd_config, "show the resolved configuration and where each value came from"},
     {"database", cmd_database, "the development database manager (init, cleanup, log, ...)"},
     {"doctor", cmd_doctor, "check programs, versions, the cache and the project; say what to fix"},
+    {"migrator", cmd_migrator, "versioned up/down migrations tracked in hectic.migration"},
     {"postgres-cleanup", cmd_postgres_cleanup, "stop the local cluster (fast mode); never deletes data"},
     {"postgres-init", cmd_postgres_init, "make a local cluster ready and print or export its URL"},
     {"sql", cmd_sql, "run SQL scripts like psql -f, in-process (\\i, \\set, COPY, \\if ...)"},

@@ -8,6 +8,7 @@ int cmd_bundle(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_database(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_migrator(int argc, char **argv);
 int cmd_postgres_cleanup(int argc, char **argv);
 int cmd_postgres_init(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
