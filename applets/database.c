@@ -2,10 +2,11 @@
  * database.c — `database`: the development database manager's front door.
  * Parses the global options and the subcommand, then calls lib/ modules:
  * cluster (init, cleanup), project (deploy, hydrate, patch, test, check),
- * serverlog (log).
+ * serverlog (log), backup (backup, restore).
  */
 #include "lib/common.h"
 #include "applets/applets.h"
+#include "lib/backup.h"
 #include "lib/cluster.h"
 #include "lib/config.h"
 #include "lib/fs.h"
@@ -27,6 +28,8 @@ static int sub_test(int argc, char **argv);
 static int sub_check(int argc, char **argv);
 static int sub_cleanup(int argc, char **argv);
 static int sub_log(int argc, char **argv);
+static int sub_backup(int argc, char **argv);
+static int sub_restore(int argc, char **argv);
 
 /* In the order of a developer's day; `database --help` prints them so. */
 static const struct subcommand subcommands[] = {
@@ -38,6 +41,8 @@ static const struct subcommand subcommands[] = {
     {"check", sub_check, "the whole deploy in a throwaway cluster, removed afterwards"},
     {"cleanup", sub_cleanup, "stop the cluster and remove PG_WORKING_DIR"},
     {"log", sub_log, "show server logs: list, by index or name, or all"},
+    {"backup", sub_backup, "pg_basebackup of the cluster into $LOCAL_DIR/focus/postgresql-backup"},
+    {"restore", sub_restore, "restore the cluster from a backup (or --archive FILE)"},
 };
 
 static const char *const usage[] = {
@@ -236,6 +241,46 @@ static int sub_log(int argc, char **argv)
     int r = serverlog_show(dir, argc ? argv[0] : NULL);
     free(dir);
     return r;
+}
+
+static int sub_backup(int argc, char **argv)
+{
+    static const char *const u[] = {
+        "database backup [DIR]",
+        "",
+        "Physical backup of the running project cluster with pg_basebackup --checkpoint=fast\n"
+        "(tar, gzip, WAL streamed) into DIR (default $LOCAL_DIR/focus/postgresql-backup):\n"
+        "base.tar.gz, pg_wal.tar.gz, backup_manifest and database_name. Progress is shown on a\n"
+        "terminal. The previous backup is replaced only once the new one is complete.",
+        NULL};
+    const struct option opts[] = {OPT_END()};
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc > 1)
+        usage_die(u, "too many arguments");
+    return backup_create(argc ? argv[0] : NULL);
+}
+
+static int sub_restore(int argc, char **argv)
+{
+    static const char *const u[] = {
+        "database restore [--archive FILE] [PATH]",
+        "",
+        "Replace the project cluster's data with a backup: the directory PATH (default\n"
+        "$LOCAL_DIR/focus/postgresql-backup, as 'database backup' writes it), or with\n"
+        "--archive the base archive FILE (base.tar.gz; pg_wal.tar.gz and database_name are\n"
+        "looked for beside it). The server is stopped, data/ swapped (the old one kept until\n"
+        "the restored one has started, and put back if it cannot), recovery signal files\n"
+        "removed, and the server started on the database named in database_name.",
+        NULL};
+    const char *archive = NULL;
+    const struct option opts[] = {
+        OPT_STRING(0, "archive", &archive, "FILE", "restore from this base archive"),
+        OPT_END(),
+    };
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc > 1 || (argc && archive))
+        usage_die(u, "too many arguments");
+    return backup_restore(argc ? argv[0] : NULL, archive);
 }
 
 int cmd_database(int argc, char **argv)
