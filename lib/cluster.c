@@ -720,7 +720,8 @@ int cluster_check_preload(struct cluster *c)
             struct strbuf out = STRBUF_INIT;
             strvec_pushl(&ch.args, access(pgc, X_OK) == 0 ? pgc : "pg_config", "--pkglibdir", NULL);
             ch.err = SPAWN_DEVNULL;
-            if (find_in_path(ch.args.v[0]) && spawn_capture(&ch, &out) == 0) {
+            char *pgc_found = find_in_path(ch.args.v[0]);
+            if (pgc_found && spawn_capture(&ch, &out) == 0) {
                 strbuf_trim_trailing(&out);
                 char *p = xasprintf("%s/%s.so", out.buf, tok);
                 found = access(p, F_OK) == 0;
@@ -728,6 +729,7 @@ int cluster_check_preload(struct cluster *c)
             }
             strbuf_release(&out);
             child_clear(&ch);
+            free(pgc_found);
             free(pgc);
         }
         if (!found) {

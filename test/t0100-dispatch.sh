@@ -16,16 +16,20 @@ test_expect_code 9 'unknown applet exits 9' '"$DBTOOL" no-such-applet 2>err'
 test_expect_success 'unknown applet message names it' '
     "$DBTOOL" no-such-applet 2>err; grep -q "unknown applet .no-such-applet." err
 '
-test_expect_code 9 'unknown link name exits 9' '
-    ln -s "$DBTOOL" ./weird-name && ./weird-name 2>err
-'
-test_expect_success 'a link named after the applet dispatches by argv[0]' '
-    ln -sf "$DBTOOL" ./postgres-cleanup && ./postgres-cleanup --help >out && grep -q "usage: postgres-cleanup" out
-'
-test_expect_success 'dbtool APPLET and the link behave the same' '
-    "$DBTOOL" postgres-init --help >a && "$DBTOOL_BUILD/bin/database" --help >/dev/null &&
-    ln -sf "$DBTOOL" ./postgres-init && ./postgres-init --help >b && test_cmp a b
-'
+if [ -n "${DBTOOL_WRAPPED:-}" ]; then
+    test_skip 'argv[0] dispatch through links' 'dbtool runs behind a wrapper script (valgrind)'
+else
+    test_expect_code 9 'unknown link name exits 9' '
+        ln -s "$DBTOOL" ./weird-name && ./weird-name 2>err
+    '
+    test_expect_success 'a link named after the applet dispatches by argv[0]' '
+        ln -sf "$DBTOOL" ./postgres-cleanup && ./postgres-cleanup --help >out && grep -q "usage: postgres-cleanup" out
+    '
+    test_expect_success 'dbtool APPLET and the link behave the same' '
+        "$DBTOOL" postgres-init --help >a && "$DBTOOL_BUILD/bin/database" --help >/dev/null &&
+        ln -sf "$DBTOOL" ./postgres-init && ./postgres-init --help >b && test_cmp a b
+    '
+fi
 for a in database postgres-init postgres-cleanup config; do
     test_expect_success "$a --help exits 0 with usage on stdout" "
         \"\$DBTOOL\" $a --help >out 2>err && grep -q '^usage:' out && ! test -s err
