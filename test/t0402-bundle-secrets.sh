@@ -121,10 +121,10 @@ test_expect_success 'the dotenv text never appears in any process argv (nor the 
     { "$PSQL" -X -q -d "$(dburl t)" -c "BEGIN" -c "LOCK TABLE hectic.secret IN ACCESS EXCLUSIVE MODE" \
           -c "SELECT pg_sleep(120) AS hectic_lock_holder" -c "COMMIT" >/dev/null 2>&1 & } && holder=$! &&
     n=0 && until test "$(q "select count(*) from pg_locks l join pg_class c on c.oid = l.relation where c.relname = '"'secret'"' and l.mode = '"'AccessExclusiveLock'"' and l.granted")" = 1; do
-        n=$((n+1)); test $n -lt 100 || exit 1; sleep 0.05; done &&
+        n=$((n+1)); test $n -lt 600 || exit 1; sleep 0.05; done &&
     { "$DBTOOL" bundle load-secrets -u "$(dburl t)" dotenv 2>load.err & } && loader=$! &&
     n=0 && until test "$(q "select count(*) from pg_stat_activity where wait_event_type = '"'Lock'"' and query like '"'%load_secrets_from_env%'"'")" = 1; do
-        n=$((n+1)); test $n -lt 100 || exit 1; sleep 0.05; done &&
+        n=$((n+1)); test $n -lt 600 || exit 1; sleep 0.05; done &&
     for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null | tr "\0" " "; echo; done >argv.txt &&
     for p in /proc/[0-9]*; do cat $p/environ 2>/dev/null | tr "\0" " "; echo; done >environ.txt &&
     q "select query from pg_stat_activity" >activity.txt &&
