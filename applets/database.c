@@ -2,7 +2,8 @@
  * database.c — `database`: the development database manager's front door.
  * Parses the global options and the subcommand, then calls lib/ modules:
  * cluster (init, cleanup), project (deploy, hydrate, patch, test, check),
- * serverlog (log), backup (backup, restore).
+ * serverlog (log), backup (backup, restore), staging (pull_staging); and
+ * hands `migrator` to the migrator applet with this project's settings.
  */
 #include "lib/common.h"
 #include "applets/applets.h"
@@ -13,6 +14,7 @@
 #include "lib/opt.h"
 #include "lib/project.h"
 #include "lib/serverlog.h"
+#include "lib/staging.h"
 
 struct subcommand {
     const char *name;
@@ -30,6 +32,8 @@ static int sub_cleanup(int argc, char **argv);
 static int sub_log(int argc, char **argv);
 static int sub_backup(int argc, char **argv);
 static int sub_restore(int argc, char **argv);
+static int sub_migrator(int argc, char **argv);
+static int sub_pull_staging(int argc, char **argv);
 
 /* In the order of a developer's day; `database --help` prints them so. */
 static const struct subcommand subcommands[] = {
@@ -41,8 +45,10 @@ static const struct subcommand subcommands[] = {
     {"check", sub_check, "the whole deploy in a throwaway cluster, removed afterwards"},
     {"cleanup", sub_cleanup, "stop the cluster and remove PG_WORKING_DIR"},
     {"log", sub_log, "show server logs: list, by index or name, or all"},
+    {"migrator", sub_migrator, "the migrator with this project's MIGRATION_DIR and URL"},
     {"backup", sub_backup, "pg_basebackup of the cluster into $LOCAL_DIR/focus/postgresql-backup"},
     {"restore", sub_restore, "restore the cluster from a backup (or --archive FILE)"},
+    {"pull_staging", sub_pull_staging, "staging data into test-data.sql (pg_dump over ssh)"},
 };
 
 static const char *const usage[] = {
@@ -281,6 +287,40 @@ static int sub_restore(int argc, char **argv)
     if (argc > 1 || (argc && archive))
         usage_die(u, "too many arguments");
     return backup_restore(argc ? argv[0] : NULL, archive);
+}
+
+static int sub_migrator(int argc, char **argv)
+{
+    /* migrator parses its own options (-u, -d, --help); we only supply the defaults */
+    cfg_set(CFG_MIGRATION_DIR, cfg_get(CFG_MIGRATION_DIR));
+    char *url = proj_url();
+    if (url)
+        cfg_set(CFG_DB_URL, url);
+    free(url);
+    return cmd_migrator(argc, argv);
+}
+
+static int sub_pull_staging(int argc, char **argv)
+{
+    static const char *const u[] = {
+        "database pull_staging",
+        "",
+        "Run pg_dump --data-only on the staging host over ssh and write test-data.sql\n"
+        "($PROFILE_DIR or $LOCAL_DIR) with a header (host, UTC time) and, per table, a reset\n"
+        "of its id sequence to max(id). The file is replaced only when the dump succeeds.",
+        "Needs STAGING_SSH_HOST (ssh destination; ~/.ssh/config applies), STAGING_DB_URL (as\n"
+        "seen from the staging host), STAGING_DUMP_TABLES (space-separated table patterns),\n"
+        "STAGING_DUMP_FLAGS (extra pg_dump flags, e.g. --column-inserts): each missing one is\n"
+        "named on stderr and the exit status is 3. Optional: STAGING_SSH_OPTS (extra ssh\n"
+        "options, e.g. \"-p 2222 -i ~/.ssh/staging\") and STAGING_PG_DUMP (pg_dump on the\n"
+        "staging host, default pg_dump). Every word of the remote command is quoted for the\n"
+        "remote shell: table names and the URL reach pg_dump as data.",
+        NULL};
+    const struct option opts[] = {OPT_END()};
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc)
+        usage_die(u, "unexpected argument '%s'", argv[0]);
+    return staging_pull();
 }
 
 int cmd_database(int argc, char **argv)
