@@ -33,9 +33,9 @@ url() { tail -n 1 "$1"; }
 names() { q "select string_agg(name, ',' order by id) from item"; }
 q() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -At -d "$U" -c "$1"; }
 
-test_expect_success 'database --help lists the workflow subcommands' '
+test_expect_success 'database --help lists every subcommand' '
     "$DBTOOL" database --help >out &&
-    for s in deploy init hydrate patch test check cleanup log; do
+    for s in deploy init hydrate patch test check cleanup log migrator backup restore pull_staging; do
         grep -q "^    $s " out || { echo "missing $s"; exit 1; }
     done
 '
