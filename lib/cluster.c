@@ -1339,6 +1339,50 @@ static int fresh_init(struct cluster *c)
     return 0;
 }
 
+/*
+ * The server's major version ("15"), from `postgres -V`, cached in the
+ * template cache under the binary's identity so the reuse path spawns
+ * nothing. NULL when it cannot be told.
+ */
+static char *server_major(struct cluster *c)
+{
+    struct cache k;
+    char *cached = NULL;
+    if (cache_open(c, &k) == 0) {
+        char *path = xasprintf("%s/version-%s", k.root, k.key);
+        struct strbuf sb = STRBUF_INIT;
+        if (strbuf_read_file(&sb, path) == 0 && sb.len) {
+            strbuf_trim_trailing(&sb);
+            cached = strbuf_detach(&sb, NULL);
+        }
+        strbuf_release(&sb);
+        if (!cached) {
+            struct child ch = CHILD_INIT;
+            struct strbuf out = STRBUF_INIT;
+            strvec_pushf(&ch.args, "%s/postgres", c->bindir);
+            strvec_push(&ch.args, "-V");
+            ch.err = SPAWN_DEVNULL;
+            if (spawn_capture(&ch, &out) == 0) {
+                /* "postgres (PostgreSQL) 15.18 (Debian ...)" -> "15" */
+                const char *p = strstr(out.buf, ") ");
+                if (p) {
+                    p += 2;
+                    size_t n = strspn(p, "0123456789");
+                    if (n) {
+                        cached = xstrndup(p, n);
+                        write_file_atomic(path, cached, strlen(cached), 0644);
+                    }
+                }
+            }
+            strbuf_release(&out);
+            child_clear(&ch);
+        }
+        free(path);
+        cache_release(&k);
+    }
+    return cached;
+}
+
 /* Move a data dir that cannot start aside instead of deleting it. */
 static void move_aside(struct cluster *c)
 {
@@ -1365,6 +1409,23 @@ int cluster_init(struct cluster *c)
     free(pgver);
     pid_t running = cluster_running_pid(c->data_dir);
 
+    if (c->reuse && have_data && !running) {
+        /* another major version cannot start here: say which, keep it aside, start fresh */
+        char *path = path_join(c->data_dir, "PG_VERSION");
+        struct strbuf ver = STRBUF_INIT;
+        char *major = NULL;
+        if (strbuf_read_file(&ver, path) == 0 && (strbuf_trim_trailing(&ver), ver.len) &&
+            (major = server_major(c)) && strcmp(major, ver.buf)) {
+            warn("the existing cluster in %s was initialised by PostgreSQL %s, and this server (%s) "
+                 "is PostgreSQL %s: it cannot start here; re-initialising a fresh one",
+                 c->data_dir, ver.buf, c->bindir, major);
+            move_aside(c);
+            have_data = false;
+        }
+        free(major);
+        free(path);
+        strbuf_release(&ver);
+    }
     if (c->reuse && have_data) {
         if (running && runtime_conf_matches(c)) {
             c->reused = c->was_running = true;

@@ -63,7 +63,13 @@ test_expect_success 'reuse of a cluster that cannot start self-heals, keeping th
     cleanup && echo 11 >"$W/data/PG_VERSION" &&
     PG_REUSE=1 init >env5 2>err && . ./env5 && test "$(psql_c "select 1")" = 1 &&
     grep -q "cannot start" err && grep -q "re-initialising" err &&
+    grep -q "initialised by PostgreSQL 11" err && grep -q "is PostgreSQL [0-9]" err &&
     ls -d "$W"/data.failed-* >/dev/null
+'
+test_expect_success 'a damaged cluster of this version also self-heals, naming the server error' '
+    . ./env5 && PG_WORKING_DIR=$W "$DBTOOL" postgres-cleanup && rm -f "$W/data/global/pg_control" &&
+    PG_REUSE=1 init >env5b 2>err && . ./env5b && test "$(psql_c "select 1")" = 1 &&
+    grep -q "cannot start" err && grep -qi "pg_control" err
 '
 test_expect_success 'PG_REUSE with no data dir makes a fresh cluster' '
     cleanup && rm -rf "$W" && PG_REUSE=1 init >env6 2>/dev/null && . ./env6 && test "$(psql_c "select 1")" = 1
