@@ -334,8 +334,12 @@ static int do_migrate(int npos, char **pos)
     const char *url = url_or_die();
     (void)url;
     struct mig_folder f;
+    double t0 = now_monotonic();
     scan_or_die(mdir, &f);
+    double t1 = now_monotonic();
     PGconn *conn = connect_or_die();
+    debug("migrate", "scan of %zu entries %.1f ms, connect %.1f ms", f.nr, (t1 - t0) * 1000,
+          (now_monotonic() - t1) * 1000);
     struct mig_opts o = {&opt_vars, opt_force != 0, opt_accept != 0, opt_verbose != 0, stdout};
     enum mig_status st = mig_migrate(conn, &f, &req, &o, init_bundle, NULL);
     PQfinish(conn);

@@ -823,12 +823,16 @@ enum mig_status mig_migrate(PGconn *conn, const struct mig_folder *f, const stru
     struct mig_plan plan = {0};
     struct strvec changed = STRVEC_INIT, hashes = STRVEC_INIT;
     enum mig_status st = MIG_ERROR;
+    double t_start = now_monotonic();
     if (mig_lock(conn, -1) < 0)
         return MIG_ERROR;
+    double t_lock = now_monotonic();
     if (init && init(conn, init_arg) < 0)
         goto out;
+    double t_init = now_monotonic();
     if (mig_db_read(conn, &db) < 0)
         goto out;
+    double t_read = now_monotonic();
     const char *a = NULL, *b = NULL;
     long pos = mig_history_check(f, &db, &a, &b);
     if (pos >= 0) {
@@ -849,6 +853,9 @@ enum mig_status mig_migrate(PGconn *conn, const struct mig_folder *f, const stru
     int nchanged = mig_changed(f, &db, &changed, &hashes);
     if (nchanged < 0)
         goto out;
+    debug("migrate", "lock %.1f ms, init %.1f ms, read %zu applied %.1f ms, hash check %.1f ms",
+          (t_lock - t_start) * 1000, (t_init - t_lock) * 1000, db.nr, (t_read - t_init) * 1000,
+          (now_monotonic() - t_read) * 1000);
     if (nchanged > 0) {
         if (!opts->accept_changed) {
             for (size_t i = 0; i < changed.nr; i++) {
