@@ -94,15 +94,31 @@ sanitize:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?= -max_len=65536 -timeout=10 -rss_limit_mb=2048
-FUZZ_SRC     := test/fuzz/fuzz-sqlsplit.c lib/sqlsplit.c lib/strbuf.c lib/log.c
-$(O)/fuzz/fuzz-sqlsplit: $(FUZZ_SRC) lib/sqlsplit.h lib/common.h
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS := sqlsplit config url
+FUZZ_LIBSRC_sqlsplit := lib/sqlsplit.c lib/strbuf.c lib/log.c
+FUZZ_LIBSRC_config   := lib/config.c lib/fs.c lib/pg.c lib/strbuf.c lib/log.c
+FUZZ_LIBSRC_url      := lib/pg.c lib/strbuf.c lib/log.c
+FUZZ_SEEDS_sqlsplit  := test/sql/corpus
+FUZZ_SEEDS_config    := test/fuzz/seeds-config
+FUZZ_SEEDS_url       := test/fuzz/seeds-url
+$(O)/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(LIB_SRC) lib/common.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $(FUZZ_SRC)
-fuzz: $(O)/fuzz/fuzz-sqlsplit
-	@seeds=$$(mktemp -d) && cp -R test/sql/corpus/. "$$seeds/" && \
-	$(O)/fuzz/fuzz-sqlsplit $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 "$$seeds"; \
-	rc=$$?; rm -rf "$$seeds"; exit $$rc
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC_$*) $(LIBS)
+# Each target runs FUZZ_SECONDS from its seeds plus test/fuzz/regress-NAME/ (inputs
+# that once crashed, kept as regression cases); a new crash is saved there.
+fuzz: $(addprefix $(O)/fuzz/fuzz-,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	    case $$t in sqlsplit) seeds="$(FUZZ_SEEDS_sqlsplit)";; config) seeds="$(FUZZ_SEEDS_config)";; url) seeds="$(FUZZ_SEEDS_url)";; esac; \
+	    work=$$(mktemp -d) && cp -R $$seeds/. "$$work/" && mkdir -p test/fuzz/regress-$$t && \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s" && \
+	    $(O)/fuzz/fuzz-$$t $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=test/fuzz/regress-$$t/ "$$work" test/fuzz/regress-$$t 2>&1 | tail -n 12; \
+	    rm -rf "$$work"; \
+	    if ls test/fuzz/regress-$$t/crash-* test/fuzz/regress-$$t/leak-* test/fuzz/regress-$$t/timeout-* >/dev/null 2>&1; then \
+	        echo "fuzz: $$t found a failure, kept in test/fuzz/regress-$$t/"; exit 1; fi; \
+	done
 
 install: all docs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hectic

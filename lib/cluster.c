@@ -1130,6 +1130,13 @@ static int fresh_data_dir(struct cluster *c, char *trash)
     } else if (have_cache && is_dir(k.tpl) &&
                copy_tree(k.tpl, c->data_dir, c->uid, c->gid, geteuid() == 0) == 0) {
         debug(NS, "copied template %s in %.0f ms", k.tpl, (now_monotonic() - t0) * 1000);
+    } else if (errno == ENOSPC || errno == EDQUOT) {
+        /* initdb would need the same space: say so instead of trying */
+        int e = errno;
+        rm_rf(c->data_dir);
+        errno = e;
+        error_errno("not enough space in %s for a data dir (about 40 MB)", c->working_dir);
+        r = EXIT_ERR;
     } else {
         rm_rf(c->data_dir);
         info("initialising a new cluster in %s (initdb; later inits reuse a cached template)",
