@@ -75,12 +75,22 @@ char *proj_test_data_path(void)
     return path_join(dir ? dir : ".", "test-data.sql");
 }
 
-/* Connect; on failure hint at `database init` when URL is the project cluster's. */
+/*
+ * Connect; on failure hint at `database init` when URL is the project
+ * cluster's. The session does not wait for WAL flushes (synchronous_commit
+ * off): scripts of thousands of autocommit statements (10k INSERTs of test
+ * data) would otherwise wait for a disk flush each. An OS crash can lose the
+ * last moments of a deploy, never corrupt it; scripts may SET it back.
+ */
 static PGconn *connect_to(const char *url)
 {
     PGconn *conn = pg_connect(url);
     if (!conn && !cfg_get(CFG_DB_URL))
         error("is the project's cluster running? start it with 'database init' or 'database deploy'");
+    if (conn && pg_exec(conn, "SET synchronous_commit TO off") < 0) {
+        PQfinish(conn);
+        return NULL;
+    }
     return conn;
 }
 
