@@ -44,7 +44,7 @@ LIB_OBJ    := $(patsubst %.c,$(O)/%.o,$(LIB_SRC)) $(O)/bundle_data.o
 UNIT_SRC   := $(sort $(wildcard test/unit/t-*.c))
 UNIT_BIN   := $(patsubst test/unit/%.c,$(O)/test/unit/%,$(UNIT_SRC))
 
-.PHONY: all test unit-test sanitize valgrind install clean fuzz bench docs demo demo-clean FORCE
+.PHONY: all test test-reliability unit-test sanitize valgrind install clean fuzz bench docs demo demo-clean FORCE
 all: $(O)/dbtool $(O)/links $(UNIT_BIN)
 
 $(O)/dbtool: $(OBJ)
@@ -80,6 +80,11 @@ $(O)/test/unit/%: test/unit/%.c $(LIB_OBJ)
 
 test: all
 	DBTOOL_BUILD=$(abspath $(O)) $(PROVE) -j2 --timer $(PROVE_FLAGS) test/t[0-9]*.sh $(UNIT_BIN)
+
+# Faults, concurrency, hostile input and hygiene (issue 9); each script prints a
+# "# rNNNN name: trials=... failures=... data-lost=..." line for the report.
+test-reliability: all
+	DBTOOL_BUILD=$(abspath $(O)) $(PROVE) --timer $(PROVE_FLAGS) test/reliability/r[0-9]*.sh
 
 unit-test: $(UNIT_BIN)
 	$(PROVE) $(UNIT_BIN)

@@ -1156,6 +1156,57 @@ static int fresh_data_dir(struct cluster *c, char *trash)
 
 /* ---- start ---- */
 
+/*
+ * Wait until the postmaster PID of c->data_dir says "ready" in postmaster.pid.
+ * OURS: PID is our child, so an early exit is seen with waitpid. 0 or an exit code.
+ */
+static int wait_ready(struct cluster *c, pid_t pid, bool ours, double t0)
+{
+    double timeout = 60;
+    const char *t = env_nonempty("PG_START_TIMEOUT");
+    if (t)
+        timeout = atof(t);
+    double deadline = t0 + timeout, nap = 0.001;
+    for (;;) {
+        int st;
+        if (ours && waitpid(pid, &st, WNOHANG) == pid) {
+            error("the server exited during startup (%s %d)",
+                  WIFEXITED(st) ? "exit code" : "signal",
+                  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+            show_tail(c->startup_log, 20);
+            return EXIT_ERR;
+        }
+        if (!ours && !pid_alive(pid)) {
+            error("the server (pid %d) exited while starting up", (int)pid);
+            show_tail(c->startup_log, 20);
+            return EXIT_ERR;
+        }
+        struct pidfile pf;
+        if (pidfile_read(c->data_dir, &pf) > 0) {
+            bool ready = pf.pid == pid && starts_with(pf.status, "ready");
+            pidfile_clear(&pf);
+            if (ready)
+                return 0;
+        }
+        if (interrupted) {
+            if (ours)
+                kill(pid, SIGQUIT);
+            error("interrupted while the server was starting");
+            return EXIT_ERR;
+        }
+        if (now_monotonic() > deadline) {
+            error("the server did not become ready within %.0f s (see %s)", timeout, c->startup_log);
+            show_tail(c->startup_log, 20);
+            return EXIT_ERR;
+        }
+        sleep_seconds(nap);
+        if (nap < 0.005)
+            nap *= 1.5;
+        else if (now_monotonic() - t0 > 1 && nap < 0.05)
+            nap *= 1.5; /* a long crash recovery: poll less often */
+    }
+}
+
 static int start_server(struct cluster *c)
 {
     char *postgres = path_join(c->bindir, "postgres");
@@ -1175,52 +1226,96 @@ static int start_server(struct cluster *c)
     }
     pid_t pid = ch.pid;
     child_clear(&ch);
-    double timeout = 60;
-    const char *t = env_nonempty("PG_START_TIMEOUT");
-    if (t)
-        timeout = atof(t);
-    double deadline = t0 + timeout, nap = 0.001;
-    for (;;) {
-        int st;
-        pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid) {
-            error("the server exited during startup (%s %d)",
-                  WIFEXITED(st) ? "exit code" : "signal",
-                  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-            show_tail(c->startup_log, 20);
-            return EXIT_ERR;
-        }
-        struct pidfile pf;
-        if (pidfile_read(c->data_dir, &pf) > 0) {
-            bool ready = pf.pid == pid && starts_with(pf.status, "ready");
-            pidfile_clear(&pf);
-            if (ready)
-                break;
-        }
-        if (interrupted) {
-            kill(pid, SIGQUIT);
-            error("interrupted while the server was starting");
-            return EXIT_ERR;
-        }
-        if (now_monotonic() > deadline) {
-            error("the server did not become ready within %.0f s (see %s)", timeout, c->startup_log);
-            show_tail(c->startup_log, 20);
-            return EXIT_ERR;
-        }
-        sleep_seconds(nap);
-        if (nap < 0.005)
-            nap *= 1.5;
-    }
+    int r = wait_ready(c, pid, true, t0);
+    if (r)
+        return r;
     c->pid = pid;
     debug(NS, "server pid %d ready in %.0f ms", (int)pid, (now_monotonic() - t0) * 1000);
     return 0;
 }
 
+/*
+ * A postmaster.pid whose postmaster is dead (or a zombie nobody reaps, which
+ * PostgreSQL's own kill(pid, 0) check takes for alive): wait for backends it
+ * left behind (processes whose cwd is the data dir) to exit, then remove the
+ * stale file so the server can start. Never touches a live postmaster's file.
+ */
+static void clear_stale_pidfile(struct cluster *c)
+{
+    struct pidfile pf;
+    if (pidfile_read(c->data_dir, &pf) <= 0)
+        return;
+    pid_t dead = pf.pid;
+    pidfile_clear(&pf);
+    if (pid_is_postmaster_of(dead, c->data_dir))
+        return;
+    char *real = realpath(c->data_dir, NULL);
+    double deadline = now_monotonic() + 15;
+    while (real && now_monotonic() < deadline) {
+        bool orphans = false;
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        while (d && (de = readdir(d)) && !orphans) {
+            pid_t p = (pid_t)atoi(de->d_name);
+            if (p <= 1 || p == dead || !pid_alive(p))
+                continue;
+            char link[64], cwd[4096];
+            snprintf(link, sizeof(link), "/proc/%d/cwd", (int)p);
+            ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
+            if (n > 0) {
+                cwd[n] = 0;
+                orphans = !strcmp(cwd, real);
+            }
+        }
+        if (d)
+            closedir(d);
+        if (!orphans)
+            break;
+        debug(NS, "waiting for processes left by the dead server (pid %d) to exit", (int)dead);
+        sleep_seconds(0.05);
+    }
+    free(real);
+    char *path = path_join(c->data_dir, "postmaster.pid");
+    if (unlink(path) == 0)
+        info("removed the stale postmaster.pid of a server that is gone (pid %d)", (int)dead);
+    free(path);
+    /* its socket lock names the same dead pid: PostgreSQL would refuse it as well */
+    char *lock = xasprintf("%s/.s.PGSQL.%d.lock", c->sock_dir, c->port);
+    struct strbuf sb = STRBUF_INIT;
+    if (strbuf_read_file(&sb, lock) == 0) {
+        pid_t owner = (pid_t)atol(sb.buf);
+        if (owner > 0 && !pid_alive(owner)) {
+            char *sock = xasprintf("%s/.s.PGSQL.%d", c->sock_dir, c->port);
+            unlink(lock);
+            unlink(sock);
+            free(sock);
+        }
+    }
+    strbuf_release(&sb);
+    free(lock);
+}
+
 /* Connect to the database; create it when missing. */
+/* Errors a server gives while it starts up or recovers from a crash: worth retrying. */
+static bool transient(const char *msg)
+{
+    return msg && (strstr(msg, "not yet accepting connections") || strstr(msg, "starting up") ||
+                   strstr(msg, "in recovery mode") || strstr(msg, "shutting down") ||
+                   strstr(msg, "No such file or directory"));
+}
+
 static int ensure_database(struct cluster *c)
 {
     char *msg = NULL;
     PGconn *conn = pg_connect_quiet(c->url, &msg);
+    double deadline = now_monotonic() + 60;
+    while (!conn && transient(msg) && now_monotonic() < deadline && !interrupted) {
+        debug(NS, "server not accepting connections yet (%s); retrying", msg);
+        free(msg);
+        msg = NULL;
+        sleep_seconds(0.05);
+        conn = pg_connect_quiet(c->url, &msg);
+    }
     if (conn) {
         PQfinish(conn);
         free(msg);
@@ -1438,6 +1533,9 @@ int cluster_init(struct cluster *c)
             c->reused = c->was_running = true;
             c->pid = running;
             debug(NS, "server pid %d already running with matching settings", (int)running);
+            /* e.g. still in crash recovery after a PANIC: wait until it accepts connections */
+            if ((r = wait_ready(c, running, false, now_monotonic())))
+                return r;
             r = ensure_database(c);
             if (r)
                 return r;
@@ -1445,6 +1543,8 @@ int cluster_init(struct cluster *c)
         }
         if (running && (r = stop_pid(running, c->data_dir, 30)))
             return r;
+        if (!running)
+            clear_stale_pidfile(c);
         if (prepare_sock_dir(c) < 0)
             return EXIT_ERR;
         if (check_socket_free(c) < 0)

@@ -3,7 +3,7 @@
 #                        dir); sets PGURL, PG_WORKING_DIR_<NAME>; stopped and removed at exit
 #   PSQL, PG_DUMP        the real client binaries of the server's bin dir (not Debian's wrapper)
 #   psql_c SQL           run SQL on $PGURL through psql, unaligned, tuples only
-. "${0%/*}/lib.sh"
+. "${TEST_LIB:-${0%/*}}/lib.sh"
 
 PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir 2>/dev/null)}
 if [ -z "$PG_BINDIR" ] || [ ! -x "$PG_BINDIR/postgres" ]; then

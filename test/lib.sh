@@ -9,7 +9,7 @@
 set -u
 TEST_NAME=${0##*/}
 TEST_NAME=${TEST_NAME%.sh}
-TEST_DIR=$(cd "${0%/*}" && pwd)
+TEST_DIR=${TEST_LIB:-$(cd "${0%/*}" && pwd)}
 SRC_DIR=$(cd "$TEST_DIR/.." && pwd)
 DBTOOL_BUILD=${DBTOOL_BUILD:-$SRC_DIR/build}
 DBTOOL="$DBTOOL_BUILD/dbtool"
@@ -67,12 +67,16 @@ $test_cleanup_global"
 _run_body() {
     test_cleanup=""
     _out="$TRASH/.test-output"
-    ( eval "$1" ) >"$_out" 2>&1 </dev/null
-    _rc=$?
-    if [ -n "$test_cleanup" ]; then
-        eval "$test_cleanup" >>"$_out" 2>&1
-    fi
-    return $_rc
+    # the body runs in a subshell (an `exit` ends only the test); what it registers
+    # with test_when_finished runs in that same subshell, pass or fail
+    (
+        eval "$1"
+        _rc=$?
+        if [ -n "$test_cleanup" ]; then
+            eval "$test_cleanup"
+        fi
+        exit $_rc
+    ) >"$_out" 2>&1 </dev/null
 }
 
 _report() { # ok? description

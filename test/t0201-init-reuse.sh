@@ -87,8 +87,12 @@ test_expect_success 'postgres-cleanup: no working dir resolvable is success' '
 test_expect_success 'postgres-cleanup: a working dir that does not exist is success' '
     PG_WORKING_DIR=$TRASH/nope "$DBTOOL" postgres-cleanup
 '
-test_expect_success 'a stale postmaster.pid left by a crash does not block the next start' '
-    init >env7 2>/dev/null && . ./env7 && p=$(pid) && kill -9 "$p" && sleep 0.3 &&
-    PG_REUSE=1 init >/dev/null 2>&1 && test "$(psql_c "select 1")" = 1
+test_expect_success 'a crashed server (SIGKILL, busy backend) restarts with its data on reuse' '
+    rm -rf "$W"/data.failed-* &&
+    init >env7 2>/dev/null && . ./env7 && psql_c "create table survived(x int); insert into survived values (7)" &&
+    { "$PSQL" -X -d "$PGURL" -c "select pg_sleep(60)" >/dev/null 2>&1 & } &&
+    sleep 0.3 && kill -9 "$(pid)" &&
+    PG_REUSE=1 init >/dev/null 2>err && test "$(psql_c "select x from survived")" = 7 &&
+    ! ls -d "$W"/data.failed-* 2>/dev/null
 '
 test_done
