@@ -7,6 +7,7 @@
  */
 #include "lib/common.h"
 #include "applets/applets.h"
+#include "applets/database_diff.h"
 #include "lib/backup.h"
 #include "lib/cluster.h"
 #include "lib/config.h"
@@ -48,6 +49,8 @@ static const struct subcommand subcommands[] = {
     {"migrator", sub_migrator, "the migrator with this project's MIGRATION_DIR and URL"},
     {"backup", sub_backup, "pg_basebackup of the cluster into $LOCAL_DIR/focus/postgresql-backup"},
     {"restore", sub_restore, "restore the cluster from a backup (or --archive FILE)"},
+    {"normalize-backup", database_sub_normalize_backup, "make a backup from another server start here"},
+    {"diff", database_sub_diff, "schema + immutable-data drift: backup+migrations vs sources"},
     {"pull_staging", sub_pull_staging, "staging data into test-data.sql (pg_dump over ssh)"},
 };
 
@@ -292,6 +295,9 @@ static int sub_restore(int argc, char **argv)
 static int sub_migrator(int argc, char **argv)
 {
     /* migrator parses its own options (-u, -d, --help); we only supply the defaults */
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "help"))
+            return cmd_migrator(argc, argv);
     cfg_set(CFG_MIGRATION_DIR, cfg_get(CFG_MIGRATION_DIR));
     char *url = proj_url();
     if (url)
@@ -358,9 +364,16 @@ int cmd_database(int argc, char **argv)
             sub = &subcommands[i];
     if (!sub)
         die(EXIT_UNKNOWN, "unknown subcommand '%s' (see 'database --help')", argv[0]);
-    cfg_load_or_die();
-    if (!cfg_get(CFG_LOCAL_DIR))
-        die(EXIT_MISSING, "LOCAL_DIR is not set: export LOCAL_DIR to the project root");
+    /* a subcommand's --help works anywhere: no project, no configuration needed */
+    bool wants_help = false;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            wants_help = true;
+    if (!wants_help) {
+        cfg_load_or_die();
+        if (!cfg_get(CFG_LOCAL_DIR))
+            die(EXIT_MISSING, "LOCAL_DIR is not set: export LOCAL_DIR to the project root");
+    }
     if (url)
         cfg_set(CFG_DB_URL, url);
     /* parse_options drops argv[0]: give the subcommand its name back */

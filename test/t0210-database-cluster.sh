@@ -15,6 +15,12 @@ test_expect_code 9 'unknown subcommand option exits 9' '"$DBTOOL" database init 
 test_expect_success 'database --help lists every subcommand on stdout' '
     "$DBTOOL" database --help >out && for s in init cleanup log; do grep -q "^    $s " out || exit 1; done
 '
+test_expect_success 'every subcommand answers --help without LOCAL_DIR (stdout, exit 0, no error)' '
+    for s in $("$DBTOOL" database --help | sed -n "/^subcommands:/,\$s/^    \([a-z_-]*\) .*/\1/p"); do
+        env -u LOCAL_DIR "$DBTOOL" database $s --help >out 2>err && grep -q "^usage:" out && ! test -s err ||
+            { echo "database $s --help:"; cat err; exit 1; }
+    done
+'
 test_expect_code 3 'missing LOCAL_DIR: exit 3 with a message' '
     env -u LOCAL_DIR "$DBTOOL" database init 2>err
 '
