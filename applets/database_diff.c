@@ -1,0 +1,114 @@
+/*
+ * database_diff.c — `database diff` (+ `diff log`) and `database
+ * normalize-backup`: option tables and help; lib/diff.c and lib/normalize.c
+ * do the work and return exit codes.
+ */
+#include "lib/common.h"
+#include "applets/database_diff.h"
+#include "lib/diff.h"
+#include "lib/normalize.h"
+#include "lib/opt.h"
+
+int database_sub_diff(int argc, char **argv)
+{
+    static const char *const u[] = {
+        "database diff [--tables a,b] [--ignore-migration-fail] [-m|--mock] [--include-bookkeeping]\n"
+        "              [--format text|json] [--against URL] [BACKUP_PATH]",
+        "database diff log [backup|sources] [list|INDEX|NAME]",
+        "",
+        "Does the backup plus the pending migrations end up where the sources say? Two\n"
+        "throwaway clusters: (1) BACKUP_PATH (default $LOCAL_DIR/focus/postgresql-backup; raw\n"
+        "pg_basebackup output or normalised, its database_name file names the database)\n"
+        "restored, then 'migrate up all' from MIGRATION_DIR; (2) a fresh cluster hydrated from\n"
+        "the sources (as 'database hydrate'), then 'migrator init'. Both are removed afterwards,\n"
+        "also on failure and Ctrl-C; their server logs and the hydrate/migration output stay in\n"
+        "$LOCAL_DIR/focus/diff-logs/ ('database diff log' shows them).",
+        "Output: the unified diff (--- backup, +++ sources) of 'pg_dump --schema-only --no-owner\n"
+        "--no-privileges' of both, normalised (\\restrict lines, version comments, session SET\n"
+        "lines and blank-line runs dropped); then, when a hectic schema exists on either side,\n"
+        "'--- IMMUTABLE TABLE DATA ---' and per table inheriting hectic.immutable (both sides,\n"
+        "sorted) '=== schema.table ===' and a unified diff of its rows in COPY text form,\n"
+        "ordered by primary key (else all columns), or '(no differences)'. Columns inherited\n"
+        "from hectic.created_at/updated_at are left out unless --include-bookkeeping. Colour\n"
+        "and $PAGER only on a terminal. Memory stays flat in the number of rows.",
+        "--against URL compares a live database (side 1) instead of a backup: it is only read\n"
+        "(catalog queries, pg_dump, COPY TO), in one read-only snapshot for the data.\n"
+        "--format json prints {\"schema_changed\":bool,\"tables\":[{\"table\":\"s.t\",\"added\":n,\n"
+        "\"removed\":n,\"changed\":n,\"only_on\":null|\"backup\"|\"sources\"}],\"differences\":bool}.",
+        "Exit status: 0 no differences ('no differences found'), 1 differences (or a failed\n"
+        "migration without --ignore-migration-fail), 3 no backup, 5 a --tables name exists on\n"
+        "neither side, 127 pg_dump (or another program) missing.",
+        NULL};
+    const char *tables = NULL, *format = "text", *against = NULL;
+    int ignore = 0, mock = 0, bookkeeping = 0;
+    const struct option opts[] = {
+        OPT_STRING(0, "tables", &tables, "a,b", "limit schema and data to these tables"),
+        OPT_BOOL(0, "ignore-migration-fail", &ignore, "warn and compare when a migration fails"),
+        OPT_BOOL('m', "mock", &mock, "hydrate with the script variable USE_MOCK=1"),
+        OPT_BOOL(0, "include-bookkeeping", &bookkeeping, "compare created_at/updated_at columns too"),
+        OPT_STRING(0, "format", &format, "text|json", "output format (default text)"),
+        OPT_STRING(0, "against", &against, "URL", "compare a live database instead of a backup"),
+        OPT_END(),
+    };
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc && !strcmp(argv[0], "log")) {
+        const char *side = NULL;
+        int i = 1;
+        if (i < argc && (!strcmp(argv[i], "backup") || !strcmp(argv[i], "sources")))
+            side = argv[i++];
+        if (argc - i > 1)
+            usage_die(u, "too many arguments for 'diff log'");
+        return diff_log(side, i < argc ? argv[i] : NULL);
+    }
+    if (argc > 1)
+        usage_die(u, "too many arguments");
+    if (strcmp(format, "text") && strcmp(format, "json"))
+        usage_die(u, "--format must be text or json, not '%s'", format);
+    if (argc && against)
+        usage_die(u, "BACKUP_PATH and --against URL exclude each other");
+    if (tables && !*tables)
+        usage_die(u, "--tables needs at least one table name");
+    struct diff_opts o = {
+        .backup = argc ? argv[0] : NULL,
+        .against = against,
+        .tables = tables,
+        .ignore_migration_fail = ignore,
+        .mock = mock,
+        .include_bookkeeping = bookkeeping,
+        .json = !strcmp(format, "json"),
+    };
+    return diff_run(&o);
+}
+
+int database_sub_normalize_backup(int argc, char **argv)
+{
+    static const char *const u[] = {
+        "database normalize-backup [-o|--output PATH] [--role NAME] [--database NAME] [PATH]",
+        "",
+        "Turn a raw physical backup taken from another server (PATH, default\n"
+        "$LOCAL_DIR/focus/postgresql-backup: base.tar.gz, optional pg_wal.tar.gz) into one that\n"
+        "'database restore' and 'database diff' start locally. In a temporary cluster under\n"
+        "$LOCAL_DIR/focus/: postgresql.conf and pg_hba.conf replaced by local ones (local trust),\n"
+        "postgresql.auto.conf emptied, standby.signal/recovery.signal/recovery.conf/\n"
+        "postmaster.pid/postmaster.opts dropped, preload libraries not installed here dropped;\n"
+        "the login role (the server user, and --role NAME) created as superuser in single-user\n"
+        "mode, the server started, the database ensured (--database, else database_name, else\n"
+        "the backup's only database), stopped cleanly, and packed as PATH/base.tar.gz +\n"
+        "database_name.",
+        "Output: -o PATH, default $LOCAL_DIR/focus/postgresql-backup (PATH-normalized when the\n"
+        "input is that directory); written beside and renamed into place. The input is only\n"
+        "read; the output may not be the input, inside it or contain it (exit 2).",
+        NULL};
+    const char *output = NULL, *role = NULL, *database = NULL;
+    const struct option opts[] = {
+        OPT_STRING('o', "output", &output, "PATH", "where the normalised backup goes"),
+        OPT_STRING(0, "role", &role, "NAME", "another login role to create"),
+        OPT_STRING(0, "database", &database, "NAME", "the database to ensure and record"),
+        OPT_END(),
+    };
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc > 1)
+        usage_die(u, "too many arguments");
+    struct norm_opts o = {argc ? argv[0] : NULL, output, role, database};
+    return norm_normalize(&o);
+}

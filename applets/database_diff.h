@@ -1,0 +1,11 @@
+/*
+ * database_diff.h — the `database diff` and `database normalize-backup`
+ * subcommands (applets/database_diff.c), rows of applets/database.c's table.
+ */
+#ifndef DBTOOL_DATABASE_DIFF_H
+#define DBTOOL_DATABASE_DIFF_H
+
+int database_sub_diff(int argc, char **argv);
+int database_sub_normalize_backup(int argc, char **argv);
+
+#endif

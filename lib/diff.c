@@ -1,0 +1,691 @@
+/*
+ * diff.c — `database diff` orchestration (see diff.h): two sides, two
+ * schema dumps, one text diff, then the streamed data diff of lib/datadiff.
+ *
+ * Throwaway clusters are made the way `database check` makes its one:
+ * point the configuration (PG_WORKING_DIR, PG_REUSE, PG_LOG_PATH,
+ * PG_DATABASE) somewhere else before cluster_setup(). The backup side reuses
+ * an extracted data dir (PG_REUSE semantics); the sources side is fresh from
+ * the template cache.
+ */
+#include "lib/diff.h"
+#include "lib/backup.h"
+#include "lib/bundle.h"
+#include "lib/cluster.h"
+#include "lib/config.h"
+#include "lib/datadiff.h"
+#include "lib/fs.h"
+#include "lib/migrate.h"
+#include "lib/normalize.h"
+#include "lib/pg.h"
+#include "lib/project.h"
+#include "lib/serverlog.h"
+#include "lib/spawn.h"
+#include "lib/textdiff.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#define NS "diff"
+
+/* ---- schema normalisation ---- */
+
+static bool line_starts(const char *l, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    return n >= k && !memcmp(l, prefix, k);
+}
+
+static bool drop_line(const char *l, size_t n)
+{
+    if (line_starts(l, n, "\\restrict") || line_starts(l, n, "\\unrestrict"))
+        return true;
+    if (line_starts(l, n, "-- Dumped from database version") ||
+        line_starts(l, n, "-- Dumped by pg_dump version"))
+        return true;
+    /* session settings: "SET name = value;" at the top level (pg_dump's preamble) */
+    if (n > 4 && !memcmp(l, "SET ", 4) && l[n - 1] == ';') {
+        size_t i = 4;
+        while (i < n && (l[i] == '_' || (l[i] >= 'a' && l[i] <= 'z') || l[i] == '.'))
+            i++;
+        if (i > 4 && i + 3 <= n && !memcmp(l + i, " = ", 3))
+            return true;
+    }
+    static const char sp[] = "SELECT pg_catalog.set_config('search_path', '', false);";
+    if (n == sizeof(sp) - 1 && !memcmp(l, sp, n))
+        return true;
+    return false;
+}
+
+void diff_schema_normalize(const char *dump, size_t len, struct strbuf *out)
+{
+    size_t start = out->len;
+    bool blank_pending = false;
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(dump + i, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - (dump + i)) : len - i;
+        const char *l = dump + i;
+        i += n + (nl ? 1 : 0);
+        if (n && l[n - 1] == '\r')
+            n--;
+        if (drop_line(l, n))
+            continue;
+        bool blank = true;
+        for (size_t k = 0; k < n && blank; k++)
+            blank = l[k] == ' ' || l[k] == '\t';
+        if (blank) {
+            blank_pending = out->len > start;
+            continue;
+        }
+        if (blank_pending)
+            strbuf_addch(out, '\n');
+        blank_pending = false;
+        strbuf_add(out, l, n);
+        strbuf_addch(out, '\n');
+    }
+}
+
+/* ---- pg_dump ---- */
+
+/* The connection parameters of URL as libpq environment variables (no argv for a password). */
+static int url_env(const char *url, struct strvec *env)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &err);
+    if (!opts) {
+        char *m = pg_mask_url(url);
+        error("invalid database URL '%s': %s", m, err ? err : "cannot parse it");
+        free(m);
+        PQfreemem(err);
+        return -1;
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (o->envvar && o->val && *o->val)
+            strvec_pushf(env, "%s=%s", o->envvar, o->val);
+    PQconninfoFree(opts);
+    return 0;
+}
+
+/*
+ * pg_dump --schema-only of URL (limited to the -t PATTERNS when non-NULL;
+ * an empty list dumps nothing) into OUT. 0 or an exit code.
+ */
+static int schema_dump(const char *pg_dump, const char *url, const struct strvec *patterns,
+                       struct strbuf *out)
+{
+    if (patterns && !patterns->nr)
+        return 0;
+    struct child ch = CHILD_INIT;
+    strvec_pushl(&ch.args, pg_dump, "--schema-only", "--no-owner", "--no-privileges", NULL);
+    for (size_t i = 0; patterns && i < patterns->nr; i++)
+        strvec_pushl(&ch.args, "-t", patterns->v[i], NULL);
+    /* the caller's PG* settings must not redirect it; the URL's go in the environment */
+    strvec_pushl(&ch.env, "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD",
+                 "PGSERVICE", "PGOPTIONS", NULL);
+    if (url_env(url, &ch.env) < 0) {
+        child_clear(&ch);
+        return EXIT_ERR;
+    }
+    ch.in = SPAWN_DEVNULL;
+    int st = spawn_capture(&ch, out);
+    child_clear(&ch);
+    if (st < 0)
+        return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
+    if (st) {
+        char *m = pg_mask_url(url);
+        error("pg_dump --schema-only of %s failed (exit status %d)", m, st);
+        free(m);
+        return EXIT_ERR;
+    }
+    return 0;
+}
+
+/* ---- throwaway clusters ---- */
+
+static struct cluster sides[2]; /* reachable from the cleanup stack */
+static int side_cookie[2] = {-1, -1};
+static const char *const side_name[2] = {"backup", "sources"};
+
+static void side_remove(void *arg)
+{
+    struct cluster *c = arg;
+    if (!c->working_dir)
+        return;
+    double t = now_monotonic();
+    if (cluster_remove(c) == 0)
+        debug(NS, "throwaway cluster %s removed in %s", c->working_dir,
+              proj_duration(now_monotonic() - t));
+    else
+        warn("diff: could not remove the throwaway cluster %s; remove it by hand", c->working_dir);
+    cluster_release(c);
+}
+
+char *diff_logs_dir(void)
+{
+    const char *local = cfg_get(CFG_LOCAL_DIR);
+    return local ? path_join(local, "focus/diff-logs") : NULL;
+}
+
+/* Point the configuration at a throwaway cluster for SIDE. */
+static void side_config(int side, const char *logs, bool reuse, const char *database)
+{
+    const char *local = cfg_get(CFG_LOCAL_DIR);
+    char *wd = xasprintf("%s/focus/diff-%s-%d", local, side_name[side], (int)getpid());
+    char *lp = path_join(logs, side_name[side]);
+    setenv("PG_FSYNC", "0", 1);
+    cfg_set(CFG_PG_WORKING_DIR, wd);
+    cfg_set(CFG_PG_REUSE, reuse ? "1" : "0");
+    cfg_set(CFG_PG_LOG_PATH, lp);
+    cfg_set(CFG_PG_DATABASE, database);
+    free(wd);
+    free(lp);
+}
+
+static int init_bundle(PGconn *conn, void *arg)
+{
+    (void)arg;
+    return bundle_apply(conn, NULL, cfg_get(CFG_HECTIC_INHERITANCE_SQL));
+}
+
+/* `migrate up all` on the restored backup. 0 or an exit code. */
+static int migrate_backup(const char *url, const char *logdir, bool ignore)
+{
+    const char *mdir = cfg_get(CFG_MIGRATION_DIR);
+    if (!mdir || !is_dir(mdir)) {
+        info("diff: no migration folder (%s): the backup is compared as it is",
+             mdir ? mdir : "MIGRATION_DIR unset");
+        return 0;
+    }
+    double t = now_monotonic();
+    struct mig_folder f;
+    memset(&f, 0, sizeof(f));
+    PGconn *conn = NULL;
+    FILE *log = NULL;
+    bool ok = false;
+    if (mig_scan(mdir, &f) < 0)
+        goto out;
+    if (!(conn = pg_connect(url)))
+        goto out;
+    char *lp = path_join(logdir, "migrate.log");
+    log = fopen(lp, "we");
+    if (!log)
+        warn("diff: cannot write %s: %s", lp, strerror(errno));
+    free(lp);
+    struct mig_opts mo = {NULL, false, false, false, log ? log : stderr};
+    struct mig_request req = {MIG_REQ_UP, 0, NULL};
+    info("diff: migrate up all on the backup (%s)", mdir);
+    enum mig_status st = mig_migrate(conn, &f, &req, &mo, init_bundle, NULL);
+    ok = st == MIG_OK || st == MIG_AT_TARGET;
+out:
+    if (log)
+        fclose(log);
+    if (conn)
+        PQfinish(conn);
+    mig_folder_release(&f);
+    if (ok) {
+        info("diff: backup migrated in %s", proj_duration(now_monotonic() - t));
+        return 0;
+    }
+    if (ignore) {
+        warn("diff: migrating the backup failed; comparing anyway (--ignore-migration-fail): the "
+             "backup side has only the migrations that applied");
+        return 0;
+    }
+    error("diff: migrating the backup failed (see above); --ignore-migration-fail compares anyway");
+    return EXIT_ERR;
+}
+
+/* Side 1 from the backup B. *URL gets the database URL. */
+static int side_backup(const struct norm_backup *b, const char *logs, const char *fallback_db,
+                       bool ignore_mig, char **url)
+{
+    struct cluster *c = &sides[0];
+    double t0 = now_monotonic();
+    /* a raw backup names no database: start on template1 and pick the only one */
+    side_config(0, logs, true, b->database ? b->database : "template1");
+    cfg_set(CFG_PG_CONF_FILE, NULL);
+    int r = cluster_setup(c);
+    if (r)
+        return r;
+    side_cookie[0] = cleanup_push(side_remove, c);
+    info("diff: restoring %s into a throwaway cluster", b->dir);
+    if ((r = norm_extract(c, b, c->data_dir)))
+        return r;
+    if (!b->database) {
+        /* not made here: the server user may have no role in it */
+        struct strvec roles = STRVEC_INIT;
+        strvec_push(&roles, c->user);
+        char *log = xasprintf("%s/%s/single-user.log", logs, side_name[0]);
+        r = norm_ensure_roles(c, c->data_dir, &roles, log);
+        free(log);
+        strvec_clear(&roles);
+        if (r)
+            return r;
+    }
+    c->reuse = true;
+    if ((r = cluster_init(c)))
+        return r;
+    if (!c->reused) {
+        error("the backup's data dir did not start here (see %s); 'database normalize-backup' "
+              "explains what it changes", c->startup_log);
+        return EXIT_ERR;
+    }
+    char *db = NULL;
+    if (b->database)
+        db = xstrdup(b->database);
+    else if (!(db = norm_pick_database(c->url))) {
+        /* several databases: the configured one if it is there */
+        db = xstrdup(fallback_db);
+        warn("diff: comparing database '%s' of the backup (PG_DATABASE)", db);
+    }
+    *url = pg_build_url(c->user, db, c->sock_dir, c->port);
+    free(db);
+    info("diff: backup restored in %s", proj_duration(now_monotonic() - t0));
+    char *lp = path_join(logs, side_name[0]);
+    r = migrate_backup(*url, lp, ignore_mig);
+    free(lp);
+    return r;
+}
+
+/* Side 2: hydrate from sources, then `migrator init`. */
+static int side_sources(const char *logs, const char *database, bool mock, char **url)
+{
+    struct cluster *c = &sides[1];
+    double t0 = now_monotonic();
+    side_config(1, logs, false, database);
+    int r = cluster_setup(c);
+    if (r)
+        return r;
+    side_cookie[1] = cleanup_push(side_remove, c);
+    info("diff: hydrating the sources into a throwaway cluster");
+    if ((r = cluster_init(c)))
+        return r;
+    struct proj_opts po = {.mock = mock};
+    if ((r = proj_hydrate(c->url, &po)))
+        return r;
+    PGconn *conn = pg_connect(c->url);
+    if (!conn)
+        return EXIT_ERR;
+    r = bundle_apply(conn, NULL, cfg_get(CFG_HECTIC_INHERITANCE_SQL)) < 0 ? EXIT_ERR : 0;
+    PQfinish(conn);
+    if (!r)
+        info("diff: sources built in %s", proj_duration(now_monotonic() - t0));
+    *url = xstrdup(c->url);
+    return r;
+}
+
+/* ---- --tables ---- */
+
+/* pg_dump -t pattern matching exactly SCHEMA.REL. */
+static char *exact_pattern(const char *schema, const char *rel)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const char *parts[2] = {schema, rel};
+    for (int i = 0; i < 2; i++) {
+        if (i)
+            strbuf_addch(&sb, '.');
+        strbuf_addch(&sb, '"');
+        for (const char *p = parts[i]; *p; p++) {
+            if (*p == '"')
+                strbuf_addch(&sb, '"');
+            strbuf_addch(&sb, *p);
+        }
+        strbuf_addch(&sb, '"');
+    }
+    return strbuf_detach(&sb, NULL);
+}
+
+/*
+ * Resolve each name of the comma-separated LIST on both sides: -t patterns
+ * per side and "schema.rel" names for the data part. EXIT_NO_TABLE when a
+ * name exists on neither side.
+ */
+static int resolve_tables(PGconn *conn[2], const char *list, struct strvec pat[2],
+                          struct strvec *names)
+{
+    char *copy = xstrdup(list), *save = NULL;
+    int r = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        size_t n = strlen(tok);
+        while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t'))
+            tok[--n] = 0;
+        if (!n)
+            continue;
+        bool found = false;
+        for (int s = 0; s < 2; s++) {
+            const char *params[1] = {tok};
+            PGresult *res = PQexecParams(
+                conn[s],
+                "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+                " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.oid = pg_catalog.to_regclass($1)",
+                1, NULL, params, NULL, NULL, 0);
+            if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+                const char *schema = PQgetvalue(res, 0, 0), *rel = PQgetvalue(res, 0, 1);
+                char *p = exact_pattern(schema, rel);
+                strvec_push(&pat[s], p);
+                free(p);
+                char *name = xasprintf("%s.%s", schema, rel);
+                bool dup = false;
+                for (size_t i = 0; i < names->nr; i++)
+                    dup = dup || !strcmp(names->v[i], name);
+                if (!dup)
+                    strvec_push(names, name);
+                free(name);
+                found = true;
+            } else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                debug(NS, "to_regclass('%s'): %s", tok, PQresultErrorMessage(res));
+            }
+            PQclear(res);
+        }
+        if (!found) {
+            error("table '%s' does not exist in the backup nor in the sources (--tables)", tok);
+            r = EXIT_NO_TABLE;
+            break;
+        }
+    }
+    free(copy);
+    return r;
+}
+
+/* ---- output ---- */
+
+struct sink {
+    FILE *f;
+    struct child pager;
+    bool piped;
+};
+
+/* stdout, or a pipe into $PAGER (less -FRX) when stdout is a terminal. */
+static void sink_open(struct sink *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->f = stdout;
+    s->pager = (struct child)CHILD_INIT;
+    const char *pager = getenv("PAGER");
+    if (!isatty(1) || (pager && (!*pager || !strcmp(pager, "cat"))))
+        return;
+    char *copy = xstrdup(pager ? pager : "less");
+    for (char *tok = strtok(copy, " \t"); tok; tok = strtok(NULL, " \t"))
+        strvec_push(&s->pager.args, tok);
+    free(copy);
+    char *prog = s->pager.args.nr ? find_in_path(s->pager.args.v[0]) : NULL;
+    int p[2];
+    if (!prog || pipe2(p, O_CLOEXEC) < 0) {
+        free(prog);
+        child_clear(&s->pager);
+        return;
+    }
+    free(prog);
+    if (!getenv("LESS"))
+        strvec_push(&s->pager.env, "LESS=FRX");
+    s->pager.in = p[0];
+    if (spawn_start(&s->pager) < 0) {
+        close(p[0]);
+        close(p[1]);
+        child_clear(&s->pager);
+        return;
+    }
+    close(p[0]);
+    s->f = fdopen(p[1], "w");
+    if (!s->f) {
+        close(p[1]);
+        s->f = stdout;
+    }
+    s->piped = s->f != stdout;
+}
+
+static void sink_close(struct sink *s)
+{
+    if (s->piped) {
+        fclose(s->f);
+        spawn_wait(&s->pager, -1);
+        child_clear(&s->pager);
+    } else {
+        fflush(stdout);
+    }
+}
+
+static void json_str(struct strbuf *sb, const char *s)
+{
+    strbuf_addch(sb, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            strbuf_addf(sb, "\\%c", *p);
+        else if (*p < 0x20)
+            strbuf_addf(sb, "\\u%04x", *p);
+        else
+            strbuf_addch(sb, *p);
+    }
+    strbuf_addch(sb, '"');
+}
+
+/* ---- the command ---- */
+
+int diff_run(const struct diff_opts *o)
+{
+    double t0 = now_monotonic();
+    const char *local = cfg_get(CFG_LOCAL_DIR);
+    char *logs = diff_logs_dir();
+    char *url[2] = {NULL, NULL};
+    char *pg_dump = NULL, *defdir = NULL, *database = NULL, *hlog = NULL;
+    PGconn *conn[2] = {NULL, NULL};
+    struct strvec pat[2] = {STRVEC_INIT, STRVEC_INIT}, names = STRVEC_INIT;
+    struct strbuf dump[2] = {STRBUF_INIT, STRBUF_INIT}, norm[2] = {STRBUF_INIT, STRBUF_INIT};
+    struct strbuf sdiff = STRBUF_INIT;
+    struct ddiff_result res = {0};
+    struct norm_backup b;
+    memset(&b, 0, sizeof(b));
+    int r = 0;
+    const char *label_a = o->against ? "live" : "backup";
+
+    if (!local || !logs) {
+        error("LOCAL_DIR is not set: export LOCAL_DIR to the project root");
+        r = EXIT_MISSING;
+        goto out;
+    }
+    /* everything that can be checked before a cluster starts */
+    if (o->against) {
+        if (!pg_url_supported(o->against)) {
+            char *m = pg_mask_url(o->against);
+            error("unsupported database URL '%s' for --against (expected postgresql://... or key=value)", m);
+            free(m);
+            r = EXIT_MISSING;
+            goto out;
+        }
+    } else {
+        defdir = backup_default_dir();
+        if ((r = norm_backup_open(o->backup ? o->backup : defdir, &b)))
+            goto out;
+    }
+    pg_dump = pg_program("pg_dump"); /* exits 127 when missing */
+    database = xstrdup(cfg_get(CFG_PG_DATABASE));
+    if (cfg_get(CFG_HYDRATE_LOG))
+        hlog = xstrdup(cfg_get(CFG_HYDRATE_LOG));
+    else
+        hlog = xasprintf("%s/sources/hydrate.log", logs);
+    /* the logs of the previous diff make way for this one's */
+    for (int s = 0; s < 2; s++) {
+        char *d = path_join(logs, side_name[s]);
+        rm_rf(d);
+        if (mkdir_p(d, 0755) < 0) {
+            error_errno("cannot create '%s'", d);
+            free(d);
+            r = EXIT_ERR;
+            goto out;
+        }
+        free(d);
+    }
+
+    /* side 1 */
+    if (o->against) {
+        url[0] = xstrdup(o->against);
+    } else if ((r = side_backup(&b, logs, database, o->ignore_migration_fail, &url[0]))) {
+        goto out;
+    }
+    if (interrupted) {
+        error("interrupted");
+        r = EXIT_ERR;
+        goto out;
+    }
+    /* side 2 */
+    cfg_set(CFG_HYDRATE_LOG, hlog);
+    if ((r = side_sources(logs, database, o->mock, &url[1])))
+        goto out;
+    if (interrupted) {
+        error("interrupted");
+        r = EXIT_ERR;
+        goto out;
+    }
+
+    for (int s = 0; s < 2; s++) {
+        if (!(conn[s] = pg_connect(url[s]))) {
+            r = EXIT_ERR;
+            goto out;
+        }
+    }
+    if (o->tables && (r = resolve_tables(conn, o->tables, pat, &names)))
+        goto out;
+
+    /* schema */
+    double t = now_monotonic();
+    for (int s = 0; s < 2; s++) {
+        if ((r = schema_dump(pg_dump, url[s], o->tables ? &pat[s] : NULL, &dump[s])))
+            goto out;
+        diff_schema_normalize(dump[s].buf, dump[s].len, &norm[s]);
+    }
+    if (PQserverVersion(conn[0]) / 10000 != PQserverVersion(conn[1]) / 10000)
+        warn("diff: the servers differ in major version (%d, %d): pg_dump may print the same "
+             "schema differently", PQserverVersion(conn[0]) / 10000,
+             PQserverVersion(conn[1]) / 10000);
+    bool json = o->json;
+    bool color = !json && isatty(1) && !getenv("NO_COLOR");
+    struct lines la = LINES_INIT, lb = LINES_INIT;
+    lines_split(&la, norm[0].buf, norm[0].len);
+    lines_split(&lb, norm[1].buf, norm[1].len);
+    bool schema_changed = textdiff_unified(&la, &lb, label_a, "sources", 3, color, &sdiff) > 0;
+    lines_release(&la);
+    lines_release(&lb);
+    debug(NS, "schema dumped and compared in %s", proj_duration(now_monotonic() - t));
+
+    /* data */
+    int hectic = 0;
+    for (int s = 0; s < 2 && hectic == 0; s++)
+        if ((hectic = ddiff_has_hectic(conn[s])) < 0) {
+            r = EXIT_ERR;
+            goto out;
+        }
+    struct ddiff_opts dopts = {
+        .include_bookkeeping = o->include_bookkeeping,
+        .color = color,
+        .name_a = label_a,
+        .name_b = "sources",
+        .only = o->tables ? &names : NULL,
+        .context = 3,
+    };
+    int data_changed = 0;
+    t = now_monotonic();
+    if (json) {
+        if (hectic && (data_changed = ddiff_run(conn[0], conn[1], &dopts, NULL, &res)) < 0) {
+            r = EXIT_ERR;
+            goto out;
+        }
+        struct strbuf js = STRBUF_INIT;
+        strbuf_addf(&js, "{\"schema_changed\":%s,\"tables\":[", schema_changed ? "true" : "false");
+        for (size_t i = 0; i < res.nr; i++) {
+            const struct ddiff_table *x = &res.v[i];
+            strbuf_addstr(&js, i ? ",{\"table\":" : "{\"table\":");
+            json_str(&js, x->name);
+            strbuf_addf(&js, ",\"added\":%ld,\"removed\":%ld,\"changed\":%ld,\"only_on\":%s}",
+                        x->added, x->removed, x->changed,
+                        x->on_a && x->on_b ? "null" : x->on_a ? "\"backup\"" : "\"sources\"");
+        }
+        strbuf_addf(&js, "],\"differences\":%s}\n",
+                    schema_changed || data_changed ? "true" : "false");
+        fwrite(js.buf, 1, js.len, stdout);
+        strbuf_release(&js);
+    } else {
+        struct sink sk;
+        sink_open(&sk);
+        fwrite(sdiff.buf, 1, sdiff.len, sk.f);
+        if (hectic) {
+            fputs("--- IMMUTABLE TABLE DATA ---\n", sk.f);
+            if (!o->include_bookkeeping)
+                fputs("(columns inherited from hectic.created_at / hectic.updated_at are left out; "
+                      "--include-bookkeeping compares them)\n", sk.f);
+            data_changed = ddiff_run(conn[0], conn[1], &dopts, sk.f, &res);
+            if (data_changed >= 0 && !res.nr)
+                fputs(o->tables ? "(none of the --tables inherits hectic.immutable)\n"
+                                : "(no table inherits hectic.immutable)\n", sk.f);
+        }
+        if (data_changed >= 0 && !schema_changed && !data_changed)
+            fputs("no differences found\n", sk.f);
+        sink_close(&sk);
+        if (data_changed < 0) {
+            r = EXIT_ERR;
+            goto out;
+        }
+    }
+    debug(NS, "data compared in %s", proj_duration(now_monotonic() - t));
+    if (schema_changed || data_changed) {
+        long nt = 0;
+        for (size_t i = 0; i < res.nr; i++)
+            nt += res.v[i].added || res.v[i].removed || res.v[i].changed;
+        info("diff: differences found (%s%s%ld immutable table%s) in %s",
+             schema_changed ? "schema" : "", schema_changed ? ", " : "", nt, nt == 1 ? "" : "s",
+             proj_duration(now_monotonic() - t0));
+        r = 1;
+    } else {
+        info("diff: no differences in %s", proj_duration(now_monotonic() - t0));
+    }
+out:
+    for (int s = 0; s < 2; s++) {
+        if (conn[s])
+            PQfinish(conn[s]);
+        strvec_clear(&pat[s]);
+        strbuf_release(&dump[s]);
+        strbuf_release(&norm[s]);
+        free(url[s]);
+    }
+    /* both clusters go now, not at exit: the result is printed, the logs stay */
+    for (int s = 1; s >= 0; s--) {
+        if (side_cookie[s] >= 0)
+            cleanup_pop(side_cookie[s]);
+        side_cookie[s] = -1;
+        side_remove(&sides[s]);
+    }
+    strvec_clear(&names);
+    strbuf_release(&sdiff);
+    ddiff_result_release(&res);
+    norm_backup_release(&b);
+    free(logs);
+    free(pg_dump);
+    free(defdir);
+    free(database);
+    free(hlog);
+    return r;
+}
+
+int diff_log(const char *side, const char *sel)
+{
+    char *logs = diff_logs_dir();
+    if (!logs) {
+        error("LOCAL_DIR is not set: export LOCAL_DIR to the project root");
+        return EXIT_MISSING;
+    }
+    int r = 0;
+    for (int s = 0; s < 2 && !r; s++) {
+        if (side && strcmp(side, side_name[s]))
+            continue;
+        char *d = path_join(logs, side_name[s]);
+        if (!side)
+            printf("==> %s (%s) <==\n", side_name[s], d);
+        fflush(stdout);
+        r = serverlog_show(d, sel);
+        free(d);
+    }
+    free(logs);
+    return r;
+}

@@ -1,0 +1,622 @@
+/*
+ * normalize.c — make a physical backup from another server start here (see
+ * normalize.h). tar extracts and repacks, `postgres --single` creates the
+ * roles, lib/cluster starts and stops; all spawned with argv arrays.
+ */
+#include "lib/normalize.h"
+#include "lib/backup.h"
+#include "lib/config.h"
+#include "lib/fs.h"
+#include "lib/pg.h"
+#include "lib/project.h"
+#include "lib/spawn.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NS "normalize"
+
+static char *find_tar(const char *dir, const char *name)
+{
+    static const char *const exts[] = {".tar.gz", ".tar"};
+    for (size_t i = 0; i < ARRAY_SIZE(exts); i++) {
+        char *p = xasprintf("%s/%s%s", dir, name, exts[i]);
+        if (access(p, R_OK) == 0)
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
+int norm_backup_open(const char *dir, struct norm_backup *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->dir = path_absolute(dir, NULL);
+    if (!is_dir(b->dir)) {
+        error("no backup at %s: take one with 'database backup', or name a backup directory",
+              b->dir);
+        return EXIT_MISSING;
+    }
+    if (!(b->base = find_tar(b->dir, "base"))) {
+        error("no backup in %s (no base.tar.gz): take one with 'database backup'", b->dir);
+        return EXIT_MISSING;
+    }
+    b->wal = find_tar(b->dir, "pg_wal");
+    char *p = path_join(b->dir, "database_name");
+    struct strbuf sb = STRBUF_INIT;
+    if (strbuf_read_file(&sb, p) == 0) {
+        strbuf_trim_trailing(&sb);
+        if (sb.len && !strchr(sb.buf, '\n'))
+            b->database = strbuf_detach(&sb, NULL);
+        else
+            warn("ignoring '%s': expected one database name", p);
+    }
+    strbuf_release(&sb);
+    free(p);
+    return 0;
+}
+
+void norm_backup_release(struct norm_backup *b)
+{
+    free(b->dir);
+    free(b->base);
+    free(b->wal);
+    free(b->database);
+    memset(b, 0, sizeof(*b));
+}
+
+static int run_tar(const char *tar, const char *archive, const char *into)
+{
+    struct child ch = CHILD_INIT;
+    /* GNU tar detects gzip by itself on extraction */
+    strvec_pushl(&ch.args, tar, "-xf", archive, "-C", into, "--no-same-owner", NULL);
+    int st = spawn_run(&ch);
+    child_clear(&ch);
+    if (st < 0)
+        return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
+    if (st)
+        return error("cannot extract '%s' (tar exit status %d)", archive, st), EXIT_ERR;
+    return 0;
+}
+
+/* The major version of the server binaries of C ("15"), malloc'd, or NULL. */
+static char *server_major(struct cluster *c)
+{
+    char *postgres = path_join(c->bindir, "postgres");
+    struct child ch = CHILD_INIT;
+    struct strbuf out = STRBUF_INIT;
+    strvec_pushl(&ch.args, postgres, "--version", NULL);
+    ch.err = SPAWN_DEVNULL;
+    char *r = NULL;
+    if (spawn_capture(&ch, &out) == 0) {
+        /* "postgres (PostgreSQL) 15.18 (Debian ...)" */
+        const char *p = strstr(out.buf, ") ");
+        if (p) {
+            p += 2;
+            size_t n = strspn(p, "0123456789");
+            if (n)
+                r = xstrndup(p, n);
+        }
+    }
+    strbuf_release(&out);
+    child_clear(&ch);
+    free(postgres);
+    return r;
+}
+
+/* Whether the preload library NAME is installed for the server of C. */
+static bool lib_installed(struct cluster *c, const char *name)
+{
+    if (name[0] == '$' || strchr(name, '/'))
+        return true; /* a path: let the server judge */
+    char *cands[2] = {xasprintf("%s/../lib/postgresql/%s.so", c->bindir, name),
+                      xasprintf("%s/../lib/%s.so", c->bindir, name)};
+    bool found = access(cands[0], F_OK) == 0 || access(cands[1], F_OK) == 0;
+    free(cands[0]);
+    free(cands[1]);
+    if (found)
+        return true;
+    char *pgc = path_join(c->bindir, "pg_config");
+    struct child ch = CHILD_INIT;
+    struct strbuf out = STRBUF_INIT;
+    strvec_pushl(&ch.args, access(pgc, X_OK) == 0 ? pgc : "pg_config", "--pkglibdir", NULL);
+    ch.err = SPAWN_DEVNULL;
+    if (spawn_capture(&ch, &out) == 0) {
+        strbuf_trim_trailing(&out);
+        char *p = xasprintf("%s/%s.so", out.buf, name);
+        found = access(p, F_OK) == 0;
+        free(p);
+    }
+    strbuf_release(&out);
+    child_clear(&ch);
+    free(pgc);
+    return found;
+}
+
+/*
+ * The value of the last `shared_preload_libraries = ...` in the config text
+ * CONF appended to OUT (comma-separated, quotes removed).
+ */
+static void conf_preload(const char *conf, struct strbuf *out)
+{
+    const char *hit = NULL;
+    for (const char *l = conf; l && *l;) {
+        const char *p = l + strspn(l, " \t");
+        if (starts_with(p, "shared_preload_libraries")) {
+            p += strlen("shared_preload_libraries");
+            p += strspn(p, " \t");
+            if (*p == '=')
+                p++;
+            hit = p + strspn(p, " \t");
+        }
+        const char *nl = strchr(l, '\n');
+        l = nl ? nl + 1 : NULL;
+    }
+    if (!hit)
+        return;
+    size_t n = strcspn(hit, "\n#");
+    for (size_t i = 0; i < n; i++)
+        if (hit[i] != '\'' && hit[i] != '"')
+            strbuf_addch(out, hit[i]);
+    strbuf_trim_trailing(out);
+}
+
+static int write_owned(struct cluster *c, const char *dir, const char *name, const char *text)
+{
+    char *p = path_join(dir, name);
+    int r = write_file_atomic(p, text, strlen(text), 0600);
+    if (r < 0)
+        error_errno("cannot write '%s'", p);
+    else if (c->switch_user && chown(p, c->uid, c->gid) < 0)
+        r = error_errno("cannot hand '%s' to %s", p, c->user);
+    free(p);
+    return r;
+}
+
+static int prepare(struct cluster *c, const char *data)
+{
+    static const char *const drop[] = {"standby.signal", "recovery.signal", "recovery.conf",
+                                       "postmaster.pid", "postmaster.opts"};
+    for (size_t i = 0; i < ARRAY_SIZE(drop); i++) {
+        char *p = path_join(data, drop[i]);
+        if (unlink(p) == 0)
+            info("normalize: removed %s from the backup's data dir", drop[i]);
+        free(p);
+    }
+    /* preload libraries: those of the original that are installed here */
+    struct strbuf conf = STRBUF_INIT, list = STRBUF_INIT, kept = STRBUF_INIT;
+    char *p = path_join(data, "postgresql.conf");
+    strbuf_read_file(&conf, p);
+    free(p);
+    conf_preload(conf.buf, &list);
+    strbuf_reset(&conf);
+    p = path_join(data, "postgresql.auto.conf");
+    strbuf_read_file(&conf, p);
+    free(p);
+    {
+        struct strbuf auto_list = STRBUF_INIT;
+        conf_preload(conf.buf, &auto_list);
+        if (auto_list.len) {
+            strbuf_reset(&list);
+            strbuf_addstr(&list, auto_list.buf); /* ALTER SYSTEM wins, as in the server */
+        }
+        strbuf_release(&auto_list);
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(list.buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        if (lib_installed(c, tok)) {
+            strbuf_addf(&kept, "%s%s", kept.len ? "," : "", tok);
+        } else {
+            warn("normalize: dropping preload library '%s': not installed here", tok);
+        }
+    }
+    struct strbuf text = STRBUF_INIT;
+    strbuf_addstr(&text, "# Written by dbtool normalize-backup: local settings replace the\n"
+                         "# original server's postgresql.conf (not kept).\n"
+                         "listen_addresses = ''\n");
+    strbuf_addstr(&text, "shared_preload_libraries = '");
+    strbuf_addstr(&text, kept.buf);
+    strbuf_addstr(&text, "'\n");
+    int r = write_owned(c, data, "postgresql.conf", text.buf);
+    if (!r)
+        r = write_owned(c, data, "postgresql.auto.conf",
+                        "# Do not edit this file manually!\n"
+                        "# It will be overwritten by the ALTER SYSTEM command.\n");
+    if (!r)
+        r = write_owned(c, data, "pg_hba.conf",
+                        "# Written by dbtool normalize-backup: a local copy, trust over the socket.\n"
+                        "local   all             all                                     trust\n"
+                        "local   replication     all                                     trust\n");
+    strbuf_release(&text);
+    strbuf_release(&conf);
+    strbuf_release(&list);
+    strbuf_release(&kept);
+    return r ? EXIT_ERR : 0;
+}
+
+int norm_extract(struct cluster *c, const struct norm_backup *b, const char *data)
+{
+    char *tar = find_in_path("tar");
+    int r = 0;
+    if (!tar) {
+        error("required program 'tar' not found in PATH");
+        return EXIT_NO_PROGRAM;
+    }
+    char *parent = xstrdup(data);
+    *strrchr(parent, '/') = 0;
+    if (mkdir_p(parent, 0700) < 0 || (c->switch_user && chown(parent, c->uid, c->gid) < 0)) {
+        error_errno("cannot create '%s'", parent);
+        r = EXIT_ERR;
+        goto out;
+    }
+    if (mkdir(data, 0700) < 0) {
+        error_errno("cannot create '%s'", data);
+        r = EXIT_ERR;
+        goto out;
+    }
+    double t = now_monotonic();
+    if ((r = run_tar(tar, b->base, data)))
+        goto out;
+    if (b->wal) {
+        char *pw = path_join(data, "pg_wal");
+        mkdir(pw, 0700);
+        r = run_tar(tar, b->wal, pw);
+        free(pw);
+        if (r)
+            goto out;
+    }
+    debug(NS, "extracted %s in %.3f s", b->base, now_monotonic() - t);
+    {
+        char *pgv = path_join(data, "PG_VERSION");
+        struct strbuf v = STRBUF_INIT;
+        if (strbuf_read_file(&v, pgv) < 0) {
+            error("'%s' is not a PostgreSQL base backup (no PG_VERSION inside)", b->base);
+            r = EXIT_ERR;
+        } else {
+            strbuf_trim_trailing(&v);
+            char *mine = server_major(c);
+            if (mine && strcmp(mine, v.buf)) {
+                error("the backup %s is of PostgreSQL %s, the server here (%s) is %s: use "
+                      "PostgreSQL %s binaries (PG_BINDIR)", b->dir, v.buf, c->bindir, mine, v.buf);
+                r = EXIT_ERR;
+            }
+            free(mine);
+        }
+        strbuf_release(&v);
+        free(pgv);
+        if (r)
+            goto out;
+    }
+    if ((r = prepare(c, data)))
+        goto out;
+    if (c->switch_user && chown_tree(data, c->uid, c->gid) < 0) {
+        error_errno("cannot hand '%s' to %s", data, c->user);
+        r = EXIT_ERR;
+        goto out;
+    }
+    chmod(data, 0700);
+out:
+    free(parent);
+    free(tar);
+    return r;
+}
+
+int norm_ensure_roles(struct cluster *c, const char *data, const struct strvec *roles,
+                      const char *log)
+{
+    struct strbuf sql = STRBUF_INIT;
+    for (size_t i = 0; i < roles->nr; i++) {
+        char *lit = pg_quote_literal(roles->v[i]), *id = pg_quote_ident(roles->v[i]);
+        /* single-user mode: one command per line */
+        strbuf_addf(&sql,
+                    "DO $dbtool$BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = %s) "
+                    "THEN ALTER ROLE %s SUPERUSER LOGIN; ELSE CREATE ROLE %s SUPERUSER LOGIN; "
+                    "RAISE NOTICE 'dbtool: created role %%', %s; END IF; END$dbtool$;\n",
+                    lit, id, id, lit);
+        free(lit);
+        free(id);
+    }
+    char *postgres = path_join(c->bindir, "postgres");
+    struct child ch = CHILD_INIT;
+    strvec_pushl(&ch.args, postgres, "--single", "-D", data, "-F", "-c", "exit_on_error=true",
+                 "-c", "shared_preload_libraries=", "-c", "logging_collector=off", "template1",
+                 NULL);
+    free(postgres);
+    strvec_pushl(&ch.env, "PGDATA", "PGPORT", "PGHOST", "PGOPTIONS", NULL);
+    if (c->switch_user) {
+        ch.as_user = true;
+        ch.uid = c->uid;
+        ch.gid = c->gid;
+    }
+    ch.out_path = log;
+    int p[2];
+    int r = 0;
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        r = error_errno("pipe");
+        goto out;
+    }
+    ch.in = p[0];
+    if (spawn_start(&ch) < 0) {
+        close(p[0]);
+        close(p[1]);
+        r = errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
+        goto out;
+    }
+    close(p[0]);
+    for (size_t off = 0; off < sql.len;) {
+        ssize_t w = write(p[1], sql.buf + off, sql.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    close(p[1]);
+    int st = spawn_wait(&ch, -1);
+    if (st) {
+        error("creating the login role%s in single-user mode failed (exit %d); see %s",
+              roles->nr == 1 ? "" : "s", st, log);
+        r = EXIT_ERR;
+    }
+out:
+    child_clear(&ch);
+    strbuf_release(&sql);
+    if (r < 0)
+        r = EXIT_ERR;
+    return r;
+}
+
+char *norm_pick_database(const char *admin_url)
+{
+    PGconn *conn = pg_connect(admin_url);
+    if (!conn)
+        return NULL;
+    PGresult *res = PQexec(conn, "SELECT datname FROM pg_catalog.pg_database WHERE datname NOT IN "
+                                 "('postgres', 'template0', 'template1') ORDER BY 1");
+    char *r = NULL;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pg_print_result_error(res, "cannot list the databases of the backup");
+    } else if (PQntuples(res) == 1) {
+        r = xstrdup(PQgetvalue(res, 0, 0));
+        info("normalize: the backup has one database: '%s'", r);
+    } else {
+        struct strbuf names = STRBUF_INIT;
+        for (int i = 0; i < PQntuples(res); i++)
+            strbuf_addf(&names, "%s%s", i ? ", " : "", PQgetvalue(res, i, 0));
+        error("the backup names no database (no database_name file) and has %d: %s; pick one "
+              "with --database NAME", PQntuples(res), names.len ? names.buf : "(none)");
+        strbuf_release(&names);
+    }
+    PQclear(res);
+    PQfinish(conn);
+    return r;
+}
+
+/* ---- normalize-backup ---- */
+
+static struct cluster norm_cluster; /* reachable from the cleanup stack */
+
+static void norm_remove(void *arg)
+{
+    struct cluster *c = arg;
+    if (!c->working_dir)
+        return;
+    if (cluster_remove(c) != 0)
+        warn("could not remove the temporary cluster %s; remove it by hand", c->working_dir);
+    cluster_release(c);
+}
+
+/* Whether the absolute path P is Q or below it. */
+static bool path_within(const char *p, const char *q)
+{
+    size_t n = strlen(q);
+    return !strncmp(p, q, n) && (p[n] == 0 || p[n] == '/' || (n == 1 && q[0] == '/'));
+}
+
+/* realpath of P, or of its deepest existing ancestor with the rest appended. */
+static char *resolve(const char *p)
+{
+    char *abs = path_absolute(p, NULL);
+    char *r = realpath(abs, NULL);
+    if (r) {
+        free(abs);
+        return r;
+    }
+    char *slash = strrchr(abs, '/');
+    if (!slash || slash == abs)
+        return abs;
+    *slash = 0;
+    char *parent = resolve(abs);
+    char *res = xasprintf("%s/%s", strcmp(parent, "/") ? parent : "", slash + 1);
+    free(parent);
+    free(abs);
+    return res;
+}
+
+int norm_normalize(const struct norm_opts *o)
+{
+    double t0 = now_monotonic();
+    const char *local = cfg_get(CFG_LOCAL_DIR);
+    struct norm_backup b;
+    memset(&b, 0, sizeof(b));
+    char *defdir = backup_default_dir();
+    char *in = NULL, *out = NULL, *tmp = NULL, *old = NULL, *wd = NULL, *lp = NULL, *tar = NULL;
+    char *dbname = NULL;
+    int cookie = -1;
+    int r;
+    struct strvec roles = STRVEC_INIT;
+
+    if ((r = norm_backup_open(o->input ? o->input : defdir, &b)))
+        goto out;
+    in = resolve(b.dir);
+    if (o->output)
+        out = resolve(o->output);
+    else {
+        char *rdef = resolve(defdir);
+        out = strcmp(rdef, in) ? xstrdup(rdef) : xasprintf("%s-normalized", in);
+        free(rdef);
+    }
+    if (path_within(out, in) || path_within(in, out)) {
+        error("the output %s may not be the input backup %s, inside it or contain it: pass "
+              "another -o PATH", out, in);
+        r = EXIT_AMBIGUOUS;
+        goto out;
+    }
+    if (!(tar = find_in_path("tar"))) {
+        error("required program 'tar' not found in PATH");
+        r = EXIT_NO_PROGRAM;
+        goto out;
+    }
+    /* a temporary cluster of our own beside the developer's */
+    wd = xasprintf("%s/focus/normalize-%d", local, (int)getpid());
+    lp = xasprintf("%s/log", wd);
+    setenv("PG_FSYNC", "0", 1);
+    cfg_set(CFG_PG_WORKING_DIR, wd);
+    cfg_set(CFG_PG_REUSE, "1");
+    cfg_set(CFG_PG_LOG_PATH, NULL);
+    cfg_set(CFG_PG_CONF_FILE, NULL);
+    const char *want_db = o->database ? o->database : b.database;
+    cfg_set(CFG_PG_DATABASE, want_db ? want_db : "template1");
+    if ((r = cluster_setup(&norm_cluster)))
+        goto out;
+    struct cluster *c = &norm_cluster;
+    cookie = cleanup_push(norm_remove, c);
+    info("normalize: extracting %s into a temporary cluster in %s", b.dir, wd);
+    if ((r = norm_extract(c, &b, c->data_dir)))
+        goto out;
+    strvec_push(&roles, c->user);
+    if (o->role && strcmp(o->role, c->user))
+        strvec_push(&roles, o->role);
+    {
+        char *log = xasprintf("%s/single-user.log", wd);
+        r = norm_ensure_roles(c, c->data_dir, &roles, log);
+        free(log);
+        if (r)
+            goto out;
+    }
+    /* start it with the preload libraries it kept */
+    {
+        struct strbuf conf = STRBUF_INIT, pre = STRBUF_INIT;
+        char *p = path_join(c->data_dir, "postgresql.conf");
+        strbuf_read_file(&conf, p);
+        free(p);
+        conf_preload(conf.buf, &pre);
+        c->preload = xstrdup(pre.buf); /* small, lives until exit */
+        strbuf_release(&conf);
+        strbuf_release(&pre);
+    }
+    c->reuse = true;
+    if ((r = cluster_init(c)))
+        goto out;
+    if (!c->reused) {
+        error("the backup's data dir did not start here (see %s)", c->startup_log);
+        r = EXIT_ERR;
+        goto out;
+    }
+    if (!want_db) {
+        if (!(dbname = norm_pick_database(c->url))) {
+            r = EXIT_MISSING;
+            goto out;
+        }
+    } else {
+        dbname = xstrdup(want_db);
+    }
+    if (!want_db) {
+        /* connect once to the chosen database: cluster_init created the one it was given */
+        char *u = pg_build_url(c->user, dbname, c->sock_dir, c->port);
+        PGconn *conn = pg_connect(u);
+        free(u);
+        if (!conn) {
+            r = EXIT_ERR;
+            goto out;
+        }
+        PQfinish(conn);
+    }
+    info("normalize: login role%s %s, database '%s' ready; stopping cleanly", roles.nr > 1 ? "s" : "",
+         roles.v[roles.nr - 1], dbname);
+    if ((r = cluster_stop(c, 60)))
+        goto out;
+    /* runtime leftovers the next start rewrites anyway */
+    {
+        static const char *const junk[] = {"postmaster.opts", "postmaster.pid", "backup_label.old"};
+        for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
+            char *p = path_join(c->data_dir, junk[i]);
+            unlink(p);
+            free(p);
+        }
+    }
+
+    /* repack beside the output, then swap it in */
+    tmp = xasprintf("%s.new-%d", out, (int)getpid());
+    old = xasprintf("%s.old-%d", out, (int)getpid());
+    rm_rf(tmp);
+    if (mkdir_p(tmp, 0755) < 0) {
+        error_errno("cannot create '%s'", tmp);
+        r = EXIT_ERR;
+        goto out;
+    }
+    {
+        char *archive = path_join(tmp, "base.tar.gz");
+        struct child ch = CHILD_INIT;
+        strvec_pushl(&ch.args, tar, "-czf", archive, "-C", c->data_dir, ".", NULL);
+        int st = spawn_run(&ch);
+        child_clear(&ch);
+        free(archive);
+        if (st) {
+            error("cannot pack the normalised data dir (tar exit status %d)", st);
+            r = st < 0 && errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
+            goto out;
+        }
+        char *name = path_join(tmp, "database_name");
+        char *text = xasprintf("%s\n", dbname);
+        int w = write_file_atomic(name, text, strlen(text), 0644);
+        if (w < 0)
+            error_errno("cannot write '%s'", name);
+        free(text);
+        free(name);
+        if (w < 0) {
+            r = EXIT_ERR;
+            goto out;
+        }
+    }
+    bool had_old = path_exists(out);
+    if (had_old && rename(out, old) < 0) {
+        error_errno("cannot move '%s' aside", out);
+        r = EXIT_ERR;
+        goto out;
+    }
+    if (rename(tmp, out) < 0) {
+        error_errno("cannot rename '%s' to '%s'", tmp, out);
+        if (had_old)
+            rename(old, out);
+        r = EXIT_ERR;
+        goto out;
+    }
+    free(tmp);
+    tmp = NULL;
+    if (had_old)
+        rm_rf(old);
+    info("normalize: done in %s: %s (database '%s')", proj_duration(now_monotonic() - t0), out,
+         dbname);
+out:
+    if (tmp)
+        rm_rf(tmp);
+    if (cookie >= 0) {
+        cleanup_pop(cookie);
+        norm_remove(&norm_cluster);
+    }
+    strvec_clear(&roles);
+    norm_backup_release(&b);
+    free(defdir);
+    free(in);
+    free(out);
+    free(tmp);
+    free(old);
+    free(wd);
+    free(lp);
+    free(tar);
+    free(dbname);
+    return r;
+}
