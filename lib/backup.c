@@ -339,7 +339,7 @@ int backup_restore(const char *path, const char *archive)
         goto out;
     }
     if (aside) {
-        rm_rf(aside);
+        cluster_remove_later(&c, aside); /* thousands of files: not on the critical path */
         free(aside);
         aside = NULL;
     }

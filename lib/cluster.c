@@ -1687,3 +1687,11 @@ out:
     free(rlocal);
     return ret;
 }
+
+void cluster_remove_later(struct cluster *c, const char *path)
+{
+    struct cache k;
+    memset(&k, 0, sizeof(k)); /* no cache work: only the deletion */
+    struct bgjob j = {c, &k, (char *)path};
+    bg_start(&j);
+}

@@ -80,4 +80,10 @@ char *pg_program(const char *name);
  * that does not look like a cluster root. 0 or an exit code.
  */
 int cluster_remove(struct cluster *c);
+/*
+ * Delete PATH (inside c->working_dir, e.g. a data dir set aside) in a detached
+ * background job, as fresh inits do with the replaced data dir; `database
+ * cleanup` stops such a job before removing the working dir.
+ */
+void cluster_remove_later(struct cluster *c, const char *path);
 #endif

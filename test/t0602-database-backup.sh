@@ -46,7 +46,7 @@ test_expect_success 'restore brings the data back after changes' '
 test_expect_success '...no recovery signal files, no old data dir left, owned by the server user' '
     ! test -e "$P/focus/postgresql/data/recovery.signal" &&
     ! test -e "$P/focus/postgresql/data/standby.signal" &&
-    test -z "$(ls -a "$P/focus/postgresql" | grep -e old-data -e failed-restore)" &&
+    wait_bg "$P/focus/postgresql" && test -z "$(ls -a "$P/focus/postgresql" | grep -e old-data -e failed-restore)" &&
     test "$(stat -c %U "$P/focus/postgresql/data/base")" = "$(stat -c %U "$P/focus/postgresql/data")" &&
     if [ "$(id -u)" = 0 ]; then test "$(stat -c %U "$P/focus/postgresql/data/PG_VERSION")" = postgres; fi
 '
