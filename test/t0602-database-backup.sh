@@ -82,7 +82,7 @@ test_expect_code 1 'restore of an archive that is not a base backup exits 1' '
 '
 test_expect_success '...and the running cluster is untouched' '
     grep -q "not a PostgreSQL base backup" err && test "$(q "select count(*) from item")" = 1001 &&
-    test -z "$(ls -a "$P/focus/postgresql" | grep -e old-data -e failed-restore)"
+    wait_bg "$P/focus/postgresql" && test -z "$(ls -a "$P/focus/postgresql" | grep -e old-data -e failed-restore)"
 '
 test_expect_success 'a restored data dir that cannot start: the old one is put back and started' '
     mkdir -p "$TRASH/broken" && tar -xzf "$B/base.tar.gz" -C "$TRASH/broken" &&
