@@ -174,10 +174,10 @@ static NORETURN void surplus(const char *const *usage, const char *cmd, const ch
     usage_die(usage, "unexpected argument '%s'", arg);
 }
 
+/* (cfg_set() re-resolves every value and frees the old strings: cmd_migrator
+ * applies -u and -d once, before any cfg_get(), and nothing sets them after.) */
 static const char *migration_dir(void)
 {
-    if (opt_dir)
-        cfg_set(CFG_MIGRATION_DIR, opt_dir);
     enum cfg_source src = cfg_source(CFG_MIGRATION_DIR);
     if (src == CFG_SRC_ENV || src == CFG_SRC_FILE || src == CFG_SRC_FLAG)
         return cfg_get(CFG_MIGRATION_DIR);
@@ -186,8 +186,6 @@ static const char *migration_dir(void)
 
 static const char *url_or_die(void)
 {
-    if (opt_url)
-        cfg_set(CFG_DB_URL, opt_url);
     const char *url = cfg_get(CFG_DB_URL);
     if (!url || !*url)
         die(EXIT_MISSING, "no database URL: pass -u URL or set DB_URL (or PGURL)");
@@ -559,6 +557,10 @@ int cmd_migrator(int argc, char **argv)
     /* the front door ('database migrator') may have loaded and set the config already:
      * cfg_load() keeps cfg_set values, so loading again is safe */
     cfg_load_or_die();
+    if (opt_url)
+        cfg_set(CFG_DB_URL, opt_url);
+    if (opt_dir)
+        cfg_set(CFG_MIGRATION_DIR, opt_dir);
     cmd = pos[0];
     if (!strcmp(cmd, "help")) {
         if (npos > 1)
