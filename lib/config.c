@@ -64,6 +64,20 @@ static struct value file_vals[CFG__N]; /* from dbtool.yaml */
 static struct value flag_vals[CFG__N]; /* from cfg_set */
 static struct value vals[CFG__N];      /* resolved */
 static char *config_path;
+/*
+ * Values replaced by a later resolve (cfg_set, cfg_load): kept until
+ * cfg_reset so a pointer from cfg_get() stays valid for the whole run.
+ */
+static struct strvec retired;
+
+static void retire(char *s)
+{
+    if (!s)
+        return;
+    ALLOC_GROW(retired.v, retired.nr + 2, retired.alloc);
+    retired.v[retired.nr++] = s;
+    retired.v[retired.nr] = NULL;
+}
 
 /* Variables where "set but empty" is a value (PG_SHARED_PRELOAD_LIBRARIES="" disables). */
 static bool empty_is_value(enum cfg_key k)
@@ -139,6 +153,7 @@ void cfg_reset(void)
     }
     free(config_path);
     config_path = NULL;
+    strvec_clear(&retired);
 }
 
 static void set_default(enum cfg_key k, char *v)
@@ -161,7 +176,7 @@ static int resolve(bool report)
 {
     int ret = 0;
     for (int k = 0; k < CFG__N; k++) {
-        free(vals[k].s);
+        retire(vals[k].s);
         vals[k] = (struct value){NULL, CFG_SRC_UNSET};
         const char *env = getenv(settings[k].env);
         if (env && !*env && !empty_is_value(k))
@@ -489,7 +504,7 @@ int cfg_load(void)
 
 void cfg_set(enum cfg_key k, const char *value)
 {
-    free(flag_vals[k].s);
+    retire(flag_vals[k].s);
     flag_vals[k].s = value ? (settings[k].type == T_PATH && *value ? path_absolute(value, NULL)
                                                                     : xstrdup(value))
                            : NULL;

@@ -63,7 +63,10 @@ void cfg_reset(void);
 /* Set KEY from a command-line flag (highest precedence); recomputes derived defaults. */
 void cfg_set(enum cfg_key key, const char *value);
 
-/* The value (NULL when unset and no default applies). */
+/*
+ * The value (NULL when unset and no default applies). The pointer stays valid
+ * until cfg_reset(), even across later cfg_set()/cfg_load() calls.
+ */
 const char *cfg_get(enum cfg_key key);
 bool cfg_bool(enum cfg_key key);
 int cfg_int(enum cfg_key key);

@@ -82,6 +82,14 @@ int main(void)
     ok(cfg_source(CFG_PG_PORT) == CFG_SRC_FLAG, "source flag");
     unsetenv("PG_PORT");
 
+    /* a cfg_get() pointer stays valid across later cfg_set() calls (ASan checks the read) */
+    load("postgres:\n  database: keepme\n");
+    const char *held = cfg_get(CFG_PG_DATABASE);
+    cfg_set(CFG_PG_DATABASE, "other");
+    cfg_set(CFG_MIGRATION_DIR, "/m");
+    is_str(held, "keepme", "a value read before cfg_set is still readable after it");
+    is_str(cfg_get(CFG_PG_DATABASE), "other", "...and the new value is in effect");
+
     /* DB_URL falls back to PGURL */
     setenv("PGURL", "postgresql://u@/d", 1);
     load("");
