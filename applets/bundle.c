@@ -13,12 +13,6 @@
 #include "lib/pg.h"
 
 
-struct subcommand {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-};
-
 static int sub_apply(int argc, char **argv);
 static int sub_list(int argc, char **argv);
 static int sub_load_secrets(int argc, char **argv);
@@ -49,13 +43,6 @@ static const char *const usage[] = {
 
 /* -u given before the subcommand */
 static const char *front_url;
-
-static void print_subcommands(struct strbuf *sb)
-{
-    strbuf_addstr(sb, "\nsubcommands:\n");
-    for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
-        strbuf_addf(sb, "    %-18s %s\n", subcommands[i].name, subcommands[i].summary);
-}
 
 /* The part named NAME (exit 9 when unknown). */
 static const struct bundle_part *find_or_die(const char *name)
@@ -280,30 +267,7 @@ int cmd_bundle(int argc, char **argv)
         OPT_STRING('u', "url", &front_url, "URL", "database URL (default $DB_URL, else $PGURL)"),
         OPT_END(),
     };
-    /* --help lists the subcommands too */
-    for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            struct strbuf sb = STRBUF_INIT;
-            usage_format(&sb, usage, opts);
-            print_subcommands(&sb);
-            pager_write(sb.buf, sb.len);
-            strbuf_release(&sb);
-            return 0;
-        }
-        if ((!strcmp(argv[i], "-u") || !strcmp(argv[i], "--url")) && i + 1 < argc)
-            i++;
-    }
-    argc = parse_options(argc, argv, opts, usage, PARSE_OPT_STOP_AT_NON_OPTION);
-    if (argc == 0) {
-        struct strbuf sb = STRBUF_INIT;
-        usage_format(&sb, usage, opts);
-        print_subcommands(&sb);
-        fputs(sb.buf, stderr);
-        strbuf_release(&sb);
-        return EXIT_ERR;
-    }
-    for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
-        if (!strcmp(subcommands[i].name, argv[0]))
-            return subcommands[i].fn(argc, argv);
-    die(EXIT_UNKNOWN, "unknown subcommand '%s' (see 'dbtool bundle --help')", argv[0]);
+    const struct subcommand *sub =
+        parse_subcommand(&argc, &argv, opts, usage, subcommands, ARRAY_SIZE(subcommands));
+    return sub->fn(argc, argv);
 }

@@ -17,12 +17,6 @@
 #include "lib/serverlog.h"
 #include "lib/staging.h"
 
-struct subcommand {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-};
-
 static int sub_deploy(int argc, char **argv);
 static int sub_init(int argc, char **argv);
 static int sub_hydrate(int argc, char **argv);
@@ -60,13 +54,6 @@ static const char *const usage[] = {
     "Manage the project's development database. Needs LOCAL_DIR (the project root).\n"
     "Run 'database SUBCOMMAND --help' for a subcommand's options.",
     NULL};
-
-static void print_subcommands(struct strbuf *sb)
-{
-    strbuf_addstr(sb, "\nsubcommands:\n");
-    for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
-        strbuf_addf(sb, "    %-18s %s\n", subcommands[i].name, subcommands[i].summary);
-}
 
 static int sub_init(int argc, char **argv)
 {
@@ -295,9 +282,8 @@ static int sub_restore(int argc, char **argv)
 static int sub_migrator(int argc, char **argv)
 {
     /* migrator parses its own options (-u, -d, --help); we only supply the defaults */
-    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "help"))
-            return cmd_migrator(argc, argv);
+    if (args_want_help(argc, argv) || (argc > 1 && !strcmp(argv[1], "help")))
+        return cmd_migrator(argc, argv);
     cfg_set(CFG_MIGRATION_DIR, cfg_get(CFG_MIGRATION_DIR));
     char *url = proj_url();
     if (url)
@@ -336,46 +322,15 @@ int cmd_database(int argc, char **argv)
         OPT_STRING('u', "url", &url, "URL", "database URL (default $DB_URL, else $PGURL)"),
         OPT_END(),
     };
-    /* --help lists the subcommands too */
-    for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            struct strbuf sb = STRBUF_INIT;
-            usage_format(&sb, usage, opts);
-            print_subcommands(&sb);
-            pager_write(sb.buf, sb.len);
-            strbuf_release(&sb);
-            return 0;
-        }
-        if ((!strcmp(argv[i], "-u") || !strcmp(argv[i], "--url")) && i + 1 < argc)
-            i++;
-    }
-    argc = parse_options(argc, argv, opts, usage, PARSE_OPT_STOP_AT_NON_OPTION);
-    if (argc == 0) {
-        struct strbuf sb = STRBUF_INIT;
-        usage_format(&sb, usage, opts);
-        print_subcommands(&sb);
-        fputs(sb.buf, stderr);
-        strbuf_release(&sb);
-        return EXIT_ERR;
-    }
-    const struct subcommand *sub = NULL;
-    for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
-        if (!strcmp(subcommands[i].name, argv[0]))
-            sub = &subcommands[i];
-    if (!sub)
-        die(EXIT_UNKNOWN, "unknown subcommand '%s' (see 'database --help')", argv[0]);
+    const struct subcommand *sub =
+        parse_subcommand(&argc, &argv, opts, usage, subcommands, ARRAY_SIZE(subcommands));
     /* a subcommand's --help works anywhere: no project, no configuration needed */
-    bool wants_help = false;
-    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            wants_help = true;
-    if (!wants_help) {
+    if (!args_want_help(argc, argv)) {
         cfg_load_or_die();
         if (!cfg_get(CFG_LOCAL_DIR))
             die(EXIT_MISSING, "LOCAL_DIR is not set: export LOCAL_DIR to the project root");
     }
     if (url)
         cfg_set(CFG_DB_URL, url);
-    /* parse_options drops argv[0]: give the subcommand its name back */
     return sub->fn(argc, argv);
 }

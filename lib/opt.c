@@ -201,3 +201,64 @@ int parse_options(int argc, char **argv, const struct option *opts, const char *
     argv[out] = NULL;
     return out;
 }
+
+static void format_front(struct strbuf *sb, const char *const *usage, const struct option *opts,
+                         const struct subcommand *subs, size_t nsubs)
+{
+    usage_format(sb, usage, opts);
+    strbuf_addstr(sb, "\nsubcommands:\n");
+    for (size_t i = 0; i < nsubs; i++)
+        strbuf_addf(sb, "    %-18s %s\n", subs[i].name, subs[i].summary);
+}
+
+bool args_want_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
+
+/* Does ARG name an option of OPTS that takes its value from the next word? */
+static bool takes_next(const char *arg, const struct option *opts)
+{
+    for (const struct option *o = opts; o && o->type != OPT_END_; o++) {
+        if (!o->argh)
+            continue;
+        if (o->long_name && starts_with(arg, "--") && !strcmp(arg + 2, o->long_name))
+            return true;
+        if (o->short_name && arg[0] == '-' && arg[1] == o->short_name && !arg[2])
+            return true;
+    }
+    return false;
+}
+
+const struct subcommand *parse_subcommand(int *argc, char ***argv, const struct option *opts,
+                                          const char *const *usage, const struct subcommand *subs,
+                                          size_t nsubs)
+{
+    /* --help before the subcommand lists the subcommands too */
+    for (int i = 1; i < *argc && (*argv)[i][0] == '-'; i++) {
+        if (!strcmp((*argv)[i], "-h") || !strcmp((*argv)[i], "--help")) {
+            struct strbuf sb = STRBUF_INIT;
+            format_front(&sb, usage, opts, subs, nsubs);
+            pager_write(sb.buf, sb.len);
+            strbuf_release(&sb);
+            dbtool_exit(EXIT_OK);
+        }
+        if (takes_next((*argv)[i], opts))
+            i++;
+    }
+    *argc = parse_options(*argc, *argv, opts, usage, PARSE_OPT_STOP_AT_NON_OPTION);
+    if (*argc == 0) {
+        struct strbuf sb = STRBUF_INIT;
+        format_front(&sb, usage, opts, subs, nsubs);
+        fputs(sb.buf, stderr);
+        strbuf_release(&sb);
+        dbtool_exit(EXIT_ERR);
+    }
+    for (size_t i = 0; i < nsubs; i++)
+        if (!strcmp(subs[i].name, (*argv)[0]))
+            return &subs[i];
+    die(EXIT_UNKNOWN, "unknown subcommand '%s' (see '%s --help')", (*argv)[0], progname);
+}

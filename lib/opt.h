@@ -49,6 +49,26 @@ void usage_format(struct strbuf *sb, const char *const *usage, const struct opti
 /* "prog: error: MSG" + "usage: ..." hint to stderr, exit 9. */
 NORETURN void usage_die(const char *const *usage, const char *fmt, ...) PRINTF(2, 3);
 
+/* A subcommand of an applet with a front door (database, bundle). */
+struct subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv); /* argv[0] is the subcommand's name */
+    const char *summary;
+};
+
+/*
+ * The front door of an applet with subcommands. Parses the applet's own OPTS
+ * up to the subcommand; -h/--help there prints USAGE, the options and the
+ * subcommand list (stdout, exit 0); no subcommand prints them to stderr and
+ * exits 1; an unknown subcommand exits 9. Returns the subcommand, with
+ * ARGC and ARGV then starting at its name.
+ */
+const struct subcommand *parse_subcommand(int *argc, char ***argv, const struct option *opts,
+                                          const char *const *usage, const struct subcommand *subs,
+                                          size_t nsubs);
+/* Whether -h/--help appears among ARGV[1..] (before any "--"). */
+bool args_want_help(int argc, char **argv);
+
 /* Write TEXT to stdout, through $PAGER (default less -FRX) when stdout is a terminal. */
 void pager_write(const char *text, size_t len);
 
