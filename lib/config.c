@@ -128,6 +128,14 @@ static int validate(enum cfg_key k, const char *v, const char *where)
     default:
         break;
     }
+    if (k == CFG_PG_DATABASE) {
+        /* the server would silently truncate it, and the exported name would lie */
+        if (!*v)
+            return error("%s: must not be empty", where);
+        if (strlen(v) > 63)
+            return error("%s: '%.20s...' is %zu bytes; PostgreSQL names are at most 63 bytes",
+                         where, v, strlen(v));
+    }
     if (k == CFG_PG_URL_VAR) {
         if (!*v)
             return error("%s: must not be empty", where);

@@ -128,6 +128,8 @@ int main(void)
     ok(load("postgres:\n  url_var: 'BAD-NAME'\n") < 0, "invalid url_var in file refused");
     ok(load("postgres:\n  port: 70000\n") < 0 && strstr(errbuf, "between 1 and 65535"), "port range");
     ok(load("# only a comment\n") == 0, "comment-only file is fine");
+    ok(load("postgres:\n  database: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n") < 0 &&
+           strstr(errbuf, "at most 63 bytes"), "database name over 63 bytes refused");
 
     /* env validation */
     setenv("PG_URL_VAR", "MY-URL", 1);
