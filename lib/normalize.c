@@ -246,7 +246,9 @@ int norm_extract(struct cluster *c, const struct norm_backup *b, const char *dat
     }
     char *parent = xstrdup(data);
     *strrchr(parent, '/') = 0;
-    if (mkdir_p(parent, 0700) < 0 || (c->switch_user && chown(parent, c->uid, c->gid) < 0)) {
+    /* new ancestors traversable by the server user; the cluster root its own */
+    if (mkdir_p(parent, 0755) < 0 || chmod(parent, 0700) < 0 ||
+        (c->switch_user && chown(parent, c->uid, c->gid) < 0)) {
         error_errno("cannot create '%s'", parent);
         r = EXIT_ERR;
         goto out;
@@ -490,7 +492,7 @@ int norm_normalize(const struct norm_opts *o)
     if (o->role && strcmp(o->role, c->user))
         strvec_push(&roles, o->role);
     {
-        char *log = xasprintf("%s/single-user.log", wd);
+        char *log = xasprintf("%s/postgres.log", wd); /* a name cluster_remove() accepts */
         r = norm_ensure_roles(c, c->data_dir, &roles, log);
         free(log);
         if (r)
