@@ -99,23 +99,26 @@ sanitize:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?= -max_len=65536 -timeout=10 -rss_limit_mb=2048
-FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -I. $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -DDBTOOL_VERSION='"$(VERSION)"' -I. -I$(O) $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := sqlsplit config url
+FUZZ_TARGETS := sqlsplit config url migration
 FUZZ_LIBSRC_sqlsplit := lib/sqlsplit.c lib/strbuf.c lib/log.c
 FUZZ_LIBSRC_config   := lib/config.c lib/fs.c lib/pg.c lib/strbuf.c lib/log.c
 FUZZ_LIBSRC_url      := lib/pg.c lib/strbuf.c lib/log.c
 FUZZ_SEEDS_sqlsplit  := test/sql/corpus
 FUZZ_SEEDS_config    := test/fuzz/seeds-config
 FUZZ_SEEDS_url       := test/fuzz/seeds-url
-$(O)/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(LIB_SRC) lib/common.h
+FUZZ_SEEDS_migration := test/fuzz/seeds-migration
+# migrate.c pulls in most of lib/ (runner, bundle): link all of it
+FUZZ_LIBSRC_migration = $(filter-out lib/sqlsplit.c,$(LIB_SRC)) lib/sqlsplit.c $(O)/bundle_data.c
+$(O)/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(LIB_SRC) lib/common.h $(O)/bundle_data.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC_$*) $(LIBS)
 # Each target runs FUZZ_SECONDS from its seeds plus test/fuzz/regress-NAME/ (inputs
 # that once crashed, kept as regression cases); a new crash is saved there.
 fuzz: $(addprefix $(O)/fuzz/fuzz-,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
-	    case $$t in sqlsplit) seeds="$(FUZZ_SEEDS_sqlsplit)";; config) seeds="$(FUZZ_SEEDS_config)";; url) seeds="$(FUZZ_SEEDS_url)";; esac; \
+	    case $$t in sqlsplit) seeds="$(FUZZ_SEEDS_sqlsplit)";; config) seeds="$(FUZZ_SEEDS_config)";; url) seeds="$(FUZZ_SEEDS_url)";; migration) seeds="$(FUZZ_SEEDS_migration)";; esac; \
 	    work=$$(mktemp -d) && cp -R $$seeds/. "$$work/" && mkdir -p test/fuzz/regress-$$t && \
 	    echo "fuzz: $$t for $(FUZZ_SECONDS) s" && \
 	    $(O)/fuzz/fuzz-$$t $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
