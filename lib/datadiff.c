@@ -540,8 +540,10 @@ static char *copy_sql(const struct ddiff_table *t, const struct plan *p)
     strbuf_addf(&sb, " FROM ONLY %s.%s ORDER BY ", qs, qr);
     for (size_t i = 0; i < p->keys.nr; i++) {
         char *q = pg_quote_ident(p->keys.v[i]);
-        strbuf_addf(&sb, "%s%s%s%s NULLS FIRST", i ? ", " : "", q, p->cast[i] ? "::text" : "",
-                    p->kind[i] == DDIFF_KEY_BYTES ? " COLLATE \"C\"" : "");
+        /* primary key columns are never NULL: plain ASC lets the server walk the pkey index */
+        strbuf_addf(&sb, "%s%s%s%s%s", i ? ", " : "", q, p->cast[i] ? "::text" : "",
+                    p->kind[i] == DDIFF_KEY_BYTES ? " COLLATE \"C\"" : "",
+                    p->by_pk ? "" : " NULLS FIRST");
         free(q);
     }
     strbuf_addstr(&sb, ") TO STDOUT");

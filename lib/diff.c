@@ -24,6 +24,8 @@
 #include "lib/textdiff.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NS "diff"
@@ -145,10 +147,34 @@ static int schema_dump(const char *pg_dump, const char *url, const struct strvec
 static struct cluster sides[2]; /* reachable from the cleanup stack */
 static int side_cookie[2] = {-1, -1};
 static const char *const side_name[2] = {"backup", "sources"};
+static pid_t src_child = -1; /* the process building the sources side */
+static int run_id;           /* names the throwaway working dirs: the diff's pid */
+
+/* Wait for the sources builder; SIGINT while waiting is passed on. Its exit code. */
+static int sources_wait(void)
+{
+    int st;
+    while (waitpid(src_child, &st, 0) < 0) {
+        if (errno == EINTR) {
+            if (interrupted)
+                kill(src_child, SIGINT);
+            continue;
+        }
+        src_child = -1;
+        return error_errno("waitpid"), EXIT_BUG;
+    }
+    src_child = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_ERR;
+}
 
 static void side_remove(void *arg)
 {
     struct cluster *c = arg;
+    if (c == &sides[1] && src_child > 0) {
+        /* still building: stop it first, it may be starting the server */
+        kill(src_child, SIGTERM);
+        sources_wait();
+    }
     if (!c->working_dir)
         return;
     double t = now_monotonic();
@@ -170,7 +196,7 @@ char *diff_logs_dir(void)
 static void side_config(int side, const char *logs, bool reuse, const char *database)
 {
     const char *local = cfg_get(CFG_LOCAL_DIR);
-    char *wd = xasprintf("%s/focus/diff-%s-%d", local, side_name[side], (int)getpid());
+    char *wd = xasprintf("%s/focus/diff-%s-%d", local, side_name[side], run_id);
     char *lp = path_join(logs, side_name[side]);
     setenv("PG_FSYNC", "0", 1);
     cfg_set(CFG_PG_WORKING_DIR, wd);
@@ -287,18 +313,13 @@ static int side_backup(const struct norm_backup *b, const char *logs, const char
     return r;
 }
 
-/* Side 2: hydrate from sources, then `migrator init`. */
-static int side_sources(const char *logs, const char *database, bool mock, char **url)
+/* Side 2 in the child: hydrate from sources, then `migrator init`. An exit code. */
+static int build_sources(struct cluster *c, bool mock)
 {
-    struct cluster *c = &sides[1];
     double t0 = now_monotonic();
-    side_config(1, logs, false, database);
-    int r = cluster_setup(c);
-    if (r)
-        return r;
-    side_cookie[1] = cleanup_push(side_remove, c);
     info("diff: hydrating the sources into a throwaway cluster");
-    if ((r = cluster_init(c)))
+    int r = cluster_init(c);
+    if (r)
         return r;
     struct proj_opts po = {.mock = mock};
     if ((r = proj_hydrate(c->url, &po)))
@@ -310,8 +331,38 @@ static int side_sources(const char *logs, const char *database, bool mock, char 
     PQfinish(conn);
     if (!r)
         info("diff: sources built in %s", proj_duration(now_monotonic() - t0));
-    *url = xstrdup(c->url);
     return r;
+}
+
+/*
+ * Side 2 is built by a child process while this one restores the backup
+ * (the two share nothing but the template cache, which is safe for
+ * concurrent use). This process keeps the cluster's description and removes
+ * it on every exit path, the child never does.
+ */
+static int sources_start(const char *logs, const char *database, bool mock)
+{
+    side_config(1, logs, false, database);
+    int r = cluster_setup(&sides[1]);
+    if (r)
+        return r;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return error_errno("fork"), EXIT_ERR;
+    if (pid == 0) {
+        struct cluster c;
+        r = cluster_setup(&c);
+        if (!r)
+            r = build_sources(&c, mock);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(r);
+    }
+    src_child = pid;
+    side_cookie[1] = cleanup_push(side_remove, &sides[1]);
+    return 0;
 }
 
 /* ---- --tables ---- */
@@ -519,6 +570,11 @@ int diff_run(const struct diff_opts *o)
         free(d);
     }
 
+    /* side 2 builds in the background while side 1 is made ready */
+    run_id = (int)getpid();
+    cfg_set(CFG_HYDRATE_LOG, hlog);
+    if ((r = sources_start(logs, database, o->mock)))
+        goto out;
     /* side 1 */
     if (o->against) {
         url[0] = xstrdup(o->against);
@@ -531,9 +587,11 @@ int diff_run(const struct diff_opts *o)
         goto out;
     }
     /* side 2 */
-    cfg_set(CFG_HYDRATE_LOG, hlog);
-    if ((r = side_sources(logs, database, o->mock, &url[1])))
+    if ((r = sources_wait())) {
+        error("diff: building the sources side failed (see above)");
         goto out;
+    }
+    url[1] = xstrdup(sides[1].url);
     if (interrupted) {
         error("interrupted");
         r = EXIT_ERR;
