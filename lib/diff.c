@@ -38,15 +38,18 @@ static bool line_starts(const char *l, size_t n, const char *prefix)
     return n >= k && !memcmp(l, prefix, k);
 }
 
-static bool drop_line(const char *l, size_t n)
+static bool drop_line(const char *l, size_t n, bool *preamble)
 {
     if (line_starts(l, n, "\\restrict") || line_starts(l, n, "\\unrestrict"))
         return true;
     if (line_starts(l, n, "-- Dumped from database version") ||
         line_starts(l, n, "-- Dumped by pg_dump version"))
         return true;
-    /* session settings: "SET name = value;" at the top level (pg_dump's preamble) */
-    if (n > 4 && !memcmp(l, "SET ", 4) && l[n - 1] == ';') {
+    /* session settings of pg_dump's preamble: "SET name = value;" before the first statement */
+    if (*preamble && n && !line_starts(l, n, "--") && !line_starts(l, n, "SET ") &&
+        !line_starts(l, n, "SELECT pg_catalog.set_config("))
+        *preamble = false;
+    if (*preamble && n > 4 && !memcmp(l, "SET ", 4) && l[n - 1] == ';') {
         size_t i = 4;
         while (i < n && (l[i] == '_' || (l[i] >= 'a' && l[i] <= 'z') || l[i] == '.'))
             i++;
@@ -54,7 +57,7 @@ static bool drop_line(const char *l, size_t n)
             return true;
     }
     static const char sp[] = "SELECT pg_catalog.set_config('search_path', '', false);";
-    if (n == sizeof(sp) - 1 && !memcmp(l, sp, n))
+    if (*preamble && n == sizeof(sp) - 1 && !memcmp(l, sp, n))
         return true;
     return false;
 }
@@ -62,7 +65,7 @@ static bool drop_line(const char *l, size_t n)
 void diff_schema_normalize(const char *dump, size_t len, struct strbuf *out)
 {
     size_t start = out->len;
-    bool blank_pending = false;
+    bool blank_pending = false, preamble = true;
     for (size_t i = 0; i < len;) {
         const char *nl = memchr(dump + i, '\n', len - i);
         size_t n = nl ? (size_t)(nl - (dump + i)) : len - i;
@@ -70,7 +73,7 @@ void diff_schema_normalize(const char *dump, size_t len, struct strbuf *out)
         i += n + (nl ? 1 : 0);
         if (n && l[n - 1] == '\r')
             n--;
-        if (drop_line(l, n))
+        if (drop_line(l, n, &preamble))
             continue;
         bool blank = true;
         for (size_t k = 0; k < n && blank; k++)

@@ -52,10 +52,11 @@ int diff_log(const char *side, const char *sel);
 
 /*
  * Normalise a pg_dump --schema-only text for comparison (appended to OUT):
- * drops \restrict / \unrestrict lines, the "Dumped from/by" version comments,
- * session SET lines and the search_path set_config() call (they depend on the
- * pg_dump and server versions, not the schema), collapses runs of blank
- * lines, and trims blank lines at both ends.
+ * drops \restrict / \unrestrict lines (random keys), the "Dumped from/by"
+ * version comments, and the session SET lines and search_path set_config()
+ * call of the preamble before the first statement (they depend on the
+ * pg_dump and server versions, not the schema); collapses runs of blank lines
+ * and trims blank lines at both ends.
  */
 void diff_schema_normalize(const char *dump, size_t len, struct strbuf *out);
 
