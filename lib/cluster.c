@@ -695,6 +695,39 @@ static int write_fresh_conf(struct cluster *c)
     return r;
 }
 
+bool cluster_lib_installed(const struct cluster *c, const char *name)
+{
+    if (name[0] == '$' || strchr(name, '/'))
+        return true; /* $libdir/x or a path: let the server judge */
+    char *cands[2] = {xasprintf("%s/../lib/postgresql/%s.so", c->bindir, name),
+                      xasprintf("%s/../lib/%s.so", c->bindir, name)};
+    bool found = access(cands[0], F_OK) == 0 || access(cands[1], F_OK) == 0;
+    free(cands[0]);
+    free(cands[1]);
+    if (found)
+        return true;
+    /* ask pg_config where the server's libraries are */
+    char *pgc = path_join(c->bindir, "pg_config");
+    char *prog = access(pgc, X_OK) == 0 ? xstrdup(pgc) : find_in_path("pg_config");
+    if (prog) {
+        struct child ch = CHILD_INIT;
+        struct strbuf out = STRBUF_INIT;
+        strvec_pushl(&ch.args, prog, "--pkglibdir", NULL);
+        ch.err = SPAWN_DEVNULL;
+        if (spawn_capture(&ch, &out) == 0) {
+            strbuf_trim_trailing(&out);
+            char *p = xasprintf("%s/%s.so", out.buf, name);
+            found = access(p, F_OK) == 0;
+            free(p);
+        }
+        strbuf_release(&out);
+        child_clear(&ch);
+    }
+    free(prog);
+    free(pgc);
+    return found;
+}
+
 int cluster_check_preload(struct cluster *c)
 {
     if (c->conf_file || !*c->preload)
@@ -703,44 +736,13 @@ int cluster_check_preload(struct cluster *c)
     int ret = 0;
     char *save = NULL;
     for (char *tok = strtok_r(list, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-        if (tok[0] == '$' || strchr(tok, '/'))
-            continue; /* $libdir/x or a path: let the server judge */
-        char *cands[3];
-        cands[0] = xasprintf("%s/../lib/postgresql/%s.so", c->bindir, tok);
-        cands[1] = xasprintf("%s/../lib/%s.so", c->bindir, tok);
-        cands[2] = NULL;
-        bool found = false;
-        for (int i = 0; cands[i]; i++)
-            if (access(cands[i], F_OK) == 0)
-                found = true;
-        if (!found) {
-            /* ask pg_config where the server's libraries are */
-            char *pgc = path_join(c->bindir, "pg_config");
-            struct child ch = CHILD_INIT;
-            struct strbuf out = STRBUF_INIT;
-            strvec_pushl(&ch.args, access(pgc, X_OK) == 0 ? pgc : "pg_config", "--pkglibdir", NULL);
-            ch.err = SPAWN_DEVNULL;
-            char *pgc_found = find_in_path(ch.args.v[0]);
-            if (pgc_found && spawn_capture(&ch, &out) == 0) {
-                strbuf_trim_trailing(&out);
-                char *p = xasprintf("%s/%s.so", out.buf, tok);
-                found = access(p, F_OK) == 0;
-                free(p);
-            }
-            strbuf_release(&out);
-            child_clear(&ch);
-            free(pgc_found);
-            free(pgc);
-        }
-        if (!found) {
+        if (!cluster_lib_installed(c, tok)) {
             error("shared preload library '%s' is not installed for the server in %s: install it "
                   "(e.g. Debian's postgresql-<version>-cron for pg_cron) or set "
                   "PG_SHARED_PRELOAD_LIBRARIES='' to disable preloading",
                   tok, c->bindir);
             ret = -1;
         }
-        free(cands[0]);
-        free(cands[1]);
     }
     free(list);
     return ret;

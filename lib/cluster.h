@@ -55,6 +55,8 @@ int cluster_init(struct cluster *c);
 int cluster_stop(struct cluster *c, double timeout);
 /* The pid of a live postmaster of DATA_DIR, or 0 (stale or no pidfile). */
 pid_t cluster_running_pid(const char *data_dir);
+/* Whether the shared library NAME (e.g. "pg_cron") is installed for C's server. */
+bool cluster_lib_installed(const struct cluster *c, const char *name);
 /* Check each preload library of C is installed; prints how to turn it off. 0 / -1. */
 int cluster_check_preload(struct cluster *c);
 /* The template cache directory (malloc'd), or NULL when none can be derived. */

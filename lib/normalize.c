@@ -106,35 +106,6 @@ static char *server_major(struct cluster *c)
     return r;
 }
 
-/* Whether the preload library NAME is installed for the server of C. */
-static bool lib_installed(struct cluster *c, const char *name)
-{
-    if (name[0] == '$' || strchr(name, '/'))
-        return true; /* a path: let the server judge */
-    char *cands[2] = {xasprintf("%s/../lib/postgresql/%s.so", c->bindir, name),
-                      xasprintf("%s/../lib/%s.so", c->bindir, name)};
-    bool found = access(cands[0], F_OK) == 0 || access(cands[1], F_OK) == 0;
-    free(cands[0]);
-    free(cands[1]);
-    if (found)
-        return true;
-    char *pgc = path_join(c->bindir, "pg_config");
-    struct child ch = CHILD_INIT;
-    struct strbuf out = STRBUF_INIT;
-    strvec_pushl(&ch.args, access(pgc, X_OK) == 0 ? pgc : "pg_config", "--pkglibdir", NULL);
-    ch.err = SPAWN_DEVNULL;
-    if (spawn_capture(&ch, &out) == 0) {
-        strbuf_trim_trailing(&out);
-        char *p = xasprintf("%s/%s.so", out.buf, name);
-        found = access(p, F_OK) == 0;
-        free(p);
-    }
-    strbuf_release(&out);
-    child_clear(&ch);
-    free(pgc);
-    return found;
-}
-
 /*
  * The value of the last `shared_preload_libraries = ...` in the config text
  * CONF appended to OUT (comma-separated, quotes removed).
@@ -206,7 +177,7 @@ static int prepare(struct cluster *c, const char *data)
     }
     char *save = NULL;
     for (char *tok = strtok_r(list.buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-        if (lib_installed(c, tok)) {
+        if (cluster_lib_installed(c, tok)) {
             strbuf_addf(&kept, "%s%s", kept.len ? "," : "", tok);
         } else {
             warn("normalize: dropping preload library '%s': not installed here", tok);
