@@ -1015,7 +1015,8 @@ static void bg_work(struct bgjob *j)
         /* built in the working dir: the server user can always reach it (root's cache it may not) */
         char *tmp = xasprintf("%s/.template-%d", c->working_dir, (int)getpid());
         rm_rf(tmp);
-        if (build_data_dir(c, tmp, NULL) == 0) {
+        /* initdb would recreate a working dir removed meanwhile (it mkdir -p's) */
+        if (is_dir(c->working_dir) && build_data_dir(c, tmp, NULL) == 0) {
             if (rename(tmp, k->tpl) < 0 && errno == EXDEV) {
                 char *t2 = xasprintf("%s/tmp-%d", k->root, (int)getpid());
                 if (copy_tree(tmp, t2, 0, 0, false) == 0 && rename(t2, k->tpl) == 0)
@@ -1066,16 +1067,41 @@ static void bg_start(struct bgjob *j)
     }
     fflush(stdout);
     fflush(stderr);
+    /* the job waits on GO until its pidfile exists, so bg_stop() can always find it */
+    int go[2];
+    if (pipe2(go, O_CLOEXEC) < 0) {
+        bg_work(j);
+        return;
+    }
     pid_t p = fork();
     if (p < 0) {
+        close(go[0]);
+        close(go[1]);
         bg_work(j);
         return;
     }
     if (p == 0) {
         setsid();
         pid_t q = fork();
-        if (q != 0)
+        if (q > 0) {
+            /* intermediate child: record the job before our parent returns */
+            char *pf = bg_pidfile(j->c);
+            char buf[32];
+            int n = snprintf(buf, sizeof(buf), "%d\n", (int)q);
+            write_file_atomic(pf, buf, (size_t)n, 0600);
+            free(pf);
+            close(go[1]); /* releases the job */
             _exit(0);
+        }
+        if (q < 0)
+            _exit(1);
+        /* the job: its own process group, so bg_stop() reaches initdb and postgres too */
+        setpgid(0, 0);
+        close(go[1]);
+        char c;
+        while (read(go[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        close(go[0]);
         int fd = open("/dev/null", O_RDWR);
         if (fd >= 0) {
             dup2(fd, 0);
@@ -1085,15 +1111,16 @@ static void bg_start(struct bgjob *j)
         close_fds_from(3);
         if (nice(10) < 0) {
         }
+        /* the working dir may be gone already (removed right after we started) */
+        if (is_dir(j->c->working_dir))
+            bg_work(j);
         char *pf = bg_pidfile(j->c);
-        char buf[32];
-        int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-        write_file_atomic(pf, buf, (size_t)n, 0600);
-        bg_work(j);
         unlink(pf);
         free(pf);
         _exit(0); /* never the parent's cleanup stack */
     }
+    close(go[0]);
+    close(go[1]);
     int st;
     waitpid(p, &st, 0);
 }
@@ -1106,9 +1133,12 @@ static void bg_stop(struct cluster *c)
     if (strbuf_read_file(&sb, pf) == 0) {
         pid_t pid = (pid_t)atol(sb.buf);
         if (pid > 1 && kill(-pid, SIGTERM) == 0) {
+            /* zombie-aware: an exited job may stay a zombie where PID 1 does not reap */
             double deadline = now_monotonic() + 10;
-            while (kill(-pid, 0) == 0 && now_monotonic() < deadline)
+            while (pid_alive(pid) && now_monotonic() < deadline)
                 sleep_seconds(0.01);
+            /* its children (initdb, a single-user postgres) got the signal too */
+            sleep_seconds(0.02);
         }
         unlink(pf);
     }

@@ -66,6 +66,15 @@ test_expect_success 'with the cache on another filesystem it still works (copy, 
     fi
 '
 
+test_expect_success 'database cleanup right after a cold init stops the background build; the dir stays gone' '
+    c=$TRASH/cold-cache && mkdir -p proj &&
+    XDG_CACHE_HOME=$c LOCAL_DIR=$TRASH/proj PG_WORKING_DIR=$TRASH/race "$DBTOOL" postgres-init >/dev/null 2>&1 &&
+    test -e "$TRASH/race/.dbtool-bg.pid" &&
+    pid=$(cat "$TRASH/race/.dbtool-bg.pid") &&
+    XDG_CACHE_HOME=$c LOCAL_DIR=$TRASH/proj PG_WORKING_DIR=$TRASH/race "$DBTOOL" database cleanup >/dev/null 2>&1 &&
+    ! test -e "$TRASH/race" && pid_gone "$pid" && sleep 2 && ! test -e "$TRASH/race" &&
+    ! ls "$c/dbtool" 2>/dev/null | grep -q "^tmp"
+'
 if [ "$(id -u)" = 0 ]; then
     if id postgres >/dev/null 2>&1; then
         test_expect_success 'non-root run: the invoking user runs the server and names the role' '
