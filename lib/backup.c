@@ -138,7 +138,7 @@ out:
 }
 
 /* DIR/NAME.tar.gz or DIR/NAME.tar, whichever exists (malloc'd), else NULL. */
-static char *find_tar(const char *dir, const char *name)
+char *backup_find_tar(const char *dir, const char *name)
 {
     static const char *const exts[] = {".tar.gz", ".tar"};
     for (size_t i = 0; i < ARRAY_SIZE(exts); i++) {
@@ -150,7 +150,7 @@ static char *find_tar(const char *dir, const char *name)
     return NULL;
 }
 
-static int extract(const char *tar, const char *archive, const char *into)
+int backup_extract(const char *tar, const char *archive, const char *into)
 {
     struct child ch = CHILD_INIT;
     /* GNU tar detects gzip by itself on extraction */
@@ -165,7 +165,7 @@ static int extract(const char *tar, const char *archive, const char *into)
 }
 
 /* The database name recorded beside the backup, or NULL. */
-static char *read_database_name(const char *dir)
+char *backup_read_database_name(const char *dir)
 {
     char *p = path_join(dir, "database_name");
     struct strbuf sb = STRBUF_INIT;
@@ -175,7 +175,7 @@ static char *read_database_name(const char *dir)
         if (sb.len && !strchr(sb.buf, '\n'))
             r = strbuf_detach(&sb, NULL);
         else
-            warn("restore: ignoring '%s': expected one database name", p);
+            warn("ignoring '%s': expected one database name", p);
     }
     strbuf_release(&sb);
     free(p);
@@ -210,15 +210,15 @@ int backup_restore(const char *path, const char *archive)
             r = EXIT_MISSING;
             goto out;
         }
-        if (!(base = find_tar(dir, "base"))) {
+        if (!(base = backup_find_tar(dir, "base"))) {
             error("no backup in %s (no base.tar.gz): take one with 'database backup', or name "
                   "an archive with --archive FILE", dir);
             r = EXIT_ERR;
             goto out;
         }
     }
-    wal = find_tar(dir, "pg_wal");
-    if ((dbname = read_database_name(dir)))
+    wal = backup_find_tar(dir, "pg_wal");
+    if ((dbname = backup_read_database_name(dir)))
         cfg_set(CFG_PG_DATABASE, dbname);
     cfg_set(CFG_PG_REUSE, "1");
     if ((r = cluster_setup(&c)))
@@ -253,12 +253,12 @@ int backup_restore(const char *path, const char *archive)
         goto out;
     }
     info("restore: extracting %s%s", base, wal ? " and pg_wal" : "");
-    if ((r = extract(tar, base, fresh)))
+    if ((r = backup_extract(tar, base, fresh)))
         goto out;
     if (wal) {
         char *pw = path_join(fresh, "pg_wal");
         mkdir(pw, 0700);
-        r = extract(tar, wal, pw);
+        r = backup_extract(tar, wal, pw);
         free(pw);
         if (r)
             goto out;

@@ -37,4 +37,12 @@ int backup_create(const char *dir);
  */
 int backup_restore(const char *path, const char *archive);
 
+/* Extract ARCHIVE (tar, gzip detected) into the directory INTO with TAR. 0 or an exit code. */
+int backup_extract(const char *tar, const char *archive, const char *into);
+/* The database name recorded in DIR/database_name (malloc'd), or NULL. */
+char *backup_read_database_name(const char *dir);
+
+/* DIR/NAME.tar.gz or DIR/NAME.tar, whichever exists (malloc'd), else NULL. */
+char *backup_find_tar(const char *dir, const char *name);
+
 #endif

@@ -1478,7 +1478,7 @@ static int fresh_init(struct cluster *c)
  * template cache under the binary's identity so the reuse path spawns
  * nothing. NULL when it cannot be told.
  */
-static char *server_major(struct cluster *c)
+char *cluster_server_major(struct cluster *c)
 {
     struct cache k;
     char *cached = NULL;
@@ -1549,7 +1549,7 @@ int cluster_init(struct cluster *c)
         struct strbuf ver = STRBUF_INIT;
         char *major = NULL;
         if (strbuf_read_file(&ver, path) == 0 && (strbuf_trim_trailing(&ver), ver.len) &&
-            (major = server_major(c)) && strcmp(major, ver.buf)) {
+            (major = cluster_server_major(c)) && strcmp(major, ver.buf)) {
             warn("the existing cluster in %s was initialised by PostgreSQL %s, and this server (%s) "
                  "is PostgreSQL %s: it cannot start here; re-initialising a fresh one",
                  c->data_dir, ver.buf, c->bindir, major);

@@ -59,6 +59,11 @@ pid_t cluster_running_pid(const char *data_dir);
 bool cluster_lib_installed(const struct cluster *c, const char *name);
 /* Check each preload library of C is installed; prints how to turn it off. 0 / -1. */
 int cluster_check_preload(struct cluster *c);
+/*
+ * The server's major version ("15") from `postgres -V`, cached per binary in
+ * the template cache (malloc'd), or NULL when it cannot be told.
+ */
+char *cluster_server_major(struct cluster *c);
 /* The template cache directory (malloc'd), or NULL when none can be derived. */
 char *cluster_cache_root(void);
 /* Print export lines (shell-quoted) of the result, using PG_URL_VAR. */

@@ -18,18 +18,6 @@
 
 #define NS "normalize"
 
-static char *find_tar(const char *dir, const char *name)
-{
-    static const char *const exts[] = {".tar.gz", ".tar"};
-    for (size_t i = 0; i < ARRAY_SIZE(exts); i++) {
-        char *p = xasprintf("%s/%s%s", dir, name, exts[i]);
-        if (access(p, R_OK) == 0)
-            return p;
-        free(p);
-    }
-    return NULL;
-}
-
 int norm_backup_open(const char *dir, struct norm_backup *b)
 {
     memset(b, 0, sizeof(*b));
@@ -39,22 +27,12 @@ int norm_backup_open(const char *dir, struct norm_backup *b)
               b->dir);
         return EXIT_MISSING;
     }
-    if (!(b->base = find_tar(b->dir, "base"))) {
+    if (!(b->base = backup_find_tar(b->dir, "base"))) {
         error("no backup in %s (no base.tar.gz): take one with 'database backup'", b->dir);
         return EXIT_MISSING;
     }
-    b->wal = find_tar(b->dir, "pg_wal");
-    char *p = path_join(b->dir, "database_name");
-    struct strbuf sb = STRBUF_INIT;
-    if (strbuf_read_file(&sb, p) == 0) {
-        strbuf_trim_trailing(&sb);
-        if (sb.len && !strchr(sb.buf, '\n'))
-            b->database = strbuf_detach(&sb, NULL);
-        else
-            warn("ignoring '%s': expected one database name", p);
-    }
-    strbuf_release(&sb);
-    free(p);
+    b->wal = backup_find_tar(b->dir, "pg_wal");
+    b->database = backup_read_database_name(b->dir);
     return 0;
 }
 
@@ -65,45 +43,6 @@ void norm_backup_release(struct norm_backup *b)
     free(b->wal);
     free(b->database);
     memset(b, 0, sizeof(*b));
-}
-
-static int run_tar(const char *tar, const char *archive, const char *into)
-{
-    struct child ch = CHILD_INIT;
-    /* GNU tar detects gzip by itself on extraction */
-    strvec_pushl(&ch.args, tar, "-xf", archive, "-C", into, "--no-same-owner", NULL);
-    int st = spawn_run(&ch);
-    child_clear(&ch);
-    if (st < 0)
-        return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
-    if (st)
-        return error("cannot extract '%s' (tar exit status %d)", archive, st), EXIT_ERR;
-    return 0;
-}
-
-/* The major version of the server binaries of C ("15"), malloc'd, or NULL. */
-static char *server_major(struct cluster *c)
-{
-    char *postgres = path_join(c->bindir, "postgres");
-    struct child ch = CHILD_INIT;
-    struct strbuf out = STRBUF_INIT;
-    strvec_pushl(&ch.args, postgres, "--version", NULL);
-    ch.err = SPAWN_DEVNULL;
-    char *r = NULL;
-    if (spawn_capture(&ch, &out) == 0) {
-        /* "postgres (PostgreSQL) 15.18 (Debian ...)" */
-        const char *p = strstr(out.buf, ") ");
-        if (p) {
-            p += 2;
-            size_t n = strspn(p, "0123456789");
-            if (n)
-                r = xstrndup(p, n);
-        }
-    }
-    strbuf_release(&out);
-    child_clear(&ch);
-    free(postgres);
-    return r;
 }
 
 /*
@@ -230,12 +169,12 @@ int norm_extract(struct cluster *c, const struct norm_backup *b, const char *dat
         goto out;
     }
     double t = now_monotonic();
-    if ((r = run_tar(tar, b->base, data)))
+    if ((r = backup_extract(tar, b->base, data)))
         goto out;
     if (b->wal) {
         char *pw = path_join(data, "pg_wal");
         mkdir(pw, 0700);
-        r = run_tar(tar, b->wal, pw);
+        r = backup_extract(tar, b->wal, pw);
         free(pw);
         if (r)
             goto out;
@@ -249,7 +188,7 @@ int norm_extract(struct cluster *c, const struct norm_backup *b, const char *dat
             r = EXIT_ERR;
         } else {
             strbuf_trim_trailing(&v);
-            char *mine = server_major(c);
+            char *mine = cluster_server_major(c);
             if (mine && strcmp(mine, v.buf)) {
                 error("the backup %s is of PostgreSQL %s, the server here (%s) is %s: use "
                       "PostgreSQL %s binaries (PG_BINDIR)", b->dir, v.buf, c->bindir, mine, v.buf);
