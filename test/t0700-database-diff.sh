@@ -32,7 +32,7 @@ no_leftovers() {
     ls -d "$P"/focus/diff-backup-* "$P"/focus/diff-sources-* 2>/dev/null && { echo "leftover dir"; return 1; }
     for pid in $(pgrep -x postgres 2>/dev/null); do
         d=$(readlink "/proc/$pid/cwd" 2>/dev/null) || continue
-        case "$d" in */focus/diff-*) echo "leftover server $pid in $d"; return 1;; esac
+        case "$d" in "$P"/focus/diff-*) echo "leftover server $pid in $d"; return 1;; esac
     done
     return 0
 }
