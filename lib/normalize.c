@@ -356,6 +356,7 @@ int norm_normalize(const struct norm_opts *o)
     char *defdir = backup_default_dir();
     char *in = NULL, *out = NULL, *tmp = NULL, *old = NULL, *wd = NULL, *lp = NULL, *tar = NULL;
     char *dbname = NULL;
+    char *preload = NULL; /* c->preload points here while the cluster runs */
     int cookie = -1;
     int r;
     struct strvec roles = STRVEC_INIT;
@@ -415,7 +416,8 @@ int norm_normalize(const struct norm_opts *o)
         strbuf_read_file(&conf, p);
         free(p);
         conf_preload(conf.buf, &pre);
-        c->preload = xstrdup(pre.buf); /* small, lives until exit */
+        preload = strbuf_detach(&pre, NULL);
+        c->preload = preload;
         strbuf_release(&conf);
         strbuf_release(&pre);
     }
@@ -530,5 +532,6 @@ out:
     free(lp);
     free(tar);
     free(dbname);
+    free(preload);
     return r;
 }
