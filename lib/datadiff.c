@@ -8,6 +8,7 @@
  */
 #include "lib/datadiff.h"
 #include "lib/pg.h"
+#include "lib/textdiff.h"
 
 #define NS "datadiff"
 #define DEFAULT_CHUNK (256 * 1024)
@@ -83,17 +84,6 @@ int ddiff_key_cmp(enum ddiff_key_kind kind, const struct ddiff_key *a, const str
 
 /* ---- the unified-diff writer ---- */
 
-static void add_line(struct strbuf *sb, char sign, const char *p, size_t n, bool color)
-{
-    const char *c = !color ? "" : sign == '-' ? "\033[31m" : sign == '+' ? "\033[32m" : "";
-    strbuf_addstr(sb, c);
-    strbuf_addch(sb, sign);
-    strbuf_add(sb, p, n);
-    if (*c)
-        strbuf_addstr(sb, "\033[0m");
-    strbuf_addch(sb, '\n');
-}
-
 void ddiff_writer_init(struct ddiff_writer *w, FILE *out, int context, size_t chunk, bool color,
                        const char *head)
 {
@@ -128,7 +118,7 @@ static void ring_to_body(struct ddiff_writer *w, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct strbuf *l = ring_at(w, i);
-        add_line(&w->body, ' ', l->buf, l->len, false);
+        textdiff_line(&w->body, ' ', l->buf, l->len, false);
     }
     w->h_na += n;
     w->h_nb += n;
@@ -142,17 +132,6 @@ static void flush_changes(struct ddiff_writer *w)
         strbuf_add(&w->body, w->plus.buf, w->plus.len);
     strbuf_reset(&w->minus);
     strbuf_reset(&w->plus);
-}
-
-static void range(struct strbuf *sb, char sign, size_t start, size_t count)
-{
-    /* like GNU diff and lib/textdiff.c: an empty range names the line before it */
-    if (count == 0)
-        strbuf_addf(sb, "%c%zu,0", sign, start);
-    else if (count == 1)
-        strbuf_addf(sb, "%c%zu", sign, start + 1);
-    else
-        strbuf_addf(sb, "%c%zu,%zu", sign, start + 1, count);
 }
 
 static void emit_hunk(struct ddiff_writer *w)
@@ -171,9 +150,9 @@ static void emit_hunk(struct ddiff_writer *w)
     }
     struct strbuf hdr = STRBUF_INIT;
     strbuf_addstr(&hdr, "@@ ");
-    range(&hdr, '-', w->h_a, w->h_na);
+    textdiff_range(&hdr, '-', w->h_a, w->h_na);
     strbuf_addch(&hdr, ' ');
-    range(&hdr, '+', w->h_b, w->h_nb);
+    textdiff_range(&hdr, '+', w->h_b, w->h_nb);
     strbuf_addstr(&hdr, " @@");
     if (w->color)
         fprintf(w->out, "\033[36m%s\033[0m\n", hdr.buf);
@@ -223,11 +202,11 @@ static void change(struct ddiff_writer *w, bool del, const char *line, size_t le
         ring_drop(w, w->ring_nr);
     }
     if (del) {
-        add_line(&w->minus, '-', line, len, w->color);
+        textdiff_line(&w->minus, '-', line, len, w->color);
         w->h_na++;
         w->a_pos++;
     } else {
-        add_line(&w->plus, '+', line, len, w->color);
+        textdiff_line(&w->plus, '+', line, len, w->color);
         w->h_nb++;
         w->b_pos++;
     }

@@ -131,7 +131,7 @@ static void myers(const struct lines *a, size_t ao, size_t n, const struct lines
     free(v);
 }
 
-static void range(struct strbuf *out, char sign, size_t start, size_t count)
+void textdiff_range(struct strbuf *out, char sign, size_t start, size_t count)
 {
     /* GNU diff: an empty range names the line before it; ",1" is omitted */
     if (count == 0)
@@ -142,7 +142,7 @@ static void range(struct strbuf *out, char sign, size_t start, size_t count)
         strbuf_addf(out, "%c%zu,%zu", sign, start + 1, count);
 }
 
-static void line(struct strbuf *out, char sign, const char *p, size_t n, bool color)
+void textdiff_line(struct strbuf *out, char sign, const char *p, size_t n, bool color)
 {
     const char *c = !color ? "" : sign == '-' ? "\033[31m" : sign == '+' ? "\033[32m" : "";
     strbuf_addstr(out, c);
@@ -214,9 +214,9 @@ int textdiff_unified(const struct lines *a, const struct lines *b, const char *n
         }
         struct strbuf hdr = STRBUF_INIT;
         strbuf_addstr(&hdr, "@@ ");
-        range(&hdr, '-', ha, na);
+        textdiff_range(&hdr, '-', ha, na);
         strbuf_addch(&hdr, ' ');
-        range(&hdr, '+', hb, nb);
+        textdiff_range(&hdr, '+', hb, nb);
         strbuf_addstr(&hdr, " @@");
         if (color)
             strbuf_addf(out, "\033[36m%s\033[0m\n", hdr.buf);
@@ -226,13 +226,13 @@ int textdiff_unified(const struct lines *a, const struct lines *b, const char *n
         size_t pa = ha, pb = hb;
         for (size_t i = hs; i < he; i++) {
             if (s.op[i] == OP_EQ) {
-                line(out, ' ', a->ptr[pa], a->len[pa], false);
+                textdiff_line(out, ' ', a->ptr[pa], a->len[pa], false);
                 pa++, pb++;
             } else if (s.op[i] == OP_DEL) {
-                line(out, '-', a->ptr[pa], a->len[pa], color);
+                textdiff_line(out, '-', a->ptr[pa], a->len[pa], color);
                 pa++;
             } else {
-                line(out, '+', b->ptr[pb], b->len[pb], color);
+                textdiff_line(out, '+', b->ptr[pb], b->len[pb], color);
                 pb++;
             }
         }

@@ -25,4 +25,9 @@ void lines_release(struct lines *l);
 int textdiff_unified(const struct lines *a, const struct lines *b, const char *name_a,
                      const char *name_b, int context, bool color, struct strbuf *out);
 
+/* Append a hunk range like GNU diff: "-5" (one line), "-5,3", "-4,0" (empty: the line before). */
+void textdiff_range(struct strbuf *out, char sign, size_t start, size_t count);
+/* Append one diff line: SIGN then the text; '-' red and '+' green when COLOR. */
+void textdiff_line(struct strbuf *out, char sign, const char *p, size_t n, bool color);
+
 #endif
