@@ -60,6 +60,8 @@ bool log_color(void);
 
 /* Print an error ("prog: error: ...") and return -1, so lib code can `return error(...)`. */
 int error(const char *fmt, ...) PRINTF(1, 2);
+/* error() about a place in a file: "FILE:LINE:COL: message" (1-based); returns -1. */
+int error_at(const char *file, size_t line, size_t col, const char *fmt, ...) PRINTF(4, 5);
 /* error() with ": strerror(errno)" appended. */
 int error_errno(const char *fmt, ...) PRINTF(1, 2);
 /* Print the error, run the cleanup stack and exit with CODE. */

@@ -247,18 +247,8 @@ struct yctx {
     bool seen[CFG__N];
 };
 
-static int yerr(struct yctx *y, yaml_mark_t m, const char *fmt, ...) PRINTF(3, 4);
-static int yerr(struct yctx *y, yaml_mark_t m, const char *fmt, ...)
-{
-    struct strbuf sb = STRBUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    strbuf_vaddf(&sb, fmt, ap);
-    va_end(ap);
-    error("%s:%zu:%zu: %s", y->name, m.line + 1, m.column + 1, sb.buf);
-    strbuf_release(&sb);
-    return -1;
-}
+/* An error at libyaml mark M of the file being read. */
+#define yerr(y, m, ...) error_at((y)->name, (m).line + 1, (m).column + 1, __VA_ARGS__)
 
 static int next_event(struct yctx *y, yaml_event_t *ev)
 {

@@ -180,6 +180,18 @@ int error(const char *fmt, ...)
     return -1;
 }
 
+int error_at(const char *file, size_t line, size_t col, const char *fmt, ...)
+{
+    struct strbuf sb = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    log_msg(NULL, LOG_ERROR, "%s:%zu:%zu: %s", file, line, col, sb.buf);
+    strbuf_release(&sb);
+    return -1;
+}
+
 static void verror_errno(const char *fmt, va_list ap)
 {
     int e = errno;

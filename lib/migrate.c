@@ -75,18 +75,8 @@ char *mig_random_label(void)
 
 /* ---- migration.yaml ---- */
 
-static int meta_err(const char *name, yaml_mark_t m, const char *fmt, ...) PRINTF(3, 4);
-static int meta_err(const char *name, yaml_mark_t m, const char *fmt, ...)
-{
-    struct strbuf sb = STRBUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    strbuf_vaddf(&sb, fmt, ap);
-    va_end(ap);
-    error("%s:%zu:%zu: %s", name, m.line + 1, m.column + 1, sb.buf);
-    strbuf_release(&sb);
-    return -1;
-}
+/* An error at libyaml mark M of migration.yaml NAME. */
+#define meta_err(name, m, ...) error_at((name), (m).line + 1, (m).column + 1, __VA_ARGS__)
 
 static int meta_bool(const char *s, bool *out)
 {
