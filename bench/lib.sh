@@ -9,7 +9,10 @@ RUNS=${RUNS:-7}
 PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
 export PG_BINDIR
 
+PSQL=$PG_BINDIR/psql
+
 now_ns() { date +%s%N; }
+now_us() { echo $(( $(now_ns) / 1000 )); }
 # (runs inside $(...): a failure kills the whole bench, not just the subshell)
 BENCH_PID=$$
 time_ms() {
@@ -31,3 +34,18 @@ wait_bg() {
         sleep 0.05
     done
 }
+# bench_cluster TAG: one throwaway cluster for the whole bench (fsync off and no
+# preload, the same on both sides: these benches measure the client, not the disk)
+# in W=/tmp/dbtool-TAG.XXXXXX; sets BASE (its URL); stopped and removed at exit.
+bench_cluster() {
+    W=$(mktemp -d "/tmp/dbtool-$1.XXXXXX")
+    chmod 755 "$W"
+    export PG_WORKING_DIR=$W/wd XDG_CACHE_HOME=${XDG_CACHE_HOME:-/tmp/dbtool-bench-cache} \
+           PG_SHARED_PRELOAD_LIBRARIES= PG_FSYNC=0 NO_TTY=1
+    trap '"$DBTOOL" postgres-cleanup >/dev/null 2>&1; rm -rf "$W"' EXIT
+    eval "$("$DBTOOL" postgres-init --env 2>/dev/null)"
+    BASE=$PGURL
+}
+# the URL of database $1 in the bench cluster; an admin statement on it
+url_for() { printf '%s\n' "$BASE" | sed "s|@/[^?]*?|@/$1?|"; }
+admin() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$BASE" -c "$1" >/dev/null 2>&1; }

@@ -10,30 +10,13 @@
 # from a fresh database with the bundle applied (outside the timing).
 # Usage: bench/migrator.sh   (NS="50 200 1000 5000", RUNS=N, DBTOOL=path/to/dbtool)
 set -eu
-SRC_DIR=$(cd "${0%/*}/.." && pwd)
-DBTOOL=${DBTOOL:-$SRC_DIR/build/dbtool}
 RUNS=${RUNS:-3}
 NS=${NS:-50 200 1000}
-PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
-PSQL=$PG_BINDIR/psql
-
-W=$(mktemp -d /tmp/dbtool-migbench.XXXXXX)
-chmod 755 "$W"
-export PG_WORKING_DIR=$W/wd XDG_CACHE_HOME=${XDG_CACHE_HOME:-/tmp/dbtool-bench-cache} \
-       PG_SHARED_PRELOAD_LIBRARIES= PG_FSYNC=0 NO_TTY=1
-trap '"$DBTOOL" postgres-cleanup >/dev/null 2>&1; rm -rf "$W"' EXIT
-eval "$("$DBTOOL" postgres-init --env 2>/dev/null)"
-BASE=$PGURL
-url_for() { printf '%s\n' "$BASE" | sed "s|@/[^?]*?|@/$1?|"; }
-admin() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$BASE" -c "$1" >/dev/null 2>&1; }
+. "${0%/*}/lib.sh"
+bench_cluster migbench
 newdb() { admin "DROP DATABASE IF EXISTS $1" && admin "CREATE DATABASE $1" &&
           "$DBTOOL" bundle apply -u "$(url_for "$1")" >/dev/null 2>&1; }
-
-now_us() { echo $(( $(date +%s%N) / 1000 )); }
-median() { printf '%s\n' $1 | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 per() { awk -v u="$1" -v n="$2" 'BEGIN { printf "%.3f", u / 1000 / n }'; }
-msf() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 # timed CMD...: microseconds into $T_US, peak RSS (KB) into $T_RSS; a failure aborts the bench
 timed() {
     _t0=$(now_us)
@@ -92,9 +75,9 @@ for n in $NS; do
     for op in up down noop; do
         eval "m=\$(median \"\$m_$op\"); f=\$(median \"\$f_$op\"); rs=\$(median \"\$r_$op\")"
         if [ $op = noop ]; then
-            printf '%-6s %-8s %10s %10s %8s %11s %11s %9s\n' "$n" "$op" "$(msf "$m") ms" "$(msf "$f") ms" "$(ratio "$m" "$f")" "-" "-" "$rs"
+            printf '%-6s %-8s %10s %10s %8s %11s %11s %9s\n' "$n" "$op" "$(ms "$m") ms" "$(ms "$f") ms" "$(ratio "$m" "$f")" "-" "-" "$rs"
         else
-            printf '%-6s %-8s %10s %10s %8s %11s %11s %9s\n' "$n" "$op" "$(msf "$m") ms" "$(msf "$f") ms" "$(ratio "$m" "$f")" \
+            printf '%-6s %-8s %10s %10s %8s %11s %11s %9s\n' "$n" "$op" "$(ms "$m") ms" "$(ms "$f") ms" "$(ratio "$m" "$f")" \
                 "$(per "$m" "$n")" "$(per "$f" "$n")" "$rs"
         fi
     done

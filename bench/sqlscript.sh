@@ -8,27 +8,10 @@
 # Every timed run gets a fresh database (created outside the timing).
 # Usage: bench/sqlscript.sh   (RUNS=N, DBTOOL=path/to/dbtool)
 set -eu
-SRC_DIR=$(cd "${0%/*}/.." && pwd)
-DBTOOL=${DBTOOL:-$SRC_DIR/build/dbtool}
 RUNS=${RUNS:-5}
-PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
-PSQL=$PG_BINDIR/psql
 BIG_MB=${BIG_MB:-100}
-
-W=$(mktemp -d /tmp/dbtool-sqlbench.XXXXXX)
-chmod 755 "$W"
-export PG_WORKING_DIR=$W/wd XDG_CACHE_HOME=${XDG_CACHE_HOME:-/tmp/dbtool-bench-cache} \
-       PG_SHARED_PRELOAD_LIBRARIES= PG_FSYNC=0 NO_TTY=1
-trap '"$DBTOOL" postgres-cleanup >/dev/null 2>&1; rm -rf "$W"' EXIT
-eval "$("$DBTOOL" postgres-init --env 2>/dev/null)"
-BASE=$PGURL
-url_for() { printf '%s\n' "$BASE" | sed "s|@/[^?]*?|@/$1?|"; }
-admin() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$BASE" -c "$1" >/dev/null; }
-
-now_us() { echo $(( $(date +%s%N) / 1000 )); }
-median() { printf '%s\n' $1 | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
-ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+. "${0%/*}/lib.sh"
+bench_cluster sqlbench
 
 # --- workloads ---
 T=$W/tree
