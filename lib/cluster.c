@@ -824,44 +824,38 @@ static int run_logged(struct cluster *c, struct child *ch, const char *what, con
     return 0;
 }
 
-/* Create the database inside the stopped data dir DIR with single-user mode. */
-static int single_user_createdb(struct cluster *c, const char *dir, const char *log)
+int cluster_single_user(struct cluster *c, const char *dir, const char *db, const char *sql,
+                        const char *log)
 {
     struct child ch = CHILD_INIT;
     char *postgres = path_join(c->bindir, "postgres");
     strvec_pushl(&ch.args, postgres, "--single", "-D", dir, "-F", "-c", "exit_on_error=true",
-                 "-c", "shared_preload_libraries=", "-c", "logging_collector=off", "postgres", NULL);
+                 "-c", "shared_preload_libraries=", "-c", "logging_collector=off", db, NULL);
     free(postgres);
+    strvec_pushl(&ch.env, "PGDATA", "PGPORT", "PGHOST", "PGOPTIONS", NULL);
     as_server(c, &ch);
     if (log)
         ch.out_path = log;
     else
         ch.out = ch.err = SPAWN_DEVNULL;
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        child_clear(&ch);
-        return error_errno("pipe"), EXIT_ERR;
-    }
-    ch.in = p[0];
-    if (spawn_start(&ch) < 0) {
-        close(p[0]);
-        close(p[1]);
-        child_clear(&ch);
-        return EXIT_ERR;
-    }
-    close(p[0]);
+    int st = spawn_feed(&ch, sql, strlen(sql));
+    child_clear(&ch);
+    return st;
+}
+
+/* Create the database inside the stopped data dir DIR with single-user mode. */
+static int single_user_createdb(struct cluster *c, const char *dir, const char *log)
+{
     char *ident = pg_quote_ident(c->database);
     struct strbuf sql = STRBUF_INIT;
     if (strcmp(c->database, "postgres") && strcmp(c->database, "template1") &&
         strcmp(c->database, "template0"))
         strbuf_addf(&sql, "CREATE DATABASE %s;\n", ident);
     free(ident);
-    ssize_t w = sql.len ? write(p[1], sql.buf, sql.len) : 0;
-    (void)w;
-    close(p[1]);
+    int st = cluster_single_user(c, dir, "postgres", sql.buf, log);
     strbuf_release(&sql);
-    int st = spawn_wait(&ch, -1);
-    child_clear(&ch);
+    if (st < 0)
+        return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
     if (st != 0) {
         error("creating database '%s' in single-user mode failed (exit %d)", c->database, st);
         if (log)

@@ -55,6 +55,13 @@ int cluster_init(struct cluster *c);
 int cluster_stop(struct cluster *c, double timeout);
 /* The pid of a live postmaster of DATA_DIR, or 0 (stale or no pidfile). */
 pid_t cluster_running_pid(const char *data_dir);
+/*
+ * Run `postgres --single` on the stopped data dir DIR, database DB, as the
+ * server user, with SQL (one command per line) on stdin; output to LOG
+ * (NULL: discarded). postgres's exit status, or -1 when it could not start.
+ */
+int cluster_single_user(struct cluster *c, const char *dir, const char *db, const char *sql,
+                        const char *log);
 /* Whether the shared library NAME (e.g. "pg_cron") is installed for C's server. */
 bool cluster_lib_installed(const struct cluster *c, const char *name);
 /* Check each preload library of C is installed; prints how to turn it off. 0 / -1. */

@@ -230,53 +230,16 @@ int norm_ensure_roles(struct cluster *c, const char *data, const struct strvec *
         free(lit);
         free(id);
     }
-    char *postgres = path_join(c->bindir, "postgres");
-    struct child ch = CHILD_INIT;
-    strvec_pushl(&ch.args, postgres, "--single", "-D", data, "-F", "-c", "exit_on_error=true",
-                 "-c", "shared_preload_libraries=", "-c", "logging_collector=off", "template1",
-                 NULL);
-    free(postgres);
-    strvec_pushl(&ch.env, "PGDATA", "PGPORT", "PGHOST", "PGOPTIONS", NULL);
-    if (c->switch_user) {
-        ch.as_user = true;
-        ch.uid = c->uid;
-        ch.gid = c->gid;
-    }
-    ch.out_path = log;
-    int p[2];
     int r = 0;
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        r = error_errno("pipe");
-        goto out;
-    }
-    ch.in = p[0];
-    if (spawn_start(&ch) < 0) {
-        close(p[0]);
-        close(p[1]);
+    int st = cluster_single_user(c, data, "template1", sql.buf, log);
+    if (st < 0) {
         r = errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
-        goto out;
-    }
-    close(p[0]);
-    for (size_t off = 0; off < sql.len;) {
-        ssize_t w = write(p[1], sql.buf + off, sql.len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    close(p[1]);
-    int st = spawn_wait(&ch, -1);
-    if (st) {
+    } else if (st) {
         error("creating the login role%s in single-user mode failed (exit %d); see %s",
               roles->nr == 1 ? "" : "s", st, log);
         r = EXIT_ERR;
     }
-out:
-    child_clear(&ch);
     strbuf_release(&sql);
-    if (r < 0)
-        r = EXIT_ERR;
     return r;
 }
 

@@ -334,6 +334,34 @@ int spawn_capture(struct child *c, struct strbuf *out)
     return spawn_wait(c, -1);
 }
 
+int spawn_feed(struct child *c, const char *text, size_t len)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return error_errno("pipe");
+    c->in = p[0];
+    if (spawn_start(c) < 0) {
+        int e = errno;
+        close(p[0]);
+        close(p[1]);
+        errno = e;
+        return -1;
+    }
+    close(p[0]);
+    /* SIGPIPE is ignored: a child that stops reading ends the loop with EPIPE */
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(p[1], text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    close(p[1]);
+    c->in = SPAWN_INHERIT;
+    return spawn_wait(c, -1);
+}
+
 void child_clear(struct child *c)
 {
     strvec_clear(&c->args);
@@ -360,30 +388,7 @@ int spawn_pager(const char *pager, const char *text, size_t len)
         return -1;
     }
     free(prog);
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        child_clear(&c);
-        return -1;
-    }
-    c.in = p[0];
-    if (spawn_start(&c) < 0) {
-        close(p[0]);
-        close(p[1]);
-        child_clear(&c);
-        return -1;
-    }
-    close(p[0]);
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(p[1], text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    close(p[1]);
-    spawn_wait(&c, -1);
+    int st = spawn_feed(&c, text, len);
     child_clear(&c);
-    return 0;
+    return st < 0 ? -1 : 0;
 }

@@ -38,6 +38,11 @@ int spawn_wait(struct child *c, double timeout);
 int spawn_run(struct child *c);
 /* Run with stdout captured into OUT (stderr as configured). Exit status or -1. */
 int spawn_capture(struct child *c, struct strbuf *out);
+/*
+ * Run C with TEXT (LEN bytes) on its standard input, then wait. The exit
+ * status, or -1 when it could not start (errno ENOENT: program missing).
+ */
+int spawn_feed(struct child *c, const char *text, size_t len);
 /* Release the strvecs of C. */
 void child_clear(struct child *c);
 
