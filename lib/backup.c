@@ -228,7 +228,8 @@ int backup_restore(const char *path, const char *archive)
         r = EXIT_NO_PROGRAM;
         goto out;
     }
-    if (mkdir_p(c.working_dir, 0700) < 0) {
+    /* missing ancestors traversable by the server user, the cluster root its own */
+    if (mkdir_p(c.working_dir, 0755) < 0 || chmod(c.working_dir, 0700) < 0) {
         error_errno("cannot create '%s'", c.working_dir);
         r = EXIT_ERR;
         goto out;

@@ -1714,6 +1714,22 @@ out:
     return ret;
 }
 
+int cluster_remove_abandoned(const char *working_dir)
+{
+    struct cluster c;
+    memset(&c, 0, sizeof(c));
+    c.working_dir = (char *)working_dir;
+    c.data_dir = path_join(working_dir, "data");
+    int r = cluster_stop(&c, 10);
+    free(c.data_dir);
+    if (r)
+        return r;
+    bg_stop(&c);
+    if (rm_rf(working_dir) < 0)
+        return error_errno("cannot remove '%s'", working_dir), EXIT_ERR;
+    return 0;
+}
+
 void cluster_remove_later(struct cluster *c, const char *path)
 {
     struct cache k;

@@ -86,8 +86,6 @@ char *pg_find_bindir(const char **source);
 /* Path of a PostgreSQL program (e.g. "pg_dump") in the resolved bindir; dies 127 when missing. */
 char *pg_program(const char *name);
 
-
-
 /*
  * `database cleanup`: stop the server and remove the working dir (and a
  * private socket dir). Refuses "/", $HOME, $LOCAL_DIR itself and a directory
@@ -100,4 +98,9 @@ int cluster_remove(struct cluster *c);
  * cleanup` stops such a job before removing the working dir.
  */
 void cluster_remove_later(struct cluster *c, const char *path);
+/*
+ * Stop the server and background job of a throwaway cluster whose owner is
+ * gone, and remove WORKING_DIR (no configuration needed). 0 or an exit code.
+ */
+int cluster_remove_abandoned(const char *working_dir);
 #endif

@@ -19,6 +19,7 @@
 #include "lib/normalize.h"
 #include "lib/pg.h"
 #include "lib/project.h"
+#include "lib/scratch.h"
 #include "lib/serverlog.h"
 #include "lib/spawn.h"
 #include "lib/textdiff.h"
@@ -152,6 +153,7 @@ static int side_cookie[2] = {-1, -1};
 static const char *const side_name[2] = {"backup", "sources"};
 static pid_t src_child = -1; /* the process building the sources side */
 static int run_id;           /* names the throwaway working dirs: the diff's pid */
+static struct scratch side_scratch[2] = {{.lock_fd = -1}, {.lock_fd = -1}};
 
 /* Wait for the sources builder; SIGINT while waiting is passed on. Its exit code. */
 static int sources_wait(void)
@@ -178,8 +180,12 @@ static void side_remove(void *arg)
         kill(src_child, SIGTERM);
         sources_wait();
     }
-    if (!c->working_dir)
+    struct scratch *sc = &side_scratch[c == &sides[1]];
+    if (!c->working_dir) {
+        scratch_close(sc);
         return;
+    }
+    scratch_hint_if_full(sc);
     double t = now_monotonic();
     if (cluster_remove(c) == 0)
         debug(NS, "throwaway cluster %s removed in %s", c->working_dir,
@@ -187,6 +193,7 @@ static void side_remove(void *arg)
     else
         warn("diff: could not remove the throwaway cluster %s; remove it by hand", c->working_dir);
     cluster_release(c);
+    scratch_close(sc);
 }
 
 char *diff_logs_dir(void)
@@ -195,19 +202,25 @@ char *diff_logs_dir(void)
     return local ? path_join(local, "focus/diff-logs") : NULL;
 }
 
-/* Point the configuration at a throwaway cluster for SIDE. */
-static void side_config(int side, const char *logs, bool reuse, const char *database)
+/*
+ * Point the configuration at a throwaway cluster for SIDE, NEED bytes big
+ * (lib/scratch: in RAM when there is room). 0 or an exit code.
+ */
+static int side_config(int side, const char *logs, bool reuse, const char *database, uint64_t need)
 {
-    const char *local = cfg_get(CFG_LOCAL_DIR);
-    char *wd = xasprintf("%s/focus/diff-%s-%d", local, side_name[side], run_id);
+    char *name = xasprintf("diff-%s-%d", side_name[side], run_id);
+    int r = scratch_open(&side_scratch[side], name, need);
+    free(name);
+    if (r)
+        return EXIT_ERR;
     char *lp = path_join(logs, side_name[side]);
     setenv("PG_FSYNC", "0", 1);
-    cfg_set(CFG_PG_WORKING_DIR, wd);
+    cfg_set(CFG_PG_WORKING_DIR, side_scratch[side].dir);
     cfg_set(CFG_PG_REUSE, reuse ? "1" : "0");
     cfg_set(CFG_PG_LOG_PATH, lp);
     cfg_set(CFG_PG_DATABASE, database);
-    free(wd);
     free(lp);
+    return 0;
 }
 
 static int init_bundle(PGconn *conn, void *arg)
@@ -271,13 +284,20 @@ static int side_backup(const struct norm_backup *b, const char *logs, const char
     struct cluster *c = &sides[0];
     double t0 = now_monotonic();
     /* a raw backup names no database: start on template1 and pick the only one */
-    side_config(0, logs, true, b->database ? b->database : "template1");
-    cfg_set(CFG_PG_CONF_FILE, NULL);
-    int r = cluster_setup(c);
+    /* the data dir unpacked, and as much again for WAL replay and migrations */
+    uint64_t need = (64ULL << 20) + 2 * scratch_unpacked_size(b->base) +
+                    (b->wal ? scratch_unpacked_size(b->wal) : 0);
+    int r = side_config(0, logs, true, b->database ? b->database : "template1", need);
     if (r)
         return r;
+    cfg_set(CFG_PG_CONF_FILE, NULL);
+    r = cluster_setup(c);
+    if (r) {
+        scratch_close(&side_scratch[0]);
+        return r;
+    }
     side_cookie[0] = cleanup_push(side_remove, c);
-    info("diff: restoring %s into a throwaway cluster", b->dir);
+    info("diff: restoring %s into a throwaway cluster %s", b->dir, scratch_where(&side_scratch[0]));
     if ((r = norm_extract(c, b, c->data_dir)))
         return r;
     if (!b->database) {
@@ -345,10 +365,13 @@ static int build_sources(struct cluster *c, bool mock)
  */
 static int sources_start(const char *logs, const char *database, bool mock)
 {
-    side_config(1, logs, false, database);
-    int r = cluster_setup(&sides[1]);
+    int r = side_config(1, logs, false, database, 64ULL << 20);
     if (r)
         return r;
+    if ((r = cluster_setup(&sides[1]))) {
+        scratch_close(&side_scratch[1]);
+        return r;
+    }
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();

@@ -9,6 +9,7 @@
 #include "lib/fs.h"
 #include "lib/pg.h"
 #include "lib/project.h"
+#include "lib/scratch.h"
 #include "lib/spawn.h"
 
 #include <fcntl.h>
@@ -272,15 +273,18 @@ char *norm_pick_database(const char *admin_url)
 /* ---- normalize-backup ---- */
 
 static struct cluster norm_cluster; /* reachable from the cleanup stack */
+static struct scratch norm_scratch = {.lock_fd = -1};
 
 static void norm_remove(void *arg)
 {
     struct cluster *c = arg;
-    if (!c->working_dir)
-        return;
-    if (cluster_remove(c) != 0)
-        warn("could not remove the temporary cluster %s; remove it by hand", c->working_dir);
-    cluster_release(c);
+    if (c->working_dir) {
+        scratch_hint_if_full(&norm_scratch);
+        if (cluster_remove(c) != 0)
+            warn("could not remove the temporary cluster %s; remove it by hand", c->working_dir);
+        cluster_release(c);
+    }
+    scratch_close(&norm_scratch);
 }
 
 /* Whether the absolute path P is Q or below it. */
@@ -313,7 +317,6 @@ static char *resolve(const char *p)
 int norm_normalize(const struct norm_opts *o)
 {
     double t0 = now_monotonic();
-    const char *local = cfg_get(CFG_LOCAL_DIR);
     struct norm_backup b;
     memset(&b, 0, sizeof(b));
     char *defdir = backup_default_dir();
@@ -345,8 +348,19 @@ int norm_normalize(const struct norm_opts *o)
         r = EXIT_NO_PROGRAM;
         goto out;
     }
-    /* a temporary cluster of our own beside the developer's */
-    wd = xasprintf("%s/focus/normalize-%d", local, (int)getpid());
+    /* a temporary cluster of our own beside the developer's (lib/scratch: in RAM when it fits) */
+    {
+        uint64_t need = (64ULL << 20) + 2 * scratch_unpacked_size(b.base) +
+                        (b.wal ? scratch_unpacked_size(b.wal) : 0);
+        char *name = xasprintf("normalize-%d", (int)getpid());
+        r = scratch_open(&norm_scratch, name, need);
+        free(name);
+        if (r) {
+            r = EXIT_ERR;
+            goto out;
+        }
+    }
+    wd = xstrdup(norm_scratch.dir);
     lp = xasprintf("%s/log", wd);
     setenv("PG_FSYNC", "0", 1);
     cfg_set(CFG_PG_WORKING_DIR, wd);
@@ -355,11 +369,14 @@ int norm_normalize(const struct norm_opts *o)
     cfg_set(CFG_PG_CONF_FILE, NULL);
     const char *want_db = o->database ? o->database : b.database;
     cfg_set(CFG_PG_DATABASE, want_db ? want_db : "template1");
-    if ((r = cluster_setup(&norm_cluster)))
+    if ((r = cluster_setup(&norm_cluster))) {
+        scratch_close(&norm_scratch);
         goto out;
+    }
     struct cluster *c = &norm_cluster;
     cookie = cleanup_push(norm_remove, c);
-    info("normalize: extracting %s into a temporary cluster in %s", b.dir, wd);
+    info("normalize: extracting %s into a temporary cluster %s: %s", b.dir,
+         scratch_where(&norm_scratch), wd);
     if ((r = norm_extract(c, &b, c->data_dir)))
         goto out;
     strvec_push(&roles, c->user);

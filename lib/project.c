@@ -13,6 +13,7 @@
 #include "lib/config.h"
 #include "lib/fs.h"
 #include "lib/pg.h"
+#include "lib/scratch.h"
 #include "lib/spawn.h"
 #include "lib/sqlscript.h"
 
@@ -380,18 +381,24 @@ out:
     return r;
 }
 
+static struct scratch check_scratch = {.lock_fd = -1};
+static bool check_passed;
+
 /* The cleanup-stack handler of check: stop and remove the throwaway cluster. */
 static void check_remove(void *arg)
 {
     struct cluster *c = arg;
     if (!c->working_dir)
         return;
+    if (!check_passed)
+        scratch_hint_if_full(&check_scratch);
     double t = now_monotonic();
     if (cluster_remove(c) == 0)
         info("check: throwaway cluster removed in %s", proj_duration(now_monotonic() - t));
     else
         warn("check: could not remove the throwaway cluster %s; remove it by hand", c->working_dir);
     cluster_release(c);
+    scratch_close(&check_scratch);
 }
 
 int proj_check(const struct proj_opts *o)
@@ -405,7 +412,19 @@ int proj_check(const struct proj_opts *o)
     }
     struct proj_opts d = *o;
     d.reuse = d.cleanup = d.edit = false;
-    char *wd = xasprintf("%s/focus/check-%d", local, (int)getpid());
+    /* room for a fresh cluster and what the test data grows it by */
+    uint64_t need = 64ULL << 20;
+    if (!d.no_patch) {
+        char *td = proj_test_data_path();
+        need += 4 * scratch_unpacked_size(td);
+        free(td);
+    }
+    char *name = xasprintf("check-%d", (int)getpid());
+    int r = scratch_open(&check_scratch, name, need);
+    free(name);
+    if (r)
+        return EXIT_ERR;
+    const char *wd = check_scratch.dir;
     char *hlog = cfg_get(CFG_HYDRATE_LOG) ? xstrdup(cfg_get(CFG_HYDRATE_LOG)) : NULL;
     char *plog = cfg_get(CFG_PATCH_LOG) ? xstrdup(cfg_get(CFG_PATCH_LOG)) : NULL;
     /* a cluster of its own: working dir, socket dir, server logs; never reused */
@@ -417,15 +436,16 @@ int proj_check(const struct proj_opts *o)
     cfg_set(CFG_PATCH_LOG, plog);
     free(hlog);
     free(plog);
-    free(wd);
 
-    int r = cluster_setup(&c);
+    r = cluster_setup(&c);
     if (r) {
         cluster_release(&c);
+        scratch_close(&check_scratch);
         return r;
     }
     int cookie = cleanup_push(check_remove, &c);
-    info("check: deploying into a throwaway cluster in %s", c.working_dir);
+    info("check: deploying into a throwaway cluster %s: %s", scratch_where(&check_scratch),
+         c.working_dir);
     r = cluster_init(&c);
     if (!r)
         r = hydrate_and_patch(c.url, &d);
@@ -434,6 +454,7 @@ int proj_check(const struct proj_opts *o)
         r = EXIT_ERR;
     }
     cleanup_pop(cookie);
+    check_passed = r == 0;
     check_remove(&c);
     if (r)
         error("check FAILED after %s", proj_duration(now_monotonic() - t0));

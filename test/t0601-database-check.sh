@@ -6,6 +6,8 @@
 P=$TRASH/proj
 mkdir -p "$P/db/src" "$P/bad/src" "$P/slow/src"
 export LOCAL_DIR=$P
+# throwaway clusters on disk, where the leftover checks look (t0605: in RAM)
+export DBTOOL_SCRATCH_DIR=$P/focus
 test_at_exit "LOCAL_DIR=$P '$DBTOOL' postgres-cleanup"
 
 cat >"$P/db/src/entrypoint.sql" <<'EOF'
@@ -43,7 +45,7 @@ export U DEVPID
 
 test_expect_success 'check passes on a good project' '
     "$DBTOOL" database check >out 2>err && grep -q "check: passed in" err &&
-    grep -q "throwaway cluster in $P/focus/check-" err
+    grep -q "throwaway cluster on disk: $P/focus/check-" err
 '
 test_expect_success '...the developer cluster keeps running with its data intact' 'dev_intact'
 test_expect_success '...and nothing is left behind' 'no_leftovers'
@@ -96,7 +98,8 @@ test_expect_success 'check with PG_LOG_PATH keeps its server logs out of it' '
 test_expect_success 'check in a deep LOCAL_DIR (private socket dir) removes the socket dir too' '
     deep=$TRASH/$(printf "a-rather-long-directory-name-%s/" 1 2 3 4 5)proj &&
     mkdir -p "$deep" && cp -R "$P/db" "$P/test-data.sql" "$deep/" &&
-    LOCAL_DIR=$deep "$DBTOOL" database check >out 2>err && grep -q "short socket dir" err &&
+    LOCAL_DIR=$deep DBTOOL_SCRATCH_DIR=$deep/focus "$DBTOOL" database check >out 2>err &&
+    grep -q "short socket dir" err &&
     sock=$(sed -n "s/.*cluster ready.*host=\([^&]*\)&.*/\1/p" err) && test -n "$sock" &&
     case "$sock" in "$deep"*) exit 1;; esac && ! test -e "$sock" &&
     ! ls -d "$deep"/focus/check-* 2>/dev/null

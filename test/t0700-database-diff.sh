@@ -7,6 +7,8 @@
 P=$TRASH/proj
 mkdir -p "$P/db/src" "$P/db/migration"
 export LOCAL_DIR=$P PG_DATABASE=appdb
+# throwaway clusters on disk, where the leftover checks look (t0605: in RAM)
+export DBTOOL_SCRATCH_DIR=$P/focus
 test_at_exit "LOCAL_DIR=$P '$DBTOOL' postgres-cleanup"
 B=$P/focus/postgresql-backup
 M=$P/db/migration

@@ -9,6 +9,8 @@
 P=$TRASH/proj
 mkdir -p "$P/db/src"
 export LOCAL_DIR=$P
+# throwaway clusters on disk, where the leftover checks look (t0605: in RAM)
+export DBTOOL_SCRATCH_DIR=$P/focus
 test_at_exit "LOCAL_DIR=$P '$DBTOOL' postgres-cleanup"
 echo "CREATE TABLE t (id int PRIMARY KEY, v text) INHERITS (hectic.created_at);" >"$P/db/src/entrypoint.sql"
 : >"$P/test-data.sql"
