@@ -185,9 +185,12 @@ static int sub_check(int argc, char **argv)
     static const char *const u[] = {
         "database check [-P|--no-patch] [-H|--no-hydrate] [-m|--mock]",
         "",
-        "Run the whole deploy in a throwaway cluster in $LOCAL_DIR/focus/check-PID (own\n"
-        "socket dir, fsync off), then remove it, also on failure and Ctrl-C. The developer's\n"
-        "cluster is neither stopped nor read.",
+        "Run the whole deploy in a throwaway cluster check-PID (own socket dir, fsync off),\n"
+        "then remove it, also on failure and Ctrl-C. The developer's cluster is neither\n"
+        "stopped nor read. The cluster lives in RAM when a tmpfs has room ($XDG_RUNTIME_DIR,\n"
+        "/dev/shm; list in DBTOOL_SCRATCH_RAM), else in $LOCAL_DIR/focus;\n"
+        "DBTOOL_SCRATCH_DIR=DIR puts it in DIR. A check killed outright (SIGKILL) leaves it\n"
+        "behind: the next check, diff or normalize-backup stops and removes it.",
         NULL};
     int no_patch = 0, no_hydrate = 0, mock = 0;
     const struct option opts[] = {

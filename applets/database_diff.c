@@ -20,8 +20,9 @@ int database_sub_diff(int argc, char **argv)
         "throwaway clusters: (1) BACKUP_PATH (default $LOCAL_DIR/focus/postgresql-backup; raw\n"
         "pg_basebackup output or normalised, its database_name file names the database)\n"
         "restored, then 'migrate up all' from MIGRATION_DIR; (2) a fresh cluster hydrated from\n"
-        "the sources (as 'database hydrate'), then 'migrator init'. Both are removed afterwards,\n"
-        "also on failure and Ctrl-C; their server logs and the hydrate/migration output stay in\n"
+        "the sources (as 'database hydrate'), then 'migrator init'. Both live in RAM when a\n"
+        "tmpfs has room (as 'database check'), and are removed afterwards, also on failure\n"
+        "and Ctrl-C; their server logs and the hydrate/migration output stay in\n"
         "$LOCAL_DIR/focus/diff-logs/ ('database diff log' shows them).",
         "Output: the unified diff (--- backup, +++ sources) of 'pg_dump --schema-only --no-owner\n"
         "--no-privileges' of both, normalised (\\restrict lines, version comments, session SET\n"

@@ -12,6 +12,9 @@
 #     the shell floor: tar -xzf base+wal, pg_ctl -w start, psql -f the migration;
 #     initdb -N + pg_ctl -w start + createdb + psql -f bundle + entrypoint; two
 #     pg_dump --schema-only; diff -u; two pg_ctl stop -m fast + rm -rf.
+#     dbtool's throwaway clusters go to RAM when /dev/shm has room (lib/scratch):
+#     also timed on disk (DBTOOL_SCRATCH_DIR=$LOCAL_DIR/focus), and the floor
+#     also with its two data dirs on /dev/shm.
 # Usage: bench/diff.sh [N...]   (RUNS=N, DBTOOL=path)
 . "${0%/*}/lib.sh"
 RUNS=${RUNS:-3}
@@ -22,7 +25,7 @@ chmod 755 "$W"
 P=$W/proj
 export LOCAL_DIR=$P XDG_CACHE_HOME=$W/cache PG_SHARED_PRELOAD_LIBRARIES= PG_DATABASE=appdb
 unset PG_FSYNC PG_WORKING_DIR DB_URL PGURL HECTIC_LOG
-trap '"$DBTOOL" database cleanup >/dev/null 2>&1; for d in "$W"/fl1 "$W"/fl2; do as_pg "$PG_BINDIR/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1; done; rm -rf "$W"' EXIT
+trap '"$DBTOOL" database cleanup >/dev/null 2>&1; for d in "$W"/fl1 "$W"/fl2 "${SHM:-/nonexistent}"/fl1 "${SHM:-/nonexistent}"/fl2; do as_pg "$PG_BINDIR/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1; done; rm -rf "$W" ${SHM:+"$SHM"}' EXIT
 PSQL="$PG_BINDIR/psql"
 mkdir -p "$P/db/src" "$P/db/migration" "$W/bundle"
 : >"$P/test-data.sql"
@@ -82,16 +85,17 @@ mkdir -p "$P/db/migration/20240101000000-one"
 echo "ALTER TABLE big ADD COLUMN extra int; BEGIN; SET LOCAL hectic.migration_mode = 'on'; UPDATE big SET val = 0 WHERE id = 7; COMMIT;" >"$P/db/migration/20240101000000-one/up.sql"
 echo "SELECT 1;" >"$P/db/migration/20240101000000-one/down.sql"
 B=$P/focus/postgresql-backup
-floor_whole() {
-    rm -rf "$W/fl1" "$W/fl2" "$W/s1" "$W/s2"
-    mkdir -p "$W/fl1/pg_wal" "$W/s1" "$W/s2"
-    tar -xzf "$B/base.tar.gz" -C "$W/fl1" && tar -xzf "$B/pg_wal.tar.gz" -C "$W/fl1/pg_wal"
-    chmod 700 "$W/fl1"
-    [ "$(id -u)" = 0 ] && chown -R postgres "$W/fl1" "$W/s1" "$W/s2"
-    as_pg "$PG_BINDIR/pg_ctl" -D "$W/fl1" -w -s -l "$W/s1/log" -o "-k $W/s1 -c listen_addresses= -c fsync=off -c shared_preload_libraries= -c logging_collector=off" start
+floor_whole() { # [DIR]: where the data dirs go, default $W
+    F=${1:-$W}
+    rm -rf "$F/fl1" "$F/fl2" "$W/s1" "$W/s2"
+    mkdir -p "$F/fl1/pg_wal" "$W/s1" "$W/s2"
+    tar -xzf "$B/base.tar.gz" -C "$F/fl1" && tar -xzf "$B/pg_wal.tar.gz" -C "$F/fl1/pg_wal"
+    chmod 700 "$F/fl1"
+    [ "$(id -u)" = 0 ] && chown -R postgres "$F/fl1" "$W/s1" "$W/s2"
+    as_pg "$PG_BINDIR/pg_ctl" -D "$F/fl1" -w -s -l "$W/s1/log" -o "-k $W/s1 -c listen_addresses= -c fsync=off -c shared_preload_libraries= -c logging_collector=off" start
     "$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$W/s1" -U postgres -d appdb -f "$P/db/migration/20240101000000-one/up.sql"
-    as_pg "$PG_BINDIR/initdb" -A trust -N -E UTF8 --no-locale -U postgres -D "$W/fl2" >/dev/null
-    as_pg "$PG_BINDIR/pg_ctl" -D "$W/fl2" -w -s -l "$W/s2/log" -o "-k $W/s2 -c listen_addresses= -c fsync=off" start
+    as_pg "$PG_BINDIR/initdb" -A trust -N -E UTF8 --no-locale -U postgres -D "$F/fl2" >/dev/null
+    as_pg "$PG_BINDIR/pg_ctl" -D "$F/fl2" -w -s -l "$W/s2/log" -o "-k $W/s2 -c listen_addresses= -c fsync=off" start
     "$PG_BINDIR/createdb" -h "$W/s2" -U postgres appdb
     for f in "$W"/bundle/0*.sql "$P/db/src/entrypoint.sql"; do
         "$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$W/s2" -U postgres -d appdb -f "$f" >/dev/null
@@ -99,15 +103,25 @@ floor_whole() {
     "$PG_BINDIR/pg_dump" --schema-only --no-owner --no-privileges -h "$W/s1" -U postgres appdb >"$W/d1"
     "$PG_BINDIR/pg_dump" --schema-only --no-owner --no-privileges -h "$W/s2" -U postgres appdb >"$W/d2"
     diff -u "$W/d1" "$W/d2" >/dev/null
-    as_pg "$PG_BINDIR/pg_ctl" -D "$W/fl1" -m fast -s stop
-    as_pg "$PG_BINDIR/pg_ctl" -D "$W/fl2" -m fast -s stop
-    rm -rf "$W/fl1" "$W/fl2"
+    as_pg "$PG_BINDIR/pg_ctl" -D "$F/fl1" -m fast -s stop
+    as_pg "$PG_BINDIR/pg_ctl" -D "$F/fl2" -m fast -s stop
+    rm -rf "$F/fl1" "$F/fl2"
 }
+SHM=""
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+    SHM=$(mktemp -d /dev/shm/dbtool-bench.XXXXXX) && chmod 755 "$SHM"
+fi
+floor_whole_ram() { floor_whole "$SHM"; }
 whole_diff() { "$DBTOOL" database diff; [ $? = 1 ]; }
-dt= ft= i=0
+whole_diff_disk() { DBTOOL_SCRATCH_DIR=$P/focus "$DBTOOL" database diff; [ $? = 1 ]; }
+dt= ft= dd= fr= i=0
 while [ $i -lt "$RUNS" ]; do
     dt="$dt $(time_ms whole_diff)"
     ft="$ft $(time_ms floor_whole)"
+    dd="$dd $(time_ms whole_diff_disk)"
+    [ -z "$SHM" ] || fr="$fr $(time_ms floor_whole_ram)"
     i=$((i + 1))
 done
 row "whole diff, small backup + 1 migration" "$(median "$dt")" "$(median "$ft")"
+row "  whole diff on disk (DBTOOL_SCRATCH_DIR)" "$(median "$dd")" "$(median "$ft")"
+[ -z "$SHM" ] || row "  whole diff vs the floor in RAM too" "$(median "$dt")" "$(median "$fr")"
