@@ -776,8 +776,12 @@ static void initdb_args(struct cluster *c, struct strvec *args, const char *init
                  "--no-locale", "-N", "--wal-segsize=1", NULL);
 }
 
-/* Key: server binary identity + initdb options + database name. */
-static char *template_key(struct cluster *c)
+/*
+ * Key: server binary identity + initdb options + database name. *MATERIAL
+ * (may be NULL) gets the text it hashes, kept beside the template as
+ * KEY.key so a later prune can tell the binary is gone.
+ */
+static char *template_key(struct cluster *c, char **material)
 {
     char *pg = path_join(c->bindir, "postgres");
     char *real = realpath(pg, NULL);
@@ -797,6 +801,8 @@ static char *template_key(struct cluster *c)
     strbuf_addf(&k, "\ndb=%s\nuid=%d\n", c->database, (int)c->uid);
     h = fnv1a(h, k.buf, k.len);
     trace(NS, "template key material:\n%s", k.buf);
+    if (material)
+        *material = strbuf_detach(&k, NULL);
     strbuf_release(&k);
     free(real);
     free(pg);
@@ -906,6 +912,7 @@ struct cache {
     char *root;
     char *key;
     char *tpl;      /* root/key */
+    char *material; /* what the key hashes (root/key.key) */
     bool same_fs;   /* root and the working dir share a filesystem (spares usable) */
 };
 
@@ -914,6 +921,19 @@ static void cache_release(struct cache *k)
     free(k->root);
     free(k->key);
     free(k->tpl);
+    free(k->material);
+}
+
+/*
+ * ROOT/KEY.key: the key material, written when the template is stored (or
+ * first used, for caches older than the file); its mtime is the last use.
+ */
+static void cache_mark_used(struct cache *k)
+{
+    char *side = xasprintf("%s.key", k->tpl);
+    if (utimensat(AT_FDCWD, side, NULL, 0) < 0 && errno == ENOENT && k->material)
+        write_file_atomic(side, k->material, strlen(k->material), 0600);
+    free(side);
 }
 
 static int cache_open(struct cluster *c, struct cache *k)
@@ -928,7 +948,7 @@ static int cache_open(struct cluster *c, struct cache *k)
         k->root = NULL;
         return -1;
     }
-    k->key = template_key(c);
+    k->key = template_key(c, &k->material);
     k->tpl = path_join(k->root, k->key);
     struct stat a, b;
     k->same_fs = stat(k->root, &a) == 0 && stat(c->working_dir, &b) == 0 && a.st_dev == b.st_dev;
@@ -996,6 +1016,134 @@ static int try_lock(struct cache *k, const char *name)
     return fd;
 }
 
+#define CACHE_UNUSED_DAYS 30
+#define CACHE_UNUSED_TEXT "30 days"
+
+/* Does MATERIAL (a KEY.key) name a server binary that is still the same file? */
+static bool material_current(const char *material)
+{
+    const char *b = strstr(material, "\nbin=");
+    if (!b)
+        return true; /* no binary recorded: only age tells */
+    b += 5;
+    char *bin = xstrndup(b, strchrnul(b, '\n') - b);
+    struct stat st;
+    bool same = false;
+    if (stat(bin, &st) == 0) {
+        char *want = xasprintf("bin=%s\nsize=%lld\nmtime=%lld.%09ld\nino=%llu\n", bin,
+                               (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                               st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
+        same = strstr(material, want) != NULL;
+        free(want);
+    }
+    free(bin);
+    return same;
+}
+
+/* Move ROOT/NAME out of reach (one rename, as a claim is) and delete it. */
+static void cache_delete(const char *root, const char *name)
+{
+    char *src = path_join(root, name);
+    char *dst = xasprintf("%s/tmp-prune-%d-%s", root, (int)getpid(), name);
+    if (rename(src, dst) == 0)
+        rm_rf(dst);
+    free(src);
+    free(dst);
+}
+
+/*
+ * At most once a day: delete the templates (with their spares) that can never
+ * be used again, because the server binary of their key is gone or changed
+ * (a package upgrade, a Nix garbage collection), or that nobody used for
+ * CACHE_UNUSED_DAYS days, and copies left by killed jobs. KEEP is in use now.
+ */
+static void cache_prune(struct cache *keep)
+{
+    const char *root = keep->root;
+    char *stamp = path_join(root, ".pruned");
+    time_t now = time(NULL);
+    struct stat st;
+    bool due = stat(stamp, &st) < 0 || now - st.st_mtime >= 86400 || now < st.st_mtime;
+    if (due && write_file_atomic(stamp, "", 0, 0600) < 0)
+        due = false;
+    free(stamp);
+    if (!due)
+        return;
+    DIR *d = opendir(root);
+    if (!d)
+        return;
+    struct strvec stale = STRVEC_INIT, junk = STRVEC_INIT;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *n = de->d_name;
+        char *path = path_join(root, n);
+        if (starts_with(n, "tmp-")) {
+            /* a copy a killed job left: nobody writes one for an hour */
+            if (lstat(path, &st) == 0 && now - st.st_mtime > 3600)
+                strvec_push(&junk, n);
+        } else if (starts_with(n, "pg-") && !strchr(n, '.') && strcmp(n, keep->key) &&
+                   lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            char *side = xasprintf("%s.key", path);
+            struct strbuf m = STRBUF_INIT;
+            struct stat ss;
+            const char *why = NULL;
+            if (strbuf_read_file(&m, side) == 0 && stat(side, &ss) == 0) {
+                if (!material_current(m.buf))
+                    why = "its server binary is gone or changed";
+                else if (now - ss.st_mtime > CACHE_UNUSED_DAYS * 86400)
+                    why = "unused for " CACHE_UNUSED_TEXT;
+            } else if (now - st.st_mtime > CACHE_UNUSED_DAYS * 86400) {
+                why = "unused for " CACHE_UNUSED_TEXT " (no use recorded)";
+            }
+            if (why) {
+                debug(NS, "pruning template %s: %s", n, why);
+                strvec_push(&stale, n);
+            }
+            strbuf_release(&m);
+            free(side);
+        }
+        free(path);
+    }
+    closedir(d);
+    for (size_t i = 0; i < junk.nr; i++) {
+        char *p = path_join(root, junk.v[i]);
+        rm_rf(p);
+        free(p);
+    }
+    for (size_t i = 0; i < stale.nr; i++) {
+        const char *key = stale.v[i];
+        char *lp = xasprintf("%s/.build-%s.lock", root, key);
+        int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            char *prefix = xasprintf("spare-%s-", key);
+            if ((d = opendir(root))) {
+                struct strvec spares = STRVEC_INIT;
+                while ((de = readdir(d)))
+                    if (starts_with(de->d_name, prefix))
+                        strvec_push(&spares, de->d_name);
+                closedir(d);
+                for (size_t j = 0; j < spares.nr; j++)
+                    cache_delete(root, spares.v[j]);
+                strvec_clear(&spares);
+            }
+            free(prefix);
+            cache_delete(root, key);
+            char *side = xasprintf("%s/%s.key", root, key);
+            char *rl = xasprintf("%s/.refill-%s.lock", root, key);
+            unlink(side);
+            unlink(rl);
+            unlink(lp);
+            free(side);
+            free(rl);
+        }
+        if (fd >= 0)
+            close(fd);
+        free(lp);
+    }
+    strvec_clear(&stale);
+    strvec_clear(&junk);
+}
+
 static void bg_work(struct bgjob *j)
 {
     struct cluster *c = j->c;
@@ -1020,6 +1168,7 @@ static void bg_work(struct bgjob *j)
             } else if (is_dir(k->tpl)) {
                 debug(NS, "stored template %s", k->tpl);
             }
+            cache_mark_used(k);
         }
         rm_rf(tmp);
         free(tmp);
@@ -1040,6 +1189,7 @@ static void bg_work(struct bgjob *j)
     }
     if (lk >= 0)
         close(lk);
+    cache_prune(k);
 }
 
 /* The pid file of the working dir's background job (so cleanup can stop it). */
@@ -1153,9 +1303,11 @@ static int fresh_data_dir(struct cluster *c, char *trash)
     double t0 = now_monotonic();
     if (have_cache && spare_claim(&k, c->data_dir) == 0) {
         debug(NS, "claimed a spare copy of the template in %.1f ms", (now_monotonic() - t0) * 1000);
+        cache_mark_used(&k);
     } else if (have_cache && is_dir(k.tpl) &&
                copy_tree(k.tpl, c->data_dir, c->uid, c->gid, geteuid() == 0) == 0) {
         debug(NS, "copied template %s in %.0f ms", k.tpl, (now_monotonic() - t0) * 1000);
+        cache_mark_used(&k);
     } else if (errno == ENOSPC || errno == EDQUOT) {
         /* initdb would need the same space: say so instead of trying */
         int e = errno;
