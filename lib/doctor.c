@@ -9,10 +9,12 @@
 #include "lib/common.h"
 #include "lib/config.h"
 #include "lib/fs.h"
+#include "lib/scratch.h"
 #include "lib/spawn.h"
 
 #include <dirent.h>
 #include <pwd.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 static int problems;
@@ -94,7 +96,7 @@ static void check_cache(void)
         if (d) {
             struct dirent *de;
             while ((de = readdir(d))) {
-                tpl += starts_with(de->d_name, "pg-");
+                tpl += starts_with(de->d_name, "pg-") && !strchr(de->d_name, '.');
                 spare += starts_with(de->d_name, "spare-");
             }
             closedir(d);
@@ -103,6 +105,20 @@ static void check_cache(void)
                spare, spare == 1 ? "" : "s");
     }
     free(root);
+}
+
+static void check_scratch(void)
+{
+    bool ram;
+    char *b = scratch_base(64ULL << 20, &ram);
+    struct statfs sf;
+    if (!b)
+        return;
+    if (statfs(b, &sf) == 0)
+        report(0, "throwaway clusters", "%s %s (%llu MiB free): check, diff, normalize-backup",
+               ram ? "in RAM (tmpfs):" : "on disk:", b,
+               (unsigned long long)((uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize >> 20));
+    free(b);
 }
 
 static void check_project(void)
@@ -187,6 +203,8 @@ int doctor_run(void)
     }
     free(bindir);
     check_project();
+    if (cfg_get(CFG_LOCAL_DIR) || env_nonempty("DBTOOL_SCRATCH_DIR"))
+        check_scratch();
     printf("%d problem%s found\n", problems, problems == 1 ? "" : "s");
     return problems;
 }

@@ -65,7 +65,7 @@ static bool private_dir(const char *dir, mode_t mode, struct strbuf *why)
 }
 
 /* The base for NEED bytes (malloc'd) or NULL after a message; *IN_RAM set. */
-static char *pick_base(uint64_t need, bool *in_ram)
+char *scratch_base(uint64_t need, bool *in_ram)
 {
     *in_ram = false;
     const char *x = env_nonempty("DBTOOL_SCRATCH_DIR");
@@ -158,7 +158,7 @@ int scratch_open(struct scratch *s, const char *name, uint64_t need)
 {
     memset(s, 0, sizeof(*s));
     s->lock_fd = -1;
-    s->base = pick_base(need, &s->in_ram);
+    s->base = scratch_base(need, &s->in_ram);
     if (!s->base)
         return -1;
     sweep(s->base);

@@ -40,6 +40,8 @@ struct scratch {
  * sweep stale dirs, take the lock of NAME. 0, or -1 after a message.
  */
 int scratch_open(struct scratch *s, const char *name, uint64_t need);
+/* The base directory a job of NEED bytes would use now (created; malloc'd), or NULL after a message. */
+char *scratch_base(uint64_t need, bool *in_ram);
 /* Release the lock and its file (after the cluster is removed); idempotent. */
 void scratch_close(struct scratch *s);
 /* Before removing a failed job's cluster: say how to use disk when the RAM filesystem is full. */

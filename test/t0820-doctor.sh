@@ -8,6 +8,12 @@ test_expect_success 'doctor on a good project: exit 0, programs and project chec
     grep -q "^\[ok  \] postgres .*PostgreSQL" out && grep -q "^\[ok  \] LOCAL_DIR" out &&
     grep -q "^\[ok  \] hydrate entrypoint" out && grep -q "^0 problems found" out
 '
+test_expect_success 'doctor says where throwaway clusters go (DBTOOL_SCRATCH_RAM: none here -> disk)' '
+    DBTOOL_SCRATCH_RAM=$TRASH LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err &&
+    grep -q "^\[ok  \] throwaway clusters *on disk: $TRASH/proj/focus (" out &&
+    DBTOOL_SCRATCH_DIR=$TRASH/scr LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err &&
+    grep -q "^\[ok  \] throwaway clusters .*: $TRASH/scr (" out
+'
 test_expect_code 1 'doctor with PG_BINDIR pointing nowhere fails' '
     PG_BINDIR=$TRASH/nowhere LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err
 '
