@@ -29,7 +29,8 @@ static const char *const usage[] = {
     "instead); -c text is split into statements like a file; ON_ERROR_STOP is always on;\n"
     "backquoted shell commands and psql's other meta-commands (\\gset, \\copy, \\connect, ...)\n"
     "are refused.",
-    "Exit status: 0 success, 1 a script failed, 3 no URL, 9 bad usage.",
+    "Ctrl-C (SIGINT) or SIGTERM cancels the running statement and stops: FILE:LINE: error: interrupted.",
+    "Exit status: 0 success, 1 a script failed or was interrupted, 3 no URL, 9 bad usage.",
     NULL};
 
 struct script {

@@ -83,9 +83,15 @@ typedef void (*cleanup_fn)(void *arg);
 int cleanup_push(cleanup_fn fn, void *arg);
 void cleanup_pop(int cookie);
 void cleanup_run_all(void);
-/* Set by SIGINT/SIGTERM; long waits poll it. */
+/* Set by SIGINT/SIGTERM/SIGHUP (to the signal number); long waits poll it. */
 extern volatile int interrupted;
 void signals_install(void);
+/*
+ * FN runs inside the signal handler on the first of those signals, after
+ * `interrupted` is set; it must be async-signal-safe. pg.c uses it to cancel
+ * the statements running on its connections.
+ */
+void signals_set_interrupt_hook(void (*fn)(void));
 
 /* Allocation that dies (exit 13) on exhaustion. */
 void *xmalloc(size_t n);

@@ -296,9 +296,28 @@ void dbtool_exit(int code)
     exit(code);
 }
 
+static void (*volatile interrupt_hook)(void);
+
+void signals_set_interrupt_hook(void (*fn)(void))
+{
+    interrupt_hook = fn;
+}
+
+/*
+ * Only async-signal-safe work here: the flag, and on the first signal the
+ * hook (pg.c's PQcancel of the running statements), so that a long
+ * statement stops now instead of when the server is done with it. A second
+ * signal does nothing more: what runs then is our own cleanup.
+ */
 static void on_signal(int sig)
 {
+    int saved = errno;
+    bool first = !interrupted;
     interrupted = sig;
+    void (*hook)(void) = interrupt_hook;
+    if (first && hook)
+        hook();
+    errno = saved;
 }
 
 void signals_install(void)
@@ -306,7 +325,11 @@ void signals_install(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
+    /* one handler at a time: a SIGTERM cannot interrupt the SIGINT's cancel requests */
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGHUP);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);

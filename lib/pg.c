@@ -3,6 +3,109 @@
  */
 #include "lib/pg.h"
 
+#include <libpq-events.h>
+#include <signal.h>
+#include <unistd.h>
+
+/* ---- cancelling on SIGINT/SIGTERM ---- */
+
+/*
+ * The cancel handles of the open connections, for the signal handler. Slots
+ * change only with the handled signals blocked, so the handler never sees a
+ * half-written one; it only calls PQcancel (async-signal-safe) and getpid,
+ * never PQgetCancel/PQfreeCancel. OWNER keeps a forked child (diff's
+ * sources builder, spawn's child before exec) from cancelling its parent's
+ * statements: each process cancels only the connections it opened.
+ */
+static struct cancel_slot {
+    PGconn *conn;
+    PGcancel *cancel;
+    pid_t owner;
+} cancel_slots[16];
+
+static void block_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void cancel_all(void)
+{
+    char errbuf[256];
+    pid_t self = getpid();
+    for (size_t i = 0; i < ARRAY_SIZE(cancel_slots); i++)
+        if (cancel_slots[i].cancel && cancel_slots[i].owner == self)
+            PQcancel(cancel_slots[i].cancel, errbuf, sizeof(errbuf));
+}
+
+/* Put CONN's (new) cancel handle in its slot, or in a free one. */
+static void cancel_register(PGconn *conn)
+{
+    PGcancel *c = PQgetCancel(conn), *stale = NULL;
+    struct cancel_slot *slot = NULL;
+    sigset_t old;
+    if (!c)
+        return;
+    block_signals(&old);
+    for (size_t i = 0; i < ARRAY_SIZE(cancel_slots) && !slot; i++)
+        if (cancel_slots[i].conn == conn)
+            slot = &cancel_slots[i];
+    for (size_t i = 0; i < ARRAY_SIZE(cancel_slots) && !slot; i++)
+        if (!cancel_slots[i].conn)
+            slot = &cancel_slots[i];
+    if (slot) {
+        stale = slot->cancel;
+        *slot = (struct cancel_slot){conn, c, getpid()};
+    } else {
+        stale = c;
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (!slot)
+        debug("pg", "more than %zu connections: this one cannot be cancelled by a signal",
+              ARRAY_SIZE(cancel_slots));
+    PQfreeCancel(stale);
+}
+
+static void cancel_forget(PGconn *conn)
+{
+    PGcancel *c = NULL;
+    sigset_t old;
+    block_signals(&old);
+    for (size_t i = 0; i < ARRAY_SIZE(cancel_slots); i++) {
+        if (cancel_slots[i].conn == conn) {
+            c = cancel_slots[i].cancel;
+            cancel_slots[i] = (struct cancel_slot){NULL, NULL, 0};
+            break;
+        }
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    PQfreeCancel(c);
+}
+
+/*
+ * libpq calls this on PQfinish (and PQreset), wherever the code closes the
+ * connection, so no close path can leave a stale handle behind.
+ */
+static int cancel_event(PGEventId id, void *evt, void *arg)
+{
+    (void)arg;
+    if (id == PGEVT_CONNDESTROY)
+        cancel_forget(((PGEventConnDestroy *)evt)->conn);
+    else if (id == PGEVT_CONNRESET)
+        cancel_register(((PGEventConnReset *)evt)->conn);
+    return 1;
+}
+
+bool pg_result_interrupted(const PGresult *res)
+{
+    const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return interrupted && st && !strcmp(st, "57014");
+}
+
 static void notice_processor(void *arg, const char *message)
 {
     (void)arg;
@@ -29,6 +132,9 @@ PGconn *pg_connect_quiet(const char *conninfo, char **errmsg)
         return NULL;
     }
     PQsetNoticeProcessor(c, notice_processor, NULL);
+    signals_set_interrupt_hook(cancel_all);
+    if (PQregisterEventProc(c, cancel_event, "dbtool-cancel", NULL))
+        cancel_register(c);
     return c;
 }
 
@@ -166,6 +272,10 @@ void pg_print_result_error(const PGresult *res, const char *what)
     const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
     const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
     const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+    if (pg_result_interrupted(res)) {
+        error("%s%sinterrupted: the statement was cancelled", what ? what : "", what ? ": " : "");
+        return;
+    }
     if (!msg) {
         struct strbuf sb = STRBUF_INIT;
         strbuf_addstr(&sb, PQresultErrorMessage(res));

@@ -11,7 +11,9 @@
 /*
  * Connect to CONNINFO (URL or key=value). On failure print
  * "cannot connect to URL: reason" (password masked) and return NULL.
- * Notices go to stderr prefixed with the program name.
+ * Notices go to stderr prefixed with the program name. The first
+ * SIGINT/SIGTERM/SIGHUP cancels the statement running on every connection
+ * opened here (by this process); PQfinish() drops it from that registry.
  */
 PGconn *pg_connect(const char *conninfo);
 /* Connect without printing anything; *errmsg (malloc'd) gets libpq's message. */
@@ -27,7 +29,9 @@ int pg_exec(PGconn *conn, const char *sql);
 /* Run SQL with text parameters; first column of first row into OUT (may be empty). 1 row: 1, none: 0, error: -1. */
 int pg_query_value(PGconn *conn, const char *sql, int nparams, const char *const *params,
                    struct strbuf *out);
-/* Print a failed result: message, DETAIL, HINT (CONTEXT at debug). */
+/* Whether RES failed because a signal cancelled it (SQLSTATE 57014 and `interrupted` set). */
+bool pg_result_interrupted(const PGresult *res);
+/* Print a failed result: message, DETAIL, HINT (CONTEXT at debug); "interrupted" when cancelled by a signal. */
 void pg_print_result_error(const PGresult *res, const char *what);
 /* Quote an identifier / literal for SQL text (malloc'd). */
 char *pg_quote_ident(const char *s);

@@ -6,6 +6,7 @@
  * reference for every choice here.
  */
 #include "lib/sqlscript.h"
+#include "lib/pg.h"
 #include "lib/sqlsplit.h"
 
 #include <sys/stat.h>
@@ -132,6 +133,10 @@ static size_t char_to_byte(const char *q, size_t len, long pos, int encoding)
 static void report_result_error(struct sql_session *s, struct frame *f, const PGresult *res,
                                 const char *query, size_t qlen)
 {
+    if (pg_result_interrupted(res)) {
+        script_error(s, "interrupted: the statement was cancelled");
+        return;
+    }
     const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     struct strbuf sb = STRBUF_INIT;
@@ -224,6 +229,12 @@ static int copy_in(struct sql_session *s, struct frame *f)
     struct strbuf batch = STRBUF_INIT;
     int ok = 1;
     for (;;) {
+        if (interrupted) {
+            /* the server fails the COPY with 57014, which run_query reports as the interruption */
+            strbuf_release(&batch);
+            PQputCopyEnd(s->conn, "interrupted");
+            return 0;
+        }
         ssize_t n = read_line(s, f);
         if (n < 0)
             break;
