@@ -680,9 +680,10 @@ static int run_no_tx(PGconn *conn, const struct mig_step *step, const char *path
     if (r < 0 || left_open) {
         if (left_open)
             error("%s: the script left a transaction open; it was rolled back", path);
-        error("migration '%s' (%s, no transaction) failed: statements before the failing one stay "
+        error("migration '%s' (%s, no transaction) %s: statements before the %s one stay "
               "committed; it is NOT recorded as %s",
-              m->name, dir, step->down ? "reverted" : "applied");
+              m->name, dir, interrupted ? "was interrupted" : "failed", interrupted ? "interrupted" : "failing",
+              step->down ? "reverted" : "applied");
         struct strvec after_oid = STRVEC_INIT, after_name = STRVEC_INIT;
         if (invalid_indexes(conn, &after_oid, &after_name) == 0) {
             for (size_t i = 0; i < after_oid.nr; i++) {
@@ -699,7 +700,10 @@ static int run_no_tx(PGconn *conn, const struct mig_step *step, const char *path
         }
         strvec_clear(&after_oid);
         strvec_clear(&after_name);
-        error("fix '%s' so it can run again (e.g. IF NOT EXISTS), then migrate again", path);
+        if (interrupted)
+            error("make sure '%s' can run again (e.g. IF NOT EXISTS) before migrating again", path);
+        else
+            error("fix '%s' so it can run again (e.g. IF NOT EXISTS), then migrate again", path);
         goto out;
     }
     char *book = bookkeeping_sql(conn, m->name, hash, step->down);
@@ -745,7 +749,8 @@ int mig_run_step(PGconn *conn, const struct mig_step *step, const struct mig_opt
     }
     if (run_script(conn, path, opts) < 0) {
         rollback(conn);
-        return error("migration '%s' (%s) failed and was rolled back", m->name, dir);
+        return error("migration '%s' (%s) %s", m->name, dir,
+                     interrupted ? "was interrupted and rolled back" : "failed and was rolled back");
     }
     char *book = bookkeeping_sql(conn, m->name, hash, step->down);
     int ret = -1;
@@ -868,15 +873,17 @@ enum mig_status mig_migrate(PGconn *conn, const struct mig_folder *f, const stru
         goto out;
     double t0 = now_monotonic();
     size_t done = 0;
+    bool ran = false; /* the step plan.v[done] was started */
     for (; done < plan.nr; done++) {
         const struct mig_step *s = &plan.v[done];
         if (interrupted) {
-            error("interrupted");
             st = MIG_ERROR;
             break;
         }
         if (mig_run_step(conn, s, opts) < 0) {
-            st = MIG_FAILED;
+            /* a cancelled step exits like an interruption between steps */
+            st = interrupted ? MIG_ERROR : MIG_FAILED;
+            ran = true;
             break;
         }
         info("%s %s", s->down ? "reverted" : "applied", s->m->name);
@@ -885,9 +892,10 @@ enum mig_status mig_migrate(PGconn *conn, const struct mig_folder *f, const stru
     if (st == MIG_OK) {
         info("%zu migration%s %s in %.0f ms", done, done == 1 ? "" : "s",
              req->kind == MIG_REQ_DOWN ? "reverted" : "done", ms);
-    } else if (st == MIG_FAILED) {
-        error("stopped at '%s': %zu earlier step%s of this run stay%s committed, %zu not run", plan.v[done].m->name,
-              done, done == 1 ? "" : "s", done == 1 ? "s" : "", plan.nr - done - 1);
+    } else {
+        const char *how = !interrupted ? "stopped at" : ran ? "interrupted at" : "interrupted before";
+        error("%s '%s': %zu earlier step%s of this run stay%s committed, %zu not run", how,
+              plan.v[done].m->name, done, done == 1 ? "" : "s", done == 1 ? "s" : "", plan.nr - done - ran);
     }
 out:
     mig_plan_release(&plan);
