@@ -304,18 +304,19 @@ void signals_set_interrupt_hook(void (*fn)(void))
 }
 
 /*
- * Only async-signal-safe work here: the flag, and on the first signal the
- * hook (pg.c's PQcancel of the running statements), so that a long
- * statement stops now instead of when the server is done with it. A second
- * signal does nothing more: what runs then is our own cleanup.
+ * Only async-signal-safe work here: the flag, and the hook (pg.c's PQcancel
+ * of the running statements), so that a long statement stops now instead of
+ * when the server is done with it. Every signal cancels, as psql's Ctrl-C
+ * does: a signal that lands just before a statement starts is not seen by
+ * the server, and the user's second Ctrl-C then stops that statement too
+ * (cancelling an idle connection does nothing).
  */
 static void on_signal(int sig)
 {
     int saved = errno;
-    bool first = !interrupted;
     interrupted = sig;
     void (*hook)(void) = interrupt_hook;
-    if (first && hook)
+    if (hook)
         hook();
     errno = saved;
 }
