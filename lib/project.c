@@ -202,7 +202,8 @@ int proj_hydrate(const char *url, const struct proj_opts *o)
     info("hydrate: running %s%s%s%s", entry, o->mock ? " with USE_MOCK=1" : "",
          opened ? ", output to " : "", opened ? cfg_get(CFG_HYDRATE_LOG) : "");
     if (run_script(conn, entry, &vars, out) < 0) {
-        error("hydrate failed after %s", proj_duration(now_monotonic() - t0));
+        error("hydrate %s after %s", interrupted ? "interrupted" : "failed",
+              proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
         goto out;
     }
@@ -286,7 +287,8 @@ int proj_patch(const char *url, const struct proj_opts *o)
     info("patch: running %s%s%s", file, opened ? ", output to " : "",
          opened ? cfg_get(CFG_PATCH_LOG) : "");
     if (run_script(conn, file, NULL, out) < 0) {
-        error("patch failed after %s", proj_duration(now_monotonic() - t0));
+        error("patch %s after %s", interrupted ? "interrupted" : "failed",
+              proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
         goto out;
     }
@@ -457,7 +459,8 @@ int proj_check(const struct proj_opts *o)
     check_passed = r == 0;
     check_remove(&c);
     if (r)
-        error("check FAILED after %s", proj_duration(now_monotonic() - t0));
+        error("check %s after %s", interrupted ? "interrupted" : "FAILED",
+              proj_duration(now_monotonic() - t0));
     else
         info("check: passed in %s", proj_duration(now_monotonic() - t0));
     return r;

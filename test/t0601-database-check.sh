@@ -76,7 +76,8 @@ test_expect_success 'check interrupted (SIGINT) in the middle of hydrate removes
         i=$((i + 1)); [ $i -lt 400 ] || { kill $pid; exit 1; }; sleep 0.05
     done &&
     sleep 0.3 && kill -INT $pid && { wait $pid; rc=$?; } &&
-    test "$rc" != 0 && grep -q "interrupted" err && no_leftovers && dev_intact
+    test "$rc" != 0 && grep -q "interrupted" err && grep -q "check interrupted after" err &&
+    ! grep -q "FAILED" err && no_leftovers && dev_intact
 '
 test_expect_success 'check interrupted (SIGTERM) right after the cluster started removes it too' '
     DATABASE_SOURCE=$P/slow/src "$DBTOOL" database check -P >out 2>err &
