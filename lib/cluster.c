@@ -1806,7 +1806,7 @@ static bool looks_like_cluster_root(const char *dir, struct strbuf *why)
         if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "data") || !strcmp(n, "sock") ||
             !strcmp(n, "postgres.log") || starts_with(n, "data.failed-") ||
             starts_with(n, ".old-data-") || starts_with(n, ".template-") ||
-            !strcmp(n, ".dbtool-bg.pid"))
+            !strcmp(n, ".dbtool-bg.pid") || !strcmp(n, "tablespaces"))
             continue;
         strbuf_addf(why, "it contains '%s', which postgres-init does not create", n);
         ok = false;
