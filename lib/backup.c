@@ -14,6 +14,8 @@
 #include "lib/project.h"
 #include "lib/spawn.h"
 
+#include <dirent.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -164,6 +166,236 @@ int backup_extract(const char *tar, const char *archive, const char *into)
     return 0;
 }
 
+/* ---- tablespaces ---- */
+
+/* The OID of a file name "16384.tar.gz" / "16384.tar", else 0. */
+static unsigned long tblspc_name_oid(const char *name)
+{
+    size_t n = strspn(name, "0123456789");
+    if (!n || n > 10 || name[0] == '0' || (strcmp(name + n, ".tar.gz") && strcmp(name + n, ".tar")))
+        return 0;
+    unsigned long oid = strtoul(name, NULL, 10);
+    return oid <= 0xffffffffUL ? oid : 0;
+}
+
+unsigned long backup_tablespace_oid(const char *archive)
+{
+    const char *slash = strrchr(archive, '/');
+    return tblspc_name_oid(slash ? slash + 1 : archive);
+}
+
+struct tblspc_tar {
+    unsigned long oid;
+    bool gz;
+    char *path;
+};
+
+static int tblspc_tar_cmp(const void *a, const void *b)
+{
+    const struct tblspc_tar *x = a, *y = b;
+    if (x->oid != y->oid)
+        return x->oid < y->oid ? -1 : 1;
+    return (int)y->gz - (int)x->gz; /* .tar.gz first, as backup_find_tar() */
+}
+
+int backup_find_tablespaces(const char *dir, struct strvec *tars)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return error_errno("cannot read the backup directory '%s'", dir);
+    struct tblspc_tar *v = NULL;
+    size_t nr = 0, alloc = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        unsigned long oid = tblspc_name_oid(de->d_name);
+        if (!oid)
+            continue;
+        char *p = path_join(dir, de->d_name);
+        if (access(p, R_OK) < 0) {
+            free(p);
+            continue;
+        }
+        ALLOC_GROW(v, nr + 1, alloc);
+        v[nr].oid = oid;
+        v[nr].gz = ends_with(de->d_name, ".gz");
+        v[nr++].path = p;
+    }
+    closedir(d);
+    if (nr)
+        qsort(v, nr, sizeof(*v), tblspc_tar_cmp);
+    int found = 0;
+    for (size_t i = 0; i < nr; i++) {
+        if (!i || v[i].oid != v[i - 1].oid) {
+            strvec_push(tars, v[i].path);
+            found++;
+        }
+        free(v[i].path);
+    }
+    free(v);
+    return found;
+}
+
+static bool tars_have(const struct strvec *tars, unsigned long oid)
+{
+    for (size_t i = 0; i < tars->nr; i++)
+        if (backup_tablespace_oid(tars->v[i]) == oid)
+            return true;
+    return false;
+}
+
+/*
+ * The "OID PATH" lines of a tablespace_map TEXT into OIDS and PATHS. PATH
+ * has a backslash before each '\\', '\n' and '\r' (PostgreSQL's
+ * do_pg_backup_start() writes it so, read_tablespace_map() reads it so).
+ * -1 when a line is not of that form.
+ */
+static int tblspc_map_parse(const char *text, size_t len, struct strvec *oids, struct strvec *paths)
+{
+    struct strbuf line = STRBUF_INIT;
+    bool esc = false;
+    int r = 0;
+    for (size_t i = 0; i <= len && !r; i++) {
+        char ch = i < len ? text[i] : '\n';
+        if (!esc && ch == '\\') {
+            esc = true;
+            continue;
+        }
+        if (esc || (ch != '\n' && ch != '\r')) {
+            strbuf_addch(&line, ch);
+            esc = false;
+            continue;
+        }
+        if (!line.len)
+            continue; /* the \n of \r\n */
+        size_t n = strspn(line.buf, "0123456789");
+        if (!n || line.buf[n] != ' ' || !line.buf[n + 1]) {
+            r = -1;
+        } else {
+            strvec_push(paths, line.buf + n + 1);
+            line.buf[n] = 0;
+            strvec_push(oids, line.buf);
+        }
+        strbuf_reset(&line);
+    }
+    strbuf_release(&line);
+    return r;
+}
+
+static void tblspc_map_escape(struct strbuf *sb, const char *path)
+{
+    for (const char *s = path; *s; s++) {
+        if (*s == '\\' || *s == '\n' || *s == '\r')
+            strbuf_addch(sb, '\\');
+        strbuf_addch(sb, *s);
+    }
+}
+
+int backup_extract_tablespaces(const char *tar, const struct strvec *tars, const char *data,
+                               const char *ts_dir, const char *link_dir)
+{
+    char *map = path_join(data, "tablespace_map");
+    char *tblspc = path_join(data, "pg_tblspc");
+    struct strbuf text = STRBUF_INIT;
+    struct strvec oids = STRVEC_INIT, paths = STRVEC_INIT;
+    bool have_map = false;
+    int r = 0;
+
+    /* 1. every tablespace the data dir expects (map or symlink) has its archive */
+    if (strbuf_read_file(&text, map) == 0) {
+        have_map = true;
+        if (tblspc_map_parse(text.buf, text.len, &oids, &paths) < 0) {
+            error("the backup's tablespace_map is not one (expected 'OID PATH' lines)");
+            r = EXIT_ERR;
+            goto out;
+        }
+    } else if (errno != ENOENT) {
+        error_errno("cannot read '%s'", map);
+        r = EXIT_ERR;
+        goto out;
+    }
+    DIR *d = opendir(tblspc);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            char *p = path_join(tblspc, de->d_name);
+            char target[PATH_MAX];
+            /* symlinks only: an in-place tablespace (a directory) is inside base.tar already */
+            ssize_t n = readlink(p, target, sizeof(target) - 1);
+            if (n >= 0) {
+                target[n] = 0;
+                strvec_push(&oids, de->d_name);
+                strvec_push(&paths, target);
+            }
+            free(p);
+        }
+        closedir(d);
+    }
+    for (size_t i = 0; i < oids.nr; i++) {
+        char *end;
+        unsigned long oid = strtoul(oids.v[i], &end, 10);
+        if (*end || !tars_have(tars, oid)) {
+            error("the backup's data dir uses tablespace %s (at '%s' on the server it was taken "
+                  "from) but there is no %s.tar.gz beside its base archive: copy the whole backup "
+                  "directory (pg_basebackup -Ft writes one archive per tablespace)",
+                  oids.v[i], paths.v[i], oids.v[i]);
+            r = EXIT_ERR;
+            goto out;
+        }
+    }
+    if (!tars->nr)
+        goto out;
+
+    /* 2. each archive into TS_DIR/OID, pg_tblspc/OID pointing there */
+    if ((mkdir(ts_dir, 0700) < 0 && errno != EEXIST) ||
+        (mkdir(tblspc, 0700) < 0 && errno != EEXIST)) {
+        error_errno("cannot create '%s'", errno == EEXIST ? tblspc : ts_dir);
+        r = EXIT_ERR;
+        goto out;
+    }
+    strbuf_reset(&text);
+    for (size_t i = 0; i < tars->nr && !r; i++) {
+        unsigned long oid = backup_tablespace_oid(tars->v[i]);
+        char *dir = xasprintf("%s/%lu", ts_dir, oid);
+        char *link = xasprintf("%s/%lu", tblspc, oid);
+        char *target = xasprintf("%s/%lu", link_dir, oid);
+        struct stat st;
+        if (mkdir(dir, 0700) < 0) {
+            error_errno("cannot create '%s'", dir);
+            r = EXIT_ERR;
+        } else if ((r = backup_extract(tar, tars->v[i], dir))) {
+            ;
+        } else if (lstat(link, &st) == 0 &&
+                   (S_ISDIR(st.st_mode) ? rmdir(link) : unlink(link)) < 0) {
+            error_errno("cannot replace '%s' by a symlink to tablespace %lu of the backup", link,
+                        oid);
+            r = EXIT_ERR;
+        } else if (symlink(target, link) < 0) {
+            error_errno("cannot create the symlink '%s'", link);
+            r = EXIT_ERR;
+        } else {
+            debug(NS, "tablespace %lu: %s -> %s", oid, link, target);
+            strbuf_addf(&text, "%lu ", oid);
+            tblspc_map_escape(&text, target);
+            strbuf_addch(&text, '\n');
+        }
+        free(dir);
+        free(link);
+        free(target);
+    }
+    /* 3. PostgreSQL recreates pg_tblspc/ from tablespace_map at recovery start: the same paths */
+    if (!r && have_map && write_file_atomic(map, text.buf, text.len, 0600) < 0) {
+        error_errno("cannot write '%s'", map);
+        r = EXIT_ERR;
+    }
+out:
+    strbuf_release(&text);
+    strvec_clear(&oids);
+    strvec_clear(&paths);
+    free(map);
+    free(tblspc);
+    return r;
+}
+
 /* The database name recorded beside the backup, or NULL. */
 char *backup_read_database_name(const char *dir)
 {
@@ -182,12 +414,48 @@ char *backup_read_database_name(const char *dir)
     return r;
 }
 
+/*
+ * Undo the swap of a failed restore: the restored data dir (when SWAPPED in)
+ * and tablespaces (when *TS_INSTALLED) go if there is something to go back
+ * to, and what was set aside (ASIDE: the data dir, ASIDE_TS: the tablespaces
+ * dir) comes back; each one put back is freed and NULLed. What cannot be put
+ * back is named, never deleted.
+ */
+static void restore_put_back(struct cluster *c, const char *ts_dir, bool swapped,
+                             bool *ts_installed, char **aside, char **aside_ts)
+{
+    if (*ts_installed && (*aside || *aside_ts)) {
+        rm_rf(ts_dir);
+        *ts_installed = false;
+    }
+    if (*aside_ts) {
+        if (rename(*aside_ts, ts_dir) == 0) {
+            free(*aside_ts);
+            *aside_ts = NULL;
+        } else {
+            error_errno("cannot put '%s' back; your previous tablespaces are in '%s'", ts_dir,
+                        *aside_ts);
+        }
+    }
+    if (*aside) {
+        if (swapped)
+            rm_rf(c->data_dir);
+        if (rename(*aside, c->data_dir) == 0) {
+            free(*aside);
+            *aside = NULL;
+        } else {
+            error_errno("cannot put '%s' back; your previous data is in '%s'", c->data_dir, *aside);
+        }
+    }
+}
+
 int backup_restore(const char *path, const char *archive)
 {
     double t0 = now_monotonic();
     char *dir = NULL, *base = NULL, *wal = NULL, *dbname = NULL, *tar = NULL;
-    char *fresh = NULL, *aside = NULL;
-    bool swapped = false;
+    char *fresh = NULL, *aside = NULL, *fresh_ts = NULL, *aside_ts = NULL, *ts_dir = NULL;
+    struct strvec tss = STRVEC_INIT;
+    bool swapped = false, ts_installed = false;
     struct cluster c;
     memset(&c, 0, sizeof(c));
     int r = 0;
@@ -218,6 +486,10 @@ int backup_restore(const char *path, const char *archive)
         }
     }
     wal = backup_find_tar(dir, "pg_wal");
+    if (backup_find_tablespaces(dir, &tss) < 0) {
+        r = EXIT_ERR;
+        goto out;
+    }
     if ((dbname = backup_read_database_name(dir)))
         cfg_set(CFG_PG_DATABASE, dbname);
     cfg_set(CFG_PG_REUSE, "1");
@@ -244,16 +516,25 @@ int backup_restore(const char *path, const char *archive)
      * 1. extract beside the live data dir (same filesystem: the swap is a
      * rename). The names are ones `database cleanup` accepts in a cluster
      * root: "data.failed-" (what is left if we die half-way) and ".old-data-".
+     * Tablespaces go to their own dir beside data/, linked from pg_tblspc/
+     * by the path they will have once swapped in.
      */
     double t = now_monotonic();
     fresh = xasprintf("%s/data.failed-restore-%d", c.working_dir, (int)getpid());
+    fresh_ts = xasprintf("%s-tablespaces", fresh);
+    ts_dir = path_join(c.working_dir, "tablespaces");
     rm_rf(fresh);
+    rm_rf(fresh_ts);
     if (mkdir(fresh, 0700) < 0) {
         error_errno("cannot create '%s'", fresh);
         r = EXIT_ERR;
         goto out;
     }
-    info("restore: extracting %s%s", base, wal ? " and pg_wal" : "");
+    if (tss.nr)
+        info("restore: extracting %s%s and %zu tablespace%s", base, wal ? ", pg_wal" : "", tss.nr,
+             tss.nr == 1 ? "" : "s");
+    else
+        info("restore: extracting %s%s", base, wal ? " and pg_wal" : "");
     if ((r = backup_extract(tar, base, fresh)))
         goto out;
     if (wal) {
@@ -274,6 +555,8 @@ int backup_restore(const char *path, const char *archive)
             goto out;
         }
     }
+    if ((r = backup_extract_tablespaces(tar, &tss, fresh, fresh_ts, ts_dir)))
+        goto out;
     /* a plain start: no archive recovery, no standby, nothing of the old server's runtime */
     static const char *const drop[] = {"recovery.signal", "standby.signal", "postmaster.pid",
                                        "postmaster.opts"};
@@ -283,7 +566,8 @@ int backup_restore(const char *path, const char *archive)
             debug(NS, "removed %s", p);
         free(p);
     }
-    if (c.switch_user && chown_tree(fresh, c.uid, c.gid) < 0) {
+    if (c.switch_user && (chown_tree(fresh, c.uid, c.gid) < 0 ||
+                          (tss.nr && chown_tree(fresh_ts, c.uid, c.gid) < 0))) {
         error_errno("cannot hand '%s' to %s", fresh, c.user);
         r = EXIT_ERR;
         goto out;
@@ -291,32 +575,60 @@ int backup_restore(const char *path, const char *archive)
     chmod(fresh, 0700);
     info("restore: extracted in %s", proj_duration(now_monotonic() - t));
 
-    /* 2. stop, swap, start */
+    /*
+     * 2. stop, swap data/ and tablespaces/ together, start. The previous ones
+     * stay aside until the restored cluster runs, and come back otherwise.
+     */
     if ((r = cluster_stop(&c, 30)))
         goto out;
-    if (path_exists(c.data_dir)) {
+    {
         char stamp[32];
         time_t now = time(NULL);
         strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", gmtime(&now));
-        aside = xasprintf("%s/.old-data-pre-restore-%s", c.working_dir, stamp);
-        if (rename(c.data_dir, aside) < 0) {
-            error_errno("cannot move '%s' aside", c.data_dir);
-            free(aside);
-            aside = NULL;
-            r = EXIT_ERR;
+        char *old = xasprintf("%s/.old-data-pre-restore-%s", c.working_dir, stamp);
+        if (path_exists(c.data_dir)) {
+            if (rename(c.data_dir, old) < 0) {
+                error_errno("cannot move '%s' aside", c.data_dir);
+                free(old);
+                r = EXIT_ERR;
+                goto out;
+            }
+            aside = xstrdup(old);
+        }
+        if (path_exists(ts_dir)) {
+            char *ots = xasprintf("%s-tablespaces", old);
+            if (rename(ts_dir, ots) < 0) {
+                error_errno("cannot move '%s' aside", ts_dir);
+                free(ots);
+                r = EXIT_ERR;
+            } else {
+                aside_ts = ots;
+            }
+        }
+        free(old);
+        if (r) {
+            restore_put_back(&c, ts_dir, false, &ts_installed, &aside, &aside_ts);
             goto out;
         }
     }
     if (rename(fresh, c.data_dir) < 0) {
         error_errno("cannot rename '%s' to '%s'", fresh, c.data_dir);
-        if (aside && rename(aside, c.data_dir) == 0) {
-            free(aside);
-            aside = NULL;
-        }
         r = EXIT_ERR;
+        restore_put_back(&c, ts_dir, false, &ts_installed, &aside, &aside_ts);
         goto out;
     }
     swapped = true;
+    if (tss.nr) {
+        if (rename(fresh_ts, ts_dir) < 0) {
+            error_errno("cannot rename '%s' to '%s'", fresh_ts, ts_dir);
+            r = EXIT_ERR;
+            if (rename(c.data_dir, fresh) == 0)
+                swapped = false;
+            restore_put_back(&c, ts_dir, swapped, &ts_installed, &aside, &aside_ts);
+            goto out;
+        }
+        ts_installed = true;
+    }
     c.reuse = true;
     r = cluster_init(&c);
     if (!r && !c.reused) {
@@ -324,35 +636,45 @@ int backup_restore(const char *path, const char *archive)
         r = EXIT_ERR;
     }
     if (r) {
-        /* put the previous data dir back and start it again */
+        /* put the previous data dir (and tablespaces) back and start it again */
         cluster_stop(&c, 30);
         if (aside) {
-            rm_rf(c.data_dir);
-            if (rename(aside, c.data_dir) == 0) {
-                free(aside);
-                aside = NULL;
+            restore_put_back(&c, ts_dir, true, &ts_installed, &aside, &aside_ts);
+            if (!aside && !aside_ts) {
                 warn("restore failed: the previous data dir is back in place; starting it");
                 cluster_init(&c);
-            } else {
-                error_errno("cannot put '%s' back; your previous data is in '%s'", c.data_dir, aside);
             }
         }
         goto out;
+    }
+    if (aside_ts) {
+        /* one background removal for both: the old tablespaces inside the old data dir */
+        char *in = aside ? path_join(aside, "dbtool-old-tablespaces") : NULL;
+        if (!in || rename(aside_ts, in) < 0)
+            rm_rf(aside_ts);
+        free(in);
+        free(aside_ts);
+        aside_ts = NULL;
     }
     if (aside) {
         cluster_remove_later(&c, aside); /* thousands of files: not on the critical path */
         free(aside);
         aside = NULL;
     }
-    info("restore: done in %s: database '%s'; connect with:", proj_duration(now_monotonic() - t0),
-         c.database);
+    info("restore: done in %s: database '%s'%s; connect with:", proj_duration(now_monotonic() - t0),
+         c.database, tss.nr ? ", tablespaces in the working dir's tablespaces/" : "");
     printf("%s\n", c.url);
 out:
     if (fresh && !swapped)
         rm_rf(fresh);
+    if (fresh_ts && !ts_installed)
+        rm_rf(fresh_ts);
     if (aside)
         warn("the previous data dir is kept in %s", aside);
+    if (aside_ts)
+        warn("the previous tablespaces are kept in %s", aside_ts);
     cluster_release(&c);
+    strvec_clear(&tss);
     free(dir);
     free(base);
     free(wal);
@@ -360,5 +682,8 @@ out:
     free(tar);
     free(fresh);
     free(aside);
+    free(fresh_ts);
+    free(aside_ts);
+    free(ts_dir);
     return r;
 }
