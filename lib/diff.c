@@ -284,10 +284,8 @@ static int side_backup(const struct norm_backup *b, const char *logs, const char
     struct cluster *c = &sides[0];
     double t0 = now_monotonic();
     /* a raw backup names no database: start on template1 and pick the only one */
-    /* the data dir unpacked, and as much again for WAL replay and migrations */
-    uint64_t need = (64ULL << 20) + 2 * scratch_unpacked_size(b->base) +
-                    (b->wal ? scratch_unpacked_size(b->wal) : 0);
-    int r = side_config(0, logs, true, b->database ? b->database : "template1", need);
+    int r = side_config(0, logs, true, b->database ? b->database : "template1",
+                        norm_backup_need(b));
     if (r)
         return r;
     cfg_set(CFG_PG_CONF_FILE, NULL);

@@ -33,6 +33,8 @@ int norm_backup_open(const char *dir, struct norm_backup *b)
         return EXIT_MISSING;
     }
     b->wal = backup_find_tar(b->dir, "pg_wal");
+    if (backup_find_tablespaces(b->dir, &b->tablespaces) < 0)
+        return EXIT_ERR;
     b->database = backup_read_database_name(b->dir);
     return 0;
 }
@@ -42,8 +44,18 @@ void norm_backup_release(struct norm_backup *b)
     free(b->dir);
     free(b->base);
     free(b->wal);
+    strvec_clear(&b->tablespaces);
     free(b->database);
     memset(b, 0, sizeof(*b));
+}
+
+uint64_t norm_backup_need(const struct norm_backup *b)
+{
+    uint64_t n = (64ULL << 20) + 2 * scratch_unpacked_size(b->base) +
+                 (b->wal ? scratch_unpacked_size(b->wal) : 0);
+    for (size_t i = 0; i < b->tablespaces.nr; i++)
+        n += 2 * scratch_unpacked_size(b->tablespaces.v[i]);
+    return n;
 }
 
 /*
@@ -150,6 +162,7 @@ static int prepare(struct cluster *c, const char *data)
 int norm_extract(struct cluster *c, const struct norm_backup *b, const char *data)
 {
     char *tar = find_in_path("tar");
+    char *ts = NULL;
     int r = 0;
     if (!tar) {
         error("required program 'tar' not found in PATH");
@@ -202,15 +215,21 @@ int norm_extract(struct cluster *c, const struct norm_backup *b, const char *dat
         if (r)
             goto out;
     }
+    /* the tablespaces beside data/, where the cluster's removal takes them too */
+    ts = path_join(parent, "tablespaces");
+    if ((r = backup_extract_tablespaces(tar, &b->tablespaces, data, ts, ts)))
+        goto out;
     if ((r = prepare(c, data)))
         goto out;
-    if (c->switch_user && chown_tree(data, c->uid, c->gid) < 0) {
+    if (c->switch_user && (chown_tree(data, c->uid, c->gid) < 0 ||
+                           (b->tablespaces.nr && chown_tree(ts, c->uid, c->gid) < 0))) {
         error_errno("cannot hand '%s' to %s", data, c->user);
         r = EXIT_ERR;
         goto out;
     }
     chmod(data, 0700);
 out:
+    free(ts);
     free(parent);
     free(tar);
     return r;
@@ -350,10 +369,8 @@ int norm_normalize(const struct norm_opts *o)
     }
     /* a temporary cluster of our own beside the developer's (lib/scratch: in RAM when it fits) */
     {
-        uint64_t need = (64ULL << 20) + 2 * scratch_unpacked_size(b.base) +
-                        (b.wal ? scratch_unpacked_size(b.wal) : 0);
         char *name = xasprintf("normalize-%d", (int)getpid());
-        r = scratch_open(&norm_scratch, name, need);
+        r = scratch_open(&norm_scratch, name, norm_backup_need(&b));
         free(name);
         if (r) {
             r = EXIT_ERR;
@@ -432,13 +449,35 @@ int norm_normalize(const struct norm_opts *o)
          roles.v[roles.nr - 1], dbname);
     if ((r = cluster_stop(c, 60)))
         goto out;
-    /* runtime leftovers the next start rewrites anyway */
+    /* runtime leftovers the next start rewrites anyway; the maps name this temporary cluster */
     {
-        static const char *const junk[] = {"postmaster.opts", "postmaster.pid", "backup_label.old"};
+        static const char *const junk[] = {"postmaster.opts", "postmaster.pid", "backup_label.old",
+                                           "tablespace_map", "tablespace_map.old"};
         for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
             char *p = path_join(c->data_dir, junk[i]);
             unlink(p);
             free(p);
+        }
+    }
+    /*
+     * pg_tblspc/OID points into this temporary cluster: make it name where a
+     * restore puts the tablespace, relative to the data dir (the restore
+     * re-points it; that it is there tells the archive is needed).
+     */
+    for (size_t i = 0; i < b.tablespaces.nr; i++) {
+        unsigned long oid = backup_tablespace_oid(b.tablespaces.v[i]);
+        char *link = xasprintf("%s/pg_tblspc/%lu", c->data_dir, oid);
+        char *target = xasprintf("../../tablespaces/%lu", oid);
+        int e = unlink(link) < 0 && errno != ENOENT ? -1 : symlink(target, link);
+        if (!e && c->switch_user)
+            e = lchown(link, c->uid, c->gid);
+        if (e < 0)
+            error_errno("cannot replace the symlink '%s'", link);
+        free(link);
+        free(target);
+        if (e < 0) {
+            r = EXIT_ERR;
+            goto out;
         }
     }
 
@@ -451,18 +490,32 @@ int norm_normalize(const struct norm_opts *o)
         r = EXIT_ERR;
         goto out;
     }
-    {
-        char *archive = path_join(tmp, "base.tar.gz");
+    /* base.tar.gz, then each tablespace's contents as OID.tar.gz (pg_basebackup -Ft's layout) */
+    for (size_t i = 0; i <= b.tablespaces.nr; i++) {
+        char *archive, *from;
+        if (i == 0) {
+            archive = path_join(tmp, "base.tar.gz");
+            from = xstrdup(c->data_dir);
+        } else {
+            unsigned long oid = backup_tablespace_oid(b.tablespaces.v[i - 1]);
+            archive = xasprintf("%s/%lu.tar.gz", tmp, oid);
+            from = xasprintf("%s/tablespaces/%lu", c->working_dir, oid);
+        }
         struct child ch = CHILD_INIT;
-        strvec_pushl(&ch.args, tar, "-czf", archive, "-C", c->data_dir, ".", NULL);
+        strvec_pushl(&ch.args, tar, "-czf", archive, "-C", from, ".", NULL);
         int st = spawn_run(&ch);
+        int e = errno;
         child_clear(&ch);
+        if (st)
+            error("cannot pack the normalised %s (tar exit status %d)", i ? from : "data dir", st);
         free(archive);
+        free(from);
         if (st) {
-            error("cannot pack the normalised data dir (tar exit status %d)", st);
-            r = st < 0 && errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
+            r = st < 0 && e == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
             goto out;
         }
+    }
+    {
         char *name = path_join(tmp, "database_name");
         char *text = xasprintf("%s\n", dbname);
         int w = write_file_atomic(name, text, strlen(text), 0644);
@@ -492,8 +545,13 @@ int norm_normalize(const struct norm_opts *o)
     tmp = NULL;
     if (had_old)
         rm_rf(old);
-    info("normalize: done in %s: %s (database '%s')", proj_duration(now_monotonic() - t0), out,
-         dbname);
+    if (b.tablespaces.nr)
+        info("normalize: done in %s: %s (database '%s', %zu tablespace archive%s beside "
+             "base.tar.gz)", proj_duration(now_monotonic() - t0), out, dbname, b.tablespaces.nr,
+             b.tablespaces.nr == 1 ? "" : "s");
+    else
+        info("normalize: done in %s: %s (database '%s')", proj_duration(now_monotonic() - t0), out,
+             dbname);
 out:
     if (tmp)
         rm_rf(tmp);

@@ -27,10 +27,11 @@
 
 /* A backup directory as found on disk. */
 struct norm_backup {
-    char *dir;      /* absolute */
-    char *base;     /* base.tar.gz or base.tar */
-    char *wal;      /* pg_wal.tar.gz or pg_wal.tar, NULL when absent */
-    char *database; /* contents of database_name, NULL when absent */
+    char *dir;                  /* absolute */
+    char *base;                 /* base.tar.gz or base.tar */
+    char *wal;                  /* pg_wal.tar.gz or pg_wal.tar, NULL when absent */
+    struct strvec tablespaces;  /* OID.tar.gz or OID.tar, by OID (backup_find_tablespaces) */
+    char *database;             /* contents of database_name, NULL when absent */
 };
 
 /*
@@ -39,11 +40,15 @@ struct norm_backup {
  */
 int norm_backup_open(const char *dir, struct norm_backup *b);
 void norm_backup_release(struct norm_backup *b);
+/* Bytes a throwaway cluster of B needs: its files unpacked, twice (WAL replay, migrations). */
+uint64_t norm_backup_need(const struct norm_backup *b);
 
 /*
- * Extract B into DATA_DIR (created, mode 0700; pg_wal.tar into pg_wal/) with
- * tar, check it is a data dir of this server's major version, prepare it as
- * described above and hand it to the server user of C.
+ * Extract B into DATA_DIR (created, mode 0700; pg_wal.tar into pg_wal/, each
+ * tablespace archive into tablespaces/OID beside DATA_DIR, linked from
+ * pg_tblspc/ as backup.h describes) with tar, check it is a data dir of this
+ * server's major version, prepare it as described above and hand it (and the
+ * tablespaces) to the server user of C.
  */
 int norm_extract(struct cluster *c, const struct norm_backup *b, const char *data_dir);
 
@@ -73,7 +78,12 @@ struct norm_opts {
  * `database normalize-backup`: extract INPUT into a temporary cluster under
  * $LOCAL_DIR/focus/, prepare it, start it, ensure the roles and the
  * database, stop it cleanly and write OUTPUT/base.tar.gz + database_name
- * (written beside OUTPUT and renamed into place). OUTPUT defaults to the
+ * (written beside OUTPUT and renamed into place), and per tablespace
+ * OUTPUT/OID.tar.gz (its directory's contents, as pg_basebackup -Ft writes
+ * them); in that base.tar.gz pg_tblspc/OID is the relative symlink
+ * ../../tablespaces/OID (where a restore puts it; restore and diff re-point
+ * it anyway, and refuse a base whose tablespace archive is missing) and there
+ * is no tablespace_map. OUTPUT defaults to the
  * default backup dir, or INPUT-normalized when INPUT is that dir; it may not
  * be INPUT, inside it, or contain it. INPUT is only read.
  */
