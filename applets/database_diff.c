@@ -25,8 +25,8 @@ int database_sub_diff(int argc, char **argv)
         "and Ctrl-C; their server logs and the hydrate/migration output stay in\n"
         "$LOCAL_DIR/focus/diff-logs/ ('database diff log' shows them).",
         "Output: the unified diff (--- backup, +++ sources) of 'pg_dump --schema-only --no-owner\n"
-        "--no-privileges' of both, normalised (\\restrict lines, version comments, session SET\n"
-        "lines and blank-line runs dropped); then, when a hectic schema exists on either side,\n"
+        "--no-privileges --no-tablespaces' of both, normalised (\\restrict lines, version\n"
+        "comments, session SET lines and blank-line runs dropped); then, when a hectic schema exists on either side,\n"
         "'--- IMMUTABLE TABLE DATA ---' and per table inheriting hectic.immutable (both sides,\n"
         "sorted) '=== schema.table ===' and a unified diff of its rows in COPY text form,\n"
         "ordered by primary key (else all columns), or '(no differences)'. Columns inherited\n"

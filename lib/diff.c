@@ -122,7 +122,9 @@ static int schema_dump(const char *pg_dump, const char *url, const struct strvec
     if (patterns && !patterns->nr)
         return 0;
     struct child ch = CHILD_INIT;
-    strvec_pushl(&ch.args, pg_dump, "--schema-only", "--no-owner", "--no-privileges", NULL);
+    /* physical placement is no more drift than ownership: tablespaces are local */
+    strvec_pushl(&ch.args, pg_dump, "--schema-only", "--no-owner", "--no-privileges",
+                 "--no-tablespaces", NULL);
     for (size_t i = 0; patterns && i < patterns->nr; i++)
         strvec_pushl(&ch.args, "-t", patterns->v[i], NULL);
     /* the caller's PG* settings must not redirect it; the URL's go in the environment */

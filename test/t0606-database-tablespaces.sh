@@ -153,6 +153,12 @@ test_expect_code 0 'diff of the normalised backup: no differences either' '
     "$DBTOOL" database diff "$NORM" >out 2>err
 '
 test_expect_success '...no throwaway cluster left' 'no_leftovers'
+test_expect_code 0 'sources without the tablespace: placement is not drift (pg_dump --no-tablespaces)' '
+    sed -e "/^CREATE TABLESPACE/d" -e "s/ USING INDEX TABLESPACE ts//" -e "s/ TABLESPACE ts//" \
+        "$P/db/src/entrypoint.sql" >"$TRASH/plain.sql" && ! grep -q TABLESPACE "$TRASH/plain.sql" &&
+    mkdir -p "$TRASH/plainsrc" && cp "$TRASH/plain.sql" "$TRASH/plainsrc/entrypoint.sql" &&
+    DATABASE_SOURCE=$TRASH/plainsrc "$DBTOOL" database diff "$RAW" >out 2>err
+'
 
 # (d) failed restores keep the previous cluster and its tablespace
 q "INSERT INTO t (id, v) VALUES (5000, 'marker')"
