@@ -26,12 +26,13 @@ int database_sub_diff(int argc, char **argv)
         "$LOCAL_DIR/focus/diff-logs/ ('database diff log' shows them).",
         "Output: the unified diff (--- backup, +++ sources) of 'pg_dump --schema-only --no-owner\n"
         "--no-privileges --no-tablespaces' of both, normalised (\\restrict lines, version\n"
-        "comments, session SET lines and blank-line runs dropped); then, when a hectic schema exists on either side,\n"
-        "'--- IMMUTABLE TABLE DATA ---' and per table inheriting hectic.immutable (both sides,\n"
-        "sorted) '=== schema.table ===' and a unified diff of its rows in COPY text form,\n"
-        "ordered by primary key (else all columns), or '(no differences)'. Columns inherited\n"
-        "from hectic.created_at/updated_at are left out unless --include-bookkeeping. Colour\n"
-        "and $PAGER only on a terminal. Memory stays flat in the number of rows.",
+        "comments, session SET lines and blank-line runs dropped); then, when a hectic schema\n"
+        "exists on either side, '--- IMMUTABLE TABLE DATA ---' and per table inheriting\n"
+        "hectic.immutable (both sides, sorted) '=== schema.table ===' and a unified diff of its\n"
+        "rows in COPY text form, ordered by primary key (else all columns), or\n"
+        "'(no differences)'. Columns inherited from hectic.created_at/updated_at are left out\n"
+        "unless --include-bookkeeping. Colour and $PAGER only on a terminal. Memory stays flat\n"
+        "in the number of rows.",
         "--against URL compares a live database (side 1) instead of a backup: it is only read\n"
         "(catalog queries, pg_dump, COPY TO), in one read-only snapshot for the data.\n"
         "--format json prints {\"schema_changed\":bool,\"tables\":[{\"table\":\"s.t\",\"added\":n,\n"
