@@ -1570,11 +1570,29 @@ static int check_socket_free(struct cluster *c)
     return ret;
 }
 
+/*
+ * The working dir's tablespaces/ (a restored backup's, see lib/backup.c)
+ * belongs to the data dir being set aside: move it inside, so it goes (or is
+ * kept) together with it.
+ */
+static void tablespaces_follow(struct cluster *c)
+{
+    char *ts = path_join(c->working_dir, "tablespaces");
+    if (is_dir(ts)) {
+        char *in = path_join(c->data_dir, "dbtool-old-tablespaces");
+        if (rename(ts, in) < 0)
+            warn("cannot move '%s' into the old data dir: %s", ts, strerror(errno));
+        free(in);
+    }
+    free(ts);
+}
+
 static int fresh_init(struct cluster *c)
 {
     char *sock = path_join(c->working_dir, "sock");
     char *trash = NULL;
     if (path_exists(c->data_dir)) {
+        tablespaces_follow(c);
         /* deleting 1000+ files is slow: rename now, delete in the background */
         trash = xasprintf("%s/.old-data-%d-%ld", c->working_dir, (int)getpid(), (long)time(NULL));
         if (rename(c->data_dir, trash) < 0) {
@@ -1670,6 +1688,7 @@ static void move_aside(struct cluster *c)
     time_t t = time(NULL);
     strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", gmtime(&t));
     char *dst = xasprintf("%s.failed-%s", c->data_dir, stamp);
+    tablespaces_follow(c);
     if (rename(c->data_dir, dst) == 0)
         warn("kept the old data dir as %s (remove it when you no longer need it)", dst);
     else

@@ -181,6 +181,12 @@ test_expect_success 'a restored cluster that cannot start: old data dir and tabl
     test "$(readlink "$WD/data/pg_tblspc/$OID")" = "$WD/tablespaces/$OID" &&
     ! ls -a "$WD" | grep -e "-tablespaces" && ! test -e "$WD/data/dbtool-old-tablespaces"
 '
+test_expect_success 'a fresh deploy over it takes tablespaces/ away with the replaced data dir' '
+    test -d "$WD/tablespaces/$OID" && rm -rf "$TRASH/tsloc-sources" && mkts "$TRASH/tsloc-sources" &&
+    "$DBTOOL" database deploy >out 2>err && wait_bg "$WD" &&
+    ! test -e "$WD/tablespaces" && ! ls -d "$WD"/.old-data-* 2>/dev/null &&
+    test "$(q "SELECT count(*) FROM pg_tablespace WHERE spcname = \$\$ts\$\$")" = 1
+'
 
 test_expect_success 'database cleanup removes the cluster with its tablespaces' '
     "$DBTOOL" database cleanup >out 2>err && ! test -e "$WD" && ! test -e "$SRCLOC"
