@@ -1291,6 +1291,36 @@ static void bg_stop(struct cluster *c)
 }
 
 /*
+ * A throwaway cluster made on a cold cache started a job that builds the
+ * template in its working dir; killing it on removal would leave the cache
+ * cold for ever when a project only ever runs check or diff (a CI cache
+ * that never warms). So when the template is still missing, let the job
+ * finish first (it started with the cluster, so it is usually done).
+ */
+static void bg_wait_template(struct cluster *c)
+{
+    struct cache k;
+    if (cache_open(c, &k) < 0)
+        return;
+    bool missing = !is_dir(k.tpl);
+    cache_release(&k);
+    char *pf = bg_pidfile(c);
+    struct strbuf sb = STRBUF_INIT;
+    if (missing && strbuf_read_file(&sb, pf) == 0) {
+        pid_t pid = (pid_t)atol(sb.buf);
+        double t0 = now_monotonic(), deadline = t0 + 60;
+        if (pid > 1 && pid_alive(pid)) {
+            debug(NS, "waiting for the background job (pid %d) to store the template", (int)pid);
+            while (pid_alive(pid) && now_monotonic() < deadline && !interrupted)
+                sleep_seconds(0.01);
+            debug(NS, "waited %.0f ms", (now_monotonic() - t0) * 1000);
+        }
+    }
+    strbuf_release(&sb);
+    free(pf);
+}
+
+/*
  * Make c->data_dir (absent) a fresh data dir with the database: a spare
  * renamed into place, else a copy of the template, else initdb. Then start
  * the background job (TRASH: the replaced data dir to delete, or NULL).
@@ -1868,6 +1898,8 @@ int cluster_remove(struct cluster *c)
     ret = cluster_stop(c, 30);
     if (ret)
         goto out;
+    if (c->throwaway)
+        bg_wait_template(c);
     bg_stop(c);
     if (c->sock_private && c->sock_dir)
         rm_rf(c->sock_dir);

@@ -34,6 +34,7 @@ struct cluster {
     /* results */
     bool reused;              /* an existing data dir was kept */
     bool was_running;         /* it was already running and left as is */
+    bool throwaway;           /* check/diff/normalize: removal lets a template build finish */
     pid_t pid;
 };
 

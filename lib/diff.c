@@ -296,6 +296,7 @@ static int side_backup(const struct norm_backup *b, const char *logs, const char
         scratch_close(&side_scratch[0]);
         return r;
     }
+    c->throwaway = true;
     side_cookie[0] = cleanup_push(side_remove, c);
     info("diff: restoring %s into a throwaway cluster %s", b->dir, scratch_where(&side_scratch[0]));
     if ((r = norm_extract(c, b, c->data_dir)))
@@ -372,6 +373,7 @@ static int sources_start(const char *logs, const char *database, bool mock)
         scratch_close(&side_scratch[1]);
         return r;
     }
+    sides[1].throwaway = true;
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();

@@ -391,6 +391,7 @@ int norm_normalize(const struct norm_opts *o)
         goto out;
     }
     struct cluster *c = &norm_cluster;
+    c->throwaway = true;
     cookie = cleanup_push(norm_remove, c);
     info("normalize: extracting %s into a temporary cluster %s: %s", b.dir,
          scratch_where(&norm_scratch), wd);

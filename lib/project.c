@@ -445,6 +445,7 @@ int proj_check(const struct proj_opts *o)
         scratch_close(&check_scratch);
         return r;
     }
+    c.throwaway = true;
     int cookie = cleanup_push(check_remove, &c);
     info("check: deploying into a throwaway cluster %s: %s", scratch_where(&check_scratch),
          c.working_dir);

@@ -86,6 +86,12 @@ else
     test_skip 'check runs in RAM by default' '/dev/shm is not a tmpfs with 512 MiB free'
 fi
 
+test_expect_success 'a check on a cold cache leaves the template behind (a CI cache warms up)' '
+    XDG_CACHE_HOME=$TRASH/cold "$DBTOOL" database check -P >out 2>err &&
+    ls "$TRASH/cold/dbtool" | grep -q "^pg-[0-9a-f]*$" &&
+    XDG_CACHE_HOME=$TRASH/cold HECTIC_LOG="info;cluster=debug" "$DBTOOL" database check -P >out 2>err &&
+    ! grep -q "initialising a new cluster" err && grep -q -e "copied template" -e "claimed a spare" err
+'
 test_expect_success 'DBTOOL_SCRATCH_RAM naming no tmpfs: the check runs on disk in $LOCAL_DIR/focus' '
     DBTOOL_SCRATCH_RAM=$TRASH "$DBTOOL" database check >out 2>err &&
     grep -q "throwaway cluster on disk: $P/focus/check-" err && gone "$(announced err)"
