@@ -22,8 +22,9 @@ int database_sub_diff(int argc, char **argv)
         "restored, then 'migrate up all' from MIGRATION_DIR; (2) a fresh cluster hydrated from\n"
         "the sources (as 'database hydrate'), then 'migrator init'. Both live in RAM when a\n"
         "tmpfs has room (as 'database check'), and are removed afterwards, also on failure\n"
-        "and Ctrl-C; their server logs and the hydrate/migration output stay in\n"
-        "$LOCAL_DIR/focus/diff-logs/ ('database diff log' shows them).",
+        "and Ctrl-C; their server logs, the hydrate/migration output and both raw schema\n"
+        "dumps (schema.sql) stay in $LOCAL_DIR/focus/diff-logs/ ('database diff log' shows\n"
+        "them).",
         "Output: the unified diff (--- backup, +++ sources) of 'pg_dump --schema-only --no-owner\n"
         "--no-privileges --no-tablespaces' of both, normalised (\\restrict lines, version\n"
         "comments, session SET lines and blank-line runs dropped); then, when a hectic schema\n"

@@ -552,6 +552,16 @@ int cluster_stop(struct cluster *c, double timeout)
     return stop_pid(pid, c->data_dir, timeout);
 }
 
+void cluster_stop_begin(struct cluster *c)
+{
+    struct pidfile pf;
+    if (pidfile_read(c->data_dir, &pf) <= 0)
+        return;
+    if (pid_is_postmaster_of(pf.pid, c->data_dir))
+        kill(pf.pid, SIGINT);
+    pidfile_clear(&pf);
+}
+
 /* Is something accepting connections on PATH (a unix socket)? */
 static bool socket_in_use(const char *path)
 {

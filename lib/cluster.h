@@ -54,6 +54,8 @@ int cluster_init(struct cluster *c);
  * TIMEOUT seconds). 0 when stopped or nothing was running; an exit code otherwise.
  */
 int cluster_stop(struct cluster *c, double timeout);
+/* Ask C's server to shut down (fast mode) without waiting: cluster_stop() then waits. */
+void cluster_stop_begin(struct cluster *c);
 /* The pid of a live postmaster of DATA_DIR, or 0 (stale or no pidfile). */
 pid_t cluster_running_pid(const char *data_dir);
 /*

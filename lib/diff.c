@@ -113,38 +113,54 @@ static int url_env(const char *url, struct strvec *env)
 }
 
 /*
- * pg_dump --schema-only of URL (limited to the -t PATTERNS when non-NULL;
- * an empty list dumps nothing) into OUT. 0 or an exit code.
+ * Start pg_dump --schema-only of URL (limited to the -t PATTERNS when
+ * non-NULL; an empty list dumps nothing) writing to PATH, so both sides dump
+ * at once (and the dumps stay in the diff logs). 0 or an exit code.
  */
-static int schema_dump(const char *pg_dump, const char *url, const struct strvec *patterns,
-                       struct strbuf *out)
+static int schema_dump_start(const char *pg_dump, const char *url, const struct strvec *patterns,
+                             const char *path, struct child *ch)
 {
+    *ch = (struct child)CHILD_INIT;
     if (patterns && !patterns->nr)
         return 0;
-    struct child ch = CHILD_INIT;
     /* physical placement is no more drift than ownership: tablespaces are local */
-    strvec_pushl(&ch.args, pg_dump, "--schema-only", "--no-owner", "--no-privileges",
+    strvec_pushl(&ch->args, pg_dump, "--schema-only", "--no-owner", "--no-privileges",
                  "--no-tablespaces", NULL);
     for (size_t i = 0; patterns && i < patterns->nr; i++)
-        strvec_pushl(&ch.args, "-t", patterns->v[i], NULL);
+        strvec_pushl(&ch->args, "-t", patterns->v[i], NULL);
     /* the caller's PG* settings must not redirect it; the URL's go in the environment */
-    strvec_pushl(&ch.env, "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD",
+    strvec_pushl(&ch->env, "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD",
                  "PGSERVICE", "PGOPTIONS", NULL);
-    if (url_env(url, &ch.env) < 0) {
-        child_clear(&ch);
+    if (url_env(url, &ch->env) < 0)
         return EXIT_ERR;
-    }
-    ch.in = SPAWN_DEVNULL;
-    int st = spawn_capture(&ch, out);
-    child_clear(&ch);
-    if (st < 0)
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return error_errno("cannot write '%s'", path), EXIT_ERR;
+    ch->in = SPAWN_DEVNULL;
+    ch->out = fd;
+    int r = spawn_start(ch);
+    close(fd);
+    if (r < 0)
         return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
+    return 0;
+}
+
+/* Wait for the dump CH started and read PATH into OUT. 0 or an exit code. */
+static int schema_dump_finish(struct child *ch, const char *url, const char *path,
+                              struct strbuf *out)
+{
+    if (!ch->pid)
+        return 0;
+    int st = spawn_wait(ch, -1);
+    ch->pid = 0;
     if (st) {
         char *m = pg_mask_url(url);
         error("pg_dump --schema-only of %s failed (exit status %d)", m, st);
         free(m);
         return EXIT_ERR;
     }
+    if (strbuf_read_file(out, path) < 0)
+        return error_errno("cannot read '%s'", path), EXIT_ERR;
     return 0;
 }
 
@@ -635,12 +651,33 @@ int diff_run(const struct diff_opts *o)
     if (o->tables && (r = resolve_tables(conn, o->tables, pat, &names)))
         goto out;
 
-    /* schema */
+    /* schema: both dumps at once */
     double t = now_monotonic();
-    for (int s = 0; s < 2; s++) {
-        if ((r = schema_dump(pg_dump, url[s], o->tables ? &pat[s] : NULL, &dump[s])))
+    {
+        struct child dc[2] = {CHILD_INIT, CHILD_INIT};
+        char *dpath[2];
+        for (int s = 0; s < 2; s++) {
+            char *d = path_join(logs, side_name[s]);
+            dpath[s] = path_join(d, "schema.sql");
+            free(d);
+        }
+        for (int s = 0; s < 2 && !r; s++)
+            r = schema_dump_start(pg_dump, url[s], o->tables ? &pat[s] : NULL, dpath[s], &dc[s]);
+        for (int s = 0; s < 2; s++) {
+            if (!r) {
+                r = schema_dump_finish(&dc[s], url[s], dpath[s], &dump[s]);
+            } else if (dc[s].pid) {
+                /* the other side failed: this one is not needed */
+                kill(dc[s].pid, SIGTERM);
+                spawn_wait(&dc[s], -1);
+            }
+            child_clear(&dc[s]);
+            free(dpath[s]);
+        }
+        if (r)
             goto out;
-        diff_schema_normalize(dump[s].buf, dump[s].len, &norm[s]);
+        for (int s = 0; s < 2; s++)
+            diff_schema_normalize(dump[s].buf, dump[s].len, &norm[s]);
     }
     if (PQserverVersion(conn[0]) / 10000 != PQserverVersion(conn[1]) / 10000)
         warn("diff: the servers differ in major version (%d, %d): pg_dump may print the same "
@@ -735,7 +772,11 @@ out:
         strbuf_release(&norm[s]);
         free(url[s]);
     }
-    /* both clusters go now, not at exit: the result is printed, the logs stay */
+    /* both clusters go now, not at exit: the result is printed, the logs stay;
+     * both servers shut down at once (cluster_remove waits for each) */
+    for (int s = 0; s < 2; s++)
+        if (sides[s].working_dir && !(s == 1 && src_child > 0))
+            cluster_stop_begin(&sides[s]);
     for (int s = 1; s >= 0; s--) {
         if (side_cookie[s] >= 0)
             cleanup_pop(side_cookie[s]);

@@ -62,7 +62,8 @@ test_expect_success '...tables sorted: country before tag' '
 '
 test_expect_success '...every throwaway cluster removed, logs kept' '
     no_leftovers && test -d "$P/focus/diff-logs/backup" && test -d "$P/focus/diff-logs/sources" &&
-    ls "$P/focus/diff-logs/backup" | grep -q "\.log$"
+    ls "$P/focus/diff-logs/backup" | grep -q "\.log$" &&
+    for s in backup sources; do grep -q "^CREATE TABLE public.country" "$P/focus/diff-logs/$s/schema.sql" || exit 1; done
 '
 test_expect_success 'diff log shows the servers'"'"' logs' '
     "$DBTOOL" database diff log >out 2>err && grep -q "==> backup" out && grep -q "==> sources" out &&
