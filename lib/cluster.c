@@ -1305,29 +1305,41 @@ static void bg_stop(struct cluster *c)
  * template in its working dir; killing it on removal would leave the cache
  * cold for ever when a project only ever runs check or diff (a CI cache
  * that never warms). So when the template is still missing, let the job
- * finish first (it started with the cluster, so it is usually done).
+ * finish first (it started with the cluster, so it is usually done). Once
+ * the template exists the job only refills the spare and prunes, both in
+ * the cache root: it may outlive the working dir, so the next throwaway
+ * cluster on the same filesystem finds a spare instead of copying. True
+ * when the job can be left running (or is gone).
  */
-static void bg_wait_template(struct cluster *c)
+static bool bg_leave_to_cache(struct cluster *c)
 {
     struct cache k;
     if (cache_open(c, &k) < 0)
-        return;
-    bool missing = !is_dir(k.tpl);
-    cache_release(&k);
+        return false;
     char *pf = bg_pidfile(c);
     struct strbuf sb = STRBUF_INIT;
-    if (missing && strbuf_read_file(&sb, pf) == 0) {
+    if (!is_dir(k.tpl) && strbuf_read_file(&sb, pf) == 0) {
         pid_t pid = (pid_t)atol(sb.buf);
         double t0 = now_monotonic(), deadline = t0 + 60;
         if (pid > 1 && pid_alive(pid)) {
             debug(NS, "waiting for the background job (pid %d) to store the template", (int)pid);
+            /* to the end: its temporary copy lives in the working dir we remove next */
             while (pid_alive(pid) && now_monotonic() < deadline && !interrupted)
                 sleep_seconds(0.01);
             debug(NS, "waited %.0f ms", (now_monotonic() - t0) * 1000);
         }
+        if (pid > 1 && pid_alive(pid)) {
+            strbuf_release(&sb);
+            free(pf);
+            cache_release(&k);
+            return false;
+        }
     }
+    bool done = is_dir(k.tpl);
     strbuf_release(&sb);
     free(pf);
+    cache_release(&k);
+    return done;
 }
 
 /*
@@ -1908,9 +1920,8 @@ int cluster_remove(struct cluster *c)
     ret = cluster_stop(c, 30);
     if (ret)
         goto out;
-    if (c->throwaway)
-        bg_wait_template(c);
-    bg_stop(c);
+    if (!c->throwaway || !bg_leave_to_cache(c))
+        bg_stop(c);
     if (c->sock_private && c->sock_dir)
         rm_rf(c->sock_dir);
     if (rm_rf(wd) < 0) {
