@@ -81,6 +81,7 @@ bg_idle
 
 floor="" deploy="" check="" backup="" bbfloor="" cdisk="" framfloor=""
 for i in $(seq "$RUNS"); do
+    wait_all_bg
     floor="$floor $(time_ms raw_full)"
     [ -z "$SHM" ] || framfloor="$framfloor $(time_ms raw_full_ram)"
     "$DBTOOL" database cleanup >/dev/null 2>&1; bg_idle

@@ -117,8 +117,10 @@ whole_diff_disk() { DBTOOL_SCRATCH_DIR=$P/focus "$DBTOOL" database diff; [ $? = 
 dt= ft= dd= fr= i=0
 while [ $i -lt "$RUNS" ]; do
     dt="$dt $(time_ms whole_diff)"
+    wait_all_bg
     ft="$ft $(time_ms floor_whole)"
     dd="$dd $(time_ms whole_diff_disk)"
+    wait_all_bg
     [ -z "$SHM" ] || fr="$fr $(time_ms floor_whole_ram)"
     i=$((i + 1))
 done

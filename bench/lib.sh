@@ -34,6 +34,12 @@ wait_bg() {
         sleep 0.05
     done
 }
+# wait until no dbtool background job (a detached copy of a dbtool process,
+# e.g. a spare refill after a throwaway cluster went) runs: floors are timed
+# on a machine as quiet as dbtool's own runs
+wait_all_bg() {
+    while pgrep -f "^$DBTOOL " >/dev/null 2>&1; do sleep 0.05; done
+}
 # bench_cluster TAG: one throwaway cluster for the whole bench (fsync off and no
 # preload, the same on both sides: these benches measure the client, not the disk)
 # in W=/tmp/dbtool-TAG.XXXXXX; sets BASE (its URL); stopped and removed at exit.

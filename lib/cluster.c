@@ -1163,7 +1163,9 @@ static void bg_work(struct bgjob *j)
     if (!k->root)
         return;
     int lk = -1;
+    bool built = false;
     if (!is_dir(k->tpl) && (lk = try_lock(k, "build")) >= 0) {
+        built = true;
         /* built in the working dir: the server user can always reach it (root's cache it may not) */
         char *tmp = xasprintf("%s/.template-%d", c->working_dir, (int)getpid());
         rm_rf(tmp);
@@ -1186,6 +1188,16 @@ static void bg_work(struct bgjob *j)
     if (lk >= 0)
         close(lk);
     lk = -1;
+    if (c->throwaway && !built && k->same_fs) {
+        /*
+         * A throwaway cluster's refill waits for its removal: copying 1300
+         * files beside its hydrate (or a backup's extraction) slows both on
+         * a disk. Removal leaves this job running (bg_leave_to_cache).
+         */
+        double deadline = now_monotonic() + 600;
+        while (is_dir(c->working_dir) && now_monotonic() < deadline)
+            sleep_seconds(0.05);
+    }
     if (k->same_fs && is_dir(k->tpl) && count_spares(k) < 1 && (lk = try_lock(k, "refill")) >= 0 &&
         count_spares(k) < 1) {
         char *tmp = xasprintf("%s/tmp-spare-%d", k->root, (int)getpid());

@@ -398,6 +398,7 @@ static int sources_start(const char *logs, const char *database, bool mock)
     if (pid == 0) {
         struct cluster c;
         r = cluster_setup(&c);
+        c.throwaway = true;
         if (!r)
             r = build_sources(&c, mock);
         fflush(stdout);
