@@ -2,7 +2,8 @@
 #
 #   make                 build build/dbtool and the applet link names in build/
 #   make test            build and run the whole TAP suite with prove
-#   make sanitize        the same suite under ASan+UBSan (build in build-san/)
+#   make sanitize        the same suite under ASan+UBSan (build in build-san/, or O=)
+#   make test T='test/t0605*.sh'   only those scripts (test, sanitize, valgrind)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #
 # Knobs: DEVELOPER=1 (default on: -Werror), SANITIZE=address,undefined, O=build dir.
@@ -79,7 +80,7 @@ $(O)/test/unit/%: test/unit/%.c $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS)
 
 test: all
-	DBTOOL_BUILD=$(abspath $(O)) $(PROVE) -j2 --timer $(PROVE_FLAGS) test/t[0-9]*.sh $(UNIT_BIN)
+	DBTOOL_BUILD=$(abspath $(O)) $(PROVE) -j2 --timer $(PROVE_FLAGS) $(or $(T),test/t[0-9]*.sh $(UNIT_BIN))
 
 # Faults, concurrency, hostile input and hygiene (issue 9); each script prints a
 # "# rNNNN name: trials=... failures=... data-lost=..." line for the report.
@@ -92,7 +93,8 @@ unit-test: $(UNIT_BIN)
 # Sanitizer findings exit 86: no test expects that code, so none can pass by accident.
 sanitize:
 	ASAN_OPTIONS=detect_leaks=1:exitcode=86:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:exitcode=86 \
-	    $(MAKE) O=build-san SANITIZE=address,undefined CFLAGS='-O1 -g' test
+	    $(MAKE) O=$(if $(filter command line,$(origin O)),$(O),build-san) SANITIZE=address,undefined \
+	    CFLAGS='-O1 -g' test
 
 # libFuzzer target for the SQL splitter and interpolator (pure code), run for
 # FUZZ_SECONDS from a seed corpus copied out of test/sql/corpus.
