@@ -1195,7 +1195,7 @@ static void bg_work(struct bgjob *j)
          * a disk. Removal leaves this job running (bg_leave_to_cache).
          */
         double deadline = now_monotonic() + 600;
-        while (is_dir(c->working_dir) && now_monotonic() < deadline)
+        while (is_dir(c->working_dir) && now_monotonic() < deadline && !interrupted)
             sleep_seconds(0.05);
     }
     if (k->same_fs && is_dir(k->tpl) && count_spares(k) < 1 && (lk = try_lock(k, "refill")) >= 0 &&
@@ -1261,8 +1261,12 @@ static void bg_start(struct bgjob *j)
         }
         if (q < 0)
             _exit(1);
-        /* the job: its own process group, so bg_stop() reaches initdb and postgres too */
+        /* the job: its own process group, so bg_stop() reaches initdb and postgres too;
+         * bg_stop()'s SIGTERM ends it (our handlers only set a flag) */
         setpgid(0, 0);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
         close(go[1]);
         char c;
         while (read(go[0], &c, 1) < 0 && errno == EINTR)
