@@ -1296,23 +1296,37 @@ static void bg_start(struct bgjob *j)
 }
 
 /* Stop a background job of C's working dir (before removing it). */
-static void bg_stop(struct cluster *c)
+/* The pid in the working dir's job pidfile (> 1), or 0. */
+static pid_t bg_job_pid(struct cluster *c)
 {
     char *pf = bg_pidfile(c);
     struct strbuf sb = STRBUF_INIT;
-    if (strbuf_read_file(&sb, pf) == 0) {
-        pid_t pid = (pid_t)atol(sb.buf);
-        if (pid > 1 && kill(-pid, SIGTERM) == 0) {
-            /* zombie-aware: an exited job may stay a zombie where PID 1 does not reap */
-            double deadline = now_monotonic() + 10;
-            while (pid_alive(pid) && now_monotonic() < deadline)
-                sleep_seconds(0.01);
-            /* its children (initdb, a single-user postgres) got the signal too */
-            sleep_seconds(0.02);
-        }
-        unlink(pf);
-    }
+    pid_t pid = strbuf_read_file(&sb, pf) == 0 ? (pid_t)atol(sb.buf) : 0;
     strbuf_release(&sb);
+    free(pf);
+    return pid > 1 ? pid : 0;
+}
+
+/* Wait up to TIMEOUT s (or an interruption, when STOP_ON_SIGNAL) for PID to end; true when it did. */
+static bool bg_wait(pid_t pid, double timeout, bool stop_on_signal)
+{
+    /* zombie-aware: an exited job may stay a zombie where PID 1 does not reap */
+    double deadline = now_monotonic() + timeout;
+    while (pid_alive(pid) && now_monotonic() < deadline && !(stop_on_signal && interrupted))
+        sleep_seconds(0.01);
+    return !pid_alive(pid);
+}
+
+static void bg_stop(struct cluster *c)
+{
+    pid_t pid = bg_job_pid(c);
+    if (pid && kill(-pid, SIGTERM) == 0) {
+        bg_wait(pid, 10, false);
+        /* its children (initdb, a single-user postgres) got the signal too */
+        sleep_seconds(0.02);
+    }
+    char *pf = bg_pidfile(c);
+    unlink(pf);
     free(pf);
 }
 
@@ -1332,30 +1346,18 @@ static bool bg_leave_to_cache(struct cluster *c)
     struct cache k;
     if (cache_open(c, &k) < 0)
         return false;
-    char *pf = bg_pidfile(c);
-    struct strbuf sb = STRBUF_INIT;
-    if (!is_dir(k.tpl) && strbuf_read_file(&sb, pf) == 0) {
-        pid_t pid = (pid_t)atol(sb.buf);
-        double t0 = now_monotonic(), deadline = t0 + 60;
-        if (pid > 1 && pid_alive(pid)) {
-            debug(NS, "waiting for the background job (pid %d) to store the template", (int)pid);
-            /* to the end: its temporary copy lives in the working dir we remove next */
-            while (pid_alive(pid) && now_monotonic() < deadline && !interrupted)
-                sleep_seconds(0.01);
-            debug(NS, "waited %.0f ms", (now_monotonic() - t0) * 1000);
-        }
-        if (pid > 1 && pid_alive(pid)) {
-            strbuf_release(&sb);
-            free(pf);
-            cache_release(&k);
-            return false;
-        }
+    pid_t pid = is_dir(k.tpl) ? 0 : bg_job_pid(c);
+    bool left = true;
+    if (pid && pid_alive(pid)) {
+        double t0 = now_monotonic();
+        debug(NS, "waiting for the background job (pid %d) to store the template", (int)pid);
+        /* to the end: its temporary copy lives in the working dir we remove next */
+        left = bg_wait(pid, 60, true);
+        debug(NS, "waited %.0f ms", (now_monotonic() - t0) * 1000);
     }
-    bool done = is_dir(k.tpl);
-    strbuf_release(&sb);
-    free(pf);
+    left = left && is_dir(k.tpl);
     cache_release(&k);
-    return done;
+    return left;
 }
 
 /*

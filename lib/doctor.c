@@ -14,7 +14,6 @@
 
 #include <dirent.h>
 #include <pwd.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 static int problems;
@@ -111,13 +110,10 @@ static void check_scratch(void)
 {
     bool ram;
     char *b = scratch_base(64ULL << 20, &ram);
-    struct statfs sf;
     if (!b)
         return;
-    if (statfs(b, &sf) == 0)
-        report(0, "throwaway clusters", "%s %s (%llu MiB free): check, diff, normalize-backup",
-               ram ? "in RAM (tmpfs):" : "on disk:", b,
-               (unsigned long long)((uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize >> 20));
+    report(0, "throwaway clusters", "%s %s (%llu MiB free): check, diff, normalize-backup",
+           ram ? "in RAM (tmpfs):" : "on disk:", b, (unsigned long long)(scratch_avail(b) >> 20));
     free(b);
 }
 

@@ -211,12 +211,17 @@ void scratch_close(struct scratch *s)
     free(s->base), s->base = NULL;
 }
 
-void scratch_hint_if_full(const struct scratch *s)
+uint64_t scratch_avail(const char *dir)
 {
     struct statfs sf;
-    if (!s->in_ram || !s->base || statfs(s->base, &sf) < 0)
+    return statfs(dir, &sf) < 0 ? 0 : (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize;
+}
+
+void scratch_hint_if_full(const struct scratch *s)
+{
+    if (!s->in_ram || !s->base)
         return;
-    uint64_t avail = (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize;
+    uint64_t avail = scratch_avail(s->base);
     if (avail < 64 * MIB)
         warn("the RAM filesystem of %s is full (%llu MiB free): run it on disk with "
              "DBTOOL_SCRATCH_DIR=\"$LOCAL_DIR/focus\"",

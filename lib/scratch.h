@@ -44,6 +44,8 @@ int scratch_open(struct scratch *s, const char *name, uint64_t need);
 char *scratch_base(uint64_t need, bool *in_ram);
 /* Release the lock and its file (after the cluster is removed); idempotent. */
 void scratch_close(struct scratch *s);
+/* Bytes free for us in DIR's filesystem (0 when it cannot be told). */
+uint64_t scratch_avail(const char *dir);
 /* Before removing a failed job's cluster: say how to use disk when the RAM filesystem is full. */
 void scratch_hint_if_full(const struct scratch *s);
 /* "in RAM (tmpfs)" or "on disk", for messages. */

@@ -138,6 +138,15 @@ wait_bg() {
         done
     done
 }
+# wait_line PATTERN FILE PID: wait (up to 30 s) until FILE has a line matching
+# PATTERN, e.g. a background dbtool announcing a step; on timeout kill PID and fail.
+wait_line() {
+    _i=0
+    while ! grep -q -- "$1" "$2" 2>/dev/null; do
+        _i=$((_i + 1)); [ $_i -lt 600 ] || { kill "$3" 2>/dev/null; echo "no '$1' in $2 after 30 s"; return 1; }
+        sleep 0.05
+    done
+}
 # A pid is gone when it does not exist or is a zombie (PID 1 in containers may not reap).
 pid_gone() { ! kill -0 "$1" 2>/dev/null || grep -q "^State:.*Z" "/proc/$1/status" 2>/dev/null; }
 test_cmp() { diff -u "$1" "$2"; }

@@ -71,20 +71,14 @@ test_expect_code 1 'check with a failing patch exits 1' '
 test_expect_success '...removed; dev cluster intact' 'no_leftovers && dev_intact'
 test_expect_success 'check interrupted (SIGINT) in the middle of hydrate removes its cluster' '
     DATABASE_SOURCE=$P/slow/src "$DBTOOL" database check >out 2>err &
-    pid=$! && i=0 &&
-    while ! grep -q "hydrate: running" err 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 400 ] || { kill $pid; exit 1; }; sleep 0.05
-    done &&
+    pid=$! && wait_line "hydrate: running" err $pid &&
     sleep 0.3 && kill -INT $pid && { wait $pid; rc=$?; } &&
     test "$rc" != 0 && grep -q "interrupted" err && grep -q "check interrupted after" err &&
     ! grep -q "FAILED" err && no_leftovers && dev_intact
 '
 test_expect_success 'check interrupted (SIGTERM) right after the cluster started removes it too' '
     DATABASE_SOURCE=$P/slow/src "$DBTOOL" database check -P >out 2>err &
-    pid=$! && i=0 &&
-    while ! grep -q "cluster ready" err 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 400 ] || { kill $pid; exit 1; }; sleep 0.05
-    done &&
+    pid=$! && wait_line "cluster ready" err $pid &&
     kill -TERM $pid && { wait $pid; rc=$?; } && test "$rc" != 0 && no_leftovers && dev_intact
 '
 test_expect_success 'check when the developer cluster is stopped leaves it stopped' '

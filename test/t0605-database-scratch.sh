@@ -52,20 +52,14 @@ if tmpfs_room /dev/shm; then
     '
     test_expect_success 'a second check while one runs: both pass, neither sweeps the other' '
         DATABASE_SOURCE=$P/slow/src "$DBTOOL" database check -P >out1 2>err1 &
-        pid=$! && i=0 &&
-        while ! grep -q "hydrate: running" err1 2>/dev/null; do
-            i=$((i + 1)); [ $i -lt 600 ] || { kill $pid; exit 1; }; sleep 0.05
-        done &&
+        pid=$! && wait_line "hydrate: running" err1 $pid &&
         d1=$(announced err1) && test -d "$d1" &&
         "$DBTOOL" database check >out2 2>err2 && ! grep -q "left by a process that is gone" err2 &&
         test -d "$d1" && wait $pid && gone "$d1" && gone "$(announced err2)"
     '
     test_expect_success 'a SIGKILLed check leaves its cluster; the next run stops and removes it' '
         DATABASE_SOURCE=$P/slow/src "$DBTOOL" database check -P >out1 2>err1 &
-        pid=$! && i=0 &&
-        while ! grep -q "hydrate: running" err1 2>/dev/null; do
-            i=$((i + 1)); [ $i -lt 600 ] || { kill $pid; exit 1; }; sleep 0.05
-        done &&
+        pid=$! && wait_line "hydrate: running" err1 $pid &&
         d1=$(announced err1) && kill -KILL $pid && wait $pid; test -d "$d1" &&
         spid=$(head -n 1 "$d1/data/postmaster.pid") && kill -0 "$spid" &&
         "$DBTOOL" database check -P -H >out 2>err &&

@@ -207,7 +207,7 @@ test_expect_success 'Ctrl-C during the run removes both clusters' '
     test_when_finished "cp $TRASH/entry.orig $P/db/src/entrypoint.sql" &&
     echo "SELECT pg_sleep(0.2) FROM generate_series(1, 50);" >>"$P/db/src/entrypoint.sql" &&
     "$DBTOOL" database diff >out 2>err & pid=$! &&
-    i=0; while ! grep -q "hydrate: running" err 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done &&
+    wait_line "hydrate: running" err $pid &&
     sleep 1 && kill -INT $pid; wait $pid; rc=$? &&
     test $rc = 1 && ! grep -q -e "differences found" -e "no differences" err && no_leftovers
 '
