@@ -382,7 +382,7 @@ static int build_sources(struct cluster *c, bool mock)
  */
 static int sources_start(const char *logs, const char *database, bool mock)
 {
-    int r = side_config(1, logs, false, database, 64ULL << 20);
+    int r = side_config(1, logs, false, database, SCRATCH_CLUSTER_BYTES);
     if (r)
         return r;
     if ((r = cluster_setup(&sides[1]))) {

@@ -109,7 +109,7 @@ static void check_cache(void)
 static void check_scratch(void)
 {
     bool ram;
-    char *b = scratch_base(64ULL << 20, &ram);
+    char *b = scratch_base(SCRATCH_CLUSTER_BYTES, &ram);
     if (!b)
         return;
     report(0, "throwaway clusters", "%s %s (%llu MiB free): check, diff, normalize-backup",

@@ -51,7 +51,7 @@ void norm_backup_release(struct norm_backup *b)
 
 uint64_t norm_backup_need(const struct norm_backup *b)
 {
-    uint64_t n = (64ULL << 20) + 2 * scratch_unpacked_size(b->base) +
+    uint64_t n = SCRATCH_CLUSTER_BYTES + 2 * scratch_unpacked_size(b->base) +
                  (b->wal ? scratch_unpacked_size(b->wal) : 0);
     for (size_t i = 0; i < b->tablespaces.nr; i++)
         n += 2 * scratch_unpacked_size(b->tablespaces.v[i]);

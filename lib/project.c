@@ -415,7 +415,7 @@ int proj_check(const struct proj_opts *o)
     struct proj_opts d = *o;
     d.reuse = d.cleanup = d.edit = false;
     /* room for a fresh cluster and what the test data grows it by */
-    uint64_t need = 64ULL << 20;
+    uint64_t need = SCRATCH_CLUSTER_BYTES;
     if (!d.no_patch) {
         char *td = proj_test_data_path();
         need += 4 * scratch_unpacked_size(td);

@@ -28,6 +28,9 @@
 
 #include "lib/common.h"
 
+/* Room for a fresh cluster (the template is ~36 MB), before what a job adds. */
+#define SCRATCH_CLUSTER_BYTES (64ULL << 20)
+
 struct scratch {
     char *dir;  /* BASE/NAME: the working dir to give the cluster (not created) */
     char *base; /* BASE */
