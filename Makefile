@@ -37,11 +37,12 @@ endif
 APPLET_NAMES := database postgres-init postgres-cleanup migrator bundle
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
+OPS_SRC    := $(sort $(wildcard ops/*.c))
 APPLET_SRC := $(sort $(wildcard applets/*.c))
 BUNDLE_SQL := $(sort $(wildcard bundle/*.sql))
-SRC        := main.c $(LIB_SRC) $(APPLET_SRC)
+SRC        := main.c $(LIB_SRC) $(OPS_SRC) $(APPLET_SRC)
 OBJ        := $(patsubst %.c,$(O)/%.o,$(SRC)) $(O)/bundle_data.o
-LIB_OBJ    := $(patsubst %.c,$(O)/%.o,$(LIB_SRC)) $(O)/bundle_data.o
+LIB_OBJ    := $(patsubst %.c,$(O)/%.o,$(LIB_SRC) $(OPS_SRC)) $(O)/bundle_data.o
 UNIT_SRC   := $(sort $(wildcard test/unit/t-*.c))
 UNIT_BIN   := $(patsubst test/unit/%.c,$(O)/test/unit/%,$(UNIT_SRC))
 
@@ -105,7 +106,7 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -DDBTOOL_VERSION='"$(VERSION)"' 
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_TARGETS := sqlsplit config url migration
 FUZZ_LIBSRC_sqlsplit := lib/sqlsplit.c lib/strbuf.c lib/log.c
-FUZZ_LIBSRC_config   := lib/config.c lib/fs.c lib/pg.c lib/strbuf.c lib/log.c
+FUZZ_LIBSRC_config   := lib/settings.c lib/fs.c lib/job.c lib/spawn.c lib/pg.c lib/strbuf.c lib/log.c
 FUZZ_LIBSRC_url      := lib/pg.c lib/strbuf.c lib/log.c
 FUZZ_SEEDS_sqlsplit  := test/sql/corpus
 FUZZ_SEEDS_config    := test/fuzz/seeds-config

@@ -5,25 +5,47 @@
  */
 #include "lib/common.h"
 #include "applets/applets.h"
+#include "lib/opt.h"
+#include "lib/settings.h"
 
 #include <unistd.h>
 
+/*
+ * How an applet wants its settings (git's RUN_SETUP): main resolves them
+ * once, before the applet runs, and hands them down read-only.
+ */
+enum {
+    /* an invalid setting (environment or dbtool.yaml) is reported and exits 3,
+     * unless the command line asks for help */
+    APPLET_STRICT = 1 << 0,
+    /* invalid settings are handed over as problems (doctor lists them) */
+    APPLET_LENIENT = 1 << 1,
+    /* installed as a link name by `make install` */
+    APPLET_LINK = 1 << 2,
+};
+
 struct applet {
     const char *name;
-    int (*fn)(int argc, char **argv);
+    int (*fn)(int argc, char **argv, const struct settings *s);
     const char *summary;
+    unsigned flags;
 };
 
 /* Sorted by name. */
 static const struct applet applets[] = {
-    {"bundle", cmd_bundle, "the hectic SQL bundle: print, list, write, apply, upgrade"},
-    {"config", cmd_config, "show the resolved configuration and where each value came from"},
-    {"database", cmd_database, "the development database manager (init, cleanup, log, ...)"},
-    {"doctor", cmd_doctor, "check programs, versions, the cache and the project; say what to fix"},
-    {"migrator", cmd_migrator, "versioned up/down migrations tracked in hectic.migration"},
-    {"postgres-cleanup", cmd_postgres_cleanup, "stop the local cluster (fast mode); never deletes data"},
-    {"postgres-init", cmd_postgres_init, "make a local cluster ready and print or export its URL"},
-    {"sql", cmd_sql, "run SQL scripts like psql -f, in-process (\\i, \\set, COPY, \\if ...)"},
+    {"bundle", cmd_bundle, "the hectic SQL bundle: print, list, write, apply, upgrade", APPLET_STRICT},
+    {"config", cmd_config, "show the resolved configuration and where each value came from", APPLET_STRICT},
+    {"database", cmd_database, "the development database manager (init, cleanup, log, ...)",
+     APPLET_STRICT | APPLET_LINK},
+    {"doctor", cmd_doctor, "check programs, versions, the cache and the project; say what to fix",
+     APPLET_LENIENT},
+    {"migrator", cmd_migrator, "versioned up/down migrations tracked in hectic.migration",
+     APPLET_STRICT | APPLET_LINK},
+    {"postgres-cleanup", cmd_postgres_cleanup, "stop the local cluster (fast mode); never deletes data",
+     APPLET_STRICT | APPLET_LINK},
+    {"postgres-init", cmd_postgres_init, "make a local cluster ready and print or export its URL",
+     APPLET_STRICT | APPLET_LINK},
+    {"sql", cmd_sql, "run SQL scripts like psql -f, in-process (\\i, \\set, COPY, \\if ...)", APPLET_STRICT},
 };
 
 static const struct applet *find_applet(const char *name)
@@ -88,6 +110,20 @@ int main(int argc, char **argv)
         argv++;
     }
     progname = a->name;
-    int code = a->fn(argc, argv);
+    /* settings resolved once; `--help` works whatever they hold */
+    static struct settings settings;
+    if (settings_load(&settings) < 0 && (a->flags & APPLET_STRICT) && !args_want_help(argc, argv)) {
+        settings_report(&settings);
+        dbtool_exit(EXIT_MISSING);
+    }
+    {
+        const char *bad;
+        if (log_configure(set_get(&settings, SET_HECTIC_LOG), &bad) < 0 && (a->flags & APPLET_STRICT) &&
+            !args_want_help(argc, argv))
+            die(EXIT_MISSING, "HECTIC_LOG: invalid level '%s' (levels: trace debug info notice warn "
+                              "error off; per namespace: LEVEL;ns=LEVEL)", bad);
+    }
+    int code = a->fn(argc, argv, &settings);
+    settings_release(&settings);
     dbtool_exit(code);
 }

@@ -4,13 +4,15 @@
 #ifndef DBTOOL_APPLETS_H
 #define DBTOOL_APPLETS_H
 
-int cmd_bundle(int argc, char **argv);
-int cmd_config(int argc, char **argv);
-int cmd_database(int argc, char **argv);
-int cmd_doctor(int argc, char **argv);
-int cmd_migrator(int argc, char **argv);
-int cmd_postgres_cleanup(int argc, char **argv);
-int cmd_postgres_init(int argc, char **argv);
-int cmd_sql(int argc, char **argv);
+struct settings;
+
+int cmd_bundle(int argc, char **argv, const struct settings *s);
+int cmd_config(int argc, char **argv, const struct settings *s);
+int cmd_database(int argc, char **argv, const struct settings *s);
+int cmd_doctor(int argc, char **argv, const struct settings *s);
+int cmd_migrator(int argc, char **argv, const struct settings *s);
+int cmd_postgres_cleanup(int argc, char **argv, const struct settings *s);
+int cmd_postgres_init(int argc, char **argv, const struct settings *s);
+int cmd_sql(int argc, char **argv, const struct settings *s);
 
 #endif

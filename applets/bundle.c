@@ -7,18 +7,18 @@
 #include "lib/common.h"
 #include "applets/applets.h"
 #include "lib/bundle.h"
-#include "lib/config.h"
+#include "lib/settings.h"
 #include "lib/fs.h"
 #include "lib/opt.h"
 #include "lib/pg.h"
 
 
-static int sub_apply(int argc, char **argv);
-static int sub_list(int argc, char **argv);
-static int sub_load_secrets(int argc, char **argv);
-static int sub_print(int argc, char **argv);
-static int sub_upgrade(int argc, char **argv);
-static int sub_write(int argc, char **argv);
+static int sub_apply(int argc, char **argv, const struct settings *s);
+static int sub_list(int argc, char **argv, const struct settings *s);
+static int sub_load_secrets(int argc, char **argv, const struct settings *s);
+static int sub_print(int argc, char **argv, const struct settings *s);
+static int sub_upgrade(int argc, char **argv, const struct settings *s);
+static int sub_write(int argc, char **argv, const struct settings *s);
 
 static const struct subcommand subcommands[] = {
     {"apply", sub_apply, "apply the bundle (or one part) to a database"},
@@ -54,13 +54,12 @@ static const struct bundle_part *find_or_die(const char *name)
 }
 
 /* Connect to the URL of -u / DB_URL / PGURL; exits 3 without one, 1 when it fails. */
-static PGconn *connect_or_die(const char *url)
+static PGconn *connect_or_die(const struct settings *s, const char *url)
 {
     if (!url)
         url = front_url;
-    if (url)
-        cfg_set(CFG_DB_URL, url);
-    url = cfg_get(CFG_DB_URL);
+    if (!url)
+        url = set_get(s, SET_DB_URL);
     if (!url)
         die(EXIT_MISSING, "no database URL: pass -u URL or set DB_URL (or PGURL)");
     if (!pg_url_supported(url)) {
@@ -73,7 +72,7 @@ static PGconn *connect_or_die(const char *url)
     return conn;
 }
 
-static int sub_print(int argc, char **argv)
+static int sub_print(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "dbtool bundle print [PART]", "",
@@ -85,8 +84,7 @@ static int sub_print(int argc, char **argv)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc > 1)
         usage_die(u, "too many arguments");
-    cfg_load_or_die();
-    const char *inh = cfg_get(CFG_HECTIC_INHERITANCE_SQL);
+    const char *inh = set_get(s, SET_HECTIC_INHERITANCE_SQL);
     struct strbuf sb = STRBUF_INIT;
     int ret = 0;
     if (argc == 1) {
@@ -111,7 +109,7 @@ static int sub_print(int argc, char **argv)
     return ret;
 }
 
-static int sub_list(int argc, char **argv)
+static int sub_list(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {"dbtool bundle list", "",
                                     "The parts, one name per line, in the order they are applied.", NULL};
@@ -137,7 +135,7 @@ static int write_one(const char *dir, const char *file, const struct bundle_part
     return r;
 }
 
-static int sub_write(int argc, char **argv)
+static int sub_write(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "dbtool bundle write DIR", "",
@@ -173,7 +171,7 @@ static int sub_write(int argc, char **argv)
     return 0;
 }
 
-static int sub_apply(int argc, char **argv)
+static int sub_apply(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "dbtool bundle apply [-u|--url URL] [PART]", "",
@@ -189,13 +187,12 @@ static int sub_apply(int argc, char **argv)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc > 1)
         usage_die(u, "too many arguments");
-    cfg_load_or_die();
     const struct bundle_part *only = argc ? find_or_die(argv[0]) : NULL;
     if (only && !bundle_is_part(only))
         die(EXIT_UNKNOWN, "'%s' is not a bundle part (upgrade scripts run through 'dbtool bundle upgrade')",
             argv[0]);
-    PGconn *conn = connect_or_die(url);
-    int r = bundle_apply(conn, only ? only->name : NULL, cfg_get(CFG_HECTIC_INHERITANCE_SQL));
+    PGconn *conn = connect_or_die(s, url);
+    int r = bundle_apply(conn, only ? only->name : NULL, set_get(s, SET_HECTIC_INHERITANCE_SQL));
     PQfinish(conn);
     if (r < 0)
         return EXIT_ERR;
@@ -203,7 +200,7 @@ static int sub_apply(int argc, char **argv)
     return 0;
 }
 
-static int sub_upgrade(int argc, char **argv)
+static int sub_upgrade(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "dbtool bundle upgrade [-u|--url URL]", "",
@@ -220,14 +217,13 @@ static int sub_upgrade(int argc, char **argv)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
-    cfg_load_or_die();
-    PGconn *conn = connect_or_die(url);
-    int r = bundle_upgrade(conn, cfg_get(CFG_HECTIC_INHERITANCE_SQL));
+    PGconn *conn = connect_or_die(s, url);
+    int r = bundle_upgrade(conn, set_get(s, SET_HECTIC_INHERITANCE_SQL));
     PQfinish(conn);
     return r < 0 ? EXIT_ERR : 0;
 }
 
-static int sub_load_secrets(int argc, char **argv)
+static int sub_load_secrets(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "dbtool bundle load-secrets [-u|--url URL] [FILE|-]", "",
@@ -243,13 +239,12 @@ static int sub_load_secrets(int argc, char **argv)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc > 1)
         usage_die(u, "too many arguments");
-    cfg_load_or_die();
     const char *file = argc && strcmp(argv[0], "-") ? argv[0] : NULL;
     struct strbuf sb = STRBUF_INIT;
     if (file ? strbuf_read_file(&sb, file) < 0 : strbuf_read_fd(&sb, 0) < 0)
         die_errno(EXIT_ERR, "cannot read dotenv %s%s%s", file ? "file '" : "from stdin", file ? file : "",
                   file ? "'" : "");
-    PGconn *conn = connect_or_die(url);
+    PGconn *conn = connect_or_die(s, url);
     int n = 0;
     int r = bundle_load_secrets(conn, sb.buf, sb.len, &n);
     PQfinish(conn);
@@ -261,7 +256,7 @@ static int sub_load_secrets(int argc, char **argv)
     return 0;
 }
 
-int cmd_bundle(int argc, char **argv)
+int cmd_bundle(int argc, char **argv, const struct settings *s)
 {
     const struct option opts[] = {
         OPT_STRING('u', "url", &front_url, "URL", "database URL (default $DB_URL, else $PGURL)"),
@@ -269,5 +264,5 @@ int cmd_bundle(int argc, char **argv)
     };
     const struct subcommand *sub =
         parse_subcommand(&argc, &argv, opts, usage, subcommands, ARRAY_SIZE(subcommands));
-    return sub->fn(argc, argv);
+    return sub->fn(argc, argv, s);
 }

@@ -4,7 +4,7 @@
  */
 #include "lib/common.h"
 #include "applets/applets.h"
-#include "lib/config.h"
+#include "lib/settings.h"
 #include "lib/opt.h"
 #include "lib/pg.h"
 
@@ -15,30 +15,28 @@ static const char *const usage[] = {
     "(flag, env, file, default); with NAME print only that value. Passwords in URLs are masked.",
     NULL};
 
-int cmd_config(int argc, char **argv)
+int cmd_config(int argc, char **argv, const struct settings *s)
 {
     const struct option opts[] = {OPT_END()};
     argc = parse_options(argc, argv, opts, usage, 0);
-    cfg_load_or_die();
     if (argc > 1)
         usage_die(usage, "too many arguments");
     if (argc == 1) {
-        for (int k = 0; k < CFG__N; k++) {
-            if (!strcmp(cfg_name(k), argv[0])) {
-                const char *v = cfg_get(k);
-                if (!v)
-                    return EXIT_ERR;
-                /* a password inside a URL is never printed */
-                char *m = (k == CFG_DB_URL || k == CFG_STAGING_DB_URL) ? pg_mask_url(v) : xstrdup(v);
-                printf("%s\n", m);
-                free(m);
-                return 0;
-            }
+        int k = set_lookup(argv[0]);
+        if (k >= 0) {
+            const char *v = set_get(s, k);
+            if (!v)
+                return EXIT_ERR;
+            /* a password inside a URL is never printed */
+            char *m = set_is_url(k) ? pg_mask_url(v) : xstrdup(v);
+            printf("%s\n", m);
+            free(m);
+            return 0;
         }
         die(EXIT_UNKNOWN, "unknown setting '%s' (see 'dbtool config')", argv[0]);
     }
     struct strbuf sb = STRBUF_INIT;
-    cfg_dump(&sb);
+    settings_dump(s, &sb);
     fwrite(sb.buf, 1, sb.len, stdout);
     strbuf_release(&sb);
     return 0;

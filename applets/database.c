@@ -8,27 +8,28 @@
 #include "lib/common.h"
 #include "applets/applets.h"
 #include "applets/database_diff.h"
-#include "lib/backup.h"
+#include "ops/backup.h"
 #include "lib/cluster.h"
-#include "lib/config.h"
+#include "ops/ops.h"
+#include "lib/settings.h"
 #include "lib/fs.h"
 #include "lib/opt.h"
-#include "lib/project.h"
+#include "ops/project.h"
 #include "lib/serverlog.h"
-#include "lib/staging.h"
+#include "ops/staging.h"
 
-static int sub_deploy(int argc, char **argv);
-static int sub_init(int argc, char **argv);
-static int sub_hydrate(int argc, char **argv);
-static int sub_patch(int argc, char **argv);
-static int sub_test(int argc, char **argv);
-static int sub_check(int argc, char **argv);
-static int sub_cleanup(int argc, char **argv);
-static int sub_log(int argc, char **argv);
-static int sub_backup(int argc, char **argv);
-static int sub_restore(int argc, char **argv);
-static int sub_migrator(int argc, char **argv);
-static int sub_pull_staging(int argc, char **argv);
+static int sub_deploy(int argc, char **argv, const struct settings *s);
+static int sub_init(int argc, char **argv, const struct settings *s);
+static int sub_hydrate(int argc, char **argv, const struct settings *s);
+static int sub_patch(int argc, char **argv, const struct settings *s);
+static int sub_test(int argc, char **argv, const struct settings *s);
+static int sub_check(int argc, char **argv, const struct settings *s);
+static int sub_cleanup(int argc, char **argv, const struct settings *s);
+static int sub_log(int argc, char **argv, const struct settings *s);
+static int sub_backup(int argc, char **argv, const struct settings *s);
+static int sub_restore(int argc, char **argv, const struct settings *s);
+static int sub_migrator(int argc, char **argv, const struct settings *s);
+static int sub_pull_staging(int argc, char **argv, const struct settings *s);
 
 /* In the order of a developer's day; `database --help` prints them so. */
 static const struct subcommand subcommands[] = {
@@ -55,31 +56,36 @@ static const char *const usage[] = {
     "Run 'database SUBCOMMAND --help' for a subcommand's options.",
     NULL};
 
-static int sub_init(int argc, char **argv)
+static int sub_init(int argc, char **argv, const struct settings *s)
 {
-    static const char *const u[] = {"database init [--reuse]", "",
+    static const char *const u[] = {"database init [--reuse | --previous]", "",
                                     "Start this project's cluster (see 'postgres-init --help').", NULL};
-    int reuse = 0;
+    int reuse = 0, previous = 0;
     const struct option opts[] = {
         OPT_BOOL(0, "reuse", &reuse, "reuse the existing cluster"),
+        OPT_BOOL(0, "previous", &previous, "go back to the cluster the last fresh init replaced"),
         OPT_END(),
     };
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
+    if (reuse && previous)
+        usage_die(u, "--reuse and --previous exclude each other");
+    struct cluster_spec sp;
+    cluster_spec_from(&sp, s);
     if (reuse)
-        cfg_set(CFG_PG_REUSE, "1");
+        sp.reuse = true;
     struct cluster c;
-    int r = cluster_setup(&c);
-    if (!r)
-        r = cluster_init(&c);
-    if (!r)
+    enum cl_status st = cluster_setup(&c, &sp);
+    if (!st)
+        st = previous ? cluster_use_previous(&c) : cluster_init(&c);
+    if (!st)
         printf("%s\n", c.url);
     cluster_release(&c);
-    return r;
+    return ops_exit(st);
 }
 
-static int sub_deploy(int argc, char **argv)
+static int sub_deploy(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database deploy [--reuse] [-P|--no-patch] [-H|--no-hydrate] [-m|--mock] [-c|--cleanup]",
@@ -103,21 +109,23 @@ static int sub_deploy(int argc, char **argv)
         usage_die(u, "unexpected argument '%s'", argv[0]);
     struct proj_opts o = {.mock = mock, .no_hydrate = no_hydrate, .no_patch = no_patch,
                           .reuse = reuse, .cleanup = cleanup};
-    return proj_deploy(&o);
+    return proj_deploy(s, &o);
 }
 
 /* hydrate/patch/test: -u, DB_URL, PGURL, else the project cluster. */
-static int with_url(int (*fn)(const char *url, const struct proj_opts *o), const struct proj_opts *o)
+static int with_url(const struct settings *s,
+                    int (*fn)(const struct settings *s, const char *url, const struct proj_opts *o),
+                    const struct proj_opts *o)
 {
-    char *url = proj_url();
+    char *url = proj_url(s);
     if (!url)
         return EXIT_MISSING;
-    int r = fn(url, o);
+    int r = fn(s, url, o);
     free(url);
     return r;
 }
 
-static int sub_hydrate(int argc, char **argv)
+static int sub_hydrate(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database hydrate [-H|--no-hook] [-m|--mock]",
@@ -138,10 +146,10 @@ static int sub_hydrate(int argc, char **argv)
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
     struct proj_opts o = {.mock = mock, .no_hook = no_hook};
-    return with_url(proj_hydrate, &o);
+    return with_url(s, proj_hydrate, &o);
 }
 
-static int sub_patch(int argc, char **argv)
+static int sub_patch(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database patch [-e|--edit]",
@@ -159,15 +167,15 @@ static int sub_patch(int argc, char **argv)
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
     struct proj_opts o = {.edit = edit};
-    return with_url(proj_patch, &o);
+    return with_url(s, proj_patch, &o);
 }
 
-static int test_fn(const char *url, const struct proj_opts *o)
+static int test_fn(const struct settings *s, const char *url, const struct proj_opts *o)
 {
-    return proj_test(url);
+    return proj_test(s, url);
 }
 
-static int sub_test(int argc, char **argv)
+static int sub_test(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database test", "",
@@ -177,10 +185,10 @@ static int sub_test(int argc, char **argv)
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
     struct proj_opts o = {0};
-    return with_url(test_fn, &o);
+    return with_url(s, test_fn, &o);
 }
 
-static int sub_check(int argc, char **argv)
+static int sub_check(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database check [-P|--no-patch] [-H|--no-hydrate] [-m|--mock]",
@@ -203,10 +211,10 @@ static int sub_check(int argc, char **argv)
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
     struct proj_opts o = {.mock = mock, .no_hydrate = no_hydrate, .no_patch = no_patch};
-    return proj_check(&o);
+    return proj_check(s, &o);
 }
 
-static int sub_cleanup(int argc, char **argv)
+static int sub_cleanup(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {"database cleanup", "",
                                     "Stop the cluster and remove PG_WORKING_DIR. Refuses '/', $HOME,\n"
@@ -216,15 +224,17 @@ static int sub_cleanup(int argc, char **argv)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
+    struct cluster_spec sp;
+    cluster_spec_from(&sp, s);
     struct cluster c;
-    int r = cluster_setup(&c);
-    if (!r)
-        r = cluster_remove(&c);
+    enum cl_status st = cluster_setup(&c, &sp);
+    if (!st)
+        st = cluster_remove(&c);
     cluster_release(&c);
-    return r;
+    return ops_exit(st);
 }
 
-static int sub_log(int argc, char **argv)
+static int sub_log(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {"database log [list|INDEX|NAME]", "",
                                     "Server logs under $PG_WORKING_DIR/data/log (or $PG_LOG_PATH): 'list'\n"
@@ -235,14 +245,14 @@ static int sub_log(int argc, char **argv)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc > 1)
         usage_die(u, "too many arguments");
-    const char *lp = cfg_get(CFG_PG_LOG_PATH);
-    char *dir = lp ? xstrdup(lp) : xasprintf("%s/data/log", cfg_get(CFG_PG_WORKING_DIR));
+    const char *lp = set_get(s, SET_PG_LOG_PATH);
+    char *dir = lp ? xstrdup(lp) : xasprintf("%s/data/log", set_get(s, SET_PG_WORKING_DIR));
     int r = serverlog_show(dir, argc ? argv[0] : NULL);
     free(dir);
     return r;
 }
 
-static int sub_backup(int argc, char **argv)
+static int sub_backup(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database backup [DIR]",
@@ -256,10 +266,10 @@ static int sub_backup(int argc, char **argv)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc > 1)
         usage_die(u, "too many arguments");
-    return backup_create(argc ? argv[0] : NULL);
+    return backup_create(s, argc ? argv[0] : NULL);
 }
 
-static int sub_restore(int argc, char **argv)
+static int sub_restore(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database restore [--archive FILE] [PATH]",
@@ -279,23 +289,28 @@ static int sub_restore(int argc, char **argv)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc > 1 || (argc && archive))
         usage_die(u, "too many arguments");
-    return backup_restore(argc ? argv[0] : NULL, archive);
+    return backup_restore(s, argc ? argv[0] : NULL, archive);
 }
 
-static int sub_migrator(int argc, char **argv)
+static int sub_migrator(int argc, char **argv, const struct settings *s)
 {
     /* migrator parses its own options (-u, -d, --help); we only supply the defaults */
     if (args_want_help(argc, argv) || (argc > 1 && !strcmp(argv[1], "help")))
-        return cmd_migrator(argc, argv);
-    cfg_set(CFG_MIGRATION_DIR, cfg_get(CFG_MIGRATION_DIR));
-    char *url = proj_url();
-    if (url)
-        cfg_set(CFG_DB_URL, url);
+        return cmd_migrator(argc, argv, s);
+    char *url = proj_url(s);
+    const struct set_override ov[] = {
+        {SET_MIGRATION_DIR, set_get(s, SET_MIGRATION_DIR)},
+        {SET_DB_URL, url},
+    };
+    struct settings mine;
+    settings_derive(&mine, s, ov, url ? 2 : 1);
     free(url);
-    return cmd_migrator(argc, argv);
+    int r = cmd_migrator(argc, argv, &mine);
+    settings_release(&mine);
+    return r;
 }
 
-static int sub_pull_staging(int argc, char **argv)
+static int sub_pull_staging(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database pull_staging",
@@ -315,10 +330,10 @@ static int sub_pull_staging(int argc, char **argv)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
-    return staging_pull();
+    return staging_pull(s);
 }
 
-int cmd_database(int argc, char **argv)
+int cmd_database(int argc, char **argv, const struct settings *s)
 {
     const char *url = NULL;
     const struct option opts[] = {
@@ -327,13 +342,15 @@ int cmd_database(int argc, char **argv)
     };
     const struct subcommand *sub =
         parse_subcommand(&argc, &argv, opts, usage, subcommands, ARRAY_SIZE(subcommands));
-    /* a subcommand's --help works anywhere: no project, no configuration needed */
-    if (!args_want_help(argc, argv)) {
-        cfg_load_or_die();
-        if (!cfg_get(CFG_LOCAL_DIR))
-            die(EXIT_MISSING, "LOCAL_DIR is not set: export LOCAL_DIR to the project root");
-    }
-    if (url)
-        cfg_set(CFG_DB_URL, url);
-    return sub->fn(argc, argv);
+    /* a subcommand's --help works anywhere: no project needed */
+    if (!args_want_help(argc, argv) && !set_get(s, SET_LOCAL_DIR))
+        die(EXIT_MISSING, "LOCAL_DIR is not set: export LOCAL_DIR to the project root");
+    if (!url)
+        return sub->fn(argc, argv, s);
+    const struct set_override ov[] = {{SET_DB_URL, url}};
+    struct settings mine;
+    settings_derive(&mine, s, ov, 1);
+    int r = sub->fn(argc, argv, &mine);
+    settings_release(&mine);
+    return r;
 }

@@ -5,11 +5,11 @@
  */
 #include "lib/common.h"
 #include "applets/database_diff.h"
-#include "lib/diff.h"
-#include "lib/normalize.h"
+#include "ops/diff.h"
+#include "ops/normalize.h"
 #include "lib/opt.h"
 
-int database_sub_diff(int argc, char **argv)
+int database_sub_diff(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database diff [--tables a,b] [--ignore-migration-fail] [-m|--mock] [--include-bookkeeping]\n"
@@ -38,9 +38,9 @@ int database_sub_diff(int argc, char **argv)
         "(catalog queries, pg_dump, COPY TO), in one read-only snapshot for the data.\n"
         "--format json prints {\"schema_changed\":bool,\"tables\":[{\"table\":\"s.t\",\"added\":n,\n"
         "\"removed\":n,\"changed\":n,\"only_on\":null|\"backup\"|\"sources\"}],\"differences\":bool}.",
-        "Exit status: 0 no differences ('no differences found'), 1 differences (or a failed\n"
-        "migration without --ignore-migration-fail), 3 no backup, 5 a --tables name exists on\n"
-        "neither side, 127 pg_dump (or another program) missing.",
+        "Exit status: 0 no differences ('no differences found'), 1 differences, 4 a migration\n"
+        "failed (without --ignore-migration-fail), 3 no backup, 5 a --tables name exists on\n"
+        "neither side, 127 pg_dump (or another program) missing, 130 interrupted.",
         NULL};
     const char *tables = NULL, *format = "text", *against = NULL;
     int ignore = 0, mock = 0, bookkeeping = 0;
@@ -61,7 +61,7 @@ int database_sub_diff(int argc, char **argv)
             side = argv[i++];
         if (argc - i > 1)
             usage_die(u, "too many arguments for 'diff log'");
-        return diff_log(side, i < argc ? argv[i] : NULL);
+        return diff_log(s, side, i < argc ? argv[i] : NULL);
     }
     if (argc > 1)
         usage_die(u, "too many arguments");
@@ -80,10 +80,10 @@ int database_sub_diff(int argc, char **argv)
         .include_bookkeeping = bookkeeping,
         .json = !strcmp(format, "json"),
     };
-    return diff_run(&o);
+    return diff_run(s, &o);
 }
 
-int database_sub_normalize_backup(int argc, char **argv)
+int database_sub_normalize_backup(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database normalize-backup [-o|--output PATH] [--role NAME] [--database NAME] [PATH]",
@@ -113,5 +113,5 @@ int database_sub_normalize_backup(int argc, char **argv)
     if (argc > 1)
         usage_die(u, "too many arguments");
     struct norm_opts o = {argc ? argv[0] : NULL, output, role, database};
-    return norm_normalize(&o);
+    return norm_normalize(s, &o);
 }

@@ -5,7 +5,8 @@
 #ifndef DBTOOL_DATABASE_DIFF_H
 #define DBTOOL_DATABASE_DIFF_H
 
-int database_sub_diff(int argc, char **argv);
-int database_sub_normalize_backup(int argc, char **argv);
+struct settings;
+int database_sub_diff(int argc, char **argv, const struct settings *s);
+int database_sub_normalize_backup(int argc, char **argv, const struct settings *s);
 
 #endif

@@ -5,8 +5,8 @@
  */
 #include "lib/common.h"
 #include "applets/applets.h"
-#include "lib/config.h"
-#include "lib/doctor.h"
+#include "lib/settings.h"
+#include "ops/doctor.h"
 #include "lib/opt.h"
 
 static const char *const usage[] = {
@@ -18,12 +18,11 @@ static const char *const usage[] = {
     "Exit 0 when nothing FAILs, 1 otherwise; warnings do not fail.",
     NULL};
 
-int cmd_doctor(int argc, char **argv)
+int cmd_doctor(int argc, char **argv, const struct settings *s)
 {
     const struct option opts[] = {OPT_END()};
     argc = parse_options(argc, argv, opts, usage, 0);
     if (argc)
         usage_die(usage, "unexpected argument '%s'", argv[0]);
-    cfg_load_or_die();
-    return doctor_run() ? EXIT_ERR : 0;
+    return doctor_run(s) ? EXIT_ERR : 0;
 }

@@ -8,10 +8,11 @@
 #include "lib/common.h"
 #include "applets/applets.h"
 #include "lib/bundle.h"
-#include "lib/config.h"
+#include "lib/settings.h"
 #include "lib/fs.h"
 #include "lib/migrate.h"
 #include "lib/opt.h"
+#include "lib/pager.h"
 #include "lib/pg.h"
 
 #include <dirent.h>
@@ -174,19 +175,21 @@ static NORETURN void surplus(const char *const *usage, const char *cmd, const ch
     usage_die(usage, "unexpected argument '%s'", arg);
 }
 
-/* (cfg_set() re-resolves every value and frees the old strings: cmd_migrator
- * applies -u and -d once, before any cfg_get(), and nothing sets them after.) */
+/* The settings with -u and -d applied (cmd_migrator derives them once). */
+static struct settings mig_settings;
+static const struct settings *S;
+
 static const char *migration_dir(void)
 {
-    enum cfg_source src = cfg_source(CFG_MIGRATION_DIR);
-    if (src == CFG_SRC_ENV || src == CFG_SRC_FILE || src == CFG_SRC_FLAG)
-        return cfg_get(CFG_MIGRATION_DIR);
+    enum set_source src = set_source(S, SET_MIGRATION_DIR);
+    if (src == SET_SRC_ENV || src == SET_SRC_FILE || src == SET_SRC_FLAG)
+        return set_get(S, SET_MIGRATION_DIR);
     return "migration";
 }
 
 static const char *url_or_die(void)
 {
-    const char *url = cfg_get(CFG_DB_URL);
+    const char *url = set_get(S, SET_DB_URL);
     if (!url || !*url)
         die(EXIT_MISSING, "no database URL: pass -u URL or set DB_URL (or PGURL)");
     if (!pg_url_supported(url)) {
@@ -234,7 +237,7 @@ static int init_bundle(PGconn *conn, void *arg)
                   "nothing was changed (use a matching dbtool)", v.buf, BUNDLE_VERSION);
         r = -1;
     } else if (r >= 0) {
-        r = bundle_apply(conn, NULL, cfg_get(CFG_HECTIC_INHERITANCE_SQL));
+        r = bundle_apply(conn, NULL, set_get(S, SET_HECTIC_INHERITANCE_SQL));
         if (r == 0)
             debug("migrator", "hectic bundle %s applied", BUNDLE_VERSION);
     }
@@ -247,7 +250,7 @@ static int do_init(int npos, char **pos)
     if (npos > 1)
         surplus(usage_init, "init", pos[1]);
     if (opt_dry_run) {
-        const char *inh = cfg_get(CFG_HECTIC_INHERITANCE_SQL);
+        const char *inh = set_get(S, SET_HECTIC_INHERITANCE_SQL);
         struct strbuf sb = STRBUF_INIT;
         strbuf_addf(&sb, "-- migrator init --dry-run: the SQL 'init' runs (hectic bundle %s); nothing was changed\n",
                     BUNDLE_VERSION);
@@ -501,7 +504,7 @@ static int do_status(int npos, char **pos)
     return rc;
 }
 
-int cmd_migrator(int argc, char **argv)
+int cmd_migrator(int argc, char **argv, const struct settings *s)
 {
     const char *cmd = find_command(argc, argv);
     const char *const *usage = usage_main;
@@ -554,13 +557,16 @@ int cmd_migrator(int argc, char **argv)
         main_help(stderr);
         return EXIT_ERR;
     }
-    /* the front door ('database migrator') may have loaded and set the config already:
-     * cfg_load() keeps cfg_set values, so loading again is safe */
-    cfg_load_or_die();
-    if (opt_url)
-        cfg_set(CFG_DB_URL, opt_url);
-    if (opt_dir)
-        cfg_set(CFG_MIGRATION_DIR, opt_dir);
+    {
+        struct set_override ov[2];
+        size_t n = 0;
+        if (opt_url)
+            ov[n++] = (struct set_override){SET_DB_URL, opt_url};
+        if (opt_dir)
+            ov[n++] = (struct set_override){SET_MIGRATION_DIR, opt_dir};
+        settings_derive(&mig_settings, s, ov, n);
+        S = &mig_settings;
+    }
     cmd = pos[0];
     if (!strcmp(cmd, "help")) {
         if (npos > 1)
@@ -568,16 +574,21 @@ int cmd_migrator(int argc, char **argv)
         main_help(stdout);
         return 0;
     }
+    int rc;
     if (!strcmp(cmd, "init"))
-        return do_init(npos, pos);
-    if (!strcmp(cmd, "migrate"))
-        return do_migrate(npos, pos);
-    if (!strcmp(cmd, "create"))
-        return do_create(npos, pos);
-    if (!strcmp(cmd, "list"))
-        return do_list(npos, pos);
-    if (!strcmp(cmd, "status"))
-        return do_status(npos, pos);
-    die(EXIT_UNKNOWN, "unknown command '%s' (init, migrate, create, list, status, help; see 'migrator --help')",
-        cmd);
+        rc = do_init(npos, pos);
+    else if (!strcmp(cmd, "migrate"))
+        rc = do_migrate(npos, pos);
+    else if (!strcmp(cmd, "create"))
+        rc = do_create(npos, pos);
+    else if (!strcmp(cmd, "list"))
+        rc = do_list(npos, pos);
+    else if (!strcmp(cmd, "status"))
+        rc = do_status(npos, pos);
+    else
+        die(EXIT_UNKNOWN, "unknown command '%s' (init, migrate, create, list, status, help; see 'migrator --help')",
+            cmd);
+    settings_release(&mig_settings);
+    S = NULL;
+    return rc;
 }

@@ -5,8 +5,9 @@
  */
 #include "lib/common.h"
 #include "applets/applets.h"
-#include "lib/cluster.h"
-#include "lib/config.h"
+#include "lib/fs.h"
+#include "lib/postmaster.h"
+#include "lib/settings.h"
 #include "lib/opt.h"
 
 static const char *const usage[] = {
@@ -17,7 +18,7 @@ static const char *const usage[] = {
     "the pid in it is stale. Never deletes anything.",
     NULL};
 
-int cmd_postgres_cleanup(int argc, char **argv)
+int cmd_postgres_cleanup(int argc, char **argv, const struct settings *s)
 {
     int timeout = 30;
     const struct option opts[] = {
@@ -27,17 +28,13 @@ int cmd_postgres_cleanup(int argc, char **argv)
     argc = parse_options(argc, argv, opts, usage, 0);
     if (argc > 0)
         usage_die(usage, "unexpected argument '%s'", argv[0]);
-    cfg_load_or_die();
-    const char *wd = cfg_get(CFG_PG_WORKING_DIR);
+    const char *wd = set_get(s, SET_PG_WORKING_DIR);
     if (!wd) {
         info("no PG_WORKING_DIR or LOCAL_DIR: nothing to stop");
         return 0;
     }
-    struct cluster c;
-    memset(&c, 0, sizeof(c));
-    c.working_dir = xstrdup(wd);
-    c.data_dir = xasprintf("%s/data", wd);
-    int r = cluster_stop(&c, timeout);
-    cluster_release(&c);
+    char *data = path_join(wd, "data");
+    int r = pm_stop(data, timeout) < 0 ? EXIT_ERR : 0;
+    free(data);
     return r;
 }

@@ -6,11 +6,12 @@
 #include "lib/common.h"
 #include "applets/applets.h"
 #include "lib/cluster.h"
-#include "lib/config.h"
+#include "ops/ops.h"
+#include "lib/settings.h"
 #include "lib/opt.h"
 
 static const char *const usage[] = {
-    "postgres-init [--env] [--reuse]",
+    "postgres-init [--env] [--reuse | --previous]",
     ". postgres-init          (sourced: exports the variables into the calling shell)",
     "",
     "Start a local PostgreSQL cluster in $PG_WORKING_DIR (default $LOCAL_DIR/focus/postgresql):\n"
@@ -20,33 +21,42 @@ static const char *const usage[] = {
     "  export PGURL=postgresql://USER@/DB?host=SOCKDIR&port=PORT (and $PG_URL_VAR)\n"
     "so that eval \"$(dbtool postgres-init --env)\" sets them. The server runs in its own\n"
     "session and keeps none of the caller's descriptors. As root it runs as $PG_OS_USER.",
+    "A fresh init keeps the cluster it replaces as $PG_WORKING_DIR/data.previous (one\n"
+    "generation); --previous stops the server, swaps the two and starts the previous one.\n"
+    "A reused cluster that cannot start is moved to data.failed-STAMP, never deleted;\n"
+    "an interrupted or timed-out start stops the server it started and changes nothing.\n"
+    "dbtool only removes, renames or chowns inside a working dir it made (the marker file\n"
+    ".dbtool-cluster); one postgres-init, cleanup or restore at a time per working dir.",
     NULL};
 
-int cmd_postgres_init(int argc, char **argv)
+int cmd_postgres_init(int argc, char **argv, const struct settings *s)
 {
-    int env_mode = 0, reuse = 0;
+    int env_mode = 0, reuse = 0, previous = 0;
     const struct option opts[] = {
         OPT_BOOL(0, "env", &env_mode, "print shell export lines (for eval or the sourced shim)"),
         OPT_BOOL(0, "reuse", &reuse, "reuse an existing cluster (same as PG_REUSE=1)"),
+        OPT_BOOL(0, "previous", &previous, "go back to the cluster the last fresh init replaced"),
         OPT_END(),
     };
     argc = parse_options(argc, argv, opts, usage, 0);
     if (argc > 0)
         usage_die(usage, "unexpected argument '%s'", argv[0]);
-    cfg_load_or_die();
+    if (reuse && previous)
+        usage_die(usage, "--reuse and --previous exclude each other");
+    struct cluster_spec sp;
+    cluster_spec_from(&sp, s);
     if (reuse)
-        cfg_set(CFG_PG_REUSE, "1");
-
+        sp.reuse = true;
     struct cluster c;
-    int r = cluster_setup(&c);
-    if (!r)
-        r = cluster_init(&c);
-    if (!r) {
+    enum cl_status st = cluster_setup(&c, &sp);
+    if (!st)
+        st = previous ? cluster_use_previous(&c) : cluster_init(&c);
+    if (!st) {
         if (env_mode)
-            cluster_print_exports(&c, cfg_get(CFG_PG_URL_VAR), stdout);
+            cluster_print_exports(&c, set_get(s, SET_PG_URL_VAR), stdout);
         else
             printf("%s\n", c.url);
     }
     cluster_release(&c);
-    return r;
+    return ops_exit(st);
 }

@@ -6,7 +6,7 @@
  */
 #include "lib/common.h"
 #include "applets/applets.h"
-#include "lib/config.h"
+#include "lib/settings.h"
 #include "lib/opt.h"
 #include "lib/pg.h"
 #include "lib/sqlscript.h"
@@ -59,7 +59,7 @@ static int add_command(const struct option *opt, const char *arg)
     return 0;
 }
 
-int cmd_sql(int argc, char **argv)
+int cmd_sql(int argc, char **argv, const struct settings *set)
 {
     const char *url = NULL;
     int quiet = 0;
@@ -76,10 +76,8 @@ int cmd_sql(int argc, char **argv)
     if (argc > 0)
         usage_die(usage, "unexpected argument '%s' (scripts are given with -f FILE or -c SQL)",
                   argv[0]);
-    cfg_load_or_die();
-    if (url)
-        cfg_set(CFG_DB_URL, url);
-    url = cfg_get(CFG_DB_URL);
+    if (!url)
+        url = set_get(set, SET_DB_URL);
     if (!url || !*url)
         die(EXIT_MISSING, "no database URL: pass -u URL or set DB_URL or PGURL");
     if (!pg_url_supported(url)) {

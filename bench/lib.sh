@@ -28,11 +28,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # run as the server user when root (PostgreSQL refuses root)
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 row() { printf '%-44s %10s ms   floor %10s ms   ratio %6s\n' "$1" "$(ms "$2")" "$(ms "$3")" "$(ratio "$2" "$3")"; }
-# wait until no dbtool background job runs in $PG_WORKING_DIR
+# wait until no dbtool background job runs (each holds a lock in the cache's jobs/)
 wait_bg() {
-    while [ -e "$PG_WORKING_DIR/.dbtool-bg.pid" ] && kill -0 "$(cat "$PG_WORKING_DIR/.dbtool-bg.pid" 2>/dev/null)" 2>/dev/null; do
-        sleep 0.05
+    _c=${DBTOOL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dbtool}
+    for _l in "$_c"/jobs/*.lock; do
+        [ -e "$_l" ] && flock -s -w 600 "$_l" true
     done
+    return 0
 }
 # wait until no dbtool background job (a detached copy of a dbtool process,
 # e.g. a spare refill after a throwaway cluster went) runs: floors are timed

@@ -4,7 +4,6 @@
  * which transaction and reports failures with the part's name.
  */
 #include "lib/bundle.h"
-#include "lib/config.h"
 #include "lib/pg.h"
 
 #include <ctype.h>
@@ -152,9 +151,9 @@ int bundle_apply_url(const char *url, const char *part, const char *inheritance_
     return r;
 }
 
-int bundle_apply_inheritance_url(const char *url)
+int bundle_apply_inheritance_url(const char *url, const char *inheritance_sql)
 {
-    return bundle_apply_url(url, BUNDLE_INHERITANCE_PART, cfg_get(CFG_HECTIC_INHERITANCE_SQL));
+    return bundle_apply_url(url, BUNDLE_INHERITANCE_PART, inheritance_sql);
 }
 
 int bundle_upgrade(PGconn *conn, const char *inheritance_file)

@@ -73,9 +73,9 @@ int bundle_apply_url(const char *url, const char *part, const char *inheritance_
 /*
  * What postgres-init runs for PG_HECTIC_INHERITANCE=1: the version part and
  * the inheritance part on URL, the latter replaced by the file named by
- * HECTIC_INHERITANCE_SQL (cfg_get) when set. 0 or -1.
+ * INHERITANCE_SQL (the HECTIC_INHERITANCE_SQL file) when not NULL. 0 or -1.
  */
-int bundle_apply_inheritance_url(const char *url);
+int bundle_apply_inheritance_url(const char *url, const char *inheritance_sql);
 
 /*
  * Carry the database to BUNDLE_VERSION. No hectic bundle yet: a plain

@@ -1,20 +1,24 @@
 /*
- * cluster.c — postgres-init / postgres-cleanup.
+ * cluster.c — the cluster lifecycle: setup from a spec, init (fresh or
+ * reused), stop, remove, the working dir's lock and the ownership rule
+ * (see cluster.h).
  *
- * Fresh init copies an initdb'd data dir (database already created) from a
- * template cache keyed by the server binary and initdb options, so the common
- * case costs a directory copy and a server start. The server is started the
- * way pg_ctl does it (spawn postgres, poll postmaster.pid for "ready") but
- * polled every few milliseconds; it runs in its own session with no
- * descriptor of ours. Runtime knobs live in data/dbtool.conf, included at
- * the end of postgresql.conf and rewritten on every launch.
+ * A fresh init copies an initdb'd data dir from the template cache
+ * (lib/tplcache), writes the runtime configuration (lib/pgconf) and starts
+ * the server the way pg_ctl does (lib/postmaster). The replaced data dir is
+ * kept as data.previous (one generation); a reused cluster that cannot start
+ * is moved to data.failed-STAMP. Nothing is ever deleted as a fallback.
  */
 #include "lib/cluster.h"
 #include "lib/bundle.h"
-#include "lib/config.h"
 #include "lib/fs.h"
+#include "lib/job.h"
 #include "lib/pg.h"
+#include "lib/pgconf.h"
+#include "lib/postmaster.h"
+#include "lib/settings.h"
 #include "lib/spawn.h"
+#include "lib/tplcache.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -24,221 +28,154 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define NS "cluster"
-#define RUNTIME_CONF "dbtool.conf"
-#define INCLUDE_LINE "include_if_exists = '" RUNTIME_CONF "'"
-#define TEMPLATE_FORMAT "1" /* bump when the template layout changes */
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+void cluster_spec_from(struct cluster_spec *sp, const struct settings *s)
+{
+    memset(sp, 0, sizeof(*sp));
+    sp->working_dir = set_get(s, SET_PG_WORKING_DIR);
+    sp->local_dir = set_get(s, SET_LOCAL_DIR);
+    sp->database = set_get(s, SET_PG_DATABASE);
+    sp->port = set_int(s, SET_PG_PORT);
+    sp->reuse = set_bool(s, SET_PG_REUSE);
+    sp->fsync = set_bool(s, SET_PG_FSYNC);
+    sp->disable_logging = set_bool(s, SET_PG_DISABLE_LOGGING);
+    sp->hectic_inheritance = set_bool(s, SET_PG_HECTIC_INHERITANCE);
+    sp->inheritance_sql = set_get(s, SET_HECTIC_INHERITANCE_SQL);
+    sp->conf_file = set_get(s, SET_PG_CONF_FILE);
+    sp->preload = set_get(s, SET_PG_SHARED_PRELOAD_LIBRARIES);
+    sp->log_path = set_get(s, SET_PG_LOG_PATH);
+    sp->os_user = set_get(s, SET_PG_OS_USER);
+    sp->bindir = set_get(s, SET_PG_BINDIR);
+    sp->client_bindir = set_get(s, SET_PG_CLIENT_BINDIR);
+    sp->cache_dir = set_get(s, SET_DBTOOL_CACHE_DIR);
+    sp->sync_cache = set_bool(s, SET_DBTOOL_SYNC_CACHE);
+    sp->start_timeout = set_double(s, SET_PG_START_TIMEOUT);
+}
+
+const char *cl_status_word(enum cl_status st)
+{
+    switch (st) {
+    case CL_OK:
+        return "ok";
+    case CL_ERR:
+        return "failed";
+    case CL_NO_PROGRAM:
+        return "a program is missing";
+    case CL_CANNOT_START:
+        return "cannot start";
+    case CL_TIMEOUT:
+        return "timed out";
+    case CL_INTERRUPTED:
+        return "interrupted";
+    case CL_BUSY:
+        return "busy";
+    case CL_REFUSED:
+        return "refused";
+    case CL_CONFIG:
+        return "configuration error";
+    }
+    return "?";
+}
+
+static uint64_t fnv1a(const void *data, size_t len)
 {
     const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ULL;
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];
         h *= 0x100000001b3ULL;
     }
     return h;
 }
-#define FNV_INIT 0xcbf29ce484222325ULL
-
-/* ---- binaries ---- */
-
-static char *bindir_cached;
-static const char *bindir_source_cached;
-
-char *pg_find_bindir(const char **source)
-{
-    if (bindir_cached) {
-        if (source)
-            *source = bindir_source_cached;
-        return xstrdup(bindir_cached);
-    }
-    char *dir = NULL;
-    const char *src = NULL;
-    const char *env = cfg_get(CFG_PG_BINDIR);
-    if (env) {
-        char *p = path_join(env, "postgres");
-        if (access(p, X_OK) == 0) {
-            dir = xstrdup(env);
-            src = "PG_BINDIR";
-        }
-        free(p);
-        if (!dir) {
-            error("PG_BINDIR '%s' has no executable 'postgres'", env);
-            return NULL;
-        }
-    }
-    if (!dir) {
-        char *p = find_in_path("postgres");
-        if (p) {
-            char *real = realpath(p, NULL);
-            free(p);
-            if (real) {
-                char *slash = strrchr(real, '/');
-                *slash = 0;
-                dir = real;
-                src = "PATH";
-            }
-        }
-    }
-    if (!dir) {
-        char *pgc = find_in_path("pg_config");
-        if (pgc) {
-            struct child c = CHILD_INIT;
-            struct strbuf out = STRBUF_INIT;
-            strvec_pushl(&c.args, pgc, "--bindir", NULL);
-            c.err = SPAWN_DEVNULL;
-            if (spawn_capture(&c, &out) == 0) {
-                strbuf_trim_trailing(&out);
-                char *p = path_join(out.buf, "postgres");
-                if (access(p, X_OK) == 0) {
-                    dir = strbuf_detach(&out, NULL);
-                    src = "pg_config --bindir";
-                }
-                free(p);
-            }
-            strbuf_release(&out);
-            child_clear(&c);
-            free(pgc);
-        }
-    }
-    if (!dir) {
-        DIR *d = opendir("/usr/lib/postgresql");
-        int best = 0;
-        if (d) {
-            struct dirent *de;
-            while ((de = readdir(d))) {
-                int v = atoi(de->d_name);
-                if (v > best) {
-                    char *p = xasprintf("/usr/lib/postgresql/%s/bin/postgres", de->d_name);
-                    if (access(p, X_OK) == 0)
-                        best = v;
-                    free(p);
-                }
-            }
-            closedir(d);
-        }
-        if (best) {
-            dir = xasprintf("/usr/lib/postgresql/%d/bin", best);
-            src = "/usr/lib/postgresql";
-        }
-    }
-    if (dir) {
-        bindir_cached = xstrdup(dir);
-        bindir_source_cached = src;
-        debug(NS, "using PostgreSQL binaries from %s (found via %s)", dir, src);
-    }
-    if (source)
-        *source = src;
-    return dir;
-}
-
-char *pg_program(const char *name)
-{
-    const char *src;
-    char *dir = pg_find_bindir(&src);
-    if (!dir)
-        die(EXIT_NO_PROGRAM, "PostgreSQL server programs not found: put 'postgres' in PATH, "
-                             "or set PG_BINDIR to the directory holding initdb and postgres");
-    char *p = path_join(dir, name);
-    free(dir);
-    if (access(p, X_OK) < 0) {
-        char *inpath = find_in_path(name);
-        if (inpath) {
-            free(p);
-            return inpath;
-        }
-        die(EXIT_NO_PROGRAM, "required program '%s' not found (looked in %s and PATH)", p, src);
-    }
-    return p;
-}
 
 /* ---- setup ---- */
 
-/* Whether UID/GID can traverse every ancestor of PATH (mode bits only). */
-static const char *untraversable_ancestor(const char *path, uid_t uid, gid_t gid)
-{
-    static char buf[4096];
-    snprintf(buf, sizeof(buf), "%s/", path);
-    char *p = buf;
-    while ((p = strchr(p + 1, '/'))) {
-        *p = 0;
-        struct stat st;
-        if (stat(buf, &st) == 0) {
-            mode_t need = st.st_uid == uid ? S_IXUSR : st.st_gid == gid ? S_IXGRP : S_IXOTH;
-            if (!(st.st_mode & need))
-                return buf;
-        }
-        *p = '/';
-    }
-    return NULL;
-}
-
-static int check_sock_dir_owner(const char *dir, uid_t uid)
+/* Is DIR a socket dir we may use: ours, a real directory, private? */
+static bool sock_dir_ours(const char *dir, uid_t uid)
 {
     struct stat st;
-    if (lstat(dir, &st) < 0)
-        return 0;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != uid)
-        return error("private socket dir '%s' exists but is not a directory owned by uid %d; "
-                     "remove it", dir, (int)uid);
-    return 0;
+    return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid &&
+           !(st.st_mode & 077);
 }
 
-int cluster_setup(struct cluster *c)
+/* The short private socket dir for a working dir whose sock/ path is too long. */
+static char *private_sock_dir(struct cluster *c)
+{
+    /* a previous run's choice, when it is still ours (a random name after a squatted one) */
+    char *note = path_join(c->working_dir, "sock");
+    char target[256];
+    ssize_t n = readlink(note, target, sizeof(target) - 1);
+    free(note);
+    if (n > 0) {
+        target[n] = 0;
+        if (target[0] == '/' && strlen(target) + 20 < sizeof(((struct sockaddr_un *)0)->sun_path) &&
+            sock_dir_ours(target, c->uid))
+            return xstrdup(target);
+    }
+    uint64_t h = fnv1a(c->working_dir, strlen(c->working_dir));
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || strlen(tmp) > 40 || !is_dir(tmp))
+        tmp = "/tmp";
+    return xasprintf("%s/dbtool-%d-%012llx", tmp, (int)c->uid,
+                     (unsigned long long)(h & 0xffffffffffffULL));
+}
+
+enum cl_status cluster_setup(struct cluster *c, const struct cluster_spec *sp)
 {
     memset(c, 0, sizeof(*c));
-    const char *wd = cfg_get(CFG_PG_WORKING_DIR);
+    c->lock_fd = -1;
+    const char *wd = sp->working_dir;
     if (!wd) {
         error("neither PG_WORKING_DIR nor LOCAL_DIR is set: set PG_WORKING_DIR to the cluster "
               "directory (or LOCAL_DIR to the project root)");
-        return EXIT_ERR;
+        return CL_ERR;
     }
-    c->working_dir = xstrdup(wd);
+    c->working_dir = path_absolute(wd, NULL);
     struct stat st;
-    if (stat(wd, &st) == 0 && !S_ISDIR(st.st_mode)) {
-        error("PG_WORKING_DIR '%s' exists and is not a directory", wd);
-        return EXIT_ERR;
+    if (lstat(c->working_dir, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
+        error("PG_WORKING_DIR '%s' exists and is not a directory", c->working_dir);
+        return CL_ERR;
     }
-    c->data_dir = path_join(wd, "data");
-    c->port = cfg_int(CFG_PG_PORT);
-    c->database = xstrdup(cfg_get(CFG_PG_DATABASE));
-    c->reuse = cfg_bool(CFG_PG_REUSE);
-    c->conf_file = cfg_get(CFG_PG_CONF_FILE);
-    c->preload = cfg_get(CFG_PG_SHARED_PRELOAD_LIBRARIES);
-    if (!c->preload)
-        c->preload = "";
-    c->disable_logging = cfg_bool(CFG_PG_DISABLE_LOGGING);
-    {
-        const char *f = getenv("PG_FSYNC");
-        bool b = true;
-        if (f && *f && cfg_parse_bool(f, &b) < 0) {
-            error("PG_FSYNC: expected a boolean, got '%s'", f);
-            return EXIT_MISSING;
-        }
-        c->fsync = b;
-    }
-    if (c->conf_file && access(c->conf_file, R_OK) < 0) {
-        error_errno("PG_CONF_FILE not readable: %s", c->conf_file);
-        return EXIT_ERR;
+    c->data_dir = path_join(c->working_dir, "data");
+    c->port = sp->port ? sp->port : 5432;
+    c->database = xstrdup(sp->database ? sp->database : "testdb");
+    c->reuse = sp->reuse;
+    c->fsync = sp->fsync;
+    c->conf_file = sp->conf_file ? xstrdup(sp->conf_file) : NULL;
+    c->preload = xstrdup(sp->preload ? sp->preload : "");
+    c->disable_logging = sp->disable_logging;
+    c->hectic_inheritance = sp->hectic_inheritance;
+    c->inheritance_sql = sp->inheritance_sql ? xstrdup(sp->inheritance_sql) : NULL;
+    c->cache_dir = sp->cache_dir ? xstrdup(sp->cache_dir) : NULL;
+    c->sync_cache = sp->sync_cache;
+    c->start_timeout = sp->start_timeout > 0 ? sp->start_timeout : 60;
+    c->throwaway = sp->throwaway;
+    c->local_dir = sp->local_dir ? xstrdup(sp->local_dir) : NULL;
+    if (c->conf_file) {
+        struct strbuf sb = STRBUF_INIT;
+        int r = pgconf_read_conf_file(c->conf_file, &sb);
+        strbuf_release(&sb);
+        if (r < 0)
+            return CL_ERR;
     }
 
     /* who runs the server */
     if (geteuid() == 0) {
-        const char *name = cfg_get(CFG_PG_OS_USER);
+        const char *name = sp->os_user ? sp->os_user : "postgres";
         struct passwd *pw = getpwnam(name);
         if (!pw) {
             error("running as root, and PG_OS_USER '%s' does not exist: PostgreSQL refuses to run "
                   "as root; create the user (useradd -r -m %s) or set PG_OS_USER",
                   name, name);
-            return EXIT_ERR;
+            return CL_ERR;
         }
         if (pw->pw_uid == 0) {
             error("PG_OS_USER '%s' is root: PostgreSQL refuses to run as root; name a non-root user", name);
-            return EXIT_ERR;
+            return CL_ERR;
         }
         c->switch_user = true;
         c->uid = pw->pw_uid;
@@ -254,45 +191,39 @@ int cluster_setup(struct cluster *c)
             c->user = xstrdup(getenv("USER"));
         else {
             error("cannot tell the name of uid %d (no passwd entry and no USER)", (int)geteuid());
-            return EXIT_ERR;
+            return CL_ERR;
         }
     }
 
-    c->bindir = pg_find_bindir(&c->bindir_source);
-    if (!c->bindir) {
-        error("PostgreSQL server programs not found: put 'postgres' in PATH, or set PG_BINDIR "
-              "to the directory holding initdb and postgres");
-        return EXIT_NO_PROGRAM;
-    }
+    if (pgbin_find(&c->bin, sp->bindir, sp->client_bindir) < 0)
+        return sp->bindir ? CL_ERR : CL_NO_PROGRAM;
 
     /* socket dir: sock/ unless .s.PGSQL.PORT.lock would not fit in sun_path */
-    char *sock = path_join(wd, "sock");
+    char *sock = path_join(c->working_dir, "sock");
     struct sockaddr_un sa;
     size_t need = strlen(sock) + strlen("/.s.PGSQL.65535.lock") + 1;
     if (need > sizeof(sa.sun_path)) {
-        uint64_t h = fnv1a(FNV_INIT, wd, strlen(wd));
-        const char *tmp = getenv("TMPDIR");
-        if (!tmp || strlen(tmp) > 40 || !is_dir(tmp))
-            tmp = "/tmp";
-        c->sock_dir = xasprintf("%s/dbtool-%d-%012llx", tmp, (int)c->uid,
-                                (unsigned long long)(h & 0xffffffffffffULL));
+        c->sock_dir = private_sock_dir(c);
         c->sock_private = true;
         free(sock);
-        if (check_sock_dir_owner(c->sock_dir, c->uid) < 0)
-            return EXIT_ERR;
     } else {
         c->sock_dir = sock;
     }
 
-    const char *lp = cfg_get(CFG_PG_LOG_PATH);
-    c->log_dir = lp ? xstrdup(lp) : path_join(c->data_dir, "log");
-    c->startup_log = path_join(lp ? lp : wd, "postgres.log");
+    if (sp->log_path) {
+        c->log_dir = xstrdup(sp->log_path);
+        c->log_dir_set = true;
+    } else {
+        c->log_dir = path_join(c->data_dir, "log");
+    }
+    c->startup_log = path_join(sp->log_path ? sp->log_path : c->working_dir, "postgres.log");
     c->url = pg_build_url(c->user, c->database, c->sock_dir, c->port);
-    return 0;
+    return CL_OK;
 }
 
 void cluster_release(struct cluster *c)
 {
+    cluster_unlock(c);
     free(c->working_dir);
     free(c->data_dir);
     free(c->sock_dir);
@@ -300,442 +231,20 @@ void cluster_release(struct cluster *c)
     free(c->startup_log);
     free(c->database);
     free(c->user);
-    free(c->bindir);
+    pgbin_release(&c->bin);
     free(c->url);
+    free(c->local_dir);
+    free(c->conf_file);
+    free(c->preload);
+    free(c->inheritance_sql);
+    free(c->cache_dir);
     memset(c, 0, sizeof(*c));
+    c->lock_fd = -1;
 }
 
-/* ---- helpers ---- */
-
-static void as_server(struct cluster *c, struct child *ch)
+int cluster_server_major(struct cluster *c)
 {
-    if (c->switch_user) {
-        ch->as_user = true;
-        ch->uid = c->uid;
-        ch->gid = c->gid;
-    }
-}
-
-static int own(struct cluster *c, const char *path)
-{
-    if (c->switch_user && chown(path, c->uid, c->gid) < 0)
-        return error_errno("cannot hand '%s' to %s", path, c->user);
-    return 0;
-}
-
-/* Create PATH with MODE owned by the server user; missing parents get 0755. */
-static int make_dir(struct cluster *c, const char *path, mode_t mode)
-{
-    char *parent = xstrdup(path);
-    char *slash = strrchr(parent, '/');
-    if (slash && slash != parent) {
-        *slash = 0;
-        if (mkdir_p(parent, 0755) < 0) {
-            error_errno("cannot create directory '%s'", parent);
-            free(parent);
-            return -1;
-        }
-    }
-    free(parent);
-    if (mkdir(path, mode) < 0 && errno != EEXIST)
-        return error_errno("cannot create directory '%s'", path);
-    if (chmod(path, mode) < 0)
-        return error_errno("cannot chmod '%s'", path);
-    return own(c, path);
-}
-
-/* Last N lines of PATH to stderr, indented. */
-static void show_tail(const char *path, int n)
-{
-    struct strbuf sb = STRBUF_INIT;
-    if (strbuf_read_file(&sb, path) < 0 || !sb.len) {
-        strbuf_release(&sb);
-        return;
-    }
-    strbuf_trim_trailing(&sb);
-    const char *p = sb.buf + sb.len;
-    int lines = 0;
-    while (p > sb.buf && lines < n) {
-        p--;
-        if (*p == '\n')
-            lines++;
-    }
-    if (*p == '\n')
-        p++;
-    fprintf(stderr, "%s: last lines of %s:\n", progname, path);
-    for (const char *l = p; *l;) {
-        const char *e = strchrnul(l, '\n');
-        fprintf(stderr, "    %.*s\n", (int)(e - l), l);
-        l = *e ? e + 1 : e;
-    }
-    strbuf_release(&sb);
-}
-
-struct pidfile {
-    pid_t pid;
-    char *data_dir;
-    int port;
-    char *sock_dir;
-    char status[16];
-};
-
-static void pidfile_clear(struct pidfile *pf)
-{
-    free(pf->data_dir);
-    free(pf->sock_dir);
-    memset(pf, 0, sizeof(*pf));
-}
-
-/* Read data_dir/postmaster.pid. 1 when read, 0 when absent, -1 unreadable. */
-static int pidfile_read(const char *data_dir, struct pidfile *pf)
-{
-    memset(pf, 0, sizeof(*pf));
-    char *path = path_join(data_dir, "postmaster.pid");
-    struct strbuf sb = STRBUF_INIT;
-    int r = strbuf_read_file(&sb, path);
-    free(path);
-    if (r < 0) {
-        strbuf_release(&sb);
-        return errno == ENOENT ? 0 : -1;
-    }
-    char *line = sb.buf;
-    for (int i = 1; line && *line; i++) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = 0;
-        switch (i) {
-        case 1:
-            pf->pid = (pid_t)atol(line);
-            break;
-        case 2:
-            pf->data_dir = xstrdup(line);
-            break;
-        case 4:
-            pf->port = atoi(line);
-            break;
-        case 5:
-            pf->sock_dir = xstrdup(line);
-            break;
-        case 8:
-            snprintf(pf->status, sizeof(pf->status), "%s", line);
-            break;
-        }
-        line = nl ? nl + 1 : NULL;
-    }
-    strbuf_release(&sb);
-    return pf->pid > 0 ? 1 : 0;
-}
-
-/*
- * Is PID a live process? A zombie is not: an orphaned postmaster that has
- * exited stays a zombie until PID 1 reaps it, and some container inits never do.
- */
-static bool pid_alive(pid_t pid)
-{
-    if (kill(pid, 0) < 0 && errno != EPERM)
-        return false;
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    struct strbuf sb = STRBUF_INIT;
-    bool alive = true;
-    if (strbuf_read_file(&sb, path) == 0) {
-        const char *rp = strrchr(sb.buf, ')');
-        if (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'))
-            alive = false;
-    }
-    strbuf_release(&sb);
-    return alive;
-}
-
-/* Is PID alive and (where we can tell) a postmaster whose cwd is DATA_DIR? */
-static bool pid_is_postmaster_of(pid_t pid, const char *data_dir)
-{
-    if (pid <= 0 || !pid_alive(pid))
-        return false;
-    /* zombie of ours (e.g. a server we started in this process)? */
-    int st;
-    if (waitpid(pid, &st, WNOHANG) == pid)
-        return false;
-    char link[64], cwd[4096];
-    snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
-    ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
-    if (n < 0)
-        return errno == EACCES || errno == EPERM; /* alive, cannot tell: assume it is */
-    cwd[n] = 0;
-    char *real = realpath(data_dir, NULL);
-    bool same = real && !strcmp(real, cwd);
-    free(real);
-    return same;
-}
-
-pid_t cluster_running_pid(const char *data_dir)
-{
-    struct pidfile pf;
-    if (pidfile_read(data_dir, &pf) <= 0)
-        return 0;
-    pid_t pid = pid_is_postmaster_of(pf.pid, data_dir) ? pf.pid : 0;
-    pidfile_clear(&pf);
-    return pid;
-}
-
-/* Wait until PID is gone (or its pidfile is). true when stopped. */
-static bool wait_gone(pid_t pid, const char *data_dir, double timeout)
-{
-    double deadline = now_monotonic() + timeout, nap = 0.001;
-    char *pidpath = path_join(data_dir, "postmaster.pid");
-    bool gone = false;
-    for (;;) {
-        int st;
-        pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid || !pid_alive(pid)) {
-            gone = true;
-            break;
-        }
-        if (access(pidpath, F_OK) < 0 && errno == ENOENT) {
-            /* the postmaster removes its pidfile last; reap it if it is ours */
-            double d2 = now_monotonic() + 1.0;
-            while (now_monotonic() < d2) {
-                if (waitpid(pid, &st, WNOHANG) == pid)
-                    break; /* ours, reaped */
-                if (!pid_alive(pid))
-                    break;
-                sleep_seconds(0.0005);
-            }
-            gone = true;
-            break;
-        }
-        if (now_monotonic() >= deadline)
-            break;
-        sleep_seconds(nap);
-        if (nap < 0.01)
-            nap *= 2;
-    }
-    free(pidpath);
-    return gone;
-}
-
-static int stop_pid(pid_t pid, const char *data_dir, double timeout)
-{
-    debug(NS, "stopping server pid %d (fast mode)", (int)pid);
-    if (kill(pid, SIGINT) < 0 && errno != ESRCH)
-        return error_errno("cannot signal the server (pid %d)", (int)pid), EXIT_ERR;
-    if (wait_gone(pid, data_dir, timeout))
-        return 0;
-    warn("server (pid %d) did not stop within %.0fs in fast mode; sending SIGQUIT", (int)pid, timeout);
-    kill(pid, SIGQUIT);
-    if (wait_gone(pid, data_dir, 10))
-        return 0;
-    error("server (pid %d) of '%s' does not stop", (int)pid, data_dir);
-    return EXIT_ERR;
-}
-
-int cluster_stop(struct cluster *c, double timeout)
-{
-    struct pidfile pf;
-    int r = pidfile_read(c->data_dir, &pf);
-    if (r < 0) {
-        error_errno("cannot read '%s/postmaster.pid'", c->data_dir);
-        return EXIT_ERR;
-    }
-    if (r == 0) {
-        debug(NS, "no postmaster.pid in %s: nothing to stop", c->data_dir);
-        return 0;
-    }
-    if (!pid_is_postmaster_of(pf.pid, c->data_dir)) {
-        debug(NS, "postmaster.pid of %s names pid %d, which is not running: stale", c->data_dir,
-              (int)pf.pid);
-        pidfile_clear(&pf);
-        return 0;
-    }
-    pid_t pid = pf.pid;
-    pidfile_clear(&pf);
-    return stop_pid(pid, c->data_dir, timeout);
-}
-
-void cluster_stop_begin(struct cluster *c)
-{
-    struct pidfile pf;
-    if (pidfile_read(c->data_dir, &pf) <= 0)
-        return;
-    if (pid_is_postmaster_of(pf.pid, c->data_dir))
-        kill(pf.pid, SIGINT);
-    pidfile_clear(&pf);
-}
-
-/* Is something accepting connections on PATH (a unix socket)? */
-static bool socket_in_use(const char *path)
-{
-    struct sockaddr_un sa;
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return false;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    strcpy(sa.sun_path, path);
-    bool used = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return used;
-}
-
-/* ---- configuration files ---- */
-
-static void conf_quote(struct strbuf *sb, const char *key, const char *value)
-{
-    strbuf_addf(sb, "%s = '", key);
-    for (const char *p = value; *p; p++) {
-        if (*p == '\'' || *p == '\\')
-            strbuf_addch(sb, *p);
-        strbuf_addch(sb, *p);
-    }
-    strbuf_addstr(sb, "'\n");
-}
-
-static void runtime_conf(struct cluster *c, struct strbuf *sb)
-{
-    strbuf_addstr(sb, "# Written by dbtool postgres-init on every start; edits here are overwritten.\n"
-                      "# Put your own settings in postgresql.conf (or PG_CONF_FILE).\n");
-    strbuf_addf(sb, "port = %d\n", c->port);
-    conf_quote(sb, "unix_socket_directories", c->sock_dir);
-    char *hba = path_join(c->data_dir, "pg_hba.conf");
-    char *ident = path_join(c->data_dir, "pg_ident.conf");
-    conf_quote(sb, "hba_file", hba);
-    conf_quote(sb, "ident_file", ident);
-    free(hba);
-    free(ident);
-    if (!c->conf_file) {
-        strbuf_addstr(sb, "listen_addresses = ''\n");
-        strbuf_addf(sb, "logging_collector = %s\n", c->disable_logging ? "off" : "on");
-        if (!c->disable_logging)
-            conf_quote(sb, "log_directory", c->log_dir);
-        conf_quote(sb, "shared_preload_libraries", c->preload);
-        if (strstr(c->preload, "pg_cron")) {
-            conf_quote(sb, "cron.database_name", c->database);
-            conf_quote(sb, "cron.host", c->sock_dir);
-        }
-    }
-    if (!c->fsync)
-        strbuf_addstr(sb, "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
-}
-
-/* Append the include line to postgresql.conf when it is not there yet. */
-static int ensure_include(struct cluster *c)
-{
-    char *conf = path_join(c->data_dir, "postgresql.conf");
-    struct strbuf sb = STRBUF_INIT;
-    int ret = 0;
-    if (strbuf_read_file(&sb, conf) < 0 && errno != ENOENT) {
-        ret = error_errno("cannot read '%s'", conf);
-    } else if (!strstr(sb.buf, INCLUDE_LINE)) {
-        if (sb.len && sb.buf[sb.len - 1] != '\n')
-            strbuf_addch(&sb, '\n');
-        strbuf_addstr(&sb, "\n# dbtool: runtime settings (port, socket, logging, preload)\n" INCLUDE_LINE "\n");
-        if (write_file_atomic(conf, sb.buf, sb.len, 0600) < 0 || own(c, conf) < 0)
-            ret = error_errno("cannot write '%s'", conf);
-    }
-    strbuf_release(&sb);
-    free(conf);
-    return ret;
-}
-
-static int write_runtime_conf(struct cluster *c)
-{
-    if (cfg_get(CFG_PG_LOG_PATH) && make_dir(c, c->log_dir, 0700) < 0)
-        return -1;
-    struct strbuf sb = STRBUF_INIT;
-    runtime_conf(c, &sb);
-    char *path = path_join(c->data_dir, RUNTIME_CONF);
-    int ret = 0;
-    if (write_file_atomic(path, sb.buf, sb.len, 0600) < 0)
-        ret = error_errno("cannot write '%s'", path);
-    else
-        ret = own(c, path);
-    free(path);
-    strbuf_release(&sb);
-    return ret ? -1 : ensure_include(c);
-}
-
-static bool runtime_conf_matches(struct cluster *c)
-{
-    struct strbuf want = STRBUF_INIT, have = STRBUF_INIT;
-    runtime_conf(c, &want);
-    char *path = path_join(c->data_dir, RUNTIME_CONF);
-    bool same = strbuf_read_file(&have, path) == 0 && !strcmp(want.buf, have.buf);
-    free(path);
-    strbuf_release(&want);
-    strbuf_release(&have);
-    return same;
-}
-
-/* Fresh data dir: postgresql.conf from PG_CONF_FILE (or initdb's) and our hba. */
-static int write_fresh_conf(struct cluster *c)
-{
-    if (c->conf_file) {
-        struct strbuf sb = STRBUF_INIT;
-        if (strbuf_read_file(&sb, c->conf_file) < 0) {
-            strbuf_release(&sb);
-            return error_errno("PG_CONF_FILE not readable: %s", c->conf_file);
-        }
-        char *conf = path_join(c->data_dir, "postgresql.conf");
-        int r = write_file_atomic(conf, sb.buf, sb.len, 0600);
-        if (r < 0)
-            error_errno("cannot write '%s'", conf);
-        else
-            r = own(c, conf);
-        free(conf);
-        strbuf_release(&sb);
-        if (r < 0)
-            return -1;
-    }
-    static const char hba[] =
-        "# Written by dbtool postgres-init: a local development cluster, trust over the socket.\n"
-        "local   all             all                                     trust\n"
-        "local   replication     all                                     trust\n"
-        "host    all             all             127.0.0.1/32            trust\n"
-        "host    all             all             ::1/128                 trust\n"
-        "host    replication     all             127.0.0.1/32            trust\n";
-    char *path = path_join(c->data_dir, "pg_hba.conf");
-    int r = write_file_atomic(path, hba, sizeof(hba) - 1, 0600);
-    if (r < 0)
-        error_errno("cannot write '%s'", path);
-    else
-        r = own(c, path);
-    free(path);
-    return r;
-}
-
-bool cluster_lib_installed(const struct cluster *c, const char *name)
-{
-    if (name[0] == '$' || strchr(name, '/'))
-        return true; /* $libdir/x or a path: let the server judge */
-    char *cands[2] = {xasprintf("%s/../lib/postgresql/%s.so", c->bindir, name),
-                      xasprintf("%s/../lib/%s.so", c->bindir, name)};
-    bool found = access(cands[0], F_OK) == 0 || access(cands[1], F_OK) == 0;
-    free(cands[0]);
-    free(cands[1]);
-    if (found)
-        return true;
-    /* ask pg_config where the server's libraries are */
-    char *pgc = path_join(c->bindir, "pg_config");
-    char *prog = access(pgc, X_OK) == 0 ? xstrdup(pgc) : find_in_path("pg_config");
-    if (prog) {
-        struct child ch = CHILD_INIT;
-        struct strbuf out = STRBUF_INIT;
-        strvec_pushl(&ch.args, prog, "--pkglibdir", NULL);
-        ch.err = SPAWN_DEVNULL;
-        if (spawn_capture(&ch, &out) == 0) {
-            strbuf_trim_trailing(&out);
-            char *p = xasprintf("%s/%s.so", out.buf, name);
-            found = access(p, F_OK) == 0;
-            free(p);
-        }
-        strbuf_release(&out);
-        child_clear(&ch);
-    }
-    free(prog);
-    free(pgc);
-    return found;
+    return pgbin_server_major(&c->bin, tpl_cache_usable(c->cache_dir) ? c->cache_dir : NULL);
 }
 
 int cluster_check_preload(struct cluster *c)
@@ -746,11 +255,11 @@ int cluster_check_preload(struct cluster *c)
     int ret = 0;
     char *save = NULL;
     for (char *tok = strtok_r(list, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-        if (!cluster_lib_installed(c, tok)) {
+        if (!pgbin_lib_installed(&c->bin, tok)) {
             error("shared preload library '%s' is not installed for the server in %s: install it "
                   "(e.g. Debian's postgresql-<version>-cron for pg_cron) or set "
                   "PG_SHARED_PRELOAD_LIBRARIES='' to disable preloading",
-                  tok, c->bindir);
+                  tok, c->bin.bindir);
             ret = -1;
         }
     }
@@ -758,792 +267,370 @@ int cluster_check_preload(struct cluster *c)
     return ret;
 }
 
-/* ---- template cache ---- */
-
-char *cluster_cache_root(void)
-{
-    const char *x = env_nonempty("DBTOOL_CACHE_DIR");
-    if (x)
-        return xstrdup(x);
-    x = env_nonempty("XDG_CACHE_HOME");
-    if (x)
-        return path_join(x, "dbtool");
-    const char *home = env_nonempty("HOME");
-    if (!home) {
-        struct passwd *pw = getpwuid(getuid());
-        home = pw ? pw->pw_dir : NULL;
-    }
-    if (!home)
-        return NULL;
-    return xasprintf("%s/.cache/dbtool", home);
-}
-
-static void initdb_args(struct cluster *c, struct strvec *args, const char *initdb, const char *dir)
-{
-    /* 1 MB WAL segments: pg_wal is a third of a fresh data dir with the default 16 MB,
-     * and every fresh init copies it */
-    strvec_pushl(args, initdb, "-D", dir, "-U", c->user, "-A", "trust", "-E", "UTF8",
-                 "--no-locale", "-N", "--wal-segsize=1", NULL);
-}
-
-/*
- * Key: server binary identity + initdb options + database name. *MATERIAL
- * (may be NULL) gets the text it hashes, kept beside the template as
- * KEY.key so a later prune can tell the binary is gone.
- */
-static char *template_key(struct cluster *c, char **material)
-{
-    char *pg = path_join(c->bindir, "postgres");
-    char *real = realpath(pg, NULL);
-    struct stat st;
-    uint64_t h = FNV_INIT;
-    struct strbuf k = STRBUF_INIT;
-    strbuf_addf(&k, "fmt=%s\n", TEMPLATE_FORMAT);
-    if (real && stat(real, &st) == 0)
-        strbuf_addf(&k, "bin=%s\nsize=%lld\nmtime=%lld.%09ld\nino=%llu\n", real,
-                    (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-                    (unsigned long long)st.st_ino);
-    struct strvec a = STRVEC_INIT;
-    initdb_args(c, &a, "initdb", "D");
-    for (size_t i = 0; i < a.nr; i++)
-        strbuf_addf(&k, "%s ", a.v[i]);
-    strvec_clear(&a);
-    strbuf_addf(&k, "\ndb=%s\nuid=%d\n", c->database, (int)c->uid);
-    h = fnv1a(h, k.buf, k.len);
-    trace(NS, "template key material:\n%s", k.buf);
-    if (material)
-        *material = strbuf_detach(&k, NULL);
-    strbuf_release(&k);
-    free(real);
-    free(pg);
-    return xasprintf("pg-%016llx", (unsigned long long)h);
-}
-
-/* Run CH as the server user with output to LOG (NULL: discarded). */
-static int run_logged(struct cluster *c, struct child *ch, const char *what, const char *log)
-{
-    as_server(c, ch);
-    if (log)
-        ch->out_path = log;
-    else
-        ch->out = ch->err = SPAWN_DEVNULL;
-    ch->in = SPAWN_DEVNULL;
-    int st = spawn_run(ch);
-    if (st == -1)
-        return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
-    if (st != 0) {
-        error("%s failed (exit %d)", what, st);
-        if (log)
-            show_tail(log, 15);
-        return EXIT_ERR;
-    }
-    return 0;
-}
-
 int cluster_single_user(struct cluster *c, const char *dir, const char *db, const char *sql,
                         const char *log)
 {
-    struct child ch = CHILD_INIT;
-    char *postgres = path_join(c->bindir, "postgres");
-    strvec_pushl(&ch.args, postgres, "--single", "-D", dir, "-F", "-c", "exit_on_error=true",
-                 "-c", "shared_preload_libraries=", "-c", "logging_collector=off", db, NULL);
-    free(postgres);
-    strvec_pushl(&ch.env, "PGDATA", "PGPORT", "PGHOST", "PGOPTIONS", NULL);
-    as_server(c, &ch);
-    if (log)
-        ch.out_path = log;
-    else
-        ch.out = ch.err = SPAWN_DEVNULL;
-    int st = spawn_feed(&ch, sql, strlen(sql));
-    child_clear(&ch);
-    return st;
+    return pm_single_user(c, dir, db, sql, log);
 }
 
-/* Create the database inside the stopped data dir DIR with single-user mode. */
-static int single_user_createdb(struct cluster *c, const char *dir, const char *log)
+pid_t cluster_running_pid(const char *data_dir)
 {
-    char *ident = pg_quote_ident(c->database);
-    struct strbuf sql = STRBUF_INIT;
-    if (strcmp(c->database, "postgres") && strcmp(c->database, "template1") &&
-        strcmp(c->database, "template0"))
-        strbuf_addf(&sql, "CREATE DATABASE %s;\n", ident);
-    free(ident);
-    int st = cluster_single_user(c, dir, "postgres", sql.buf, log);
-    strbuf_release(&sql);
-    if (st < 0)
-        return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
-    if (st != 0) {
-        error("creating database '%s' in single-user mode failed (exit %d)", c->database, st);
-        if (log)
-            show_tail(log, 15);
-        return EXIT_ERR;
-    }
-    return 0;
+    return pm_running_pid(data_dir);
 }
 
-/* Remove files a template must not carry (runtime leftovers). */
-static void scrub_data_dir(const char *dir)
+enum cl_status cluster_stop(struct cluster *c, double timeout)
 {
-    static const char *const junk[] = {"postmaster.opts", "postmaster.pid", "log", RUNTIME_CONF};
-    for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
-        char *p = path_join(dir, junk[i]);
-        rm_rf(p);
-        free(p);
-    }
+    return pm_stop(c->data_dir, timeout) < 0 ? CL_ERR : CL_OK;
 }
 
-/* initdb + the database into DIR (which must not exist). */
-static int build_data_dir(struct cluster *c, const char *dir, const char *log)
+void cluster_stop_begin(struct cluster *c)
 {
-    struct child ch = CHILD_INIT;
-    char *initdb = path_join(c->bindir, "initdb");
-    initdb_args(c, &ch.args, initdb, dir);
-    strvec_push(&ch.args, "--no-instructions");
-    free(initdb);
-    int r = run_logged(c, &ch, "initdb", log);
-    child_clear(&ch);
-    if (!r)
-        r = single_user_createdb(c, dir, log);
-    if (!r)
-        scrub_data_dir(dir);
-    return r;
+    pm_stop_begin(c->data_dir);
 }
 
-/*
- * The template cache. ROOT/KEY is an initdb'd data dir (database created,
- * never started), written once by an atomic rename and never modified.
- * ROOT/spare-KEY-* are ready copies of it: a fresh init renames one into
- * place (atomic: two inits can never claim the same spare), so the 1000+
- * files of a data dir are created off the critical path, by a detached
- * background job that also builds a missing template and deletes the
- * replaced data dir. DBTOOL_SYNC_CACHE=1 runs that job in the foreground.
- */
-struct cache {
-    char *root;
-    char *key;
-    char *tpl;      /* root/key */
-    char *material; /* what the key hashes (root/key.key) */
-    bool same_fs;   /* root and the working dir share a filesystem (spares usable) */
-};
+/* ---- the ownership rule ---- */
 
-static void cache_release(struct cache *k)
+/* Names dbtool puts in a cluster root (and those older versions put there). */
+static bool known_entry(const char *n)
 {
-    free(k->root);
-    free(k->key);
-    free(k->tpl);
-    free(k->material);
+    static const char *const exact[] = {"data", "sock", "postgres.log", "tablespaces",
+                                        CLUSTER_MARKER, CLUSTER_PREVIOUS, ".dbtool-bg.pid"};
+    static const char *const prefix[] = {"data.failed-", ".old-data-", ".template-", ".restore-",
+                                         ".previous-"};
+    for (size_t i = 0; i < ARRAY_SIZE(exact); i++)
+        if (!strcmp(n, exact[i]))
+            return true;
+    for (size_t i = 0; i < ARRAY_SIZE(prefix); i++)
+        if (starts_with(n, prefix[i]))
+            return true;
+    return false;
 }
 
-/*
- * ROOT/KEY.key: the key material, written when the template is stored (or
- * first used, for caches older than the file); its mtime is the last use.
- */
-static void cache_mark_used(struct cache *k)
+/* Whether PATH and OTHER name the same existing file. */
+static bool same_file(const char *path, const char *other)
 {
-    char *side = xasprintf("%s.key", k->tpl);
-    if (utimensat(AT_FDCWD, side, NULL, 0) < 0 && errno == ENOENT && k->material)
-        write_file_atomic(side, k->material, strlen(k->material), 0600);
-    free(side);
-}
-
-static int cache_open(struct cluster *c, struct cache *k)
-{
-    memset(k, 0, sizeof(*k));
-    k->root = cluster_cache_root();
-    if (!k->root)
-        return -1;
-    if (mkdir_p(k->root, 0700) < 0) {
-        debug(NS, "template cache %s not usable: %s", k->root, strerror(errno));
-        free(k->root);
-        k->root = NULL;
-        return -1;
-    }
-    k->key = template_key(c, &k->material);
-    k->tpl = path_join(k->root, k->key);
     struct stat a, b;
-    k->same_fs = stat(k->root, &a) == 0 && stat(c->working_dir, &b) == 0 && a.st_dev == b.st_dev;
-    return 0;
-}
-
-/* Rename a spare of K into DST. 0 when claimed. */
-static int spare_claim(struct cache *k, const char *dst)
-{
-    if (!k->same_fs)
-        return -1;
-    DIR *d = opendir(k->root);
-    if (!d)
-        return -1;
-    char *prefix = xasprintf("spare-%s-", k->key);
-    int ret = -1;
-    struct dirent *de;
-    while (ret && (de = readdir(d))) {
-        if (!starts_with(de->d_name, prefix))
-            continue;
-        char *src = path_join(k->root, de->d_name);
-        if (rename(src, dst) == 0)
-            ret = 0;
-        free(src);
-    }
-    closedir(d);
-    free(prefix);
-    return ret;
-}
-
-static int count_spares(struct cache *k)
-{
-    DIR *d = opendir(k->root);
-    if (!d)
-        return 0;
-    char *prefix = xasprintf("spare-%s-", k->key);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        n += starts_with(de->d_name, prefix);
-    closedir(d);
-    free(prefix);
-    return n;
-}
-
-/* Background job: delete TRASH, build a missing template, refill a spare. */
-struct bgjob {
-    struct cluster *c;
-    struct cache *k;
-    char *trash;
-};
-
-/* Take ROOT/.NAME-KEY.lock without waiting; the fd, or -1 when another job holds it. */
-static int try_lock(struct cache *k, const char *name)
-{
-    char *path = xasprintf("%s/.%s-%s.lock", k->root, name, k->key);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    free(path);
-    if (fd < 0)
-        return -1;
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-#define CACHE_UNUSED_DAYS 30
-#define CACHE_UNUSED_TEXT "30 days"
-
-/* Does MATERIAL (a KEY.key) name a server binary that is still the same file? */
-static bool material_current(const char *material)
-{
-    const char *b = strstr(material, "\nbin=");
-    if (!b)
-        return true; /* no binary recorded: only age tells */
-    b += 5;
-    char *bin = xstrndup(b, strchrnul(b, '\n') - b);
-    struct stat st;
-    bool same = false;
-    if (stat(bin, &st) == 0) {
-        char *want = xasprintf("bin=%s\nsize=%lld\nmtime=%lld.%09ld\nino=%llu\n", bin,
-                               (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-                               st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
-        same = strstr(material, want) != NULL;
-        free(want);
-    }
-    free(bin);
-    return same;
-}
-
-/* Move ROOT/NAME out of reach (one rename, as a claim is) and delete it. */
-static void cache_delete(const char *root, const char *name)
-{
-    char *src = path_join(root, name);
-    char *dst = xasprintf("%s/tmp-prune-%d-%s", root, (int)getpid(), name);
-    if (rename(src, dst) == 0)
-        rm_rf(dst);
-    free(src);
-    free(dst);
+    return other && stat(path, &a) == 0 && stat(other, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
 }
 
 /*
- * At most once a day: delete the templates (with their spares) that can never
- * be used again, because the server binary of their key is gone or changed
- * (a package upgrade, a Nix garbage collection), or that nobody used for
- * CACHE_UNUSED_DAYS days, and copies left by killed jobs. KEEP is in use now.
+ * Root may follow a symlink on the way to a path only when nobody else could
+ * have made or changed it: the link is root's and lies in a directory of
+ * root's that others cannot write. WHY gets the reason otherwise.
  */
-static void cache_prune(struct cache *keep)
+static bool root_path_trusted(const char *path, struct strbuf *why)
 {
-    const char *root = keep->root;
-    char *stamp = path_join(root, ".pruned");
-    time_t now = time(NULL);
+    struct strbuf pre = STRBUF_INIT;
+    const char *s = path;
+    bool ok = true;
+    while (ok && *s) {
+        while (*s == '/')
+            s++;
+        if (!*s)
+            break;
+        const char *e = strchrnul(s, '/');
+        char *parent = pre.len ? xstrdup(pre.buf) : xstrdup("/");
+        strbuf_addch(&pre, '/');
+        strbuf_add(&pre, s, (size_t)(e - s));
+        struct stat st, pst;
+        if (lstat(pre.buf, &st) == 0 && S_ISLNK(st.st_mode)) {
+            if (st.st_uid != 0 || lstat(parent, &pst) < 0 || pst.st_uid != 0 || (pst.st_mode & 022)) {
+                strbuf_addf(why, "'%s' is a symbolic link that another user could have made or "
+                                 "changed; running as root, dbtool does not follow it (use the "
+                                 "real path)", pre.buf);
+                ok = false;
+            }
+        }
+        free(parent);
+        s = e;
+    }
+    strbuf_release(&pre);
+    return ok;
+}
+
+/*
+ * The ownership rule for an existing working dir W (see cluster.h). true
+ * when dbtool may remove, rename, chmod or chown inside it; *ADOPT when it
+ * is a cluster root made before the marker existed (the shell tools', or
+ * dbtool 0.2's), or an empty directory.
+ */
+static bool wd_ours(struct cluster *c, struct strbuf *why, bool *adopt)
+{
+    const char *wd = c->working_dir;
     struct stat st;
-    bool due = stat(stamp, &st) < 0 || now - st.st_mtime >= 86400 || now < st.st_mtime;
-    if (due && write_file_atomic(stamp, "", 0, 0600) < 0)
-        due = false;
-    free(stamp);
-    if (!due)
-        return;
-    DIR *d = opendir(root);
-    if (!d)
-        return;
-    struct strvec stale = STRVEC_INIT, junk = STRVEC_INIT;
+    *adopt = false;
+    if (lstat(wd, &st) < 0) {
+        strbuf_addf(why, "cannot inspect it: %s", strerror(errno));
+        return false;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        strbuf_addstr(why, "it is a symbolic link (give the real path)");
+        return false;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        strbuf_addstr(why, "it is not a directory");
+        return false;
+    }
+    char *home = env_nonempty("HOME") ? xstrdup(getenv("HOME")) : NULL;
+    if (!strcmp(wd, "/") || same_file(wd, "/")) {
+        strbuf_addstr(why, "it is the root directory");
+    } else if (home && same_file(wd, home)) {
+        strbuf_addstr(why, "it is $HOME");
+    } else if (same_file(wd, c->local_dir)) {
+        strbuf_addstr(why, "it is $LOCAL_DIR itself");
+    } else if (geteuid() == 0 && st.st_uid != 0 && st.st_uid != c->uid) {
+        struct passwd *pw = getpwuid(st.st_uid);
+        strbuf_addf(why, "it belongs to another user (%s); running as root, dbtool only touches "
+                         "directories of root or of the server user %s",
+                    pw ? pw->pw_name : "unknown uid", c->user);
+    } else if (st.st_mode & S_IWOTH) {
+        strbuf_addstr(why, "other users may write it (mode o+w)");
+    }
+    free(home);
+    if (why->len)
+        return false;
+    if (geteuid() == 0 && !root_path_trusted(wd, why))
+        return false;
+
+    DIR *d = opendir(wd);
+    if (!d) {
+        strbuf_addf(why, "cannot read it: %s", strerror(errno));
+        return false;
+    }
+    bool marker = false, data = false, empty = true;
     struct dirent *de;
     while ((de = readdir(d))) {
         const char *n = de->d_name;
-        char *path = path_join(root, n);
-        if (starts_with(n, "tmp-")) {
-            /* a copy a killed job left: nobody writes one for an hour */
-            if (lstat(path, &st) == 0 && now - st.st_mtime > 3600)
-                strvec_push(&junk, n);
-        } else if (starts_with(n, "pg-") && !strchr(n, '.') && strcmp(n, keep->key) &&
-                   lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            char *side = xasprintf("%s.key", path);
-            struct strbuf m = STRBUF_INIT;
-            struct stat ss;
-            const char *why = NULL;
-            if (strbuf_read_file(&m, side) == 0 && stat(side, &ss) == 0) {
-                if (!material_current(m.buf))
-                    why = "its server binary is gone or changed";
-                else if (now - ss.st_mtime > CACHE_UNUSED_DAYS * 86400)
-                    why = "unused for " CACHE_UNUSED_TEXT;
-            } else if (now - st.st_mtime > CACHE_UNUSED_DAYS * 86400) {
-                why = "unused for " CACHE_UNUSED_TEXT " (no use recorded)";
-            }
-            if (why) {
-                debug(NS, "pruning template %s: %s", n, why);
-                strvec_push(&stale, n);
-            }
-            strbuf_release(&m);
-            free(side);
+        if (!strcmp(n, ".") || !strcmp(n, ".."))
+            continue;
+        empty = false;
+        if (!known_entry(n)) {
+            strbuf_addf(why, "it contains '%s', which dbtool does not create", n);
+            break;
         }
-        free(path);
+        marker |= !strcmp(n, CLUSTER_MARKER);
+        data |= !strcmp(n, "data");
     }
     closedir(d);
-    for (size_t i = 0; i < junk.nr; i++) {
-        char *p = path_join(root, junk.v[i]);
-        rm_rf(p);
-        free(p);
-    }
-    for (size_t i = 0; i < stale.nr; i++) {
-        const char *key = stale.v[i];
-        char *lp = xasprintf("%s/.build-%s.lock", root, key);
-        int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
-            char *prefix = xasprintf("spare-%s-", key);
-            if ((d = opendir(root))) {
-                struct strvec spares = STRVEC_INIT;
-                while ((de = readdir(d)))
-                    if (starts_with(de->d_name, prefix))
-                        strvec_push(&spares, de->d_name);
-                closedir(d);
-                for (size_t j = 0; j < spares.nr; j++)
-                    cache_delete(root, spares.v[j]);
-                strvec_clear(&spares);
-            }
-            free(prefix);
-            cache_delete(root, key);
-            char *side = xasprintf("%s/%s.key", root, key);
-            char *rl = xasprintf("%s/.refill-%s.lock", root, key);
-            unlink(side);
-            unlink(rl);
-            unlink(lp);
-            free(side);
-            free(rl);
-        }
-        if (fd >= 0)
-            close(fd);
-        free(lp);
-    }
-    strvec_clear(&stale);
-    strvec_clear(&junk);
-}
-
-static void bg_work(struct bgjob *j)
-{
-    struct cluster *c = j->c;
-    struct cache *k = j->k;
-    if (j->trash)
-        rm_rf(j->trash);
-    if (!k->root)
-        return;
-    int lk = -1;
-    bool built = false;
-    if (!is_dir(k->tpl) && (lk = try_lock(k, "build")) >= 0) {
-        built = true;
-        /* built in the working dir: the server user can always reach it (root's cache it may not) */
-        char *tmp = xasprintf("%s/.template-%d", c->working_dir, (int)getpid());
-        rm_rf(tmp);
-        /* initdb would recreate a working dir removed meanwhile (it mkdir -p's) */
-        if (is_dir(c->working_dir) && build_data_dir(c, tmp, NULL) == 0) {
-            if (rename(tmp, k->tpl) < 0 && errno == EXDEV) {
-                char *t2 = xasprintf("%s/tmp-%d", k->root, (int)getpid());
-                if (copy_tree(tmp, t2, 0, 0, false) == 0 && rename(t2, k->tpl) == 0)
-                    debug(NS, "stored template %s", k->tpl);
-                rm_rf(t2);
-                free(t2);
-            } else if (is_dir(k->tpl)) {
-                debug(NS, "stored template %s", k->tpl);
-            }
-            cache_mark_used(k);
-        }
-        rm_rf(tmp);
-        free(tmp);
-    }
-    if (lk >= 0)
-        close(lk);
-    lk = -1;
-    if (c->throwaway && !built && k->same_fs) {
-        /*
-         * A throwaway cluster's refill waits for its removal: copying 1300
-         * files beside its hydrate (or a backup's extraction) slows both on
-         * a disk. Removal leaves this job running (bg_leave_to_cache).
-         */
-        double deadline = now_monotonic() + 600;
-        while (is_dir(c->working_dir) && now_monotonic() < deadline && !interrupted)
-            sleep_seconds(0.05);
-    }
-    if (k->same_fs && is_dir(k->tpl) && count_spares(k) < 1 && (lk = try_lock(k, "refill")) >= 0 &&
-        count_spares(k) < 1) {
-        char *tmp = xasprintf("%s/tmp-spare-%d", k->root, (int)getpid());
-        char *dst = xasprintf("%s/spare-%s-%d-%ld", k->root, k->key, (int)getpid(), (long)time(NULL));
-        rm_rf(tmp);
-        if (copy_tree(k->tpl, tmp, c->uid, c->gid, geteuid() == 0) == 0 && rename(tmp, dst) == 0)
-            debug(NS, "refilled spare %s", dst);
-        rm_rf(tmp);
-        free(tmp);
-        free(dst);
-    }
-    if (lk >= 0)
-        close(lk);
-    cache_prune(k);
-}
-
-/* The pid file of the working dir's background job (so cleanup can stop it). */
-static char *bg_pidfile(struct cluster *c)
-{
-    return path_join(c->working_dir, ".dbtool-bg.pid");
-}
-
-/*
- * Run J detached: double fork, new session, no descriptor of ours or of the
- * caller (a CI job or $(...) must return), low priority. The job leaves its
- * pid in the working dir and removes it when done.
- */
-static void bg_start(struct bgjob *j)
-{
-    if (env_nonempty("DBTOOL_SYNC_CACHE")) {
-        bg_work(j);
-        return;
-    }
-    fflush(stdout);
-    fflush(stderr);
-    /* the job waits on GO until its pidfile exists, so bg_stop() can always find it */
-    int go[2];
-    if (pipe2(go, O_CLOEXEC) < 0) {
-        bg_work(j);
-        return;
-    }
-    pid_t p = fork();
-    if (p < 0) {
-        close(go[0]);
-        close(go[1]);
-        bg_work(j);
-        return;
-    }
-    if (p == 0) {
-        setsid();
-        pid_t q = fork();
-        if (q > 0) {
-            /* intermediate child: record the job before our parent returns */
-            char *pf = bg_pidfile(j->c);
-            char buf[32];
-            int n = snprintf(buf, sizeof(buf), "%d\n", (int)q);
-            write_file_atomic(pf, buf, (size_t)n, 0600);
-            free(pf);
-            close(go[1]); /* releases the job */
-            _exit(0);
-        }
-        if (q < 0)
-            _exit(1);
-        /* the job: its own process group, so bg_stop() reaches initdb and postgres too;
-         * bg_stop()'s SIGTERM ends it (our handlers only set a flag) */
-        setpgid(0, 0);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        close(go[1]);
-        char c;
-        while (read(go[0], &c, 1) < 0 && errno == EINTR)
-            ;
-        close(go[0]);
-        int fd = open("/dev/null", O_RDWR);
-        if (fd >= 0) {
-            dup2(fd, 0);
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        close_fds_from(3);
-        if (nice(10) < 0) {
-        }
-        /* the working dir may be gone already (removed right after we started) */
-        if (is_dir(j->c->working_dir))
-            bg_work(j);
-        char *pf = bg_pidfile(j->c);
-        unlink(pf);
-        free(pf);
-        _exit(0); /* never the parent's cleanup stack */
-    }
-    close(go[0]);
-    close(go[1]);
-    int st;
-    waitpid(p, &st, 0);
-}
-
-/* Stop a background job of C's working dir (before removing it). */
-/* The pid in the working dir's job pidfile (> 1), or 0. */
-static pid_t bg_job_pid(struct cluster *c)
-{
-    char *pf = bg_pidfile(c);
-    struct strbuf sb = STRBUF_INIT;
-    pid_t pid = strbuf_read_file(&sb, pf) == 0 ? (pid_t)atol(sb.buf) : 0;
-    strbuf_release(&sb);
-    free(pf);
-    return pid > 1 ? pid : 0;
-}
-
-/* Wait up to TIMEOUT s (or an interruption, when STOP_ON_SIGNAL) for PID to end; true when it did. */
-static bool bg_wait(pid_t pid, double timeout, bool stop_on_signal)
-{
-    /* zombie-aware: an exited job may stay a zombie where PID 1 does not reap */
-    double deadline = now_monotonic() + timeout;
-    while (pid_alive(pid) && now_monotonic() < deadline && !(stop_on_signal && interrupted))
-        sleep_seconds(0.01);
-    return !pid_alive(pid);
-}
-
-static void bg_stop(struct cluster *c)
-{
-    pid_t pid = bg_job_pid(c);
-    if (pid && kill(-pid, SIGTERM) == 0) {
-        bg_wait(pid, 10, false);
-        /* its children (initdb, a single-user postgres) got the signal too */
-        sleep_seconds(0.02);
-    }
-    char *pf = bg_pidfile(c);
-    unlink(pf);
-    free(pf);
-}
-
-/*
- * A throwaway cluster made on a cold cache started a job that builds the
- * template in its working dir; killing it on removal would leave the cache
- * cold for ever when a project only ever runs check or diff (a CI cache
- * that never warms). So when the template is still missing, let the job
- * finish first (it started with the cluster, so it is usually done). Once
- * the template exists the job only refills the spare and prunes, both in
- * the cache root: it may outlive the working dir, so the next throwaway
- * cluster on the same filesystem finds a spare instead of copying. True
- * when the job can be left running (or is gone).
- */
-static bool bg_leave_to_cache(struct cluster *c)
-{
-    struct cache k;
-    if (cache_open(c, &k) < 0)
+    if (why->len)
         return false;
-    pid_t pid = is_dir(k.tpl) ? 0 : bg_job_pid(c);
-    bool left = true;
-    if (pid && pid_alive(pid)) {
-        double t0 = now_monotonic();
-        debug(NS, "waiting for the background job (pid %d) to store the template", (int)pid);
-        /* to the end: its temporary copy lives in the working dir we remove next */
-        left = bg_wait(pid, 60, true);
-        debug(NS, "waited %.0f ms", (now_monotonic() - t0) * 1000);
+    if (marker) {
+        char *m = path_join(wd, CLUSTER_MARKER);
+        bool reg = lstat(m, &st) == 0 && S_ISREG(st.st_mode);
+        free(m);
+        if (!reg) {
+            strbuf_addf(why, "its %s is not a regular file", CLUSTER_MARKER);
+            return false;
+        }
     }
-    left = left && is_dir(k.tpl);
-    cache_release(&k);
-    return left;
+    if (data) {
+        char *pgv = path_join(c->data_dir, "PG_VERSION");
+        bool ok = lstat(c->data_dir, &st) == 0 && S_ISDIR(st.st_mode) && lstat(pgv, &st) == 0 &&
+                  S_ISREG(st.st_mode);
+        free(pgv);
+        if (!ok) {
+            strbuf_addf(why, "'%s' is not a PostgreSQL data directory (no PG_VERSION); move it "
+                             "away if it holds anything you need", c->data_dir);
+            return false;
+        }
+    }
+    if (!marker) {
+        if (!data && !empty) {
+            strbuf_addf(why, "it has no data/ and no %s: dbtool did not make it", CLUSTER_MARKER);
+            return false;
+        }
+        *adopt = true;
+    }
+    return true;
+}
+
+/* Refuse (with the reason) when W exists and is not ours; write the marker when adopted. */
+static enum cl_status wd_check(struct cluster *c, const char *doing)
+{
+    struct strbuf why = STRBUF_INIT;
+    bool adopt;
+    if (!wd_ours(c, &why, &adopt)) {
+        error("refusing to %s PG_WORKING_DIR '%s': %s", doing, c->working_dir, why.buf);
+        strbuf_release(&why);
+        return CL_REFUSED;
+    }
+    strbuf_release(&why);
+    if (adopt) {
+        char *m = path_join(c->working_dir, CLUSTER_MARKER);
+        char *text = xasprintf("a PostgreSQL cluster root made by dbtool (adopted by dbtool %s)\n",
+                               DBTOOL_VERSION);
+        if (write_file_atomic(m, text, strlen(text), 0644) < 0)
+            debug(NS, "cannot write %s: %s", m, strerror(errno));
+        free(text);
+        free(m);
+    }
+    return CL_OK;
 }
 
 /*
- * Make c->data_dir (absent) a fresh data dir with the database: a spare
- * renamed into place, else a copy of the template, else initdb. Then start
- * the background job (TRASH: the replaced data dir to delete, or NULL).
+ * Create the working dir W (missing) as a cluster root: parents 0755, W 0700
+ * with the marker, handed to the server user (by descriptor: never a path
+ * someone could swap for a link).
  */
-static int fresh_data_dir(struct cluster *c, char *trash)
+static enum cl_status wd_create(struct cluster *c)
 {
-    struct cache k;
-    bool have_cache = cache_open(c, &k) == 0;
-    int r = 0;
-    double t0 = now_monotonic();
-    if (have_cache && spare_claim(&k, c->data_dir) == 0) {
-        debug(NS, "claimed a spare copy of the template in %.1f ms", (now_monotonic() - t0) * 1000);
-        cache_mark_used(&k);
-    } else if (have_cache && is_dir(k.tpl) &&
-               copy_tree(k.tpl, c->data_dir, c->uid, c->gid, geteuid() == 0) == 0) {
-        debug(NS, "copied template %s in %.0f ms", k.tpl, (now_monotonic() - t0) * 1000);
-        cache_mark_used(&k);
-    } else if (errno == ENOSPC || errno == EDQUOT) {
-        /* initdb would need the same space: say so instead of trying */
-        int e = errno;
-        rm_rf(c->data_dir);
-        errno = e;
-        error_errno("not enough space in %s for a data dir (about 40 MB)", c->working_dir);
-        r = EXIT_ERR;
-    } else {
-        rm_rf(c->data_dir);
-        info("initialising a new cluster in %s (initdb; later inits reuse a cached template)",
-             c->data_dir);
-        r = build_data_dir(c, c->data_dir, c->startup_log);
+    const char *wd = c->working_dir;
+    if (geteuid() == 0) {
+        struct strbuf why = STRBUF_INIT;
+        if (!root_path_trusted(wd, &why)) {
+            error("refusing to create PG_WORKING_DIR '%s': %s", wd, why.buf);
+            strbuf_release(&why);
+            return CL_REFUSED;
+        }
+        strbuf_release(&why);
     }
-    if (!r && (trash || have_cache)) {
-        struct bgjob j = {c, &k, trash};
-        if (!have_cache)
-            k.root = NULL;
-        bg_start(&j);
+    char *parent = xstrdup(wd);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = 0;
+        if (mkdir_p(parent, 0755) < 0) {
+            error_errno("cannot create directory '%s'", parent);
+            free(parent);
+            return CL_ERR;
+        }
     }
-    if (have_cache)
-        cache_release(&k);
-    return r;
+    free(parent);
+    if (mkdir(wd, 0700) < 0) {
+        if (errno == EEXIST)
+            return wd_check(c, "use");
+        error_errno("cannot create directory '%s'", wd);
+        return CL_ERR;
+    }
+    int fd = open(wd, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        error_errno("cannot open '%s'", wd);
+        return CL_ERR;
+    }
+    char *text = xasprintf("a PostgreSQL cluster root made by dbtool %s\n", DBTOOL_VERSION);
+    int mfd = openat(fd, CLUSTER_MARKER, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    bool ok = mfd >= 0 && write(mfd, text, strlen(text)) == (ssize_t)strlen(text);
+    if (mfd >= 0)
+        close(mfd);
+    free(text);
+    if (ok && c->switch_user && fchown(fd, c->uid, c->gid) < 0)
+        ok = false;
+    if (!ok)
+        error_errno("cannot prepare the cluster root '%s'", wd);
+    close(fd);
+    if (ok && c->switch_user) {
+        const char *bad = fs_untraversable(wd, c->uid, c->gid);
+        if (bad) {
+            error("the server user '%s' cannot reach '%s' (a parent directory denies it): put "
+                  "PG_WORKING_DIR where '%s' can traverse, or grant it (chmod o+x '%s')",
+                  c->user, wd, c->user, bad);
+            return CL_ERR;
+        }
+    }
+    return ok ? CL_OK : CL_ERR;
 }
 
-/* ---- start ---- */
-
-/*
- * Wait until the postmaster PID of c->data_dir says "ready" in postmaster.pid.
- * OURS: PID is our child, so an early exit is seen with waitpid. 0 or an exit code.
- */
-static int wait_ready(struct cluster *c, pid_t pid, bool ours, double t0)
+/* The working dir exists as a cluster root of ours (made or checked). */
+static enum cl_status wd_ready(struct cluster *c, const char *doing)
 {
-    double timeout = 60;
-    const char *t = env_nonempty("PG_START_TIMEOUT");
-    if (t)
-        timeout = atof(t);
-    double deadline = t0 + timeout, nap = 0.001;
+    struct stat st;
+    if (lstat(c->working_dir, &st) < 0 && errno == ENOENT)
+        return wd_create(c);
+    return wd_check(c, doing);
+}
+
+/* ---- the working dir's lock ---- */
+
+static char *lock_path(const struct cluster *c)
+{
+    char *dir = xstrdup(c->working_dir);
+    char *slash = strrchr(dir, '/');
+    char *p;
+    if (!slash || slash == dir)
+        p = xasprintf("/.%s.dbtool-lock", slash ? slash + 1 : dir);
+    else {
+        *slash = 0;
+        p = xasprintf("%s/.%s.dbtool-lock", dir, slash + 1);
+    }
+    free(dir);
+    return p;
+}
+
+enum cl_status cluster_lock(struct cluster *c, double timeout)
+{
+    if (c->lock_fd >= 0)
+        return CL_OK;
+    char *path = lock_path(c);
+    char *parent = xstrdup(path);
+    *strrchr(parent, '/') = 0;
+    if (*parent && mkdir_p(parent, 0755) < 0) {
+        error_errno("cannot create directory '%s'", parent);
+        free(parent);
+        free(path);
+        return CL_ERR;
+    }
+    free(parent);
+    /* read-only is enough for flock: a lock file another user made still works */
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && (errno == EACCES || errno == EPERM))
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        error_errno("cannot open the working dir's lock '%s'", path);
+        free(path);
+        return CL_ERR;
+    }
+    double deadline = now_monotonic() + timeout;
+    bool said = false;
     for (;;) {
-        int st;
-        if (ours && waitpid(pid, &st, WNOHANG) == pid) {
-            error("the server exited during startup (%s %d)",
-                  WIFEXITED(st) ? "exit code" : "signal",
-                  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-            show_tail(c->startup_log, 20);
-            return EXIT_ERR;
-        }
-        if (!ours && !pid_alive(pid)) {
-            error("the server (pid %d) exited while starting up", (int)pid);
-            show_tail(c->startup_log, 20);
-            return EXIT_ERR;
-        }
-        struct pidfile pf;
-        if (pidfile_read(c->data_dir, &pf) > 0) {
-            bool ready = pf.pid == pid && starts_with(pf.status, "ready");
-            pidfile_clear(&pf);
-            if (ready)
-                return 0;
-        }
-        if (interrupted) {
-            if (ours)
-                kill(pid, SIGQUIT);
-            error("interrupted while the server was starting");
-            return EXIT_ERR;
-        }
-        if (now_monotonic() > deadline) {
-            error("the server did not become ready within %.0f s (see %s)", timeout, c->startup_log);
-            show_tail(c->startup_log, 20);
-            return EXIT_ERR;
-        }
-        sleep_seconds(nap);
-        if (nap < 0.005)
-            nap *= 1.5;
-        else if (now_monotonic() - t0 > 1 && nap < 0.05)
-            nap *= 1.5; /* a long crash recovery: poll less often */
-    }
-}
-
-static int start_server(struct cluster *c)
-{
-    char *postgres = path_join(c->bindir, "postgres");
-    struct child ch = CHILD_INIT;
-    strvec_pushl(&ch.args, postgres, "-D", c->data_dir, NULL);
-    free(postgres);
-    as_server(c, &ch);
-    ch.daemon = true;
-    ch.out_path = c->startup_log;
-    ch.dir = c->data_dir;
-    /* a caller's PGDATA/PGPORT must not redirect the server */
-    strvec_pushl(&ch.env, "PGDATA", "PGPORT", "PGHOST", "PGOPTIONS", NULL);
-    double t0 = now_monotonic();
-    if (spawn_start(&ch) < 0) {
-        child_clear(&ch);
-        return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
-    }
-    pid_t pid = ch.pid;
-    child_clear(&ch);
-    int r = wait_ready(c, pid, true, t0);
-    if (r)
-        return r;
-    c->pid = pid;
-    debug(NS, "server pid %d ready in %.0f ms", (int)pid, (now_monotonic() - t0) * 1000);
-    return 0;
-}
-
-/*
- * A postmaster.pid whose postmaster is dead (or a zombie nobody reaps, which
- * PostgreSQL's own kill(pid, 0) check takes for alive): wait for backends it
- * left behind (processes whose cwd is the data dir) to exit, then remove the
- * stale file so the server can start. Never touches a live postmaster's file.
- */
-static void clear_stale_pidfile(struct cluster *c)
-{
-    struct pidfile pf;
-    if (pidfile_read(c->data_dir, &pf) <= 0)
-        return;
-    pid_t dead = pf.pid;
-    pidfile_clear(&pf);
-    if (pid_is_postmaster_of(dead, c->data_dir))
-        return;
-    char *real = realpath(c->data_dir, NULL);
-    double deadline = now_monotonic() + 15;
-    while (real && now_monotonic() < deadline) {
-        bool orphans = false;
-        DIR *d = opendir("/proc");
-        struct dirent *de;
-        while (d && (de = readdir(d)) && !orphans) {
-            pid_t p = (pid_t)atoi(de->d_name);
-            if (p <= 1 || p == dead || !pid_alive(p))
-                continue;
-            char link[64], cwd[4096];
-            snprintf(link, sizeof(link), "/proc/%d/cwd", (int)p);
-            ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
-            if (n > 0) {
-                cwd[n] = 0;
-                orphans = !strcmp(cwd, real);
-            }
-        }
-        if (d)
-            closedir(d);
-        if (!orphans)
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
             break;
-        debug(NS, "waiting for processes left by the dead server (pid %d) to exit", (int)dead);
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            error_errno("cannot lock '%s'", path);
+            close(fd);
+            free(path);
+            return CL_ERR;
+        }
+        if (!said) {
+            char buf[32] = {0};
+            ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+            int pid = n > 0 ? atoi(buf) : 0;
+            char holder[48] = "";
+            if (pid > 0)
+                snprintf(holder, sizeof(holder), " (pid %d)", pid);
+            info("another dbtool%s is using %s; waiting up to %.0f s", holder, c->working_dir,
+                 timeout);
+            said = true;
+        }
+        if (interrupted || now_monotonic() >= deadline) {
+            error("another dbtool is using %s (lock %s)%s", c->working_dir, path,
+                  interrupted ? "; interrupted while waiting" : "; try again when it is done");
+            close(fd);
+            free(path);
+            return interrupted ? CL_INTERRUPTED : CL_BUSY;
+        }
         sleep_seconds(0.05);
     }
-    free(real);
-    char *path = path_join(c->data_dir, "postmaster.pid");
-    if (unlink(path) == 0)
-        info("removed the stale postmaster.pid of a server that is gone (pid %d)", (int)dead);
-    free(path);
-    /* its socket lock names the same dead pid: PostgreSQL would refuse it as well */
-    char *lock = xasprintf("%s/.s.PGSQL.%d.lock", c->sock_dir, c->port);
-    struct strbuf sb = STRBUF_INIT;
-    if (strbuf_read_file(&sb, lock) == 0) {
-        pid_t owner = (pid_t)atol(sb.buf);
-        if (owner > 0 && !pid_alive(owner)) {
-            char *sock = xasprintf("%s/.s.PGSQL.%d", c->sock_dir, c->port);
-            unlink(lock);
-            unlink(sock);
-            free(sock);
-        }
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) != n) {
     }
-    strbuf_release(&sb);
-    free(lock);
+    free(path);
+    c->lock_fd = fd;
+    return CL_OK;
 }
 
-/* Connect to the database; create it when missing. */
+void cluster_unlock(struct cluster *c)
+{
+    if (c->lock_fd >= 0) {
+        if (ftruncate(c->lock_fd, 0) < 0) {
+        }
+        close(c->lock_fd);
+    }
+    c->lock_fd = -1;
+}
+
+/* ---- init ---- */
+
 /* Errors a server gives while it starts up or recovers from a crash: worth retrying. */
 static bool transient(const char *msg)
 {
@@ -1552,7 +639,8 @@ static bool transient(const char *msg)
                    strstr(msg, "No such file or directory"));
 }
 
-static int ensure_database(struct cluster *c)
+/* Connect to the database; create it when missing. */
+static enum cl_status ensure_database(struct cluster *c)
 {
     char *msg = NULL;
     PGconn *conn = pg_connect_quiet(c->url, &msg);
@@ -1567,20 +655,24 @@ static int ensure_database(struct cluster *c)
     if (conn) {
         PQfinish(conn);
         free(msg);
-        return 0;
+        return CL_OK;
+    }
+    if (interrupted) {
+        free(msg);
+        return CL_INTERRUPTED;
     }
     bool missing = msg && strstr(msg, "does not exist");
     if (!missing) {
         error("cannot connect to the new cluster: %s", msg ? msg : "unknown error");
         free(msg);
-        return EXIT_ERR;
+        return CL_ERR;
     }
     free(msg);
     char *admin = pg_build_url(c->user, "postgres", c->sock_dir, c->port);
     conn = pg_connect(admin);
     free(admin);
     if (!conn)
-        return EXIT_ERR;
+        return CL_ERR;
     char *ident = pg_quote_ident(c->database);
     char *sql = xasprintf("CREATE DATABASE %s", ident);
     info("creating database '%s'", c->database);
@@ -1588,27 +680,65 @@ static int ensure_database(struct cluster *c)
     free(sql);
     free(ident);
     PQfinish(conn);
-    return r ? EXIT_ERR : 0;
+    return r ? (interrupted ? CL_INTERRUPTED : CL_ERR) : CL_OK;
+}
+
+static int mkdir_server(struct cluster *c, const char *path)
+{
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return error_errno("cannot create '%s'", path);
+    struct stat st;
+    if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return error("'%s' is not a directory", path);
+    if (c->switch_user && fs_chown_dir_nofollow(path, c->uid, c->gid) < 0)
+        return error_errno("cannot hand '%s' to %s", path, c->user);
+    return 0;
 }
 
 static int prepare_sock_dir(struct cluster *c)
 {
-    if (c->sock_private) {
-        if (check_sock_dir_owner(c->sock_dir, c->uid) < 0)
-            return -1;
-        if (mkdir(c->sock_dir, 0700) < 0 && errno != EEXIST)
+    if (!c->sock_private)
+        return mkdir_server(c, c->sock_dir);
+    /* /tmp is everybody's: a name someone else holds is not used, a random one is */
+    bool ours = sock_dir_ours(c->sock_dir, c->uid);
+    if (!ours) {
+        if (mkdir(c->sock_dir, 0700) == 0) {
+            if (c->switch_user && fs_chown_dir_nofollow(c->sock_dir, c->uid, c->gid) < 0)
+                return error_errno("cannot hand '%s' to %s", c->sock_dir, c->user);
+            ours = true;
+        } else if (errno != EEXIST) {
             return error_errno("cannot create socket dir '%s'", c->sock_dir);
-        if (own(c, c->sock_dir) < 0)
-            return -1;
-        /* leave a pointer in the working dir so people can find it */
-        char *note = path_join(c->working_dir, "sock");
-        rm_rf(note);
-        if (symlink(c->sock_dir, note) == 0 && c->switch_user)
-            lchown(note, c->uid, c->gid);
-        free(note);
-        return 0;
+        }
     }
-    return make_dir(c, c->sock_dir, 0700);
+    if (!ours) {
+        char *parent = xstrdup(c->sock_dir);
+        *strrchr(parent, '/') = 0;
+        char *tmpl = xasprintf("%s/dbtool-%d-XXXXXX", *parent ? parent : "", (int)c->uid);
+        free(parent);
+        warn("socket dir %s is not ours (another user made it?): using a new private one",
+             c->sock_dir);
+        if (!mkdtemp(tmpl)) {
+            free(tmpl);
+            return error_errno("cannot create a private socket dir");
+        }
+        if (c->switch_user && fs_chown_dir_nofollow(tmpl, c->uid, c->gid) < 0) {
+            free(tmpl);
+            return error_errno("cannot hand the socket dir to %s", c->user);
+        }
+        free(c->sock_dir);
+        c->sock_dir = tmpl;
+        free(c->url);
+        c->url = pg_build_url(c->user, c->database, c->sock_dir, c->port);
+    }
+    /* leave a pointer in the working dir so people (and the next run) can find it */
+    char *note = path_join(c->working_dir, "sock");
+    struct stat st;
+    if (lstat(note, &st) == 0)
+        S_ISDIR(st.st_mode) ? rm_rf(note) : unlink(note);
+    if (symlink(c->sock_dir, note) == 0 && c->switch_user)
+        lchown(note, c->uid, c->gid);
+    free(note);
+    return 0;
 }
 
 /* Refuse when another process listens on our socket path. */
@@ -1616,10 +746,10 @@ static int check_socket_free(struct cluster *c)
 {
     char *sock = xasprintf("%s/.s.PGSQL.%d", c->sock_dir, c->port);
     int ret = 0;
-    if (socket_in_use(sock)) {
+    if (pm_socket_in_use(sock)) {
         struct strbuf lock = STRBUF_INIT;
         char *lockpath = xasprintf("%s.lock", sock);
-        strbuf_read_file(&lock, lockpath);
+        fs_read_regular(lockpath, 4096, &lock, NULL);
         char *nl = strchr(lock.buf, '\n');
         char *owner = nl ? strchr(nl + 1, '\n') : NULL;
         if (nl && owner) {
@@ -1641,14 +771,14 @@ static int check_socket_free(struct cluster *c)
 }
 
 /*
- * The working dir's tablespaces/ (a restored backup's, see lib/backup.c)
- * belongs to the data dir being set aside: move it inside, so it goes (or is
- * kept) together with it.
+ * The working dir's tablespaces/ (a restored backup's) belongs to the data
+ * dir being set aside: move it inside, so it goes (or is kept) with it.
  */
 static void tablespaces_follow(struct cluster *c)
 {
     char *ts = path_join(c->working_dir, "tablespaces");
-    if (is_dir(ts)) {
+    struct stat st;
+    if (lstat(ts, &st) == 0 && S_ISDIR(st.st_mode)) {
         char *in = path_join(c->data_dir, "dbtool-old-tablespaces");
         if (rename(ts, in) < 0)
             warn("cannot move '%s' into the old data dir: %s", ts, strerror(errno));
@@ -1657,205 +787,318 @@ static void tablespaces_follow(struct cluster *c)
     free(ts);
 }
 
-static int fresh_init(struct cluster *c)
-{
-    char *sock = path_join(c->working_dir, "sock");
-    char *trash = NULL;
-    if (path_exists(c->data_dir)) {
-        tablespaces_follow(c);
-        /* deleting 1000+ files is slow: rename now, delete in the background */
-        trash = xasprintf("%s/.old-data-%d-%ld", c->working_dir, (int)getpid(), (long)time(NULL));
-        if (rename(c->data_dir, trash) < 0) {
-            free(trash);
-            trash = NULL;
-            if (rm_rf(c->data_dir) < 0) {
-                free(sock);
-                return error_errno("cannot clear '%s'", c->data_dir), EXIT_ERR;
-            }
-        }
-    }
-    if (rm_rf(sock) < 0) {
-        free(sock);
-        free(trash);
-        return error_errno("cannot clear '%s'", c->working_dir), EXIT_ERR;
-    }
-    free(sock);
-    if (make_dir(c, c->working_dir, 0700) < 0) {
-        free(trash);
-        return EXIT_ERR;
-    }
-    if (c->switch_user) {
-        const char *bad = untraversable_ancestor(c->working_dir, c->uid, c->gid);
-        if (bad) {
-            error("the server user '%s' cannot reach '%s' (a parent directory denies it): put "
-                  "PG_WORKING_DIR where '%s' can traverse, or grant it (chmod o+x '%s')",
-                  c->user, c->working_dir, c->user, bad);
-            free(trash);
-            return EXIT_ERR;
-        }
-    }
-    if (prepare_sock_dir(c) < 0) {
-        free(trash);
-        return EXIT_ERR;
-    }
-    int r = fresh_data_dir(c, trash);
-    free(trash);
-    if (r)
-        return r;
-    if (write_fresh_conf(c) < 0)
-        return EXIT_ERR;
-    return 0;
-}
-
 /*
- * The server's major version ("15"), from `postgres -V`, cached in the
- * template cache under the binary's identity so the reuse path spawns
- * nothing. NULL when it cannot be told.
+ * Rename the data dir to W/NAME-STAMP[-N], a name nothing else has; never
+ * deletes. The new path (malloc'd), or NULL after a message.
  */
-char *cluster_server_major(struct cluster *c)
-{
-    struct cache k;
-    char *cached = NULL;
-    if (cache_open(c, &k) == 0) {
-        char *path = xasprintf("%s/version-%s", k.root, k.key);
-        struct strbuf sb = STRBUF_INIT;
-        if (strbuf_read_file(&sb, path) == 0 && sb.len) {
-            strbuf_trim_trailing(&sb);
-            cached = strbuf_detach(&sb, NULL);
-        }
-        strbuf_release(&sb);
-        if (!cached) {
-            struct child ch = CHILD_INIT;
-            struct strbuf out = STRBUF_INIT;
-            strvec_pushf(&ch.args, "%s/postgres", c->bindir);
-            strvec_push(&ch.args, "-V");
-            ch.err = SPAWN_DEVNULL;
-            if (spawn_capture(&ch, &out) == 0) {
-                /* "postgres (PostgreSQL) 15.18 (Debian ...)" -> "15" */
-                const char *p = strstr(out.buf, ") ");
-                if (p) {
-                    p += 2;
-                    size_t n = strspn(p, "0123456789");
-                    if (n) {
-                        cached = xstrndup(p, n);
-                        write_file_atomic(path, cached, strlen(cached), 0644);
-                    }
-                }
-            }
-            strbuf_release(&out);
-            child_clear(&ch);
-        }
-        free(path);
-        cache_release(&k);
-    }
-    return cached;
-}
-
-/* Move a data dir that cannot start aside instead of deleting it. */
-static void move_aside(struct cluster *c)
+static char *set_aside(struct cluster *c, const char *name)
 {
     char stamp[32];
     time_t t = time(NULL);
     strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", gmtime(&t));
-    char *dst = xasprintf("%s.failed-%s", c->data_dir, stamp);
     tablespaces_follow(c);
-    if (rename(c->data_dir, dst) == 0)
-        warn("kept the old data dir as %s (remove it when you no longer need it)", dst);
-    else
-        rm_rf(c->data_dir);
-    free(dst);
+    for (int i = 1; i < 1000; i++) {
+        char *dst = i == 1 ? xasprintf("%s/%s-%s", c->working_dir, name, stamp)
+                           : xasprintf("%s/%s-%s-%d", c->working_dir, name, stamp, i);
+        if (path_exists(dst)) {
+            free(dst);
+            continue;
+        }
+        if (rename(c->data_dir, dst) == 0)
+            return dst;
+        int e = errno;
+        free(dst);
+        if (e != EEXIST && e != ENOTEMPTY) {
+            errno = e;
+            error_errno("cannot move '%s' aside", c->data_dir);
+            return NULL;
+        }
+    }
+    error("cannot find a free name to move '%s' aside", c->data_dir);
+    return NULL;
 }
 
-int cluster_init(struct cluster *c)
+/*
+ * A directory to delete, taken out of the working dir right away (into the
+ * cache when it shares the filesystem, so a script's `rm -rf` of the working
+ * dir right after never races the deletion). The path to hand to the
+ * background job, or NULL when it was deleted here.
+ */
+static char *trash_out(struct cluster *c, const char *path)
 {
-    double t0 = now_monotonic();
-    int r;
-    if (cluster_check_preload(c) < 0)
-        return EXIT_ERR;
+    if (tpl_cache_usable(c->cache_dir)) {
+        char *dst = xasprintf("%s/tmp-trash-%d-%ld", c->cache_dir, (int)getpid(), (long)time(NULL));
+        if (rename(path, dst) == 0)
+            return dst;
+        free(dst);
+    }
+    rm_rf(path);
+    return NULL;
+}
 
+/*
+ * The fresh init's data dir swap: the current data dir (with its
+ * tablespaces) becomes data.previous, replacing the older previous one.
+ * *TRASH gets what to delete in the background.
+ */
+static enum cl_status keep_previous(struct cluster *c, char **trash)
+{
+    char *prev = path_join(c->working_dir, CLUSTER_PREVIOUS);
+    struct stat st;
+    *trash = NULL;
+    if (lstat(prev, &st) == 0) {
+        /* one generation only: the older one goes, out of the working dir first */
+        char *tmp = xasprintf("%s/.previous-%d", c->working_dir, (int)getpid());
+        if (rename(prev, tmp) < 0) {
+            error_errno("cannot replace '%s'", prev);
+            free(tmp);
+            free(prev);
+            return CL_ERR;
+        }
+        *trash = trash_out(c, tmp);
+        free(tmp);
+    }
+    tablespaces_follow(c);
+    if (rename(c->data_dir, prev) < 0) {
+        error_errno("cannot keep '%s' as '%s'", c->data_dir, prev);
+        free(prev);
+        return CL_ERR;
+    }
+    info("kept the replaced cluster as %s (one generation; 'postgres-init --previous' goes back to it)",
+         prev);
+    free(prev);
+    return CL_OK;
+}
+
+static enum cl_status fresh_init(struct cluster *c)
+{
+    char *trash = NULL;
+    enum cl_status r;
+    char *pgv = path_join(c->data_dir, "PG_VERSION");
+    bool have = path_exists(pgv);
+    free(pgv);
+    if (have && (r = keep_previous(c, &trash)))
+        return r;
+    char *sock = path_join(c->working_dir, "sock");
+    struct stat st;
+    if (!c->sock_private && lstat(sock, &st) == 0) {
+        if (S_ISDIR(st.st_mode) ? rm_rf(sock) < 0 : unlink(sock) < 0) {
+            error_errno("cannot clear '%s'", sock);
+            free(sock);
+            free(trash);
+            return CL_ERR;
+        }
+    }
+    free(sock);
+    if (prepare_sock_dir(c) < 0) {
+        free(trash);
+        return CL_ERR;
+    }
+    r = tpl_fresh_data_dir(c, c->data_dir, trash);
+    free(trash);
+    if (r)
+        return r;
+    if (pgconf_write_fresh(c) < 0)
+        return CL_ERR;
+    return CL_OK;
+}
+
+static enum cl_status start_reused(struct cluster *c)
+{
+    pm_clear_stale(c);
+    if (prepare_sock_dir(c) < 0 || check_socket_free(c) < 0)
+        return CL_ERR;
+    struct stat st;
+    if (c->switch_user && (lstat(c->data_dir, &st) < 0 || st.st_uid != c->uid)) {
+        struct passwd *pw = lstat(c->data_dir, &st) == 0 ? getpwuid(st.st_uid) : NULL;
+        error("the data dir %s belongs to %s, not to the server user %s: PostgreSQL will not "
+              "start it (chown -R %s it if it is yours)", c->data_dir,
+              pw ? pw->pw_name : "another user", c->user, c->user);
+        return CL_ERR;
+    }
+    if (pgconf_write_runtime(c) < 0)
+        return CL_ERR;
+    return pm_start(c);
+}
+
+/* The major version a data dir was made by ("15"), or 0. */
+static int data_dir_major(const char *data_dir)
+{
+    char *path = path_join(data_dir, "PG_VERSION");
+    struct strbuf ver = STRBUF_INIT;
+    int major = fs_read_regular(path, 64, &ver, NULL) == 0 ? atoi(ver.buf) : 0;
+    free(path);
+    strbuf_release(&ver);
+    return major;
+}
+
+static enum cl_status init_locked(struct cluster *c, bool fallback)
+{
+    enum cl_status r;
+    pid_t running = pm_running_pid(c->data_dir);
+    /* someone else on our socket: say so before anything else (nothing is touched) */
+    if (!running && check_socket_free(c) < 0)
+        return CL_ERR;
+    if ((r = wd_ready(c, "use")))
+        return r;
     char *pgver = path_join(c->data_dir, "PG_VERSION");
     bool have_data = access(pgver, F_OK) == 0;
     free(pgver);
-    pid_t running = cluster_running_pid(c->data_dir);
 
     if (c->reuse && have_data && !running) {
         /* another major version cannot start here: say which, keep it aside, start fresh */
-        char *path = path_join(c->data_dir, "PG_VERSION");
-        struct strbuf ver = STRBUF_INIT;
-        char *major = NULL;
-        if (strbuf_read_file(&ver, path) == 0 && (strbuf_trim_trailing(&ver), ver.len) &&
-            (major = cluster_server_major(c)) && strcmp(major, ver.buf)) {
-            warn("the existing cluster in %s was initialised by PostgreSQL %s, and this server (%s) "
-                 "is PostgreSQL %s: it cannot start here; re-initialising a fresh one",
-                 c->data_dir, ver.buf, c->bindir, major);
-            move_aside(c);
+        int theirs = data_dir_major(c->data_dir), mine = cluster_server_major(c);
+        if (theirs && mine && theirs != mine) {
+            warn("the existing cluster in %s was initialised by PostgreSQL %d, and this server (%s) "
+                 "is PostgreSQL %d: it cannot start here", c->data_dir, theirs, c->bin.bindir, mine);
+            if (!fallback)
+                return CL_CANNOT_START;
+            char *aside = set_aside(c, "data.failed");
+            if (!aside)
+                return CL_ERR;
+            warn("kept it as %s; re-initialising a fresh one", aside);
+            free(aside);
             have_data = false;
         }
-        free(major);
-        free(path);
-        strbuf_release(&ver);
     }
     if (c->reuse && have_data) {
-        if (running && runtime_conf_matches(c)) {
+        if (running && pgconf_runtime_matches(c)) {
             c->reused = c->was_running = true;
             c->pid = running;
             debug(NS, "server pid %d already running with matching settings", (int)running);
             /* e.g. still in crash recovery after a PANIC: wait until it accepts connections */
-            if ((r = wait_ready(c, running, false, now_monotonic())))
+            if ((r = pm_wait_running(c, running)))
                 return r;
-            r = ensure_database(c);
-            if (r)
-                return r;
-            goto done;
+            return ensure_database(c);
         }
-        if (running && (r = stop_pid(running, c->data_dir, 30)))
-            return r;
-        if (!running)
-            clear_stale_pidfile(c);
-        if (prepare_sock_dir(c) < 0)
-            return EXIT_ERR;
-        if (check_socket_free(c) < 0)
-            return EXIT_ERR;
-        if (write_runtime_conf(c) < 0)
-            return EXIT_ERR;
-        if (c->switch_user)
-            chown_tree(c->working_dir, c->uid, c->gid);
-        r = start_server(c);
-        if (r == 0) {
+        if (running && pm_stop_pid(running, c->data_dir, 30) < 0)
+            return CL_ERR;
+        r = start_reused(c);
+        if (r == CL_OK) {
             c->reused = true;
-            r = ensure_database(c);
-            if (r)
-                return r;
-            goto done;
+            return ensure_database(c);
         }
-        if (r == EXIT_NO_PROGRAM)
+        /* only a server that exited on its own "cannot start"; a stop, a timeout, a missing
+         * program or a configuration error leave the cluster where it is */
+        if (r != CL_CANNOT_START || !fallback)
             return r;
-        warn("the existing cluster in %s cannot start; re-initialising a fresh one", c->data_dir);
-        move_aside(c);
+        char *aside = set_aside(c, "data.failed");
+        if (!aside)
+            return CL_ERR;
+        warn("the existing cluster in %s cannot start; kept it as %s (remove it when you no "
+             "longer need it); re-initialising a fresh one", c->data_dir, aside);
+        free(aside);
     } else if (running) {
-        if ((r = stop_pid(running, c->data_dir, 30)))
-            return r;
+        if (pm_stop_pid(running, c->data_dir, 30) < 0)
+            return CL_ERR;
     }
-    /* before wiping sock/: never unlink a socket another server is listening on */
+    if (interrupted)
+        return CL_INTERRUPTED;
+    /* before touching sock/: never unlink a socket another server is listening on */
     if (check_socket_free(c) < 0)
-        return EXIT_ERR;
+        return CL_ERR;
     if ((r = fresh_init(c)))
         return r;
-    if (write_runtime_conf(c) < 0)
-        return EXIT_ERR;
-    if ((r = start_server(c)))
+    if (pgconf_write_runtime(c) < 0)
+        return CL_ERR;
+    if ((r = pm_start(c)))
         return r;
-done:
+    return ensure_database(c);
+}
+
+static enum cl_status cluster_init_mode(struct cluster *c, bool fallback)
+{
+    double t0 = now_monotonic();
+    enum cl_status r;
+    if (cluster_check_preload(c) < 0)
+        return CL_ERR;
+    bool took = c->lock_fd < 0; /* a caller holding the lock (restore) keeps it */
+    if ((r = cluster_lock(c, 60)))
+        return r;
+    r = init_locked(c, fallback);
+    if (took)
+        cluster_unlock(c);
+    if (r)
+        return interrupted && r != CL_INTERRUPTED ? CL_INTERRUPTED : r;
     /* kept from the older shell tool: postgres-init is a pure provisioner unless asked */
-    if (cfg_bool(CFG_PG_HECTIC_INHERITANCE)) {
+    if (c->hectic_inheritance) {
         debug(NS, "PG_HECTIC_INHERITANCE=1: applying the inheritance part of the bundle");
-        if (bundle_apply_inheritance_url(c->url) < 0)
-            return EXIT_ERR;
+        if (bundle_apply_inheritance_url(c->url, c->inheritance_sql) < 0)
+            return CL_ERR;
     }
     info("cluster ready in %.2fs: %s%s%s", now_monotonic() - t0, c->url,
          c->was_running ? " (already running)" : c->reused ? " (reused)" : "",
          c->sock_private ? " (short socket dir: the working dir path is too long for a socket)" : "");
-    return 0;
+    return CL_OK;
+}
+
+enum cl_status cluster_init(struct cluster *c)
+{
+    return cluster_init_mode(c, true);
+}
+
+enum cl_status cluster_start_existing(struct cluster *c)
+{
+    c->reuse = true;
+    return cluster_init_mode(c, false);
+}
+
+enum cl_status cluster_prepare_root(struct cluster *c)
+{
+    return wd_ready(c, "use");
+}
+
+enum cl_status cluster_use_previous(struct cluster *c)
+{
+    enum cl_status r;
+    bool took = c->lock_fd < 0;
+    if ((r = cluster_lock(c, 60)))
+        return r;
+    if ((r = wd_check(c, "use")))
+        goto out;
+    char *prev = path_join(c->working_dir, CLUSTER_PREVIOUS);
+    char *pgv = path_join(prev, "PG_VERSION");
+    if (!path_exists(pgv)) {
+        error("there is no previous cluster in %s (a fresh init keeps the one it replaces there)",
+              prev);
+        r = CL_ERR;
+    } else if (pm_stop(c->data_dir, 30) < 0) {
+        r = CL_ERR;
+    } else {
+        char *tmp = xasprintf("%s/.previous-swap-%d", c->working_dir, (int)getpid());
+        bool have = path_exists(c->data_dir);
+        if (have) {
+            tablespaces_follow(c);
+            if (rename(c->data_dir, tmp) < 0)
+                r = (error_errno("cannot move '%s' aside", c->data_dir), CL_ERR);
+        }
+        if (!r && rename(prev, c->data_dir) < 0) {
+            r = (error_errno("cannot move '%s' into place", prev), CL_ERR);
+            if (have)
+                rename(tmp, c->data_dir);
+        }
+        if (!r && have && rename(tmp, prev) < 0)
+            warn("the replaced data dir is in %s", tmp);
+        /* the tablespaces travel inside the data dir they belong to */
+        char *in = path_join(c->data_dir, "dbtool-old-tablespaces");
+        char *ts = path_join(c->working_dir, "tablespaces");
+        if (!r && path_exists(in) && rename(in, ts) < 0)
+            warn("cannot move '%s' back to '%s': %s", in, ts, strerror(errno));
+        free(in);
+        free(ts);
+        free(tmp);
+        if (!r)
+            info("swapped: the previous cluster is in %s%s", c->data_dir,
+                 have ? ", the one it replaced is now the previous one" : "");
+    }
+    free(pgv);
+    free(prev);
+out:
+    if (took)
+        cluster_unlock(c);
+    if (r)
+        return r;
+    return cluster_start_existing(c);
 }
 
 static void export_line(FILE *out, const char *name, const char *value)
@@ -1880,102 +1123,88 @@ void cluster_print_exports(const struct cluster *c, const char *url_var, FILE *o
         export_line(out, url_var, c->url);
 }
 
-/* A cluster root holds only what postgres-init puts there. */
-static bool looks_like_cluster_root(const char *dir, struct strbuf *why)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        strbuf_addf(why, "cannot read it: %s", strerror(errno));
-        return false;
-    }
-    bool ok = true;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        const char *n = de->d_name;
-        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "data") || !strcmp(n, "sock") ||
-            !strcmp(n, "postgres.log") || starts_with(n, "data.failed-") ||
-            starts_with(n, ".old-data-") || starts_with(n, ".template-") ||
-            !strcmp(n, ".dbtool-bg.pid") || !strcmp(n, "tablespaces"))
-            continue;
-        strbuf_addf(why, "it contains '%s', which postgres-init does not create", n);
-        ok = false;
-        break;
-    }
-    closedir(d);
-    return ok;
-}
+/* ---- removal ---- */
 
-int cluster_remove(struct cluster *c)
+/*
+ * Remove the working dir (checked: ours) after stopping its server. A
+ * background job of the cache is left alone: it never works inside the
+ * working dir (what it deletes was moved out first, templates are built in
+ * the cache), so it may finish warming the cache.
+ */
+static enum cl_status remove_locked(struct cluster *c)
 {
-    char *wd = realpath(c->working_dir, NULL);
-    if (!wd) {
-        if (errno == ENOENT) {
-            info("%s does not exist: nothing to remove", c->working_dir);
-            return 0;
-        }
-        error_errno("cannot resolve '%s'", c->working_dir);
-        return EXIT_ERR;
-    }
-    const char *home = getenv("HOME");
-    const char *local = cfg_get(CFG_LOCAL_DIR);
-    char *rhome = home ? realpath(home, NULL) : NULL;
-    char *rlocal = local ? realpath(local, NULL) : NULL;
-    struct strbuf why = STRBUF_INIT;
-    int ret = 0;
-    if (!strcmp(wd, "/"))
-        strbuf_addstr(&why, "it is the root directory");
-    else if (rhome && !strcmp(wd, rhome))
-        strbuf_addstr(&why, "it is $HOME");
-    else if (rlocal && !strcmp(wd, rlocal))
-        strbuf_addstr(&why, "it is $LOCAL_DIR itself");
-    else
-        looks_like_cluster_root(wd, &why);
-    if (why.len) {
-        error("refusing to remove PG_WORKING_DIR '%s': %s", wd, why.buf);
-        ret = EXIT_ERR;
-        goto out;
-    }
-    ret = cluster_stop(c, 30);
-    if (ret)
-        goto out;
-    if (!c->throwaway || !bg_leave_to_cache(c))
-        bg_stop(c);
-    if (c->sock_private && c->sock_dir)
+    if (pm_stop(c->data_dir, 30) < 0)
+        return CL_ERR;
+    if (c->sock_private && c->sock_dir && sock_dir_ours(c->sock_dir, c->uid))
         rm_rf(c->sock_dir);
-    if (rm_rf(wd) < 0) {
-        error_errno("cannot remove '%s'", wd);
-        ret = EXIT_ERR;
-        goto out;
+    if (rm_rf(c->working_dir) < 0) {
+        error_errno("cannot remove '%s'", c->working_dir);
+        return CL_ERR;
     }
-    info("removed %s", wd);
-out:
-    strbuf_release(&why);
-    free(wd);
-    free(rhome);
-    free(rlocal);
-    return ret;
+    /* the lock file goes with the dir it guarded (held: a waiter then finds no dir to use) */
+    if (c->lock_fd >= 0) {
+        char *lp = lock_path(c);
+        unlink(lp);
+        free(lp);
+    }
+    info("removed %s", c->working_dir);
+    return CL_OK;
 }
 
-int cluster_remove_abandoned(const char *working_dir)
+enum cl_status cluster_remove(struct cluster *c)
 {
-    struct cluster c;
-    memset(&c, 0, sizeof(c));
-    c.working_dir = (char *)working_dir;
-    c.data_dir = path_join(working_dir, "data");
-    int r = cluster_stop(&c, 10);
-    free(c.data_dir);
+    struct stat st;
+    if (lstat(c->working_dir, &st) < 0 && errno == ENOENT) {
+        info("%s does not exist: nothing to remove", c->working_dir);
+        return CL_OK;
+    }
+    bool took = c->lock_fd < 0;
+    enum cl_status r = cluster_lock(c, 60);
     if (r)
         return r;
-    bg_stop(&c);
-    if (rm_rf(working_dir) < 0)
-        return error_errno("cannot remove '%s'", working_dir), EXIT_ERR;
-    return 0;
+    if (!(r = wd_check(c, "remove")))
+        r = remove_locked(c);
+    if (took)
+        cluster_unlock(c);
+    return r;
+}
+
+enum cl_status cluster_remove_abandoned(const char *working_dir, const char *cache_dir)
+{
+    /* no configuration: only what the ownership rule can tell from the directory */
+    struct cluster c;
+    memset(&c, 0, sizeof(c));
+    c.lock_fd = -1;
+    c.working_dir = xstrdup(working_dir);
+    c.data_dir = path_join(working_dir, "data");
+    c.uid = geteuid();
+    struct stat st;
+    if (geteuid() == 0 && lstat(working_dir, &st) == 0)
+        c.uid = st.st_uid; /* root's throwaway clusters belong to the server user */
+    c.user = xstrdup("the server user");
+    c.cache_dir = cache_dir ? xstrdup(cache_dir) : NULL;
+    c.throwaway = true;
+    enum cl_status r = cluster_lock(&c, 0);
+    if (!r)
+        r = wd_check(&c, "remove the abandoned");
+    if (!r)
+        r = remove_locked(&c);
+    cluster_release(&c);
+    return r;
+}
+
+static void remove_fn(void *arg)
+{
+    rm_rf(arg);
 }
 
 void cluster_remove_later(struct cluster *c, const char *path)
 {
-    struct cache k;
-    memset(&k, 0, sizeof(k)); /* no cache work: only the deletion */
-    struct bgjob j = {c, &k, (char *)path};
-    bg_start(&j);
+    char *t = trash_out(c, path);
+    if (!t)
+        return;
+    char *lock = tpl_job_lock_for(c->cache_dir, t);
+    job_start(lock, remove_fn, t, c->sync_cache || !lock);
+    free(lock);
+    free(t);
 }

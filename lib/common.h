@@ -30,7 +30,8 @@ enum exit_code {
     EXIT_NO_TABLE = 5,    /* a named table does not exist */
     EXIT_UNKNOWN = 9,     /* unknown argument or command */
     EXIT_BUG = 13,        /* program bug or unexpected system/database state */
-    EXIT_NO_PROGRAM = 127 /* a required program is missing */
+    EXIT_NO_PROGRAM = 127, /* a required program is missing */
+    EXIT_INTERRUPTED = 130 /* stopped by SIGINT/SIGTERM/SIGHUP (what was started was stopped) */
 };
 
 /* Log levels, lowest first; HECTIC_LOG selects the threshold. */
@@ -83,6 +84,8 @@ typedef void (*cleanup_fn)(void *arg);
 int cleanup_push(cleanup_fn fn, void *arg);
 void cleanup_pop(int cookie);
 void cleanup_run_all(void);
+/* In a forked child: drop the parent's entries without running them (they are the parent's to run). */
+void cleanup_forget_all(void);
 /* Set by SIGINT/SIGTERM/SIGHUP (to the signal number); long waits poll it. */
 extern volatile int interrupted;
 void signals_install(void);

@@ -2,11 +2,17 @@
  * fs.c — filesystem helpers.
  */
 #include "lib/fs.h"
+#include "lib/job.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <signal.h>
 #include <unistd.h>
 
 bool is_dir(const char *path)
@@ -310,7 +316,10 @@ int chown_tree(const char *path, uid_t uid, gid_t gid)
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
     char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* O_EXCL: a temporary name planted beforehand (a link) is never written through */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
         free(tmp);
         return -1;
@@ -339,4 +348,266 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
     }
     free(tmp);
     return 0;
+}
+
+int fs_read_regular(const char *path, size_t max, struct strbuf *sb, const char **why)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        if (why)
+            *why = strerror(errno);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        if (why)
+            *why = strerror(e);
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        if (why)
+            *why = S_ISDIR(st.st_mode) ? "a directory, not a file" : "not a regular file";
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        return -1;
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        if (why)
+            *why = "too large";
+        errno = EFBIG;
+        return -1;
+    }
+    /* a regular file may still grow while we read: stop at MAX */
+    strbuf_grow(sb, (size_t)st.st_size + 1);
+    for (;;) {
+        char buf[65536];
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            if (why)
+                *why = strerror(e);
+            errno = e;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        strbuf_add(sb, buf, (size_t)n);
+        if (sb->len > max) {
+            close(fd);
+            if (why)
+                *why = "too large";
+            errno = EFBIG;
+            return -1;
+        }
+    }
+    close(fd);
+    return 0;
+}
+
+struct write_args {
+    const char *path;
+    const char *data;
+    size_t len;
+    mode_t mode;
+};
+
+static int write_fn(void *arg)
+{
+    struct write_args *a = arg;
+    return write_file_atomic(a->path, a->data, a->len, a->mode);
+}
+
+int fs_write_as(const char *path, const char *data, size_t len, mode_t mode, bool as_user,
+                uid_t uid, gid_t gid)
+{
+    struct write_args a = {path, data, len, mode};
+    return job_call_as(as_user, uid, gid, write_fn, &a);
+}
+
+struct mkdir_args {
+    const char *path;
+    mode_t mode;
+};
+
+static int mkdir_fn(void *arg)
+{
+    struct mkdir_args *a = arg;
+    if (mkdir(a->path, a->mode) < 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (lstat(a->path, &st) < 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+int fs_mkdir_as(const char *path, mode_t mode, bool as_user, uid_t uid, gid_t gid)
+{
+    struct mkdir_args a = {path, mode};
+    return job_call_as(as_user, uid, gid, mkdir_fn, &a);
+}
+
+const char *fs_untraversable(const char *path, uid_t uid, gid_t gid)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof(buf), "%s/", path);
+    char *p = buf;
+    while ((p = strchr(p + 1, '/'))) {
+        *p = 0;
+        struct stat st;
+        if (stat(buf, &st) == 0) {
+            mode_t need = st.st_uid == uid ? S_IXUSR : st.st_gid == gid ? S_IXGRP : S_IXOTH;
+            if (!(st.st_mode & need))
+                return buf;
+        }
+        *p = '/';
+    }
+    return NULL;
+}
+
+int fs_chown_dir_nofollow(const char *path, uid_t uid, gid_t gid)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = fchown(fd, uid, gid);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+/* Send FD over the unix socket SOCK (SCM_RIGHTS); -1 when it cannot. */
+static int send_fd(int sock, int fd, int err)
+{
+    struct msghdr msg = {0};
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {&err, sizeof(err)};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (fd >= 0) {
+        memset(cbuf, 0, sizeof(cbuf));
+        msg.msg_control = cbuf;
+        msg.msg_controllen = sizeof(cbuf);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    }
+    return sendmsg(sock, &msg, 0) < 0 ? -1 : 0;
+}
+
+/* Receive a descriptor (or the errno of a failed open) from SOCK. */
+static int recv_fd(int sock)
+{
+    struct msghdr msg = {0};
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    int err = EIO;
+    struct iovec iov = {&err, sizeof(err)};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof(cbuf);
+    ssize_t n;
+    do
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof(err)) {
+        errno = EIO;
+        return -1;
+    }
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    if (!err && cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+        return fd;
+    }
+    errno = err ? err : EIO;
+    return -1;
+}
+
+/* Open PATH as UID/GID in a child and take the descriptor back. */
+static int open_as(const char *path, int flags, mode_t mode, uid_t uid, gid_t gid)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -1;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        gid_t groups[1] = {gid};
+        int fd = -1, err = 0;
+        if (setgroups(1, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+            err = errno;
+        else if ((fd = open(path, flags | O_CLOEXEC, mode)) < 0)
+            err = errno;
+        send_fd(sv[1], fd, err);
+        _exit(0);
+    }
+    close(sv[1]);
+    int fd = recv_fd(sv[0]);
+    int e = errno;
+    close(sv[0]);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    errno = e;
+    return fd;
+}
+
+int fs_open_write(const char *path, int flags, mode_t mode)
+{
+    if (geteuid() != 0)
+        return open(path, flags | O_CLOEXEC, mode);
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = 0;
+    else
+        strcpy(dir, ".");
+    struct stat ds;
+    int r = stat(dir, &ds);
+    free(dir);
+    if (r < 0)
+        return -1;
+    if (ds.st_uid != 0)
+        return open_as(path, flags, mode, ds.st_uid, ds.st_gid);
+    if (!(ds.st_mode & 022))
+        return open(path, flags | O_CLOEXEC, mode);
+    /* root's directory that others may write (/tmp): no link, nobody else's file */
+    int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink > 1) {
+        close(fd);
+        errno = EPERM;
+        return -1;
+    }
+    return fd;
+}
+
+uint64_t fs_avail(const char *dir)
+{
+    struct statfs sf;
+    return statfs(dir, &sf) < 0 ? 0 : (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize;
 }

@@ -24,6 +24,42 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
 int chown_tree(const char *path, uid_t uid, gid_t gid);
 bool is_dir(const char *path);
 bool path_exists(const char *path);
+/*
+ * Read PATH into SB: only a regular file (a FIFO or a device would block or
+ * never end) of at most MAX bytes. 0, or -1 with errno; *WHY (may be NULL)
+ * gets a phrase for messages ("not a regular file", "larger than 1 MiB", or
+ * strerror).
+ */
+int fs_read_regular(const char *path, size_t max, struct strbuf *sb, const char **why);
+/*
+ * write_file_atomic() done by UID/GID when AS_USER (root writing into a
+ * directory the server user owns: a link planted there then leads only to
+ * the server user's own files). 0 or -1 with errno.
+ */
+int fs_write_as(const char *path, const char *data, size_t len, mode_t mode, bool as_user,
+                uid_t uid, gid_t gid);
+/* mkdir PATH (MODE) by UID/GID when AS_USER; an existing directory is fine. 0 or -1 with errno. */
+int fs_mkdir_as(const char *path, mode_t mode, bool as_user, uid_t uid, gid_t gid);
+/*
+ * The first ancestor of PATH (or PATH) that UID/GID cannot traverse (mode
+ * bits), as a static string, or NULL when all can be.
+ */
+const char *fs_untraversable(const char *path, uid_t uid, gid_t gid);
+/* chown the directory PATH itself (never through a symlink). 0 or -1 with errno. */
+int fs_chown_dir_nofollow(const char *path, uid_t uid, gid_t gid);
+/*
+ * open(PATH, FLAGS, MODE) for writing a file in a directory someone else may
+ * write (logs in the working dir, PG_LOG_PATH, HYDRATE_LOG ...). As root, the
+ * file is opened by the owner of its directory when that is not root (in a
+ * child that dropped to that uid and passed the descriptor back), so a link
+ * or hard link planted there leads only to that user's own files; in a
+ * root-owned directory others may write (/tmp) a link is never followed and
+ * a file of another user or with several links is refused. Not root: a
+ * plain open. The descriptor (O_CLOEXEC), or -1 with errno.
+ */
+int fs_open_write(const char *path, int flags, mode_t mode);
+/* Bytes free for us in DIR's filesystem (0 when it cannot be told). */
+uint64_t fs_avail(const char *dir);
 /* malloc'd "A/B". */
 char *path_join(const char *a, const char *b);
 /* Absolute, lexically normalised path of P relative to BASE (or cwd when NULL). */

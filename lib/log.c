@@ -284,9 +284,19 @@ void cleanup_run_all(void)
     cleanup_alloc = 0;
 }
 
+void cleanup_forget_all(void)
+{
+    free(cleanups);
+    cleanups = NULL;
+    cleanup_nr = cleanup_alloc = 0;
+}
+
 void dbtool_exit(int code)
 {
     cleanup_run_all();
+    /* a script can tell "stopped by Ctrl-C" (130) or SIGTERM (143) from a failure */
+    if (code && interrupted)
+        code = 128 + interrupted;
     if (fflush(stdout) || ferror(stdout)) {
         if (errno != EPIPE)
             log_msg(NULL, LOG_ERROR, "write error on standard output: %s", strerror(errno));

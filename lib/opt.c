@@ -2,6 +2,7 @@
  * opt.c — the option parser behind every applet and subcommand.
  */
 #include "lib/opt.h"
+#include "lib/pager.h"
 #include "lib/spawn.h"
 
 #include <limits.h>
@@ -45,16 +46,6 @@ void usage_format(struct strbuf *sb, const char *const *usage, const struct opti
     if (!any)
         strbuf_addstr(sb, "\noptions:\n");
     strbuf_addf(sb, "    %-26s%s\n", "-h, --help", "show this help and exit");
-}
-
-void pager_write(const char *text, size_t len)
-{
-    const char *pager = getenv("PAGER");
-    if (isatty(1) && !(pager && !*pager) && !(pager && !strcmp(pager, "cat"))) {
-        if (spawn_pager(pager, text, len) == 0)
-            return;
-    }
-    fwrite(text, 1, len, stdout);
 }
 
 void usage_with_options(const char *const *usage, const struct option *opts)

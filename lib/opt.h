@@ -7,6 +7,8 @@
 
 #include "lib/common.h"
 
+struct settings;
+
 enum opt_type { OPT_END_, OPT_BOOL_, OPT_STRING_, OPT_INT_, OPT_CALLBACK_, OPT_LIST_ };
 
 struct option {
@@ -52,7 +54,8 @@ NORETURN void usage_die(const char *const *usage, const char *fmt, ...) PRINTF(2
 /* A subcommand of an applet with a front door (database, bundle). */
 struct subcommand {
     const char *name;
-    int (*fn)(int argc, char **argv); /* argv[0] is the subcommand's name */
+    /* argv[0] is the subcommand's name; S the applet's settings */
+    int (*fn)(int argc, char **argv, const struct settings *s);
     const char *summary;
 };
 
@@ -69,7 +72,5 @@ const struct subcommand *parse_subcommand(int *argc, char ***argv, const struct 
 /* Whether -h/--help appears among ARGV[1..] (before any "--"). */
 bool args_want_help(int argc, char **argv);
 
-/* Write TEXT to stdout, through $PAGER (default less -FRX) when stdout is a terminal. */
-void pager_write(const char *text, size_t len);
 
 #endif

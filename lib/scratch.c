@@ -4,7 +4,8 @@
  */
 #include "lib/scratch.h"
 #include "lib/cluster.h"
-#include "lib/config.h"
+#include "lib/settings.h"
+#include <pwd.h>
 #include "lib/fs.h"
 
 #include <dirent.h>
@@ -65,10 +66,10 @@ static bool private_dir(const char *dir, mode_t mode, struct strbuf *why)
 }
 
 /* The base for NEED bytes (malloc'd) or NULL after a message; *IN_RAM set. */
-char *scratch_base(uint64_t need, bool *in_ram)
+char *scratch_base(const struct settings *set, uint64_t need, bool *in_ram)
 {
     *in_ram = false;
-    const char *x = env_nonempty("DBTOOL_SCRATCH_DIR");
+    const char *x = set_get(set, SET_DBTOOL_SCRATCH_DIR);
     if (x) {
         char *b = path_absolute(x, NULL);
         /* the clusters inside are 0700; the server user must traverse to them */
@@ -86,7 +87,7 @@ char *scratch_base(uint64_t need, bool *in_ram)
     char *b = NULL;
     /* root's $XDG_RUNTIME_DIR is 0700: the server user could not reach inside */
     const char *run = root ? NULL : env_nonempty("XDG_RUNTIME_DIR");
-    char *list = env_nonempty("DBTOOL_SCRATCH_RAM") ? xstrdup(getenv("DBTOOL_SCRATCH_RAM"))
+    char *list = set_get(set, SET_DBTOOL_SCRATCH_RAM) ? xstrdup(set_get(set, SET_DBTOOL_SCRATCH_RAM))
                  : run ? xasprintf("%s:/dev/shm", run) : xstrdup("/dev/shm");
     char *save = NULL;
     for (char *dir = strtok_r(list, ":", &save); dir && !b; dir = strtok_r(NULL, ":", &save)) {
@@ -103,7 +104,7 @@ char *scratch_base(uint64_t need, bool *in_ram)
     if (b) {
         *in_ram = true;
     } else {
-        const char *local = cfg_get(CFG_LOCAL_DIR);
+        const char *local = set_get(set, SET_LOCAL_DIR);
         if (!local) {
             error("LOCAL_DIR is not set: export LOCAL_DIR to the project root");
         } else {
@@ -126,9 +127,34 @@ static char *lock_path(const char *base, const char *name)
     return xasprintf("%s/.%s.lock", base, name);
 }
 
-/* Remove the dirs of BASE whose lock file nobody holds. */
-static void sweep(const char *base)
+/*
+ * Whether DIR could be a throwaway cluster of ours: a real directory of ours
+ * (as root: of the server user, or root's) with dbtool's marker. Anything
+ * else in a shared base is somebody else's and never touched (not even
+ * reported: it is none of our business).
+ */
+static bool sweepable(const char *dir, uid_t server_uid)
 {
+    struct stat st;
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return false;
+    if (st.st_uid != geteuid() && !(geteuid() == 0 && st.st_uid == server_uid))
+        return false;
+    char *m = path_join(dir, CLUSTER_MARKER);
+    bool ok = lstat(m, &st) == 0 && S_ISREG(st.st_mode);
+    free(m);
+    return ok;
+}
+
+/* Remove the dirs of BASE whose lock file nobody holds. */
+static void sweep(const struct settings *set, const char *base)
+{
+    uid_t server_uid = (uid_t)-1;
+    if (geteuid() == 0) {
+        struct passwd *pw = getpwnam(set_get(set, SET_PG_OS_USER));
+        if (pw)
+            server_uid = pw->pw_uid;
+    }
     DIR *d = opendir(base);
     if (!d)
         return;
@@ -140,10 +166,10 @@ static void sweep(const char *base)
         char *lp = lock_path(base, de->d_name);
         struct stat st;
         int fd = -1;
-        if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-            (fd = open(lp, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && sweepable(dir, server_uid) &&
+            (fd = open(lp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
             info("removing the throwaway cluster %s left by a process that is gone", dir);
-            if (cluster_remove_abandoned(dir) == 0)
+            if (cluster_remove_abandoned(dir, set_get(set, SET_DBTOOL_CACHE_DIR)) == 0)
                 unlink(lp);
         }
         if (fd >= 0)
@@ -154,20 +180,20 @@ static void sweep(const char *base)
     closedir(d);
 }
 
-int scratch_open(struct scratch *s, const char *name, uint64_t need)
+int scratch_open(struct scratch *s, const struct settings *set, const char *name, uint64_t need)
 {
     memset(s, 0, sizeof(*s));
     s->lock_fd = -1;
-    s->base = scratch_base(need, &s->in_ram);
+    s->base = scratch_base(set, need, &s->in_ram);
     if (!s->base)
         return -1;
-    sweep(s->base);
-    const char *local = cfg_get(CFG_LOCAL_DIR);
+    sweep(set, s->base);
+    const char *local = set_get(set, SET_LOCAL_DIR);
     if (local) {
         char *focus = path_join(local, "focus");
         char *a = realpath(focus, NULL), *b = realpath(s->base, NULL);
         if (a && b && strcmp(a, b))
-            sweep(focus);
+            sweep(set, focus);
         free(a);
         free(b);
         free(focus);
@@ -185,7 +211,7 @@ int scratch_open(struct scratch *s, const char *name, uint64_t need)
     /* NAME is unique among live processes: what is there is an earlier owner's */
     if (path_exists(s->dir)) {
         info("removing the throwaway cluster %s left by a process that is gone", s->dir);
-        if (cluster_remove_abandoned(s->dir)) {
+        if (cluster_remove_abandoned(s->dir, set_get(set, SET_DBTOOL_CACHE_DIR))) {
             scratch_close(s);
             return -1;
         }

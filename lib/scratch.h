@@ -42,9 +42,10 @@ struct scratch {
  * Pick the base for a throwaway cluster NAME that will hold about NEED bytes,
  * sweep stale dirs, take the lock of NAME. 0, or -1 after a message.
  */
-int scratch_open(struct scratch *s, const char *name, uint64_t need);
+struct settings;
+int scratch_open(struct scratch *s, const struct settings *set, const char *name, uint64_t need);
 /* The base directory a job of NEED bytes would use now (created; malloc'd), or NULL after a message. */
-char *scratch_base(uint64_t need, bool *in_ram);
+char *scratch_base(const struct settings *set, uint64_t need, bool *in_ram);
 /* Release the lock and its file (after the cluster is removed); idempotent. */
 void scratch_close(struct scratch *s);
 /* Bytes free for us in DIR's filesystem (0 when it cannot be told). */

@@ -3,7 +3,7 @@
  */
 #include "lib/serverlog.h"
 #include "lib/fs.h"
-#include "lib/opt.h"
+#include "lib/pager.h"
 
 #include <dirent.h>
 #include <sys/stat.h>

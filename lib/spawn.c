@@ -3,6 +3,7 @@
  * by the parent with errno), privilege drop, daemon mode.
  */
 #include "lib/spawn.h"
+#include "lib/fs.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -171,12 +172,11 @@ int spawn_start(struct child *c)
     char **env = build_env(c, pw);
     int out_fd = -1;
     if (c->out_path) {
-        out_fd = open(c->out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        /* as root, by the owner of its directory: never root writing through a planted link */
+        out_fd = fs_open_write(c->out_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (out_fd < 0) {
             error_errno("cannot open log file '%s'", c->out_path);
             goto fail;
-        }
-        if (pw && fchown(out_fd, c->uid, c->gid) < 0) {
         }
     }
     int ep[2];
@@ -368,27 +368,3 @@ void child_clear(struct child *c)
     strvec_clear(&c->env);
 }
 
-int spawn_pager(const char *pager, const char *text, size_t len)
-{
-    struct child c = CHILD_INIT;
-    const char *cmd = pager && *pager ? pager : "less";
-    char *copy = xstrdup(cmd);
-    for (char *tok = strtok(copy, " \t"); tok; tok = strtok(NULL, " \t"))
-        strvec_push(&c.args, tok);
-    free(copy);
-    if (!c.args.nr) {
-        child_clear(&c);
-        return -1;
-    }
-    if (!getenv("LESS"))
-        strvec_push(&c.env, "LESS=FRX");
-    char *prog = find_in_path(c.args.v[0]);
-    if (!prog) {
-        child_clear(&c);
-        return -1;
-    }
-    free(prog);
-    int st = spawn_feed(&c, text, len);
-    child_clear(&c);
-    return st < 0 ? -1 : 0;
-}

@@ -48,8 +48,6 @@ void child_clear(struct child *c);
 
 /* Look NAME up in PATH; malloc'd absolute path or NULL. */
 char *find_in_path(const char *name);
-/* Run TEXT through the pager command PAGER (NULL: less -FRX). 0 when it ran. */
-int spawn_pager(const char *pager, const char *text, size_t len);
 /* Close every descriptor >= FROM (in a child, before exec). */
 void close_fds_from(int from);
 /* Sleep for SECONDS (fractional). */

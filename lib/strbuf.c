@@ -45,7 +45,8 @@ void strbuf_addch(struct strbuf *sb, int c)
     sb->buf[sb->len] = 0;
 }
 
-void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+/* the format is the caller's (checked there by PRINTF): tell clang it is one */
+__attribute__((format(printf, 2, 0))) void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 {
     va_list cp;
     va_copy(cp, ap);

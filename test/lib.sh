@@ -43,10 +43,7 @@ _test_exit() {
         eval "$test_cleanup_global" >/dev/null 2>&1
     fi
     cd / || exit 1
-    # stop dbtool background jobs (template/spare copies) still writing in the trash dir
-    for _pf in $(find "$TRASH" -name .dbtool-bg.pid 2>/dev/null); do
-        kill -TERM -"$(cat "$_pf" 2>/dev/null)" 2>/dev/null
-    done
+    # dbtool's background jobs work in the cache, never in a working dir: nothing to stop here
     for _i in 1 2 3 4 5; do rm -rf "$TRASH" 2>/dev/null && break; sleep 0.2; done
     exit $rc
 }
@@ -129,13 +126,13 @@ test_done() {
 }
 
 # Helpers for bodies.
-# Wait (up to 60 s) until no dbtool background job runs in the given working dirs.
+# Wait (up to 60 s each) until no dbtool background job of the cache runs.
 wait_bg() {
-    for _d in "$@"; do
-        _i=0
-        while [ -e "$_d/.dbtool-bg.pid" ] && kill -0 "$(cat "$_d/.dbtool-bg.pid" 2>/dev/null)" 2>/dev/null; do
-            _i=$((_i + 1)); [ $_i -lt 1200 ] || return 1; sleep 0.05
-        done
+    # every background job holds a lock in the cache's jobs/ while it runs (lib/job.h)
+    _c=${DBTOOL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dbtool}
+    for _l in "$_c"/jobs/*.lock; do
+        [ -e "$_l" ] || continue
+        flock -s -w 60 "$_l" true || return 1
     done
 }
 # wait_line PATTERN FILE PID: wait (up to 30 s) until FILE has a line matching

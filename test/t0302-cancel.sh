@@ -2,7 +2,8 @@
 # t0302-cancel — SIGINT/SIGTERM cancel the statement running on the server
 # (lib/pg.c's cancel registry, called from lib/log.c's signal handler):
 # `dbtool sql` and `migrator` stop within seconds instead of when the
-# statement ends, exit 1 with "interrupted", leave no backend running, and
+# statement ends, exit 128+signal (130 for SIGINT, 143 for SIGTERM) with
+# "interrupted", leave no backend running, and
 # a cancelled migration is rolled back, not recorded, and its lock released.
 . "${0%/*}/lib-pg.sh"
 . "$TEST_DIR/lib-mig.sh"
@@ -44,10 +45,11 @@ wait_idle() {
         sleep 0.1
     done
 }
-# interrupt SIG: once the statement runs, send SIG; the command must exit 1 within the deadline
+# interrupt SIG: once the statement runs, send SIG; the command must exit 128+SIG within the deadline
 interrupt() {
+    case $1 in INT) _want=130 ;; TERM) _want=143 ;; HUP) _want=129 ;; *) _want=?? ;; esac
     wait_sleeping && kill -"$1" "$bg" && wait_exit &&
-    { [ "$rc" = 1 ] || { echo "expected exit 1, got $rc"; cat err; return 1; }; }
+    { [ "$rc" = "$_want" ] || { echo "expected exit $_want, got $rc"; cat err; return 1; }; }
 }
 # a body that fails leaves nothing behind
 reap='if ! pid_gone "$bg"; then kill -KILL "$bg"; wait "$bg"; fi 2>/dev/null'
@@ -88,7 +90,7 @@ CREATE TABLE slept2 $T;" "DROP TABLE slept2; DROP TABLE slept;" &&
     mkmig M 20240103000000-after "CREATE TABLE after_t $T;" "DROP TABLE after_t;"
 '
 
-test_expect_success 'migrator: SIGINT cancels the migration; exit 1, says so' '
+test_expect_success 'migrator: SIGINT cancels the migration; exit 130, says so' '
     test_when_finished "$reap" &&
     bg migrator -u "$(dburl c)" -d M migrate up all &&
     interrupt INT &&

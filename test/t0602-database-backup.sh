@@ -88,6 +88,6 @@ test_expect_success 'a restored data dir that cannot start: the old one is put b
     mkdir -p "$TRASH/broken" && tar -xzf "$B/base.tar.gz" -C "$TRASH/broken" &&
     rm -rf "$TRASH/broken/global" && tar -czf "$TRASH/broken.tar.gz" -C "$TRASH/broken" . &&
     ! "$DBTOOL" database restore --archive "$TRASH/broken.tar.gz" >out 2>err &&
-    grep -q "previous data dir is back" err && test "$(q "select count(*) from item")" = 1001
+    grep -q "previous cluster is back" err && test "$(q "select count(*) from item")" = 1001
 '
 test_done

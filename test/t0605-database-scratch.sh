@@ -135,7 +135,7 @@ if can_mount; then
         mkdir -p "$TRASH/big" &&
         echo "INSERT INTO item(name) SELECT repeat(md5(g::text), 20) FROM generate_series(1, 60000) g;" >"$TRASH/big/test-data.sql" &&
         { PROFILE_DIR=$TRASH/big DBTOOL_SCRATCH_DIR=$R/tiny "$DBTOOL" database check >out 2>err; test $? = 1; } &&
-        grep -q "No space left on device" err && grep -q "DBTOOL_SCRATCH_DIR=" err &&
+        grep -q -e "No space left on device" -e "could not extend file" err && grep -q "DBTOOL_SCRATCH_DIR=" err &&
         gone "$(announced err)" && test "$(ls -A "$R/tiny")" = ""
     '
 else

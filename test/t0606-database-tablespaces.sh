@@ -176,7 +176,7 @@ test_expect_success 'a restored cluster that cannot start: old data dir and tabl
     cp "$RAW/$OID.tar.gz" "$RAW/pg_wal.tar.gz" "$TRASH/broken/" &&
     before=$(stat -c %i "$WD/tablespaces/$OID") &&
     ! "$DBTOOL" database restore "$TRASH/broken" >out 2>err &&
-    grep -q "previous data dir is back" err && test "$(rows)" = 1001 &&
+    grep -q "previous cluster is back" err && test "$(rows)" = 1001 &&
     test "$(stat -c %i "$WD/tablespaces/$OID")" = "$before" &&
     test "$(readlink "$WD/data/pg_tblspc/$OID")" = "$WD/tablespaces/$OID" &&
     ! ls -a "$WD" | grep -e "-tablespaces" && ! test -e "$WD/data/dbtool-old-tablespaces"

@@ -36,7 +36,12 @@ fi
 test_expect_success 'doctor without a project only warns' '
     "$DBTOOL" doctor >out 2>err && grep -q "^\[warn\] LOCAL_DIR" out
 '
-test_expect_code 3 'doctor with a broken dbtool.yaml exits 3' '
-    echo "bogus: 1" >proj/dbtool.yaml && LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err
+test_expect_code 1 'doctor with a broken dbtool.yaml goes on and reports it as a problem' '
+    echo "bogus: 1" >proj/dbtool.yaml && LOCAL_DIR=$TRASH/proj PG_PORT=abc "$DBTOOL" doctor >out 2>err
+'
+test_expect_success '...each problem inline, the other checks still run' '
+    grep -q "FAIL.*configuration.*dbtool.yaml:1:1: unknown key .bogus." out &&
+    grep -q "FAIL.*configuration.*PG_PORT: expected a number, got .abc." out &&
+    grep -q "template cache" out && grep -q "problems found" out
 '
 test_done

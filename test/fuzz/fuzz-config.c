@@ -3,7 +3,7 @@
  * load or be refused with an error, never crash, leak or hang.
  */
 #include "lib/common.h"
-#include "lib/config.h"
+#include "lib/settings.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -13,14 +13,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         log_configure("off", NULL); /* errors are expected; keep the run quiet */
         once = 1;
     }
-    cfg_reset();
-    cfg_load_yaml_string("fuzz.yaml", (const char *)data, size, "/base");
+    struct settings s;
+    settings_load_yaml_string(&s, "fuzz.yaml", (const char *)data, size, "/base");
     /* exercise the readers on whatever got loaded */
-    for (int k = 0; k < CFG__N; k++) {
-        (void)cfg_get(k);
-        (void)cfg_bool(k);
-        (void)cfg_int(k);
+    for (int k = 0; k < SET__N; k++) {
+        (void)set_get(&s, k);
+        (void)set_bool(&s, k);
+        (void)set_int(&s, k);
+        (void)set_double(&s, k);
     }
-    cfg_reset();
+    struct strbuf sb = STRBUF_INIT;
+    settings_dump(&s, &sb);
+    strbuf_release(&sb);
+    settings_release(&s);
     return 0;
 }

@@ -4,7 +4,7 @@
  * SETs, blank-line runs) goes; everything else stays, byte for byte.
  */
 #include "lib/common.h"
-#include "lib/diff.h"
+#include "ops/diff.h"
 #include "test/unit/tap.h"
 
 static char *norm(const char *in)

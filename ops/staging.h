@@ -19,12 +19,14 @@
 
 #include "lib/common.h"
 
+struct settings;
+
 /*
  * The contract of the shell tool: STAGING_SSH_HOST, STAGING_DB_URL,
  * STAGING_DUMP_TABLES, STAGING_DUMP_FLAGS checked in that order, each missing
  * one named on stderr. 0, or EXIT_MISSING.
  */
-int staging_check_env(void);
+int staging_check_env(const struct settings *s);
 
 /*
  * Append to OUT the remote command: PG_DUMP --data-only FLAGS...
@@ -41,6 +43,6 @@ void staging_remote_command(struct strbuf *out, const char *pg_dump, const char 
  * or sequence are skipped by the generated SQL). The file is replaced only
  * when ssh and pg_dump succeed. 0 or an exit code.
  */
-int staging_pull(void);
+int staging_pull(const struct settings *s);
 
 #endif

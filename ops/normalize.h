@@ -87,6 +87,7 @@ struct norm_opts {
  * default backup dir, or INPUT-normalized when INPUT is that dir; it may not
  * be INPUT, inside it, or contain it. INPUT is only read.
  */
-int norm_normalize(const struct norm_opts *o);
+struct settings;
+int norm_normalize(const struct settings *s, const struct norm_opts *o);
 
 #endif

@@ -22,8 +22,11 @@
 
 #include "lib/common.h"
 
-/* $LOCAL_DIR/focus/postgresql-backup (malloc'd), NULL without LOCAL_DIR. */
-char *backup_default_dir(void);
+struct settings;
+struct cluster;
+
+/* DEFAULT_BACKUP_PATH ($LOCAL_DIR/focus/postgresql-backup) (malloc'd), NULL without LOCAL_DIR. */
+char *backup_default_dir(const struct settings *s);
 
 /*
  * Back up the running project cluster into DIR (NULL: the default) with
@@ -31,24 +34,39 @@ char *backup_default_dir(void);
  * when stderr is a terminal). The new backup is written beside DIR and
  * renamed into place, so a failed run leaves the previous backup as it was.
  */
-int backup_create(const char *dir);
+int backup_create(const struct settings *s, const char *dir);
 
 /*
  * Restore the project cluster from the backup directory PATH (NULL: the
  * default), or from the base archive ARCHIVE (a base.tar[.gz]; pg_wal.tar[.gz],
  * the tablespace archives and database_name are looked for beside it) when
- * ARCHIVE is non-NULL. Extracts into a new data dir (and tablespaces dir),
- * stops the server, swaps both (keeping the old ones aside until the restored
- * cluster has started), removes recovery/standby signal files, starts the
- * server the way `database init --reuse` does, with the database named in
- * database_name (else PG_DATABASE). When the restored cluster cannot start,
- * the old data dir and tablespaces are put back.
- * Prints the URL on stdout.
+ * ARCHIVE is non-NULL. Holds the working dir's lock throughout. Extracts (as
+ * the server user) into a new data dir (and tablespaces dir), drops the
+ * source server's recovery, archive and replication settings (a local copy
+ * never pushes WAL into production's archive), stops the server and swaps:
+ * the current data dir becomes data.previous (the older previous one is
+ * deleted only once the restored cluster runs). When the restored cluster
+ * cannot start it is removed (the backup is still there) and the previous
+ * cluster comes back. Leftovers of a killed restore are removed by the
+ * next one. Prints the URL on stdout.
  */
-int backup_restore(const char *path, const char *archive);
+int backup_restore(const struct settings *s, const char *path, const char *archive);
+/* Make DIR (0700) for C's server user (NULL: ourselves). 0 or -1 after a message. */
+int backup_mkdir(const struct cluster *c, const char *path);
+/*
+ * Make the extracted data dir DATA safe to start here: signal files and
+ * runtime leftovers removed, archive/recovery/replication settings dropped
+ * from postgresql.auto.conf and archive_mode off. 0 or -1.
+ */
+int backup_neutralize(const struct cluster *c, const char *data);
 
-/* Extract ARCHIVE (tar, gzip detected) into the directory INTO with TAR. 0 or an exit code. */
-int backup_extract(const char *tar, const char *archive, const char *into);
+/*
+ * Extract ARCHIVE (tar, gzip detected) into the directory INTO with TAR,
+ * running as C's server user (C NULL: as ourselves) and reading the archive
+ * through a descriptor we opened. A failure shows a few of tar's lines and
+ * says "disk full" when it is. 0 or an exit code.
+ */
+int backup_extract(const struct cluster *c, const char *tar, const char *archive, const char *into);
 /* The database name recorded in DIR/database_name (malloc'd), or NULL. */
 char *backup_read_database_name(const char *dir);
 
@@ -75,7 +93,7 @@ unsigned long backup_tablespace_oid(const char *archive);
  * relations would be missing, or the source's path would be used. Nothing is
  * chowned. 0 or an exit code.
  */
-int backup_extract_tablespaces(const char *tar, const struct strvec *tars, const char *data,
-                               const char *ts_dir, const char *link_dir);
+int backup_extract_tablespaces(const struct cluster *c, const char *tar, const struct strvec *tars,
+                               const char *data, const char *ts_dir, const char *link_dir);
 
 #endif

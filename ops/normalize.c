@@ -3,13 +3,15 @@
  * normalize.h). tar extracts and repacks, `postgres --single` creates the
  * roles, lib/cluster starts and stops; all spawned with argv arrays.
  */
-#include "lib/normalize.h"
-#include "lib/backup.h"
-#include "lib/config.h"
+#include "ops/normalize.h"
+#include "ops/backup.h"
+#include "ops/ops.h"
+#include "ops/project.h"
+#include "ops/throwaway.h"
 #include "lib/fs.h"
 #include "lib/pg.h"
-#include "lib/project.h"
 #include "lib/scratch.h"
+#include "lib/settings.h"
 #include "lib/spawn.h"
 
 #include <fcntl.h>
@@ -86,14 +88,13 @@ static void conf_preload(const char *conf, struct strbuf *out)
     strbuf_trim_trailing(out);
 }
 
+/* Write DIR/NAME as the server user (the data dir is theirs). */
 static int write_owned(struct cluster *c, const char *dir, const char *name, const char *text)
 {
     char *p = path_join(dir, name);
-    int r = write_file_atomic(p, text, strlen(text), 0600);
+    int r = fs_write_as(p, text, strlen(text), 0600, c->switch_user, c->uid, c->gid);
     if (r < 0)
         error_errno("cannot write '%s'", p);
-    else if (c->switch_user && chown(p, c->uid, c->gid) < 0)
-        r = error_errno("cannot hand '%s' to %s", p, c->user);
     free(p);
     return r;
 }
@@ -111,12 +112,12 @@ static int prepare(struct cluster *c, const char *data)
     /* preload libraries: those of the original that are installed here */
     struct strbuf conf = STRBUF_INIT, list = STRBUF_INIT, kept = STRBUF_INIT;
     char *p = path_join(data, "postgresql.conf");
-    strbuf_read_file(&conf, p);
+    fs_read_regular(p, 16 << 20, &conf, NULL);
     free(p);
     conf_preload(conf.buf, &list);
     strbuf_reset(&conf);
     p = path_join(data, "postgresql.auto.conf");
-    strbuf_read_file(&conf, p);
+    fs_read_regular(p, 16 << 20, &conf, NULL);
     free(p);
     {
         struct strbuf auto_list = STRBUF_INIT;
@@ -129,7 +130,7 @@ static int prepare(struct cluster *c, const char *data)
     }
     char *save = NULL;
     for (char *tok = strtok_r(list.buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-        if (cluster_lib_installed(c, tok)) {
+        if (pgbin_lib_installed(&c->bin, tok)) {
             strbuf_addf(&kept, "%s%s", kept.len ? "," : "", tok);
         } else {
             warn("normalize: dropping preload library '%s': not installed here", tok);
@@ -170,25 +171,25 @@ int norm_extract(struct cluster *c, const struct norm_backup *b, const char *dat
     }
     char *parent = xstrdup(data);
     *strrchr(parent, '/') = 0;
-    /* new ancestors traversable by the server user; the cluster root its own */
-    if (mkdir_p(parent, 0755) < 0 || chmod(parent, 0700) < 0 ||
-        (c->switch_user && chown(parent, c->uid, c->gid) < 0)) {
-        error_errno("cannot create '%s'", parent);
-        r = EXIT_ERR;
+    /* the cluster root (marked, the server user's), then data/ extracted as the server user */
+    if ((r = ops_exit(cluster_prepare_root(c))))
         goto out;
-    }
-    if (mkdir(data, 0700) < 0) {
-        error_errno("cannot create '%s'", data);
+    if (mkdir(data, 0700) == 0 || errno != EEXIST) {
+        if (backup_mkdir(c, data) < 0) {
+            r = EXIT_ERR;
+            goto out;
+        }
+    } else {
+        error("'%s' exists already", data);
         r = EXIT_ERR;
         goto out;
     }
     double t = now_monotonic();
-    if ((r = backup_extract(tar, b->base, data)))
+    if ((r = backup_extract(c, tar, b->base, data)))
         goto out;
     if (b->wal) {
         char *pw = path_join(data, "pg_wal");
-        mkdir(pw, 0700);
-        r = backup_extract(tar, b->wal, pw);
+        r = backup_mkdir(c, pw) < 0 ? EXIT_ERR : backup_extract(c, tar, b->wal, pw);
         free(pw);
         if (r)
             goto out;
@@ -197,18 +198,17 @@ int norm_extract(struct cluster *c, const struct norm_backup *b, const char *dat
     {
         char *pgv = path_join(data, "PG_VERSION");
         struct strbuf v = STRBUF_INIT;
-        if (strbuf_read_file(&v, pgv) < 0) {
+        if (fs_read_regular(pgv, 64, &v, NULL) < 0) {
             error("'%s' is not a PostgreSQL base backup (no PG_VERSION inside)", b->base);
             r = EXIT_ERR;
         } else {
             strbuf_trim_trailing(&v);
-            char *mine = cluster_server_major(c);
-            if (mine && strcmp(mine, v.buf)) {
-                error("the backup %s is of PostgreSQL %s, the server here (%s) is %s: use "
-                      "PostgreSQL %s binaries (PG_BINDIR)", b->dir, v.buf, c->bindir, mine, v.buf);
+            int mine = cluster_server_major(c);
+            if (mine && mine != atoi(v.buf)) {
+                error("the backup %s is of PostgreSQL %s, the server here (%s) is %d: use "
+                      "PostgreSQL %s binaries (PG_BINDIR)", b->dir, v.buf, c->bin.bindir, mine, v.buf);
                 r = EXIT_ERR;
             }
-            free(mine);
         }
         strbuf_release(&v);
         free(pgv);
@@ -217,16 +217,10 @@ int norm_extract(struct cluster *c, const struct norm_backup *b, const char *dat
     }
     /* the tablespaces beside data/, where the cluster's removal takes them too */
     ts = path_join(parent, "tablespaces");
-    if ((r = backup_extract_tablespaces(tar, &b->tablespaces, data, ts, ts)))
+    if ((r = backup_extract_tablespaces(c, tar, &b->tablespaces, data, ts, ts)))
         goto out;
     if ((r = prepare(c, data)))
         goto out;
-    if (c->switch_user && (chown_tree(data, c->uid, c->gid) < 0 ||
-                           (b->tablespaces.nr && chown_tree(ts, c->uid, c->gid) < 0))) {
-        error_errno("cannot hand '%s' to %s", data, c->user);
-        r = EXIT_ERR;
-        goto out;
-    }
     chmod(data, 0700);
 out:
     free(ts);
@@ -291,20 +285,7 @@ char *norm_pick_database(const char *admin_url)
 
 /* ---- normalize-backup ---- */
 
-static struct cluster norm_cluster; /* reachable from the cleanup stack */
-static struct scratch norm_scratch = {.lock_fd = -1};
-
-static void norm_remove(void *arg)
-{
-    struct cluster *c = arg;
-    if (c->working_dir) {
-        scratch_hint_if_full(&norm_scratch);
-        if (cluster_remove(c) != 0)
-            warn("could not remove the temporary cluster %s; remove it by hand", c->working_dir);
-        cluster_release(c);
-    }
-    scratch_close(&norm_scratch);
-}
+static struct throwaway norm_tmp; /* reachable from the cleanup stack */
 
 /* Whether the absolute path P is Q or below it. */
 static bool path_within(const char *p, const char *q)
@@ -333,27 +314,31 @@ static char *resolve(const char *p)
     return res;
 }
 
-int norm_normalize(const struct norm_opts *o)
+int norm_normalize(const struct settings *s, const struct norm_opts *o)
 {
     double t0 = now_monotonic();
     struct norm_backup b;
     memset(&b, 0, sizeof(b));
-    char *defdir = backup_default_dir();
+    char *defdir = backup_default_dir(s);
     char *in = NULL, *out = NULL, *tmp = NULL, *old = NULL, *wd = NULL, *lp = NULL, *tar = NULL;
     char *dbname = NULL;
-    char *preload = NULL; /* c->preload points here while the cluster runs */
-    int cookie = -1;
     int r;
     struct strvec roles = STRVEC_INIT;
 
+    if (!o->input && !defdir) {
+        error("LOCAL_DIR is not set: export LOCAL_DIR to the project root, or name the backup");
+        r = EXIT_MISSING;
+        goto out;
+    }
     if ((r = norm_backup_open(o->input ? o->input : defdir, &b)))
         goto out;
     in = resolve(b.dir);
-    if (o->output)
+    if (o->output) {
         out = resolve(o->output);
-    else {
+    } else {
+        const char *nd = set_get(s, SET_DEFAULT_NORMALIZED_BACKUP_PATH);
         char *rdef = resolve(defdir);
-        out = strcmp(rdef, in) ? xstrdup(rdef) : xasprintf("%s-normalized", in);
+        out = strcmp(rdef, in) ? xstrdup(rdef) : nd ? resolve(nd) : xasprintf("%s-normalized", in);
         free(rdef);
     }
     if (path_within(out, in) || path_within(in, out)) {
@@ -368,33 +353,20 @@ int norm_normalize(const struct norm_opts *o)
         goto out;
     }
     /* a temporary cluster of our own beside the developer's (lib/scratch: in RAM when it fits) */
+    const char *want_db = o->database ? o->database : b.database;
     {
         char *name = xasprintf("normalize-%d", (int)getpid());
-        r = scratch_open(&norm_scratch, name, norm_backup_need(&b));
+        struct throwaway_opts to = {.database = want_db ? want_db : "template1"};
+        r = throwaway_open(&norm_tmp, s, "normalize-backup", name, norm_backup_need(&b), &to);
         free(name);
-        if (r) {
-            r = EXIT_ERR;
+        if (r)
             goto out;
-        }
     }
-    wd = xstrdup(norm_scratch.dir);
+    struct cluster *c = &norm_tmp.c;
+    wd = xstrdup(c->working_dir);
     lp = xasprintf("%s/log", wd);
-    setenv("PG_FSYNC", "0", 1);
-    cfg_set(CFG_PG_WORKING_DIR, wd);
-    cfg_set(CFG_PG_REUSE, "1");
-    cfg_set(CFG_PG_LOG_PATH, NULL);
-    cfg_set(CFG_PG_CONF_FILE, NULL);
-    const char *want_db = o->database ? o->database : b.database;
-    cfg_set(CFG_PG_DATABASE, want_db ? want_db : "template1");
-    if ((r = cluster_setup(&norm_cluster))) {
-        scratch_close(&norm_scratch);
-        goto out;
-    }
-    struct cluster *c = &norm_cluster;
-    c->throwaway = true;
-    cookie = cleanup_push(norm_remove, c);
     info("normalize: extracting %s into a temporary cluster %s: %s", b.dir,
-         scratch_where(&norm_scratch), wd);
+         scratch_where(&norm_tmp.scratch), wd);
     if ((r = norm_extract(c, &b, c->data_dir)))
         goto out;
     strvec_push(&roles, c->user);
@@ -411,20 +383,15 @@ int norm_normalize(const struct norm_opts *o)
     {
         struct strbuf conf = STRBUF_INIT, pre = STRBUF_INIT;
         char *p = path_join(c->data_dir, "postgresql.conf");
-        strbuf_read_file(&conf, p);
+        fs_read_regular(p, 16 << 20, &conf, NULL);
         free(p);
         conf_preload(conf.buf, &pre);
-        preload = strbuf_detach(&pre, NULL);
-        c->preload = preload;
+        free(c->preload);
+        c->preload = strbuf_detach(&pre, NULL);
         strbuf_release(&conf);
-        strbuf_release(&pre);
     }
-    c->reuse = true;
-    if ((r = cluster_init(c)))
-        goto out;
-    if (!c->reused) {
+    if ((r = ops_exit(cluster_start_existing(c)))) {
         error("the backup's data dir did not start here (see %s)", c->startup_log);
-        r = EXIT_ERR;
         goto out;
     }
     if (!want_db) {
@@ -448,7 +415,7 @@ int norm_normalize(const struct norm_opts *o)
     }
     info("normalize: login role%s %s, database '%s' ready; stopping cleanly", roles.nr > 1 ? "s" : "",
          roles.v[roles.nr - 1], dbname);
-    if ((r = cluster_stop(c, 60)))
+    if ((r = ops_exit(cluster_stop(c, 60))))
         goto out;
     /* runtime leftovers the next start rewrites anyway; the maps name this temporary cluster */
     {
@@ -556,10 +523,8 @@ int norm_normalize(const struct norm_opts *o)
 out:
     if (tmp)
         rm_rf(tmp);
-    if (cookie >= 0) {
-        cleanup_pop(cookie);
-        norm_remove(&norm_cluster);
-    }
+    norm_tmp.passed = r == 0;
+    throwaway_close(&norm_tmp);
     strvec_clear(&roles);
     norm_backup_release(&b);
     free(defdir);
@@ -571,6 +536,5 @@ out:
     free(lp);
     free(tar);
     free(dbname);
-    free(preload);
     return r;
 }

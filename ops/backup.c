@@ -7,12 +7,17 @@
  * role (the URL names it) and the restored files are handed to the server
  * user before the server starts.
  */
-#include "lib/backup.h"
+#include "ops/backup.h"
+#include "ops/ops.h"
+#include "ops/project.h"
 #include "lib/cluster.h"
-#include "lib/config.h"
 #include "lib/fs.h"
-#include "lib/project.h"
+#include "lib/pgconf.h"
+#include "lib/settings.h"
 #include "lib/spawn.h"
+
+#include <fcntl.h>
+#include <strings.h>
 
 #include <dirent.h>
 #include <limits.h>
@@ -22,10 +27,10 @@
 
 #define NS "backup"
 
-char *backup_default_dir(void)
+char *backup_default_dir(const struct settings *s)
 {
-    const char *local = cfg_get(CFG_LOCAL_DIR);
-    return local ? path_join(local, "focus/postgresql-backup") : NULL;
+    const char *d = set_get(s, SET_DEFAULT_BACKUP_PATH);
+    return d ? xstrdup(d) : NULL;
 }
 
 /* Size of PATH for messages ("12.3 MB"), static buffer. */
@@ -43,13 +48,15 @@ static const char *file_size(const char *path)
     return buf;
 }
 
-int backup_create(const char *dir_arg)
+int backup_create(const struct settings *s, const char *dir_arg)
 {
     double t0 = now_monotonic();
-    char *dir = dir_arg ? path_absolute(dir_arg, NULL) : backup_default_dir();
+    char *dir = dir_arg ? path_absolute(dir_arg, NULL) : backup_default_dir(s);
     char *tmp = NULL, *old = NULL, *pgbb = NULL;
     struct cluster c;
-    int r = cluster_setup(&c);
+    struct cluster_spec sp;
+    cluster_spec_from(&sp, s);
+    int r = ops_exit(cluster_setup(&c, &sp));
     if (r)
         goto out;
     if (!dir) {
@@ -75,7 +82,10 @@ int backup_create(const char *dir_arg)
     }
     free(parent);
     rm_rf(tmp);
-    pgbb = pg_program("pg_basebackup");
+    if (!(pgbb = pgbin_client(&c.bin, "pg_basebackup"))) {
+        r = EXIT_NO_PROGRAM;
+        goto out;
+    }
     struct child ch = CHILD_INIT;
     strvec_pushl(&ch.args, pgbb, "-d", c.url, "-D", tmp, "-Ft", "-z", "-X", "stream",
                  "--checkpoint=fast", "--label=dbtool backup", NULL);
@@ -152,18 +162,90 @@ char *backup_find_tar(const char *dir, const char *name)
     return NULL;
 }
 
-int backup_extract(const char *tar, const char *archive, const char *into)
+int backup_mkdir(const struct cluster *c, const char *path)
 {
-    struct child ch = CHILD_INIT;
-    /* GNU tar detects gzip by itself on extraction */
-    strvec_pushl(&ch.args, tar, "-xf", archive, "-C", into, "--no-same-owner", NULL);
-    int st = spawn_run(&ch);
-    child_clear(&ch);
-    if (st < 0)
-        return errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
-    if (st)
-        return error("cannot extract '%s' (tar exit status %d)", archive, st), EXIT_ERR;
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return error_errno("cannot create '%s'", path);
+    struct stat st;
+    if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return error("'%s' is not a directory", path);
+    if (c && c->switch_user && fs_chown_dir_nofollow(path, c->uid, c->gid) < 0)
+        return error_errno("cannot hand '%s' to %s", path, c->user);
     return 0;
+}
+
+/* Whether the file open on FD starts with gzip's magic (the offset is kept). */
+static bool fd_is_gzip(int fd)
+{
+    unsigned char m[2];
+    return pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
+/* Print at most a few lines of tar's complaints, and say "disk full" plainly. */
+static void tar_report(const char *archive, const char *into, int st, const struct strbuf *err)
+{
+    bool full = strstr(err->buf, "No space left on device") != NULL;
+    if (full)
+        error("cannot extract '%s': the disk of %s is full (%llu MiB free)", archive, into,
+              (unsigned long long)(fs_avail(into) >> 20));
+    else
+        error("cannot extract '%s' (tar exit status %d)", archive, st);
+    int shown = 0, total = 0;
+    for (const char *l = err->buf; *l;) {
+        const char *e = strchrnul(l, '\n');
+        if (e > l) {
+            if (shown < 5) {
+                fprintf(stderr, "    %.*s\n", (int)(e - l), l);
+                shown++;
+            }
+            total++;
+        }
+        l = *e ? e + 1 : e;
+    }
+    if (total > shown)
+        fprintf(stderr, "    (%d more lines)\n", total - shown);
+}
+
+int backup_extract(const struct cluster *c, const char *tar, const char *archive, const char *into)
+{
+    /* the archive is read by us (root may read what the server user may not), the files
+     * are written by tar running as the server user: nothing to chown afterwards */
+    int in = open(archive, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return error_errno("cannot open '%s'", archive), EXIT_ERR;
+    struct child ch = CHILD_INIT;
+    strvec_pushl(&ch.args, tar, fd_is_gzip(in) ? "-xzf" : "-xf", "-", "-C", into,
+                 "--no-same-owner", "--no-same-permissions", NULL);
+    ch.in = in;
+    if (c && c->switch_user) {
+        ch.as_user = true;
+        ch.uid = c->uid;
+        ch.gid = c->gid;
+    }
+    int ep[2];
+    if (pipe2(ep, O_CLOEXEC) < 0) {
+        close(in);
+        child_clear(&ch);
+        return error_errno("pipe"), EXIT_ERR;
+    }
+    ch.err = ep[1];
+    int st = spawn_start(&ch) < 0 ? -1 : 0;
+    close(ep[1]);
+    close(in);
+    struct strbuf err = STRBUF_INIT;
+    if (!st) {
+        strbuf_read_fd(&err, ep[0]);
+        st = spawn_wait(&ch, -1);
+    }
+    close(ep[0]);
+    child_clear(&ch);
+    int r = 0;
+    if (st < 0)
+        r = errno == ENOENT ? EXIT_NO_PROGRAM : EXIT_ERR;
+    else if (st)
+        tar_report(archive, into, st, &err), r = EXIT_ERR;
+    strbuf_release(&err);
+    return r;
 }
 
 /* ---- tablespaces ---- */
@@ -290,8 +372,8 @@ static void tblspc_map_escape(struct strbuf *sb, const char *path)
     }
 }
 
-int backup_extract_tablespaces(const char *tar, const struct strvec *tars, const char *data,
-                               const char *ts_dir, const char *link_dir)
+int backup_extract_tablespaces(const struct cluster *c, const char *tar, const struct strvec *tars,
+                               const char *data, const char *ts_dir, const char *link_dir)
 {
     char *map = path_join(data, "tablespace_map");
     char *tblspc = path_join(data, "pg_tblspc");
@@ -301,7 +383,7 @@ int backup_extract_tablespaces(const char *tar, const struct strvec *tars, const
     int r = 0;
 
     /* 1. every tablespace the data dir expects (map or symlink) has its archive */
-    if (strbuf_read_file(&text, map) == 0) {
+    if (fs_read_regular(map, 1 << 20, &text, NULL) == 0) {
         have_map = true;
         if (tblspc_map_parse(text.buf, text.len, &oids, &paths) < 0) {
             error("the backup's tablespace_map is not one (expected 'OID PATH' lines)");
@@ -346,9 +428,7 @@ int backup_extract_tablespaces(const char *tar, const struct strvec *tars, const
         goto out;
 
     /* 2. each archive into TS_DIR/OID, pg_tblspc/OID pointing there */
-    if ((mkdir(ts_dir, 0700) < 0 && errno != EEXIST) ||
-        (mkdir(tblspc, 0700) < 0 && errno != EEXIST)) {
-        error_errno("cannot create '%s'", errno == EEXIST ? tblspc : ts_dir);
+    if (backup_mkdir(c, ts_dir) < 0 || backup_mkdir(c, tblspc) < 0) {
         r = EXIT_ERR;
         goto out;
     }
@@ -359,10 +439,9 @@ int backup_extract_tablespaces(const char *tar, const struct strvec *tars, const
         char *link = xasprintf("%s/%lu", tblspc, oid);
         char *target = xasprintf("%s/%lu", link_dir, oid);
         struct stat st;
-        if (mkdir(dir, 0700) < 0) {
-            error_errno("cannot create '%s'", dir);
+        if (backup_mkdir(c, dir) < 0) {
             r = EXIT_ERR;
-        } else if ((r = backup_extract(tar, tars->v[i], dir))) {
+        } else if ((r = backup_extract(c, tar, tars->v[i], dir))) {
             ;
         } else if (lstat(link, &st) == 0 &&
                    (S_ISDIR(st.st_mode) ? rmdir(link) : unlink(link)) < 0) {
@@ -373,6 +452,8 @@ int backup_extract_tablespaces(const char *tar, const struct strvec *tars, const
             error_errno("cannot create the symlink '%s'", link);
             r = EXIT_ERR;
         } else {
+            if (c && c->switch_user)
+                lchown(link, c->uid, c->gid);
             debug(NS, "tablespace %lu: %s -> %s", oid, link, target);
             strbuf_addf(&text, "%lu ", oid);
             tblspc_map_escape(&text, target);
@@ -383,7 +464,8 @@ int backup_extract_tablespaces(const char *tar, const struct strvec *tars, const
         free(target);
     }
     /* 3. PostgreSQL recreates pg_tblspc/ from tablespace_map at recovery start: the same paths */
-    if (!r && have_map && write_file_atomic(map, text.buf, text.len, 0600) < 0) {
+    if (!r && have_map &&
+        fs_write_as(map, text.buf, text.len, 0600, c && c->switch_user, c ? c->uid : 0, c ? c->gid : 0) < 0) {
         error_errno("cannot write '%s'", map);
         r = EXIT_ERR;
     }
@@ -402,7 +484,7 @@ char *backup_read_database_name(const char *dir)
     char *p = path_join(dir, "database_name");
     struct strbuf sb = STRBUF_INIT;
     char *r = NULL;
-    if (strbuf_read_file(&sb, p) == 0) {
+    if (fs_read_regular(p, 4096, &sb, NULL) == 0) {
         strbuf_trim_trailing(&sb);
         if (sb.len && !strchr(sb.buf, '\n'))
             r = strbuf_detach(&sb, NULL);
@@ -414,50 +496,122 @@ char *backup_read_database_name(const char *dir)
     return r;
 }
 
+
 /*
- * Undo the swap of a failed restore: the restored data dir (when SWAPPED in)
- * and tablespaces (when *TS_INSTALLED) go if there is something to go back
- * to, and what was set aside (ASIDE: the data dir, ASIDE_TS: the tablespaces
- * dir) comes back; each one put back is freed and NULLed. What cannot be put
- * back is named, never deleted.
+ * A copy of another server must never act as that server: no archiving into
+ * its WAL archive, no restore_command, no replication connection (they may
+ * carry passwords). Those settings are dropped from postgresql.auto.conf
+ * (read last, so it wins) and archive_mode is turned off there.
  */
-static void restore_put_back(struct cluster *c, const char *ts_dir, bool swapped,
-                             bool *ts_installed, char **aside, char **aside_ts)
+static const char *const foreign_keys[] = {
+    "archive_mode", "archive_command", "archive_library", "restore_command",
+    "archive_cleanup_command", "recovery_end_command", "primary_conninfo", "primary_slot_name",
+    "recovery_target", "recovery_target_name", "recovery_target_time", "recovery_target_xid",
+    "recovery_target_lsn", "recovery_target_inclusive", "recovery_target_timeline",
+    "recovery_target_action", "synchronous_standby_names", NULL};
+
+static bool line_sets(const char *line, size_t len, const char *key)
 {
-    if (*ts_installed && (*aside || *aside_ts)) {
-        rm_rf(ts_dir);
-        *ts_installed = false;
-    }
-    if (*aside_ts) {
-        if (rename(*aside_ts, ts_dir) == 0) {
-            free(*aside_ts);
-            *aside_ts = NULL;
-        } else {
-            error_errno("cannot put '%s' back; your previous tablespaces are in '%s'", ts_dir,
-                        *aside_ts);
-        }
-    }
-    if (*aside) {
-        if (swapped)
-            rm_rf(c->data_dir);
-        if (rename(*aside, c->data_dir) == 0) {
-            free(*aside);
-            *aside = NULL;
-        } else {
-            error_errno("cannot put '%s' back; your previous data is in '%s'", c->data_dir, *aside);
-        }
-    }
+    while (len && (*line == ' ' || *line == '\t'))
+        line++, len--;
+    size_t k = strlen(key);
+    if (len < k || strncasecmp(line, key, k))
+        return false;
+    line += k, len -= k;
+    while (len && (*line == ' ' || *line == '\t'))
+        line++, len--;
+    return len && *line == '=';
 }
 
-int backup_restore(const char *path, const char *archive)
+int backup_neutralize(const struct cluster *c, const char *data)
+{
+    static const char *const drop[] = {"recovery.signal", "standby.signal", "recovery.conf",
+                                       "postmaster.pid", "postmaster.opts"};
+    for (size_t i = 0; i < ARRAY_SIZE(drop); i++) {
+        char *p = path_join(data, drop[i]);
+        if (unlink(p) == 0)
+            debug(NS, "removed %s", p);
+        free(p);
+    }
+    char *auto_conf = path_join(data, "postgresql.auto.conf");
+    struct strbuf in = STRBUF_INIT, out = STRBUF_INIT;
+    if (fs_read_regular(auto_conf, 1 << 20, &in, NULL) < 0 && errno != ENOENT) {
+        int r = error_errno("cannot read '%s'", auto_conf);
+        free(auto_conf);
+        strbuf_release(&in);
+        return r;
+    }
+    int dropped = 0;
+    for (const char *l = in.buf; *l;) {
+        const char *e = strchrnul(l, '\n');
+        bool skip = false;
+        for (int i = 0; foreign_keys[i] && !skip; i++)
+            skip = line_sets(l, (size_t)(e - l), foreign_keys[i]);
+        if (skip)
+            dropped++;
+        else
+            strbuf_add(&out, l, (size_t)(e - l + (*e ? 1 : 0)));
+        l = *e ? e + 1 : e;
+    }
+    if (out.len && out.buf[out.len - 1] != '\n')
+        strbuf_addch(&out, '\n');
+    strbuf_addstr(&out, "# dbtool restore: a local copy never archives WAL or follows a primary\n"
+                        "archive_mode = 'off'\n");
+    int r = fs_write_as(auto_conf, out.buf, out.len, 0600, c->switch_user, c->uid, c->gid);
+    if (r < 0)
+        error_errno("cannot write '%s'", auto_conf);
+    else if (dropped)
+        info("restore: dropped %d archive/recovery/replication setting%s of the source server",
+             dropped, dropped == 1 ? "" : "s");
+    strbuf_release(&in);
+    strbuf_release(&out);
+    free(auto_conf);
+    return r;
+}
+
+/* Remove extraction dirs of restores that died (we hold the working dir's lock: none is live). */
+static void sweep_dead_restores(struct cluster *c)
+{
+    DIR *d = opendir(c->working_dir);
+    if (!d)
+        return;
+    struct strvec dead = STRVEC_INIT;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (starts_with(de->d_name, ".restore-") || starts_with(de->d_name, "data.failed-restore-"))
+            strvec_push(&dead, de->d_name);
+    closedir(d);
+    for (size_t i = 0; i < dead.nr; i++) {
+        char *p = path_join(c->working_dir, dead.v[i]);
+        info("restore: removing %s, left by a restore that was killed", p);
+        rm_rf(p);
+        free(p);
+    }
+    strvec_clear(&dead);
+}
+
+/* rename A to B when A exists; 0, 1 when A did not exist, -1 after a message. */
+static int move_if(const char *a, const char *b)
+{
+    struct stat st;
+    if (lstat(a, &st) < 0)
+        return errno == ENOENT ? 1 : error_errno("cannot inspect '%s'", a);
+    if (rename(a, b) < 0)
+        return error_errno("cannot rename '%s' to '%s'", a, b);
+    return 0;
+}
+
+int backup_restore(const struct settings *s, const char *path, const char *archive)
 {
     double t0 = now_monotonic();
     char *dir = NULL, *base = NULL, *wal = NULL, *dbname = NULL, *tar = NULL;
-    char *fresh = NULL, *aside = NULL, *fresh_ts = NULL, *aside_ts = NULL, *ts_dir = NULL;
+    char *fresh = NULL, *fresh_ts = NULL, *ts_dir = NULL, *prev = NULL, *prev_ts = NULL;
+    char *older = NULL, *cur_ts_in = NULL;
     struct strvec tss = STRVEC_INIT;
-    bool swapped = false, ts_installed = false;
+    bool swapped = false, had_data = false, had_older = false;
     struct cluster c;
     memset(&c, 0, sizeof(c));
+    c.lock_fd = -1;
     int r = 0;
 
     if (archive) {
@@ -472,7 +626,7 @@ int backup_restore(const char *path, const char *archive)
         if (!*dir)
             strcpy(dir, "/");
     } else {
-        dir = path ? path_absolute(path, NULL) : backup_default_dir();
+        dir = path ? path_absolute(path, NULL) : backup_default_dir(s);
         if (!dir) {
             error("LOCAL_DIR is not set: export LOCAL_DIR to the project root");
             r = EXIT_MISSING;
@@ -490,43 +644,34 @@ int backup_restore(const char *path, const char *archive)
         r = EXIT_ERR;
         goto out;
     }
-    if ((dbname = backup_read_database_name(dir)))
-        cfg_set(CFG_PG_DATABASE, dbname);
-    cfg_set(CFG_PG_REUSE, "1");
-    if ((r = cluster_setup(&c)))
+    dbname = backup_read_database_name(dir);
+    struct cluster_spec sp;
+    cluster_spec_from(&sp, s);
+    if (dbname)
+        sp.database = dbname;
+    sp.reuse = true;
+    if ((r = ops_exit(cluster_setup(&c, &sp))))
         goto out;
     if (!(tar = find_in_path("tar"))) {
         error("required program 'tar' not found in PATH");
         r = EXIT_NO_PROGRAM;
         goto out;
     }
-    /* missing ancestors traversable by the server user, the cluster root its own */
-    if (mkdir_p(c.working_dir, 0755) < 0 || chmod(c.working_dir, 0700) < 0) {
-        error_errno("cannot create '%s'", c.working_dir);
-        r = EXIT_ERR;
+    /* one restore, init or cleanup at a time on this working dir */
+    if ((r = ops_exit(cluster_lock(&c, 60))) || (r = ops_exit(cluster_prepare_root(&c))))
         goto out;
-    }
-    if (c.switch_user && chown(c.working_dir, c.uid, c.gid) < 0) {
-        error_errno("cannot hand '%s' to %s", c.working_dir, c.user);
-        r = EXIT_ERR;
-        goto out;
-    }
+    sweep_dead_restores(&c);
 
     /*
      * 1. extract beside the live data dir (same filesystem: the swap is a
-     * rename). The names are ones `database cleanup` accepts in a cluster
-     * root: "data.failed-" (what is left if we die half-way) and ".old-data-".
-     * Tablespaces go to their own dir beside data/, linked from pg_tblspc/
-     * by the path they will have once swapped in.
+     * rename), as the server user. Tablespaces go to their own dir, linked
+     * from pg_tblspc/ by the path they will have once swapped in.
      */
     double t = now_monotonic();
-    fresh = xasprintf("%s/data.failed-restore-%d", c.working_dir, (int)getpid());
+    fresh = xasprintf("%s/.restore-%d", c.working_dir, (int)getpid());
     fresh_ts = xasprintf("%s-tablespaces", fresh);
     ts_dir = path_join(c.working_dir, "tablespaces");
-    rm_rf(fresh);
-    rm_rf(fresh_ts);
-    if (mkdir(fresh, 0700) < 0) {
-        error_errno("cannot create '%s'", fresh);
+    if (backup_mkdir(&c, fresh) < 0) {
         r = EXIT_ERR;
         goto out;
     }
@@ -535,12 +680,11 @@ int backup_restore(const char *path, const char *archive)
              tss.nr == 1 ? "" : "s");
     else
         info("restore: extracting %s%s", base, wal ? " and pg_wal" : "");
-    if ((r = backup_extract(tar, base, fresh)))
+    if ((r = backup_extract(&c, tar, base, fresh)))
         goto out;
     if (wal) {
         char *pw = path_join(fresh, "pg_wal");
-        mkdir(pw, 0700);
-        r = backup_extract(tar, wal, pw);
+        r = backup_mkdir(&c, pw) < 0 ? EXIT_ERR : backup_extract(&c, tar, wal, pw);
         free(pw);
         if (r)
             goto out;
@@ -555,124 +699,105 @@ int backup_restore(const char *path, const char *archive)
             goto out;
         }
     }
-    if ((r = backup_extract_tablespaces(tar, &tss, fresh, fresh_ts, ts_dir)))
+    if ((r = backup_extract_tablespaces(&c, tar, &tss, fresh, fresh_ts, ts_dir)))
         goto out;
-    /* a plain start: no archive recovery, no standby, nothing of the old server's runtime */
-    static const char *const drop[] = {"recovery.signal", "standby.signal", "postmaster.pid",
-                                       "postmaster.opts"};
-    for (size_t i = 0; i < ARRAY_SIZE(drop); i++) {
-        char *p = path_join(fresh, drop[i]);
-        if (unlink(p) == 0)
-            debug(NS, "removed %s", p);
-        free(p);
-    }
-    if (c.switch_user && (chown_tree(fresh, c.uid, c.gid) < 0 ||
-                          (tss.nr && chown_tree(fresh_ts, c.uid, c.gid) < 0))) {
-        error_errno("cannot hand '%s' to %s", fresh, c.user);
+    if (backup_neutralize(&c, fresh) < 0) {
         r = EXIT_ERR;
         goto out;
     }
     chmod(fresh, 0700);
     info("restore: extracted in %s", proj_duration(now_monotonic() - t));
+    if (interrupted) {
+        error("restore interrupted: nothing was changed");
+        r = EXIT_ERR;
+        goto out;
+    }
 
     /*
-     * 2. stop, swap data/ and tablespaces/ together, start. The previous ones
-     * stay aside until the restored cluster runs, and come back otherwise.
+     * 2. stop, swap: the current data dir (with its tablespaces inside)
+     * becomes data.previous; the older previous waits aside until the
+     * restored cluster runs, and everything comes back otherwise.
      */
-    if ((r = cluster_stop(&c, 30)))
+    if ((r = ops_exit(cluster_stop(&c, 30))))
         goto out;
-    {
-        char stamp[32];
-        time_t now = time(NULL);
-        strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", gmtime(&now));
-        char *old = xasprintf("%s/.old-data-pre-restore-%s", c.working_dir, stamp);
-        if (path_exists(c.data_dir)) {
-            if (rename(c.data_dir, old) < 0) {
-                error_errno("cannot move '%s' aside", c.data_dir);
-                free(old);
-                r = EXIT_ERR;
-                goto out;
-            }
-            aside = xstrdup(old);
+    prev = path_join(c.working_dir, CLUSTER_PREVIOUS);
+    older = xasprintf("%s/.previous-%d", c.working_dir, (int)getpid());
+    cur_ts_in = path_join(c.data_dir, "dbtool-old-tablespaces");
+    int m = move_if(prev, older);
+    if (m < 0) {
+        r = EXIT_ERR;
+        goto out;
+    }
+    had_older = m == 0;
+    if (path_exists(c.data_dir)) {
+        if (move_if(ts_dir, cur_ts_in) < 0 || move_if(c.data_dir, prev) < 0) {
+            r = EXIT_ERR;
+            goto undo;
         }
-        if (path_exists(ts_dir)) {
-            char *ots = xasprintf("%s-tablespaces", old);
-            if (rename(ts_dir, ots) < 0) {
-                error_errno("cannot move '%s' aside", ts_dir);
-                free(ots);
-                r = EXIT_ERR;
-            } else {
-                aside_ts = ots;
-            }
-        }
-        free(old);
-        if (r) {
-            restore_put_back(&c, ts_dir, false, &ts_installed, &aside, &aside_ts);
-            goto out;
+        had_data = true;
+    } else if (path_exists(ts_dir)) {
+        /* tablespaces without a data dir: a broken earlier state; kept with the older generation */
+        prev_ts = xasprintf("%s-tablespaces", older);
+        if (move_if(ts_dir, prev_ts) < 0) {
+            r = EXIT_ERR;
+            goto undo;
         }
     }
     if (rename(fresh, c.data_dir) < 0) {
         error_errno("cannot rename '%s' to '%s'", fresh, c.data_dir);
         r = EXIT_ERR;
-        restore_put_back(&c, ts_dir, false, &ts_installed, &aside, &aside_ts);
-        goto out;
+        goto undo;
     }
     swapped = true;
-    if (tss.nr) {
-        if (rename(fresh_ts, ts_dir) < 0) {
-            error_errno("cannot rename '%s' to '%s'", fresh_ts, ts_dir);
-            r = EXIT_ERR;
-            if (rename(c.data_dir, fresh) == 0)
-                swapped = false;
-            restore_put_back(&c, ts_dir, swapped, &ts_installed, &aside, &aside_ts);
-            goto out;
-        }
-        ts_installed = true;
-    }
-    c.reuse = true;
-    r = cluster_init(&c);
-    if (!r && !c.reused) {
-        error("the restored cluster did not start (cluster_init made a fresh one instead)");
+    if (tss.nr && rename(fresh_ts, ts_dir) < 0) {
+        error_errno("cannot rename '%s' to '%s'", fresh_ts, ts_dir);
         r = EXIT_ERR;
+        goto undo;
     }
-    if (r) {
-        /* put the previous data dir (and tablespaces) back and start it again */
-        cluster_stop(&c, 30);
-        if (aside) {
-            restore_put_back(&c, ts_dir, true, &ts_installed, &aside, &aside_ts);
-            if (!aside && !aside_ts) {
-                warn("restore failed: the previous data dir is back in place; starting it");
-                cluster_init(&c);
-            }
-        }
-        goto out;
+    r = ops_exit(cluster_start_existing(&c));
+    if (r)
+        goto undo;
+    if (had_older) {
+        cluster_remove_later(&c, older); /* thousands of files: not on the critical path */
+        had_older = false;
     }
-    if (aside_ts) {
-        /* one background removal for both: the old tablespaces inside the old data dir */
-        char *in = aside ? path_join(aside, "dbtool-old-tablespaces") : NULL;
-        if (!in || rename(aside_ts, in) < 0)
-            rm_rf(aside_ts);
-        free(in);
-        free(aside_ts);
-        aside_ts = NULL;
-    }
-    if (aside) {
-        cluster_remove_later(&c, aside); /* thousands of files: not on the critical path */
-        free(aside);
-        aside = NULL;
-    }
-    info("restore: done in %s: database '%s'%s; connect with:", proj_duration(now_monotonic() - t0),
-         c.database, tss.nr ? ", tablespaces in the working dir's tablespaces/" : "");
+    info("restore: done in %s: database '%s'%s%s; connect with:", proj_duration(now_monotonic() - t0),
+         c.database, tss.nr ? ", tablespaces in the working dir's tablespaces/" : "",
+         had_data ? "; the replaced cluster is kept as data.previous" : "");
     printf("%s\n", c.url);
+    goto out;
+
+undo:
+    /* the restored copy goes (the backup is still there), the previous cluster comes back */
+    cluster_stop(&c, 30);
+    if (swapped) {
+        char *failed = xasprintf("%s.failed", fresh);
+        if (rename(c.data_dir, failed) == 0)
+            rm_rf(failed);
+        free(failed);
+        if (tss.nr)
+            rm_rf(ts_dir);
+        swapped = false;
+    }
+    if (had_data) {
+        if (move_if(prev, c.data_dir) < 0 || move_if(cur_ts_in, ts_dir) < 0)
+            error("could not put the previous cluster back: it is in %s", prev);
+        else
+            had_data = false;
+    }
+    if (had_older && move_if(older, prev) == 0)
+        had_older = false;
+    if (!had_data && path_exists(c.data_dir)) {
+        warn("restore failed: the previous cluster is back in place; starting it");
+        cluster_start_existing(&c);
+    }
 out:
-    if (fresh && !swapped)
+    if (fresh && !swapped && path_exists(fresh))
         rm_rf(fresh);
-    if (fresh_ts && !ts_installed)
+    if (fresh_ts && path_exists(fresh_ts))
         rm_rf(fresh_ts);
-    if (aside)
-        warn("the previous data dir is kept in %s", aside);
-    if (aside_ts)
-        warn("the previous tablespaces are kept in %s", aside_ts);
+    if (had_older)
+        warn("the cluster before the previous one is kept in %s", older);
     cluster_release(&c);
     strvec_clear(&tss);
     free(dir);
@@ -681,9 +806,11 @@ out:
     free(dbname);
     free(tar);
     free(fresh);
-    free(aside);
     free(fresh_ts);
-    free(aside_ts);
     free(ts_dir);
+    free(prev);
+    free(prev_ts);
+    free(older);
+    free(cur_ts_in);
     return r;
 }

@@ -6,11 +6,11 @@
  * keep data data. The dump streams straight into a temp file beside
  * test-data.sql (memory stays bounded), renamed over it on success.
  */
-#include "lib/staging.h"
-#include "lib/config.h"
+#include "ops/staging.h"
+#include "ops/project.h"
 #include "lib/fs.h"
 #include "lib/pg.h"
-#include "lib/project.h"
+#include "lib/settings.h"
 #include "lib/spawn.h"
 
 #include <fcntl.h>
@@ -19,15 +19,15 @@
 
 #define NS "staging"
 
-int staging_check_env(void)
+int staging_check_env(const struct settings *s)
 {
-    static const enum cfg_key keys[] = {CFG_STAGING_SSH_HOST, CFG_STAGING_DB_URL,
-                                        CFG_STAGING_DUMP_TABLES, CFG_STAGING_DUMP_FLAGS};
+    static const enum set_key keys[] = {SET_STAGING_SSH_HOST, SET_STAGING_DB_URL,
+                                        SET_STAGING_DUMP_TABLES, SET_STAGING_DUMP_FLAGS};
     int missing = 0;
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-        const char *v = cfg_get(keys[i]);
+        const char *v = set_get(s, keys[i]);
         if (!v || !*v) {
-            error("%s is not set", cfg_name(keys[i]));
+            error("%s is not set", set_name(keys[i]));
             missing++;
         }
     }
@@ -118,6 +118,56 @@ static void add_sequence_reset(struct strbuf *sb, const char *table)
     free(lit);
 }
 
+/*
+ * Split URL into a conninfo without the password (*CONNINFO, key=value, to
+ * pass in the remote command) and the password (*PASSWORD, NULL when there
+ * is none), so the password reaches the remote pg_dump on ssh's standard
+ * input: never in an argv, here or on the staging host. -1 after a message.
+ */
+static int split_password(const char *url, char **conninfo, char **password)
+{
+    *conninfo = *password = NULL;
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &err);
+    if (!opts) {
+        char *m = pg_mask_url(url);
+        error("STAGING_DB_URL '%s' is not a valid connection string: %s", m, err ? err : "?");
+        free(m);
+        PQfreemem(err);
+        return -1;
+    }
+    struct strbuf ci = STRBUF_INIT;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val || !*o->val)
+            continue;
+        if (!strcmp(o->keyword, "password")) {
+            *password = xstrdup(o->val);
+            continue;
+        }
+        if (ci.len)
+            strbuf_addch(&ci, ' ');
+        strbuf_addf(&ci, "%s='", o->keyword);
+        for (const char *v = o->val; *v; v++) {
+            if (*v == '\\' || *v == '\'')
+                strbuf_addch(&ci, '\\');
+            strbuf_addch(&ci, *v);
+        }
+        strbuf_addch(&ci, '\'');
+    }
+    PQconninfoFree(opts);
+    if (*password && strpbrk(*password, "\n\r")) {
+        error("the password of STAGING_DB_URL contains a line break: use a .pgpass file on the "
+              "staging host instead");
+        explicit_bzero(*password, strlen(*password));
+        free(*password);
+        *password = NULL;
+        strbuf_release(&ci);
+        return -1;
+    }
+    *conninfo = strbuf_detach(&ci, NULL);
+    return 0;
+}
+
 static int write_all(int fd, const char *buf, size_t len)
 {
     while (len) {
@@ -132,20 +182,20 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-int staging_pull(void)
+int staging_pull(const struct settings *s)
 {
-    int r = staging_check_env();
+    int r = staging_check_env(s);
     if (r)
         return r;
     double t0 = now_monotonic();
-    const char *host = cfg_get(CFG_STAGING_SSH_HOST);
-    const char *url = cfg_get(CFG_STAGING_DB_URL);
-    const char *tables = cfg_get(CFG_STAGING_DUMP_TABLES);
-    const char *flags = cfg_get(CFG_STAGING_DUMP_FLAGS);
-    const char *pg_dump = env_nonempty("STAGING_PG_DUMP");
-    char *file = proj_test_data_path();
+    const char *host = set_get(s, SET_STAGING_SSH_HOST);
+    const char *url = set_get(s, SET_STAGING_DB_URL);
+    const char *tables = set_get(s, SET_STAGING_DUMP_TABLES);
+    const char *flags = set_get(s, SET_STAGING_DUMP_FLAGS);
+    const char *pg_dump = set_get(s, SET_STAGING_PG_DUMP);
+    char *file = proj_test_data_path(s);
     char *tmp = xasprintf("%s.pull-%d", file, (int)getpid());
-    char *ssh = NULL, *murl = pg_mask_url(url);
+    char *ssh = NULL, *murl = pg_mask_url(url), *conninfo = NULL, *password = NULL;
     struct strbuf remote = STRBUF_INIT, sb = STRBUF_INIT;
     struct strvec tv = STRVEC_INIT;
     struct child ch = CHILD_INIT;
@@ -162,7 +212,17 @@ int staging_pull(void)
         r = EXIT_MISSING;
         goto out;
     }
-    staging_remote_command(&remote, pg_dump ? pg_dump : "pg_dump", flags, tables, url);
+    if (split_password(url, &conninfo, &password) < 0) {
+        r = EXIT_MISSING;
+        goto out;
+    }
+    if (password) {
+        /* the remote shell reads it from ssh's stdin with a builtin: no argv sees it */
+        strbuf_addstr(&remote, "IFS= read -r PGPASSWORD && export PGPASSWORD && exec");
+        staging_remote_command(&remote, pg_dump ? pg_dump : "pg_dump", flags, tables, conninfo);
+    } else {
+        staging_remote_command(&remote, pg_dump ? pg_dump : "pg_dump", flags, tables, url);
+    }
 
     char *dir = xstrdup(file);
     *strrchr(dir, '/') = 0;
@@ -195,12 +255,21 @@ int staging_pull(void)
     }
 
     strvec_push(&ch.args, ssh);
-    split_words(&ch.args, env_nonempty("STAGING_SSH_OPTS"));
+    split_words(&ch.args, set_get(s, SET_STAGING_SSH_OPTS));
     strvec_pushl(&ch.args, "--", host, remote.buf, NULL);
     ch.out = fd;
     debug(NS, "remote command: %s", remote.buf);
     info("pull_staging: pg_dump of %zu table%s on %s (%s)", tv.nr, tv.nr == 1 ? "" : "s", host, murl);
-    int st = spawn_run(&ch);
+    int st;
+    if (password) {
+        char *line = xasprintf("%s\n", password);
+        st = spawn_feed(&ch, line, strlen(line));
+        explicit_bzero(line, strlen(line));
+        free(line);
+    } else {
+        ch.in = SPAWN_DEVNULL;
+        st = spawn_run(&ch);
+    }
     if (st) {
         if (st == 255)
             error("ssh to '%s' failed (exit status 255); %s is untouched", host, file);
@@ -240,6 +309,10 @@ out:
     strbuf_release(&sb);
     free(ssh);
     free(murl);
+    free(conninfo);
+    if (password)
+        explicit_bzero(password, strlen(password));
+    free(password);
     free(file);
     free(tmp);
     return r;

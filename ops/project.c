@@ -2,18 +2,19 @@
  * project.c — hydrate, patch, test, deploy and check (see project.h).
  *
  * SQL runs in-process through lib/sqlscript on one connection per step;
- * clusters are lib/cluster's. check builds its throwaway cluster by pointing
- * the configuration (PG_WORKING_DIR, PG_REUSE, PG_LOG_PATH) somewhere else
- * before cluster_setup(), so nothing of the developer's cluster is looked at
+ * clusters are lib/cluster's. check deploys into a throwaway cluster
+ * (ops/throwaway), so nothing of the developer's cluster is looked at
  * except through the shared template cache.
  */
-#include "lib/project.h"
+#include "ops/project.h"
+#include "ops/ops.h"
+#include "ops/throwaway.h"
 #include "lib/bundle.h"
 #include "lib/cluster.h"
-#include "lib/config.h"
 #include "lib/fs.h"
 #include "lib/pg.h"
 #include "lib/scratch.h"
+#include "lib/settings.h"
 #include "lib/spawn.h"
 #include "lib/sqlscript.h"
 
@@ -34,9 +35,9 @@ const char *proj_duration(double s)
     return buf;
 }
 
-char *proj_url(void)
+char *proj_url(const struct settings *s)
 {
-    const char *url = cfg_get(CFG_DB_URL);
+    const char *url = set_get(s, SET_DB_URL);
     if (url && *url) {
         if (!pg_url_supported(url)) {
             char *m = pg_mask_url(url);
@@ -47,8 +48,10 @@ char *proj_url(void)
         return xstrdup(url);
     }
     struct cluster c;
+    struct cluster_spec sp;
+    cluster_spec_from(&sp, s);
     char *r = NULL;
-    if (cluster_setup(&c) == 0) {
+    if (cluster_setup(&c, &sp) == CL_OK) {
         r = xstrdup(c.url);
         debug(NS, "no -u, DB_URL or PGURL: using the project cluster %s", r);
     }
@@ -56,9 +59,9 @@ char *proj_url(void)
     return r;
 }
 
-int proj_dotenv_file(const char **path)
+int proj_dotenv_file(const struct settings *s, const char **path)
 {
-    const char *p = cfg_get(CFG_HECTIC_DOTENV_FILE);
+    const char *p = set_get(s, SET_HECTIC_DOTENV_FILE);
     *path = NULL;
     if (!p)
         return 0;
@@ -68,12 +71,10 @@ int proj_dotenv_file(const char **path)
     return 0;
 }
 
-char *proj_test_data_path(void)
+char *proj_test_data_path(const struct settings *s)
 {
-    const char *dir = cfg_get(CFG_PROFILE_DIR);
-    if (!dir)
-        dir = cfg_get(CFG_LOCAL_DIR);
-    return path_join(dir ? dir : ".", "test-data.sql");
+    const char *p = set_get(s, SET_PATCH_SQL);
+    return xstrdup(p ? p : "test-data.sql");
 }
 
 /*
@@ -83,11 +84,12 @@ char *proj_test_data_path(void)
  * data) would otherwise wait for a disk flush each. An OS crash can lose the
  * last moments of a deploy, never corrupt it; scripts may SET it back.
  */
-static PGconn *connect_to(const char *url)
+static PGconn *connect_to(const struct settings *s, const char *url)
 {
     PGconn *conn = pg_connect(url);
-    if (!conn && !cfg_get(CFG_DB_URL))
-        error("is the project's cluster running? start it with 'database init' or 'database deploy'");
+    if (!conn && !set_get(s, SET_DB_URL))
+        error("is the project's cluster running? start it with 'database init --reuse' (keeps "
+              "its data), or make a new one with 'database deploy'");
     if (conn && pg_exec(conn, "SET synchronous_commit TO off") < 0) {
         PQfinish(conn);
         return NULL;
@@ -95,7 +97,11 @@ static PGconn *connect_to(const char *url)
     return conn;
 }
 
-/* Open the output log PATH (NULL: stdout). *opened says whether to fclose. */
+/*
+ * Open the output log PATH (NULL: stdout). *opened says whether to fclose.
+ * As root, by the owner of its directory (PG_LOG_PATH belongs to the server
+ * user): never root writing through a link someone planted there.
+ */
 static FILE *open_log(const char *what, const char *path, bool *opened)
 {
     *opened = false;
@@ -108,9 +114,12 @@ static FILE *open_log(const char *what, const char *path, bool *opened)
         mkdir_p(dir, 0755);
     }
     free(dir);
-    FILE *f = fopen(path, "we");
+    int fd = fs_open_write(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
         error_errno("cannot open %s '%s'", what, path);
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     *opened = true;
@@ -138,14 +147,15 @@ static int have_secret_loader(PGconn *conn)
     return ret;
 }
 
-int proj_hydrate(const char *url, const struct proj_opts *o)
+int proj_hydrate(const struct settings *s, const char *url, const struct proj_opts *o)
 {
     double t0 = now_monotonic(), t;
     const char *dotenv;
-    if (proj_dotenv_file(&dotenv) < 0)
+    if (proj_dotenv_file(s, &dotenv) < 0)
         return EXIT_ERR;
-    const char *src = cfg_get(CFG_DATABASE_SOURCE);
-    const char *ep = cfg_get(CFG_HYDRATE_ENTRYPOINT);
+    const char *src = set_get(s, SET_DATABASE_SOURCE);
+    const char *ep = set_get(s, SET_HYDRATE_ENTRYPOINT);
+    const char *hlog = o->hydrate_log ? o->hydrate_log : set_get(s, SET_HYDRATE_LOG);
     char *entry = ep[0] == '/' || !src ? xstrdup(ep) : path_join(src, ep);
     int ret = 0;
     PGconn *conn = NULL;
@@ -159,14 +169,14 @@ int proj_hydrate(const char *url, const struct proj_opts *o)
         ret = EXIT_ERR;
         goto out;
     }
-    if (!(conn = connect_to(url))) {
+    if (!(conn = connect_to(s, url))) {
         ret = EXIT_ERR;
         goto out;
     }
     if (!o->no_hook) {
         t = now_monotonic();
         info("hydrate: applying the hectic bundle %s", BUNDLE_VERSION);
-        if (bundle_apply(conn, NULL, cfg_get(CFG_HECTIC_INHERITANCE_SQL)) < 0) {
+        if (bundle_apply(conn, NULL, set_get(s, SET_HECTIC_INHERITANCE_SQL)) < 0) {
             ret = EXIT_ERR;
             goto out;
         }
@@ -192,7 +202,7 @@ int proj_hydrate(const char *url, const struct proj_opts *o)
                  proj_duration(now_monotonic() - t));
         }
     }
-    if (!(out = open_log("HYDRATE_LOG", cfg_get(CFG_HYDRATE_LOG), &opened))) {
+    if (!(out = open_log("HYDRATE_LOG", hlog, &opened))) {
         ret = EXIT_ERR;
         goto out;
     }
@@ -200,7 +210,7 @@ int proj_hydrate(const char *url, const struct proj_opts *o)
         strvec_push(&vars, "USE_MOCK=1");
     t = now_monotonic();
     info("hydrate: running %s%s%s%s", entry, o->mock ? " with USE_MOCK=1" : "",
-         opened ? ", output to " : "", opened ? cfg_get(CFG_HYDRATE_LOG) : "");
+         opened ? ", output to " : "", opened ? hlog : "");
     if (run_script(conn, entry, &vars, out) < 0) {
         error("hydrate %s after %s", interrupted ? "interrupted" : "failed",
               proj_duration(now_monotonic() - t0));
@@ -250,10 +260,11 @@ static int run_editor(const char *file)
     return ret;
 }
 
-int proj_patch(const char *url, const struct proj_opts *o)
+int proj_patch(const struct settings *s, const char *url, const struct proj_opts *o)
 {
     double t0 = now_monotonic();
-    char *file = proj_test_data_path();
+    char *file = proj_test_data_path(s);
+    const char *plog = o->patch_log ? o->patch_log : set_get(s, SET_PATCH_LOG);
     int ret = 0;
     PGconn *conn = NULL;
     FILE *out = NULL;
@@ -276,16 +287,16 @@ int proj_patch(const char *url, const struct proj_opts *o)
     }
     if (o->edit && (ret = run_editor(file)))
         goto out;
-    if (!(conn = connect_to(url))) {
+    if (!(conn = connect_to(s, url))) {
         ret = EXIT_ERR;
         goto out;
     }
-    if (!(out = open_log("PATCH_LOG", cfg_get(CFG_PATCH_LOG), &opened))) {
+    if (!(out = open_log("PATCH_LOG", plog, &opened))) {
         ret = EXIT_ERR;
         goto out;
     }
     info("patch: running %s%s%s", file, opened ? ", output to " : "",
-         opened ? cfg_get(CFG_PATCH_LOG) : "");
+         opened ? plog : "");
     if (run_script(conn, file, NULL, out) < 0) {
         error("patch %s after %s", interrupted ? "interrupted" : "failed",
               proj_duration(now_monotonic() - t0));
@@ -302,10 +313,10 @@ out:
     return ret;
 }
 
-int proj_test(const char *url)
+int proj_test(const struct settings *s, const char *url)
 {
     double t0 = now_monotonic();
-    const char *ddir = cfg_get(CFG_DATABASE_DIR);
+    const char *ddir = set_get(s, SET_DATABASE_DIR);
     char *file = path_join(ddir ? ddir : ".", "test/test.sql");
     int ret = 0;
     PGconn *conn = NULL;
@@ -314,7 +325,7 @@ int proj_test(const char *url)
         ret = EXIT_ERR;
         goto out;
     }
-    if (!(conn = connect_to(url))) {
+    if (!(conn = connect_to(s, url))) {
         ret = EXIT_ERR;
         goto out;
     }
@@ -333,43 +344,45 @@ out:
 }
 
 /* hydrate + patch on URL as deploy and check do. */
-static int hydrate_and_patch(const char *url, const struct proj_opts *o)
+static int hydrate_and_patch(const struct settings *s, const char *url, const struct proj_opts *o)
 {
     int r = 0;
-    if (!o->no_hydrate && (r = proj_hydrate(url, o)))
+    if (!o->no_hydrate && (r = proj_hydrate(s, url, o)))
         return r;
     if (interrupted)
         return error("interrupted"), EXIT_ERR;
     struct proj_opts po = *o;
     po.edit = false;
-    if (!o->no_patch && (r = proj_patch(url, &po)))
+    if (!o->no_patch && (r = proj_patch(s, url, &po)))
         return r;
     return 0;
 }
 
-int proj_deploy(const struct proj_opts *o)
+int proj_deploy(const struct settings *s, const struct proj_opts *o)
 {
     double t0 = now_monotonic();
     struct proj_opts d = *o;
+    struct cluster_spec sp;
+    cluster_spec_from(&sp, s);
     if (d.reuse) {
-        cfg_set(CFG_PG_REUSE, "1");
+        sp.reuse = true;
         d.no_hydrate = d.no_patch = true;
     }
     struct cluster c;
-    int r = cluster_setup(&c);
+    int r = ops_exit(cluster_setup(&c, &sp));
     if (r)
         goto out;
-    const char *dburl = cfg_get(CFG_DB_URL);
+    const char *dburl = set_get(s, SET_DB_URL);
     if (dburl && strcmp(dburl, c.url))
         debug(NS, "deploy works on the cluster it starts (%s), not DB_URL/PGURL", c.url);
     info("init: %s cluster in %s", d.reuse ? "reusing the" : "a fresh", c.working_dir);
-    if ((r = cluster_init(&c)))
+    if ((r = ops_exit(cluster_init(&c))))
         goto out;
-    if ((r = hydrate_and_patch(c.url, &d)))
+    if ((r = hydrate_and_patch(s, c.url, &d)))
         goto out;
     if (d.cleanup) {
         double t = now_monotonic();
-        if ((r = cluster_stop(&c, 30)))
+        if ((r = ops_exit(cluster_stop(&c, 30))))
             goto out;
         info("cleanup: cluster stopped in %s (data kept in %s)", proj_duration(now_monotonic() - t),
              c.data_dir);
@@ -383,32 +396,11 @@ out:
     return r;
 }
 
-static struct scratch check_scratch = {.lock_fd = -1};
-static bool check_passed;
-
-/* The cleanup-stack handler of check: stop and remove the throwaway cluster. */
-static void check_remove(void *arg)
+int proj_check(const struct settings *s, const struct proj_opts *o)
 {
-    struct cluster *c = arg;
-    if (!c->working_dir)
-        return;
-    if (!check_passed)
-        scratch_hint_if_full(&check_scratch);
-    double t = now_monotonic();
-    if (cluster_remove(c) == 0)
-        info("check: throwaway cluster removed in %s", proj_duration(now_monotonic() - t));
-    else
-        warn("check: could not remove the throwaway cluster %s; remove it by hand", c->working_dir);
-    cluster_release(c);
-    scratch_close(&check_scratch);
-}
-
-int proj_check(const struct proj_opts *o)
-{
-    static struct cluster c; /* reachable from the cleanup stack */
+    static struct throwaway t; /* reachable from the cleanup stack */
     double t0 = now_monotonic();
-    const char *local = cfg_get(CFG_LOCAL_DIR);
-    if (!local) {
+    if (!set_get(s, SET_LOCAL_DIR)) {
         error("LOCAL_DIR is not set: export LOCAL_DIR to the project root");
         return EXIT_MISSING;
     }
@@ -417,48 +409,29 @@ int proj_check(const struct proj_opts *o)
     /* room for a fresh cluster and what the test data grows it by */
     uint64_t need = SCRATCH_CLUSTER_BYTES;
     if (!d.no_patch) {
-        char *td = proj_test_data_path();
+        char *td = proj_test_data_path(s);
         need += 4 * scratch_unpacked_size(td);
         free(td);
     }
     char *name = xasprintf("check-%d", (int)getpid());
-    int r = scratch_open(&check_scratch, name, need);
+    struct throwaway_opts to = {.keep_conf_file = true};
+    int r = throwaway_open(&t, s, "check", name, need, &to);
     free(name);
     if (r)
-        return EXIT_ERR;
-    const char *wd = check_scratch.dir;
-    char *hlog = cfg_get(CFG_HYDRATE_LOG) ? xstrdup(cfg_get(CFG_HYDRATE_LOG)) : NULL;
-    char *plog = cfg_get(CFG_PATCH_LOG) ? xstrdup(cfg_get(CFG_PATCH_LOG)) : NULL;
-    /* a cluster of its own: working dir, socket dir, server logs; never reused */
-    setenv("PG_FSYNC", "0", 1);
-    cfg_set(CFG_PG_WORKING_DIR, wd);
-    cfg_set(CFG_PG_REUSE, "0");
-    cfg_set(CFG_PG_LOG_PATH, NULL);
-    cfg_set(CFG_HYDRATE_LOG, hlog);
-    cfg_set(CFG_PATCH_LOG, plog);
-    free(hlog);
-    free(plog);
-
-    r = cluster_setup(&c);
-    if (r) {
-        cluster_release(&c);
-        scratch_close(&check_scratch);
         return r;
-    }
-    c.throwaway = true;
-    int cookie = cleanup_push(check_remove, &c);
-    info("check: deploying into a throwaway cluster %s: %s", scratch_where(&check_scratch),
-         c.working_dir);
-    r = cluster_init(&c);
+    info("check: deploying into a throwaway cluster %s: %s", scratch_where(&t.scratch),
+         t.c.working_dir);
+    r = ops_exit(cluster_init(&t.c));
     if (!r)
-        r = hydrate_and_patch(c.url, &d);
+        r = hydrate_and_patch(s, t.c.url, &d);
     if (!r && interrupted) {
         error("interrupted");
         r = EXIT_ERR;
     }
-    cleanup_pop(cookie);
-    check_passed = r == 0;
-    check_remove(&c);
+    t.passed = r == 0;
+    double tr = now_monotonic();
+    throwaway_close(&t);
+    info("check: throwaway cluster removed in %s", proj_duration(now_monotonic() - tr));
     if (r)
         error("check %s after %s", interrupted ? "interrupted" : "FAILED",
               proj_duration(now_monotonic() - t0));

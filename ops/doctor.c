@@ -4,13 +4,15 @@
  * and files, socket path length. Each check prints "ok", "warn" or "FAIL"
  * with what to do.
  */
-#include "lib/doctor.h"
+#include "ops/doctor.h"
 #include "lib/cluster.h"
 #include "lib/common.h"
-#include "lib/config.h"
 #include "lib/fs.h"
+#include "lib/pgbin.h"
 #include "lib/scratch.h"
+#include "lib/settings.h"
 #include "lib/spawn.h"
+#include "lib/tplcache.h"
 
 #include <dirent.h>
 #include <pwd.h>
@@ -50,8 +52,9 @@ static char *version_of(const char *prog)
     return strbuf_detach(&out, NULL);
 }
 
-static void check_programs(const char *bindir)
+static void check_programs(const struct pgbin *bin)
 {
+    const char *bindir = bin->bindir;
     static const char *const server[] = {"postgres", "initdb"};
     static const char *const client[] = {"pg_dump", "pg_basebackup", "psql"};
     for (size_t i = 0; i < ARRAY_SIZE(server); i++) {
@@ -64,12 +67,13 @@ static void check_programs(const char *bindir)
         free(v);
         free(p);
     }
+    const char *cdir = bin->client_bindir ? bin->client_bindir : bindir;
     for (size_t i = 0; i < ARRAY_SIZE(client); i++) {
-        char *p = path_join(bindir, client[i]);
+        char *p = path_join(cdir, client[i]);
         if (access(p, X_OK) == 0)
             report(0, client[i], "%s", p);
         else
-            report(1, client[i], "not in %s: needed by backup/diff/pull_staging", bindir);
+            report(1, client[i], "not in %s: needed by backup/diff (set PG_CLIENT_BINDIR)", cdir);
         free(p);
     }
     char *ssh = find_in_path("ssh");
@@ -80,15 +84,16 @@ static void check_programs(const char *bindir)
     free(ssh);
 }
 
-static void check_cache(void)
+static void check_cache(const struct settings *s)
 {
-    char *root = cluster_cache_root();
+    const char *root = set_get(s, SET_DBTOOL_CACHE_DIR);
     if (!root) {
         report(1, "template cache", "no HOME or XDG_CACHE_HOME: every fresh init runs initdb");
         return;
     }
-    if (mkdir_p(root, 0700) < 0 || access(root, W_OK) < 0) {
-        report(1, "template cache", "%s is not writable (%s): set DBTOOL_CACHE_DIR", root, strerror(errno));
+    if (!tpl_cache_usable(root) || access(root, W_OK) < 0) {
+        report(1, "template cache", "%s is not usable (see above; %s): set DBTOOL_CACHE_DIR", root,
+               strerror(errno));
     } else {
         int tpl = 0, spare = 0;
         DIR *d = opendir(root);
@@ -103,72 +108,74 @@ static void check_cache(void)
         report(0, "template cache", "%s (%d template%s, %d spare%s)", root, tpl, tpl == 1 ? "" : "s",
                spare, spare == 1 ? "" : "s");
     }
-    free(root);
 }
 
-static void check_scratch(void)
+static void check_scratch(const struct settings *s)
 {
     bool ram;
-    char *b = scratch_base(SCRATCH_CLUSTER_BYTES, &ram);
+    char *b = scratch_base(s, SCRATCH_CLUSTER_BYTES, &ram);
     if (!b)
         return;
     report(0, "throwaway clusters", "%s %s (%llu MiB free): check, diff, normalize-backup",
-           ram ? "in RAM (tmpfs):" : "on disk:", b, (unsigned long long)(scratch_avail(b) >> 20));
+           ram ? "in RAM (tmpfs):" : "on disk:", b, (unsigned long long)(fs_avail(b) >> 20));
     free(b);
 }
 
-static void check_project(void)
+static void check_project(const struct settings *s)
 {
-    const char *local = cfg_get(CFG_LOCAL_DIR);
+    const char *local = set_get(s, SET_LOCAL_DIR);
     if (!local) {
         report(1, "LOCAL_DIR", "not set: `database` needs it (export LOCAL_DIR to the project root)");
     } else if (!is_dir(local)) {
         report(2, "LOCAL_DIR", "%s is not a directory", local);
     } else {
-        report(0, "LOCAL_DIR", "%s%s%s", local, cfg_file() ? ", project file " : "",
-               cfg_file() ? cfg_file() : "");
+        report(0, "LOCAL_DIR", "%s%s%s", local, s->file_path ? ", project file " : "",
+               s->file_path ? s->file_path : "");
     }
-    const char *wd = cfg_get(CFG_PG_WORKING_DIR);
+    const char *wd = set_get(s, SET_PG_WORKING_DIR);
     if (wd)
         report(0, "PG_WORKING_DIR", "%s", wd);
     else
         report(1, "PG_WORKING_DIR", "not set and no LOCAL_DIR: postgres-init cannot run here");
-    const char *src = cfg_get(CFG_DATABASE_SOURCE);
+    const char *src = set_get(s, SET_DATABASE_SOURCE);
     if (src) {
-        char *entry = path_join(src, cfg_get(CFG_HYDRATE_ENTRYPOINT));
+        char *entry = path_join(src, set_get(s, SET_HYDRATE_ENTRYPOINT));
         if (access(entry, R_OK) == 0)
             report(0, "hydrate entrypoint", "%s", entry);
         else
             report(1, "hydrate entrypoint", "%s missing: `database hydrate` has nothing to run", entry);
         free(entry);
     }
-    const char *mig = cfg_get(CFG_MIGRATION_DIR);
+    const char *mig = set_get(s, SET_MIGRATION_DIR);
     if (mig)
         report(is_dir(mig) ? 0 : 1, "MIGRATION_DIR", "%s%s", mig, is_dir(mig) ? "" : " (missing)");
-    const char *dotenv = cfg_get(CFG_HECTIC_DOTENV_FILE);
+    const char *dotenv = set_get(s, SET_HECTIC_DOTENV_FILE);
     if (dotenv)
         report(access(dotenv, R_OK) == 0 ? 0 : 2, "dotenv", "%s%s", dotenv,
                access(dotenv, R_OK) == 0 ? "" : " is not readable (HECTIC_DOTENV_FILE)");
-    if (cfg_get(CFG_DB_URL))
-        report(0, "DB_URL", "set (source: %s)", cfg_source(CFG_DB_URL) == CFG_SRC_DEFAULT ? "$PGURL" : "DB_URL");
+    if (set_get(s, SET_DB_URL))
+        report(0, "DB_URL", "set (source: %s)", set_source(s, SET_DB_URL) == SET_SRC_DEFAULT ? "$PGURL" : "DB_URL");
     else
         report(1, "DB_URL", "not set: `migrator` and `database -u` need a URL (postgres-init exports PGURL)");
 }
 
-int doctor_run(void)
+int doctor_run(const struct settings *s)
 {
     problems = 0;
     printf("dbtool %s\n", DBTOOL_VERSION);
-    const char *src = NULL;
-    char *bindir = pg_find_bindir(&src);
-    if (!bindir) {
+    for (size_t i = 0; i < s->problems.nr; i++)
+        report(2, "configuration", "%s", s->problems.v[i]);
+    struct pgbin bin;
+    fflush(stdout);
+    bool have_bin = pgbin_find(&bin, set_get(s, SET_PG_BINDIR), set_get(s, SET_PG_CLIENT_BINDIR)) == 0;
+    if (!have_bin) {
         report(2, "PostgreSQL", "server programs not found: put `postgres` in PATH or set PG_BINDIR");
     } else {
-        report(0, "PostgreSQL bin dir", "%s (found via %s)", bindir, src);
-        check_programs(bindir);
+        report(0, "PostgreSQL bin dir", "%s (found via %s)", bin.bindir, bin.source);
+        check_programs(&bin);
     }
     if (geteuid() == 0) {
-        const char *u = cfg_get(CFG_PG_OS_USER);
+        const char *u = set_get(s, SET_PG_OS_USER);
         struct passwd *pw = getpwnam(u);
         if (pw && pw->pw_uid != 0)
             report(0, "root", "the server will run as PG_OS_USER '%s' (uid %d)", u, (int)pw->pw_uid);
@@ -176,10 +183,13 @@ int doctor_run(void)
             report(2, "root", "PG_OS_USER '%s' %s: create a non-root user (useradd -r -m %s) or set PG_OS_USER",
                    u, pw ? "is root" : "does not exist", u);
     }
-    check_cache();
-    if (bindir && cfg_get(CFG_PG_WORKING_DIR)) {
+    check_cache(s);
+    if (have_bin && set_get(s, SET_PG_WORKING_DIR)) {
         struct cluster c;
-        if (cluster_setup(&c) == 0) {
+        struct cluster_spec sp;
+        cluster_spec_from(&sp, s);
+        fflush(stdout);
+        if (cluster_setup(&c, &sp) == CL_OK) {
             fflush(stdout);
             if (cluster_check_preload(&c) == 0)
                 report(0, "preload libraries", "%s", *c.preload ? c.preload : "(none)");
@@ -197,10 +207,11 @@ int doctor_run(void)
         }
         cluster_release(&c);
     }
-    free(bindir);
-    check_project();
-    if (cfg_get(CFG_LOCAL_DIR) || env_nonempty("DBTOOL_SCRATCH_DIR"))
-        check_scratch();
+    if (have_bin)
+        pgbin_release(&bin);
+    check_project(s);
+    if (set_get(s, SET_LOCAL_DIR) || set_get(s, SET_DBTOOL_SCRATCH_DIR))
+        check_scratch(s);
     printf("%d problem%s found\n", problems, problems == 1 ? "" : "s");
     return problems;
 }

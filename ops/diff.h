@@ -24,6 +24,8 @@
 
 #include "lib/common.h"
 
+struct settings;
+
 struct diff_opts {
     const char *backup;          /* backup dir, NULL: $LOCAL_DIR/focus/postgresql-backup */
     const char *against;         /* live database URL instead of a backup */
@@ -39,16 +41,16 @@ struct diff_opts {
  * differs, or the exit code of a failure (3 missing backup, 5 a named table
  * exists on neither side, 127 missing program, 1 a failed migration ...).
  */
-int diff_run(const struct diff_opts *o);
+int diff_run(const struct settings *s, const struct diff_opts *o);
 
 /* $LOCAL_DIR/focus/diff-logs (malloc'd), NULL without LOCAL_DIR. */
-char *diff_logs_dir(void);
+char *diff_logs_dir(const struct settings *s);
 
 /*
  * `database diff log [backup|sources] [list|INDEX|NAME]`: the logs of the
  * last diff's clusters. SIDE NULL: both. 0 or an exit code.
  */
-int diff_log(const char *side, const char *sel);
+int diff_log(const struct settings *s, const char *side, const char *sel);
 
 /*
  * Normalise a pg_dump --schema-only text for comparison (appended to OUT):

@@ -5,6 +5,7 @@
 #define DBTOOL_DOCTOR_H
 
 /* Print one line per check to stdout; returns the number of problems found. */
-int doctor_run(void);
+struct settings;
+int doctor_run(const struct settings *s);
 
 #endif

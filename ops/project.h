@@ -14,6 +14,8 @@
 
 #include "lib/common.h"
 
+struct settings;
+
 struct proj_opts {
     bool mock;       /* hydrate: the script variable USE_MOCK=1 */
     bool no_hook;    /* hydrate: skip the hectic bundle */
@@ -22,6 +24,9 @@ struct proj_opts {
     bool reuse;      /* deploy: keep the cluster (implies no_hydrate, no_patch) */
     bool cleanup;    /* deploy: stop the cluster after success */
     bool edit;       /* patch: open $EDITOR on test-data.sql first */
+    bool quiet;      /* no step timings on stderr, only problems */
+    const char *hydrate_log; /* instead of HYDRATE_LOG (NULL: the setting) */
+    const char *patch_log;   /* instead of PATCH_LOG (NULL: the setting) */
 };
 
 /*
@@ -29,7 +34,7 @@ struct proj_opts {
  * PGURL (all resolved by the configuration as CFG_DB_URL), else the URL of
  * this project's cluster (PG_WORKING_DIR). malloc'd, or NULL with a message.
  */
-char *proj_url(void);
+char *proj_url(const struct settings *s);
 
 /*
  * The dotenv file hydrate loads into hectic.secret: HECTIC_DOTENV_FILE, else
@@ -37,32 +42,32 @@ char *proj_url(void);
  * NULL when there is none. An explicitly set file that cannot be read is an
  * error: -1 with a message.
  */
-int proj_dotenv_file(const char **path);
+int proj_dotenv_file(const struct settings *s, const char **path);
 
-/* Where test-data.sql lives: $PROFILE_DIR, else $LOCAL_DIR. malloc'd. */
-char *proj_test_data_path(void);
+/* Where test-data.sql lives: PATCH_SQL, default $PROFILE_DIR (else $LOCAL_DIR)/test-data.sql. malloc'd. */
+char *proj_test_data_path(const struct settings *s);
 
 /*
  * hydrate on URL: the hectic bundle (unless o->no_hook), the dotenv secrets,
  * then $DATABASE_SOURCE/$HYDRATE_ENTRYPOINT through the script runner.
  */
-int proj_hydrate(const char *url, const struct proj_opts *o);
+int proj_hydrate(const struct settings *s, const char *url, const struct proj_opts *o);
 /* patch on URL: test-data.sql (created empty when missing), after $EDITOR with o->edit. */
-int proj_patch(const char *url, const struct proj_opts *o);
+int proj_patch(const struct settings *s, const char *url, const struct proj_opts *o);
 /* test on URL: $DATABASE_DIR/test/test.sql; EXIT_ERR when it fails or is missing. */
-int proj_test(const char *url);
+int proj_test(const struct settings *s, const char *url);
 /*
  * deploy: start this project's cluster (fresh, or kept with o->reuse), then
  * hydrate and patch on it; o->cleanup stops it after success. Prints the URL
  * to connect to on stdout when the server is left running.
  */
-int proj_deploy(const struct proj_opts *o);
+int proj_deploy(const struct settings *s, const struct proj_opts *o);
 /*
  * check: the deploy in a throwaway cluster under $LOCAL_DIR/focus/ with its
  * own working and socket dirs (fsync off), removed on every exit path
  * (failure, die(), Ctrl-C). The developer's cluster is never touched.
  */
-int proj_check(const struct proj_opts *o);
+int proj_check(const struct settings *s, const struct proj_opts *o);
 
 /* "123 ms" / "1.23 s" for a duration in seconds (static buffer). */
 const char *proj_duration(double seconds);

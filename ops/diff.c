@@ -2,25 +2,29 @@
  * diff.c — `database diff` orchestration (see diff.h): two sides, two
  * schema dumps, one text diff, then the streamed data diff of lib/datadiff.
  *
- * Throwaway clusters are made the way `database check` makes its one:
- * point the configuration (PG_WORKING_DIR, PG_REUSE, PG_LOG_PATH,
- * PG_DATABASE) somewhere else before cluster_setup(). The backup side reuses
- * an extracted data dir (PG_REUSE semantics); the sources side is fresh from
- * the template cache.
+ * Both sides are throwaway clusters (ops/throwaway). The backup side starts
+ * an extracted data dir as it is; the sources side is fresh from the
+ * template cache and is built by a child process (lib/job) while this one
+ * restores the backup.
  */
-#include "lib/diff.h"
-#include "lib/backup.h"
+#include "ops/diff.h"
+#include "ops/backup.h"
+#include "ops/normalize.h"
+#include "ops/ops.h"
+#include "ops/project.h"
+#include "ops/throwaway.h"
 #include "lib/bundle.h"
 #include "lib/cluster.h"
-#include "lib/config.h"
 #include "lib/datadiff.h"
 #include "lib/fs.h"
+#include "lib/job.h"
 #include "lib/migrate.h"
-#include "lib/normalize.h"
+#include "lib/pager.h"
 #include "lib/pg.h"
-#include "lib/project.h"
+#include "lib/pgconf.h"
 #include "lib/scratch.h"
 #include "lib/serverlog.h"
+#include "lib/settings.h"
 #include "lib/spawn.h"
 #include "lib/textdiff.h"
 
@@ -30,6 +34,8 @@
 #include <unistd.h>
 
 #define NS "diff"
+/* a failure that is not "the two sides differ" (exit 1) */
+#define DIFF_EXIT_FAILED EXIT_MIGRATION
 
 /* ---- schema normalisation ---- */
 
@@ -133,7 +139,7 @@ static int schema_dump_start(const char *pg_dump, const char *url, const struct 
                  "PGSERVICE", "PGOPTIONS", NULL);
     if (url_env(url, &ch->env) < 0)
         return EXIT_ERR;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = fs_open_write(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         return error_errno("cannot write '%s'", path), EXIT_ERR;
     ch->in = SPAWN_DEVNULL;
@@ -164,93 +170,46 @@ static int schema_dump_finish(struct child *ch, const char *url, const char *pat
     return 0;
 }
 
+
 /* ---- throwaway clusters ---- */
 
-static struct cluster sides[2]; /* reachable from the cleanup stack */
-static int side_cookie[2] = {-1, -1};
+static struct throwaway sides[2]; /* reachable from the cleanup stack */
 static const char *const side_name[2] = {"backup", "sources"};
-static pid_t src_child = -1; /* the process building the sources side */
-static int run_id;           /* names the throwaway working dirs: the diff's pid */
-static struct scratch side_scratch[2] = {{.lock_fd = -1}, {.lock_fd = -1}};
+static struct job_async src_job;  /* the child building the sources side */
+static int run_id;                /* names the throwaway working dirs: the diff's pid */
 
-/* Wait for the sources builder; SIGINT while waiting is passed on. Its exit code. */
-static int sources_wait(void)
+char *diff_logs_dir(const struct settings *s)
 {
-    int st;
-    while (waitpid(src_child, &st, 0) < 0) {
-        if (errno == EINTR) {
-            if (interrupted)
-                kill(src_child, SIGINT);
-            continue;
-        }
-        src_child = -1;
-        return error_errno("waitpid"), EXIT_BUG;
-    }
-    src_child = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_ERR;
-}
-
-static void side_remove(void *arg)
-{
-    struct cluster *c = arg;
-    if (c == &sides[1] && src_child > 0) {
-        /* still building: stop it first, it may be starting the server */
-        kill(src_child, SIGTERM);
-        sources_wait();
-    }
-    struct scratch *sc = &side_scratch[c == &sides[1]];
-    if (!c->working_dir) {
-        scratch_close(sc);
-        return;
-    }
-    scratch_hint_if_full(sc);
-    double t = now_monotonic();
-    if (cluster_remove(c) == 0)
-        debug(NS, "throwaway cluster %s removed in %s", c->working_dir,
-              proj_duration(now_monotonic() - t));
-    else
-        warn("diff: could not remove the throwaway cluster %s; remove it by hand", c->working_dir);
-    cluster_release(c);
-    scratch_close(sc);
-}
-
-char *diff_logs_dir(void)
-{
-    const char *local = cfg_get(CFG_LOCAL_DIR);
+    const char *local = set_get(s, SET_LOCAL_DIR);
     return local ? path_join(local, "focus/diff-logs") : NULL;
 }
 
-/*
- * Point the configuration at a throwaway cluster for SIDE, NEED bytes big
- * (lib/scratch: in RAM when there is room). 0 or an exit code.
- */
-static int side_config(int side, const char *logs, bool reuse, const char *database, uint64_t need)
+/* Open the throwaway cluster of SIDE, NEED bytes big, logs in LOGS/SIDE. 0 or an exit code. */
+static int side_open(const struct settings *s, int side, const char *logs, const char *database,
+                     uint64_t need)
 {
     char *name = xasprintf("diff-%s-%d", side_name[side], run_id);
-    int r = scratch_open(&side_scratch[side], name, need);
-    free(name);
-    if (r)
-        return EXIT_ERR;
     char *lp = path_join(logs, side_name[side]);
-    setenv("PG_FSYNC", "0", 1);
-    cfg_set(CFG_PG_WORKING_DIR, side_scratch[side].dir);
-    cfg_set(CFG_PG_REUSE, reuse ? "1" : "0");
-    cfg_set(CFG_PG_LOG_PATH, lp);
-    cfg_set(CFG_PG_DATABASE, database);
+    struct throwaway_opts to = {.log_path = lp, .database = database};
+    int r = throwaway_open(&sides[side], s, "diff", name, need, &to);
+    free(name);
     free(lp);
-    return 0;
+    /* the server's logs and ours (migrate.log, schema.sql ...) in one dir of the server user */
+    if (!r && pgconf_make_log_dir(&sides[side].c) < 0)
+        r = EXIT_ERR;
+    return r;
 }
 
 static int init_bundle(PGconn *conn, void *arg)
 {
-    (void)arg;
-    return bundle_apply(conn, NULL, cfg_get(CFG_HECTIC_INHERITANCE_SQL));
+    const char *inh = arg;
+    return bundle_apply(conn, NULL, inh);
 }
 
 /* `migrate up all` on the restored backup. 0 or an exit code. */
-static int migrate_backup(const char *url, const char *logdir, bool ignore)
+static int migrate_backup(const struct settings *s, const char *url, const char *logdir, bool ignore)
 {
-    const char *mdir = cfg_get(CFG_MIGRATION_DIR);
+    const char *mdir = set_get(s, SET_MIGRATION_DIR);
     if (!mdir || !is_dir(mdir)) {
         info("diff: no migration folder (%s): the backup is compared as it is",
              mdir ? mdir : "MIGRATION_DIR unset");
@@ -267,14 +226,18 @@ static int migrate_backup(const char *url, const char *logdir, bool ignore)
     if (!(conn = pg_connect(url)))
         goto out;
     char *lp = path_join(logdir, "migrate.log");
-    log = fopen(lp, "we");
+    int lfd = fs_open_write(lp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    log = lfd >= 0 ? fdopen(lfd, "w") : NULL;
+    if (!log && lfd >= 0)
+        close(lfd);
     if (!log)
         warn("diff: cannot write %s: %s", lp, strerror(errno));
     free(lp);
     struct mig_opts mo = {NULL, false, false, false, log ? log : stderr};
     struct mig_request req = {MIG_REQ_UP, 0, NULL};
     info("diff: migrate up all on the backup (%s)", mdir);
-    enum mig_status st = mig_migrate(conn, &f, &req, &mo, init_bundle, NULL);
+    enum mig_status st = mig_migrate(conn, &f, &req, &mo, init_bundle,
+                                     (void *)set_get(s, SET_HECTIC_INHERITANCE_SQL));
     ok = st == MIG_OK || st == MIG_AT_TARGET;
 out:
     if (log)
@@ -292,29 +255,20 @@ out:
         return 0;
     }
     error("diff: migrating the backup failed (see above); --ignore-migration-fail compares anyway");
-    return EXIT_ERR;
+    return DIFF_EXIT_FAILED;
 }
 
 /* Side 1 from the backup B. *URL gets the database URL. */
-static int side_backup(const struct norm_backup *b, const char *logs, const char *fallback_db,
-                       bool ignore_mig, char **url)
+static int side_backup(const struct settings *s, const struct norm_backup *b, const char *logs,
+                       const char *fallback_db, bool ignore_mig, char **url)
 {
-    struct cluster *c = &sides[0];
     double t0 = now_monotonic();
     /* a raw backup names no database: start on template1 and pick the only one */
-    int r = side_config(0, logs, true, b->database ? b->database : "template1",
-                        norm_backup_need(b));
+    int r = side_open(s, 0, logs, b->database ? b->database : "template1", norm_backup_need(b));
     if (r)
         return r;
-    cfg_set(CFG_PG_CONF_FILE, NULL);
-    r = cluster_setup(c);
-    if (r) {
-        scratch_close(&side_scratch[0]);
-        return r;
-    }
-    c->throwaway = true;
-    side_cookie[0] = cleanup_push(side_remove, c);
-    info("diff: restoring %s into a throwaway cluster %s", b->dir, scratch_where(&side_scratch[0]));
+    struct cluster *c = &sides[0].c;
+    info("diff: restoring %s into a throwaway cluster %s", b->dir, scratch_where(&sides[0].scratch));
     if ((r = norm_extract(c, b, c->data_dir)))
         return r;
     if (!b->database) {
@@ -328,13 +282,10 @@ static int side_backup(const struct norm_backup *b, const char *logs, const char
         if (r)
             return r;
     }
-    c->reuse = true;
-    if ((r = cluster_init(c)))
-        return r;
-    if (!c->reused) {
+    if ((r = ops_exit(cluster_start_existing(c)))) {
         error("the backup's data dir did not start here (see %s); 'database normalize-backup' "
               "explains what it changes", c->startup_log);
-        return EXIT_ERR;
+        return r;
     }
     char *db = NULL;
     if (b->database)
@@ -348,26 +299,34 @@ static int side_backup(const struct norm_backup *b, const char *logs, const char
     free(db);
     info("diff: backup restored in %s", proj_duration(now_monotonic() - t0));
     char *lp = path_join(logs, side_name[0]);
-    r = migrate_backup(*url, lp, ignore_mig);
+    r = migrate_backup(s, *url, lp, ignore_mig);
     free(lp);
     return r;
 }
 
-/* Side 2 in the child: hydrate from sources, then `migrator init`. An exit code. */
-static int build_sources(struct cluster *c, bool mock)
+struct src_args {
+    const struct settings *s;
+    bool mock;
+    const char *hydrate_log;
+};
+
+/* Side 2, in the child: hydrate from sources, then `migrator init`. An exit code. */
+static int build_sources(void *arg)
 {
+    struct src_args *a = arg;
+    struct cluster *c = &sides[1].c;
     double t0 = now_monotonic();
     info("diff: hydrating the sources into a throwaway cluster");
-    int r = cluster_init(c);
+    int r = ops_exit(cluster_init(c));
     if (r)
         return r;
-    struct proj_opts po = {.mock = mock};
-    if ((r = proj_hydrate(c->url, &po)))
+    struct proj_opts po = {.mock = a->mock, .hydrate_log = a->hydrate_log};
+    if ((r = proj_hydrate(a->s, c->url, &po)))
         return r;
     PGconn *conn = pg_connect(c->url);
     if (!conn)
         return EXIT_ERR;
-    r = bundle_apply(conn, NULL, cfg_get(CFG_HECTIC_INHERITANCE_SQL)) < 0 ? EXIT_ERR : 0;
+    r = bundle_apply(conn, NULL, set_get(a->s, SET_HECTIC_INHERITANCE_SQL)) < 0 ? EXIT_ERR : 0;
     PQfinish(conn);
     if (!r)
         info("diff: sources built in %s", proj_duration(now_monotonic() - t0));
@@ -378,35 +337,16 @@ static int build_sources(struct cluster *c, bool mock)
  * Side 2 is built by a child process while this one restores the backup
  * (the two share nothing but the template cache, which is safe for
  * concurrent use). This process keeps the cluster's description and removes
- * it on every exit path, the child never does.
+ * it on every exit path (stopping the child first), the child never does.
  */
-static int sources_start(const char *logs, const char *database, bool mock)
+static int sources_start(struct src_args *a, const char *logs, const char *database)
 {
-    int r = side_config(1, logs, false, database, SCRATCH_CLUSTER_BYTES);
+    int r = side_open(a->s, 1, logs, database, SCRATCH_CLUSTER_BYTES);
     if (r)
         return r;
-    if ((r = cluster_setup(&sides[1]))) {
-        scratch_close(&side_scratch[1]);
-        return r;
-    }
-    sides[1].throwaway = true;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0)
-        return error_errno("fork"), EXIT_ERR;
-    if (pid == 0) {
-        struct cluster c;
-        r = cluster_setup(&c);
-        c.throwaway = true;
-        if (!r)
-            r = build_sources(&c, mock);
-        fflush(stdout);
-        fflush(stderr);
-        _exit(r);
-    }
-    src_child = pid;
-    side_cookie[1] = cleanup_push(side_remove, &sides[1]);
+    sides[1].job = &src_job;
+    if (job_async_start(&src_job, build_sources, a) < 0)
+        return EXIT_ERR;
     return 0;
 }
 
@@ -488,62 +428,6 @@ static int resolve_tables(PGconn *conn[2], const char *list, struct strvec pat[2
 
 /* ---- output ---- */
 
-struct sink {
-    FILE *f;
-    struct child pager;
-    bool piped;
-};
-
-/* stdout, or a pipe into $PAGER (less -FRX) when stdout is a terminal. */
-static void sink_open(struct sink *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->f = stdout;
-    s->pager = (struct child)CHILD_INIT;
-    const char *pager = getenv("PAGER");
-    if (!isatty(1) || (pager && (!*pager || !strcmp(pager, "cat"))))
-        return;
-    char *copy = xstrdup(pager ? pager : "less");
-    for (char *tok = strtok(copy, " \t"); tok; tok = strtok(NULL, " \t"))
-        strvec_push(&s->pager.args, tok);
-    free(copy);
-    char *prog = s->pager.args.nr ? find_in_path(s->pager.args.v[0]) : NULL;
-    int p[2];
-    if (!prog || pipe2(p, O_CLOEXEC) < 0) {
-        free(prog);
-        child_clear(&s->pager);
-        return;
-    }
-    free(prog);
-    if (!getenv("LESS"))
-        strvec_push(&s->pager.env, "LESS=FRX");
-    s->pager.in = p[0];
-    if (spawn_start(&s->pager) < 0) {
-        close(p[0]);
-        close(p[1]);
-        child_clear(&s->pager);
-        return;
-    }
-    close(p[0]);
-    s->f = fdopen(p[1], "w");
-    if (!s->f) {
-        close(p[1]);
-        s->f = stdout;
-    }
-    s->piped = s->f != stdout;
-}
-
-static void sink_close(struct sink *s)
-{
-    if (s->piped) {
-        fclose(s->f);
-        spawn_wait(&s->pager, -1);
-        child_clear(&s->pager);
-    } else {
-        fflush(stdout);
-    }
-}
-
 static void json_str(struct strbuf *sb, const char *s)
 {
     strbuf_addch(sb, '"');
@@ -560,11 +444,11 @@ static void json_str(struct strbuf *sb, const char *s)
 
 /* ---- the command ---- */
 
-int diff_run(const struct diff_opts *o)
+int diff_run(const struct settings *set, const struct diff_opts *o)
 {
     double t0 = now_monotonic();
-    const char *local = cfg_get(CFG_LOCAL_DIR);
-    char *logs = diff_logs_dir();
+    const char *local = set_get(set, SET_LOCAL_DIR);
+    char *logs = diff_logs_dir(set);
     char *url[2] = {NULL, NULL};
     char *pg_dump = NULL, *defdir = NULL, *database = NULL, *hlog = NULL;
     PGconn *conn[2] = {NULL, NULL};
@@ -592,20 +476,49 @@ int diff_run(const struct diff_opts *o)
             goto out;
         }
     } else {
-        defdir = backup_default_dir();
+        defdir = backup_default_dir(set);
         if ((r = norm_backup_open(o->backup ? o->backup : defdir, &b)))
             goto out;
     }
-    pg_dump = pg_program("pg_dump"); /* exits 127 when missing */
-    database = xstrdup(cfg_get(CFG_PG_DATABASE));
-    if (cfg_get(CFG_HYDRATE_LOG))
-        hlog = xstrdup(cfg_get(CFG_HYDRATE_LOG));
+    {
+        struct pgbin bin;
+        if (pgbin_find(&bin, set_get(set, SET_PG_BINDIR), set_get(set, SET_PG_CLIENT_BINDIR)) < 0) {
+            r = EXIT_NO_PROGRAM;
+            goto out;
+        }
+        pg_dump = pgbin_client(&bin, "pg_dump");
+        pgbin_release(&bin);
+        if (!pg_dump) {
+            r = EXIT_NO_PROGRAM;
+            goto out;
+        }
+    }
+    database = xstrdup(set_get(set, SET_PG_DATABASE));
+    if (set_get(set, SET_HYDRATE_LOG))
+        hlog = xstrdup(set_get(set, SET_HYDRATE_LOG));
     else
         hlog = xasprintf("%s/sources/hydrate.log", logs);
     /* the logs of the previous diff make way for this one's */
     for (int s = 0; s < 2; s++) {
         char *d = path_join(logs, side_name[s]);
         rm_rf(d);
+        free(d);
+    }
+    if (mkdir_p(logs, 0755) < 0) {
+        error_errno("cannot create '%s'", logs);
+        r = EXIT_ERR;
+        goto out;
+    }
+
+    /* side 2 builds in the background while side 1 is made ready */
+    run_id = (int)getpid();
+    struct src_args sa = {set, o->mock, hlog};
+    if ((r = sources_start(&sa, logs, database)))
+        goto out;
+    /* side 1 */
+    if (o->against) {
+        url[0] = xstrdup(o->against);
+        char *d = path_join(logs, side_name[0]);
         if (mkdir_p(d, 0755) < 0) {
             error_errno("cannot create '%s'", d);
             free(d);
@@ -613,17 +526,7 @@ int diff_run(const struct diff_opts *o)
             goto out;
         }
         free(d);
-    }
-
-    /* side 2 builds in the background while side 1 is made ready */
-    run_id = (int)getpid();
-    cfg_set(CFG_HYDRATE_LOG, hlog);
-    if ((r = sources_start(logs, database, o->mock)))
-        goto out;
-    /* side 1 */
-    if (o->against) {
-        url[0] = xstrdup(o->against);
-    } else if ((r = side_backup(&b, logs, database, o->ignore_migration_fail, &url[0]))) {
+    } else if ((r = side_backup(set, &b, logs, database, o->ignore_migration_fail, &url[0]))) {
         goto out;
     }
     if (interrupted) {
@@ -632,11 +535,11 @@ int diff_run(const struct diff_opts *o)
         goto out;
     }
     /* side 2 */
-    if ((r = sources_wait())) {
+    if ((r = job_async_finish(&src_job))) {
         error("diff: building the sources side failed (see above)");
         goto out;
     }
-    url[1] = xstrdup(sides[1].url);
+    url[1] = xstrdup(sides[1].c.url);
     if (interrupted) {
         error("interrupted");
         r = EXIT_ERR;
@@ -685,7 +588,7 @@ int diff_run(const struct diff_opts *o)
              "schema differently", PQserverVersion(conn[0]) / 10000,
              PQserverVersion(conn[1]) / 10000);
     bool json = o->json;
-    bool color = !json && isatty(1) && !getenv("NO_COLOR");
+    bool color = !json && isatty(1) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
     struct lines la = LINES_INIT, lb = LINES_INIT;
     lines_split(&la, norm[0].buf, norm[0].len);
     lines_split(&lb, norm[1].buf, norm[1].len);
@@ -731,8 +634,8 @@ int diff_run(const struct diff_opts *o)
         fwrite(js.buf, 1, js.len, stdout);
         strbuf_release(&js);
     } else {
-        struct sink sk;
-        sink_open(&sk);
+        struct pager sk;
+        pager_open(&sk);
         fwrite(sdiff.buf, 1, sdiff.len, sk.f);
         if (hectic) {
             fputs("--- IMMUTABLE TABLE DATA ---\n", sk.f);
@@ -746,7 +649,7 @@ int diff_run(const struct diff_opts *o)
         }
         if (data_changed >= 0 && !schema_changed && !data_changed)
             fputs("no differences found\n", sk.f);
-        sink_close(&sk);
+        pager_close(&sk);
         if (data_changed < 0) {
             r = EXIT_ERR;
             goto out;
@@ -776,13 +679,11 @@ out:
     /* both clusters go now, not at exit: the result is printed, the logs stay;
      * both servers shut down at once (cluster_remove waits for each) */
     for (int s = 0; s < 2; s++)
-        if (sides[s].working_dir && !(s == 1 && src_child > 0))
-            cluster_stop_begin(&sides[s]);
+        if (!(s == 1 && src_job.pid > 0))
+            throwaway_stop_begin(&sides[s]);
     for (int s = 1; s >= 0; s--) {
-        if (side_cookie[s] >= 0)
-            cleanup_pop(side_cookie[s]);
-        side_cookie[s] = -1;
-        side_remove(&sides[s]);
+        sides[s].passed = r == 0 || r == 1;
+        throwaway_close(&sides[s]);
     }
     strvec_clear(&names);
     strbuf_release(&sdiff);
@@ -796,9 +697,9 @@ out:
     return r;
 }
 
-int diff_log(const char *side, const char *sel)
+int diff_log(const struct settings *set, const char *side, const char *sel)
 {
-    char *logs = diff_logs_dir();
+    char *logs = diff_logs_dir(set);
     if (!logs) {
         error("LOCAL_DIR is not set: export LOCAL_DIR to the project root");
         return EXIT_MISSING;
