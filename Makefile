@@ -186,7 +186,7 @@ demo-clean:
 # The suite with every dbtool invocation under valgrind (memcheck; definite leaks
 # and invalid accesses exit 99, which fails the test that ran it).
 VALGRIND ?= valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-            --show-leak-kinds=definite --track-origins=no
+            --show-leak-kinds=definite --track-origins=no --suppressions=$(abspath test/libpg_query.supp)
 valgrind: all
 	@rm -rf $(O)/vg && mkdir -p $(O)/vg/bin
 	@printf '#!/bin/sh\nexec $(VALGRIND) $(abspath $(O))/dbtool "$$@"\n' > $(O)/vg/dbtool
