@@ -26,6 +26,21 @@ ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter
               -D_GNU_SOURCE -DDBTOOL_VERSION='"$(VERSION)"' -I. -I$(O) \
               $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
 LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+# libpg_query (Debian's libpg-query-dev, no pkg-config file): PostgreSQL's own
+# parser, used by lib/parse*.c. Its static archive carries a copy of the backend
+# whose global names meet dbtool's (progname: a duplicate definition) and
+# libpq's (pg_utf_mblen: libpq calls it through its PLT, so the executable's copy
+# would interpose). dbtool links a private copy of the archive in which every
+# global but the pg_query_* API and its bundled protobuf_c_* runtime is renamed
+# pgq_*, so no name can clash now or after either library grows. The header
+# <pg_query/pg_query.pb-c.h> needs <protobuf-c/protobuf-c.h> (libprotobuf-c-dev).
+PG_QUERY_A      ?= $(shell $(CC) -print-file-name=libpg_query.a)
+PG_QUERY_CFLAGS ?=
+PG_QUERY_LIB    := $(O)/libpg_query-private.a
+PG_QUERY_LIBS   ?= $(PG_QUERY_LIB)
+ALL_CFLAGS += $(PG_QUERY_CFLAGS)
+LIBS       := $(PG_QUERY_LIBS) $(LIBS)
 ifeq ($(DEVELOPER),1)
 ALL_CFLAGS += -Werror
 endif
@@ -49,8 +64,15 @@ UNIT_BIN   := $(patsubst test/unit/%.c,$(O)/test/unit/%,$(UNIT_SRC))
 .PHONY: all test test-reliability unit-test sanitize valgrind install clean fuzz bench docs demo demo-clean FORCE
 all: $(O)/dbtool $(O)/links $(UNIT_BIN)
 
-$(O)/dbtool: $(OBJ)
+$(O)/dbtool: $(OBJ) $(filter $(PG_QUERY_LIB),$(PG_QUERY_LIBS))
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
+
+$(PG_QUERY_LIB): $(PG_QUERY_A)
+	@mkdir -p $(dir $@)
+	@test -f '$<' || { echo "make: libpg_query.a not found (install libpg-query-dev or set PG_QUERY_A)" >&2; exit 1; }
+	nm -g --defined-only '$<' 2>/dev/null | \
+	    awk 'NF == 3 && $$3 !~ /^(pg_query_|protobuf_c_)/ { print $$3, "pgq_" $$3 }' | sort -u > $@.syms
+	objcopy --redefine-syms=$@.syms '$<' $@.tmp && mv $@.tmp $@
 
 # Link names so tests exercise argv[0] dispatch; postgres-init in build/bin is
 # the sourceable shim, exactly as installed.
@@ -76,7 +98,7 @@ $(O)/bundle_data.c: $(O)/bundle-gen $(BUNDLE_SQL)
 $(O)/bundle_data.o: $(O)/bundle_data.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(O)/test/unit/%: test/unit/%.c $(LIB_OBJ)
+$(O)/test/unit/%: test/unit/%.c $(LIB_OBJ) $(filter $(PG_QUERY_LIB),$(PG_QUERY_LIBS))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS)
 
@@ -102,9 +124,11 @@ sanitize:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?= -max_len=65536 -timeout=10 -rss_limit_mb=2048
-FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -DDBTOOL_VERSION='"$(VERSION)"' -I. -I$(O) $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -DDBTOOL_VERSION='"$(VERSION)"' -I. -I$(O) $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(PG_QUERY_CFLAGS) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := sqlsplit config url migration
+FUZZ_TARGETS := sqlsplit config url migration parse
+FUZZ_LIBSRC_parse    := $(wildcard lib/parse*.c) lib/strbuf.c lib/log.c
+FUZZ_SEEDS_parse     := test/fuzz/seeds-parse
 FUZZ_LIBSRC_sqlsplit := lib/sqlsplit.c lib/strbuf.c lib/log.c
 FUZZ_LIBSRC_config   := lib/settings.c lib/fs.c lib/job.c lib/spawn.c lib/pg.c lib/strbuf.c lib/log.c
 FUZZ_LIBSRC_url      := lib/pg.c lib/strbuf.c lib/log.c
@@ -114,14 +138,14 @@ FUZZ_SEEDS_url       := test/fuzz/seeds-url
 FUZZ_SEEDS_migration := test/fuzz/seeds-migration
 # migrate.c pulls in most of lib/ (runner, bundle): link all of it
 FUZZ_LIBSRC_migration = $(filter-out lib/sqlsplit.c,$(LIB_SRC)) lib/sqlsplit.c $(O)/bundle_data.c
-$(O)/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(LIB_SRC) lib/common.h $(O)/bundle_data.c
+$(O)/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(LIB_SRC) lib/common.h $(O)/bundle_data.c $(filter $(PG_QUERY_LIB),$(PG_QUERY_LIBS))
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC_$*) $(LIBS)
 # Each target runs FUZZ_SECONDS from its seeds plus test/fuzz/regress-NAME/ (inputs
 # that once crashed, kept as regression cases); a new crash is saved there.
 fuzz: $(addprefix $(O)/fuzz/fuzz-,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
-	    case $$t in sqlsplit) seeds="$(FUZZ_SEEDS_sqlsplit)";; config) seeds="$(FUZZ_SEEDS_config)";; url) seeds="$(FUZZ_SEEDS_url)";; migration) seeds="$(FUZZ_SEEDS_migration)";; esac; \
+	    case $$t in sqlsplit) seeds="$(FUZZ_SEEDS_sqlsplit)";; config) seeds="$(FUZZ_SEEDS_config)";; url) seeds="$(FUZZ_SEEDS_url)";; migration) seeds="$(FUZZ_SEEDS_migration)";; parse) seeds="$(FUZZ_SEEDS_parse)";; esac; \
 	    work=$$(mktemp -d) && cp -R $$seeds/. "$$work/" && mkdir -p test/fuzz/regress-$$t && \
 	    echo "fuzz: $$t for $(FUZZ_SECONDS) s" && \
 	    $(O)/fuzz/fuzz-$$t $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
@@ -165,7 +189,7 @@ demo-clean:
 # The suite with every dbtool invocation under valgrind (memcheck; definite leaks
 # and invalid accesses exit 99, which fails the test that ran it).
 VALGRIND ?= valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-            --show-leak-kinds=definite --track-origins=no
+            --show-leak-kinds=definite --track-origins=no --suppressions=$(abspath test/libpg_query.supp)
 valgrind: all
 	@rm -rf $(O)/vg && mkdir -p $(O)/vg/bin
 	@printf '#!/bin/sh\nexec $(VALGRIND) $(abspath $(O))/dbtool "$$@"\n' > $(O)/vg/dbtool

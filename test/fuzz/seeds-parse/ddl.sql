@@ -1,0 +1,13 @@
+-- a migration
+SET LOCAL lock_timeout = '5s';
+CREATE TABLE s.t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a int DEFAULT nextval('s.seq'), b s.mood, LIKE tmpl) INHERITS (hectic.created_at);
+ALTER TABLE s.t ADD COLUMN c uuid DEFAULT gen_random_uuid(), DROP COLUMN d, ALTER e TYPE text, ALTER f SET NOT NULL,
+  ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES u (id), ADD CHECK (a > 0) NOT VALID;
+CREATE INDEX CONCURRENTLY i ON s.t USING btree (lower(a::text)) WHERE b IS NOT NULL;
+CREATE INDEX ON t (a);
+ALTER TABLE t RENAME COLUMN a TO b;
+DROP TABLE IF EXISTS old, s.older CASCADE;
+DROP TYPE mood;
+ALTER TYPE mood ADD VALUE 'x' BEFORE 'y';
+ALTER DOMAIN d ADD CONSTRAINT c CHECK (VALUE > 0);
+COMMENT ON COLUMN s.t.a IS 'é';

@@ -1,0 +1,2 @@
+select (1;2); /* nested /* comment */ ; */ select $tag$ ; $tag$; -- ;
+select E'\';'
