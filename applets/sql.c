@@ -19,7 +19,9 @@ static const char *const usage[] = {
     "statements split like psql's, COPY ... FROM stdin with inline data up to \\.,\n"
     "COPY ... TO stdout, \\i \\ir \\include \\include_relative (include cycles are an error),\n"
     "\\set \\unset and :name :'name' :\"name\" :{?name}, \\echo \\qecho \\warn,\n"
-    "\\if \\elif \\else \\endif, \\restrict \\unrestrict, \\q. Any other meta-command is an error.\n"
+    "\\if \\elif \\else \\endif, \\restrict \\unrestrict, \\q, \\gset [PREFIX], \\getenv VAR ENV,\n"
+    "\\c[onnect] [DBNAME] (same host, port and user). VERBOSITY and SHOW_CONTEXT work as in\n"
+    "psql; VERSION/VERSION_NAME/VERSION_NUM give libpq's version. Any other meta-command is an error.\n"
     "-f - reads stdin. Variables persist across the -f/-c scripts; each statement\n"
     "commits on its own unless the script opens a transaction.",
     "Stops at the first error: FILE:LINE: ERROR:  message (LINE as psql reports it), then\n"
@@ -27,7 +29,7 @@ static const char *const usage[] = {
     "CONTEXT. Notices are printed to stderr as FILE:LINE: NOTICE:  ...",
     "Differences from psql: query results are not printed as tables (a \"(N rows)\" line\n"
     "instead); -c text is split into statements like a file; ON_ERROR_STOP is always on;\n"
-    "backquoted shell commands and psql's other meta-commands (\\gset, \\copy, \\connect, ...)\n"
+    "backquoted shell commands and psql's other meta-commands (\\copy, \\g, \\gexec, ...)\n"
     "are refused.",
     "Ctrl-C (SIGINT) or SIGTERM cancels the running statement and stops: FILE:LINE: error: interrupted.",
     "Exit status: 0 success, 1 a script failed or was interrupted, 3 no URL, 9 bad usage.",

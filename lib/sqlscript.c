@@ -9,6 +9,7 @@
 #include "lib/pg.h"
 #include "lib/sqlsplit.h"
 
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,7 +35,8 @@ struct frame {
 };
 
 struct sql_session {
-    PGconn *conn;
+    PGconn *conn;     /* the connection statements go to (the caller's, or own_conn) */
+    PGconn *own_conn; /* opened by \connect; closed by the next \connect or sql_session_free */
     FILE *out, *err;
     bool quiet;
     bool quit;
@@ -45,6 +47,11 @@ struct sql_session {
     int depth;
     char *line; /* getline buffer */
     size_t line_cap;
+    struct sql_hooks hooks;
+    struct strbuf prev_query; /* the statement sent last (\gset with an empty buffer re-sends it) */
+    char *gset_prefix;        /* set while a \gset statement runs */
+    PGVerbosity verbosity;    /* VERBOSITY */
+    PGContextVisibility show_context; /* SHOW_CONTEXT */
 };
 
 /* ---- messages ---- */
@@ -127,7 +134,8 @@ static size_t char_to_byte(const char *q, size_t len, long pos, int encoding)
 }
 
 /*
- * The statement error, psql-style, but LINE names the line in the file
+ * The statement error, psql-style (libpq's pqBuildErrorMessage3 under the
+ * session's VERBOSITY and SHOW_CONTEXT), but LINE names the line in the file
  * (psql counts from the start of the statement).
  */
 static void report_result_error(struct sql_session *s, struct frame *f, const PGresult *res,
@@ -139,6 +147,7 @@ static void report_result_error(struct sql_session *s, struct frame *f, const PG
     }
     const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     struct strbuf sb = STRBUF_INIT;
     where(s, &sb);
     if (!msg) {
@@ -152,10 +161,27 @@ static void report_result_error(struct sql_session *s, struct frame *f, const PG
         strbuf_release(&sb);
         return;
     }
-    strbuf_addf(&sb, "%s:  %s\n", sev ? sev : "ERROR", msg);
+    PGVerbosity v = s->verbosity;
+    if (v == PQERRORS_SQLSTATE && state) {
+        strbuf_addf(&sb, "%s:  %s\n", sev ? sev : "ERROR", state);
+        fputs(sb.buf, s->err);
+        fflush(s->err);
+        strbuf_release(&sb);
+        return;
+    }
+    if (v == PQERRORS_SQLSTATE)
+        v = PQERRORS_TERSE;
+    strbuf_addf(&sb, "%s:  ", sev ? sev : "ERROR");
+    if (v == PQERRORS_VERBOSE && state)
+        strbuf_addf(&sb, "%s: ", state);
+    strbuf_addstr(&sb, msg);
     const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+    const char *ipos = PQresultErrorField(res, PG_DIAG_INTERNAL_POSITION);
+    if (v == PQERRORS_TERSE && (pos || ipos))
+        strbuf_addf(&sb, " at character %s", pos ? pos : ipos);
+    strbuf_addch(&sb, '\n');
     long p = pos ? atol(pos) : 0;
-    if (p > 0 && query) {
+    if (v != PQERRORS_TERSE && p > 0 && query) {
         size_t off = char_to_byte(query, qlen, p, PQclientEncoding(s->conn));
         unsigned long line = f->query_line;
         size_t bol = 0;
@@ -205,10 +231,38 @@ static void report_result_error(struct sql_session *s, struct frame *f, const PG
         {PG_DIAG_INTERNAL_QUERY, "QUERY"},
         {PG_DIAG_CONTEXT, "CONTEXT"},
     };
-    for (size_t i = 0; i < ARRAY_SIZE(extra); i++) {
-        const char *v = PQresultErrorField(res, extra[i].field);
-        if (v)
-            strbuf_addf(&sb, "%s:  %s\n", extra[i].label, v);
+    for (size_t i = 0; v != PQERRORS_TERSE && i < ARRAY_SIZE(extra); i++) {
+        if (extra[i].field == PG_DIAG_CONTEXT && s->show_context == PQSHOW_CONTEXT_NEVER)
+            continue;
+        const char *val = PQresultErrorField(res, extra[i].field);
+        if (val)
+            strbuf_addf(&sb, "%s:  %s\n", extra[i].label, val);
+    }
+    if (v == PQERRORS_VERBOSE) {
+        static const struct {
+            int field;
+            const char *label;
+        } names[] = {
+            {PG_DIAG_SCHEMA_NAME, "SCHEMA NAME"},     {PG_DIAG_TABLE_NAME, "TABLE NAME"},
+            {PG_DIAG_COLUMN_NAME, "COLUMN NAME"},     {PG_DIAG_DATATYPE_NAME, "DATATYPE NAME"},
+            {PG_DIAG_CONSTRAINT_NAME, "CONSTRAINT NAME"},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+            const char *val = PQresultErrorField(res, names[i].field);
+            if (val)
+                strbuf_addf(&sb, "%s:  %s\n", names[i].label, val);
+        }
+        const char *fn = PQresultErrorField(res, PG_DIAG_SOURCE_FUNCTION);
+        const char *file = PQresultErrorField(res, PG_DIAG_SOURCE_FILE);
+        const char *line = PQresultErrorField(res, PG_DIAG_SOURCE_LINE);
+        if (fn || file || line) {
+            strbuf_addstr(&sb, "LOCATION:  ");
+            if (fn)
+                strbuf_addf(&sb, "%s, ", fn);
+            if (file && line)
+                strbuf_addf(&sb, "%s:%s", file, line);
+            strbuf_addch(&sb, '\n');
+        }
     }
     fputs(sb.buf, s->err);
     fflush(s->err);
@@ -278,22 +332,133 @@ static void set_status_vars(struct sql_session *s, const PGresult *res, bool fai
 {
     sql_vars_set(&s->vars, "ERROR", failed ? "true" : "false");
     const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    sql_vars_set(&s->vars, "SQLSTATE", failed && st ? st : "00000");
+    sql_vars_set(&s->vars, "SQLSTATE", failed ? (st ? st : "") : "00000");
     const char *rc = PQcmdTuples((PGresult *)res);
     sql_vars_set(&s->vars, "ROW_COUNT", !failed && rc && *rc ? rc : "0");
+    if (failed) {
+        const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        sql_vars_set(&s->vars, "LAST_ERROR_MESSAGE", m ? m : "");
+        sql_vars_set(&s->vars, "LAST_ERROR_SQLSTATE", st ? st : "");
+    }
 }
 
-/* Send the statement in F's query buffer and deal with its results. */
-static int run_query(struct sql_session *s, struct frame *f)
+/* psql's variables with hooks: \gset does not write them. */
+static bool var_is_special(const char *name)
 {
-    const char *q = f->query.buf;
-    size_t qlen = f->query.len;
+    static const char *const special[] = {
+        "AUTOCOMMIT", "ON_ERROR_STOP", "QUIET", "SINGLELINE", "SINGLESTEP", "FETCH_COUNT",
+        "HISTFILE", "HISTSIZE", "IGNOREEOF", "ECHO", "ECHO_HIDDEN", "ON_ERROR_ROLLBACK",
+        "COMP_KEYWORD_CASE", "HISTCONTROL", "PROMPT1", "PROMPT2", "PROMPT3", "VERBOSITY",
+        "SHOW_ALL_RESULTS", "SHOW_CONTEXT", "HIDE_TOAST_COMPRESSION", "HIDE_TABLEAM",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(special); i++)
+        if (!strcmp(name, special[i]))
+            return true;
+    return false;
+}
+
+/*
+ * psql's SetVariable, with the two hooks the runner honours: VERBOSITY
+ * (default, verbose, terse, sqlstate) and SHOW_CONTEXT (never, errors,
+ * always) change how errors and notices are printed; unsetting them
+ * restores their default. VALUE NULL unsets. 0, or -1 with psql's message.
+ */
+static int set_var(struct sql_session *s, const char *name, const char *value)
+{
+    static const struct {
+        const char *var, *dflt, *list;
+        const char *words[4];
+        int values[4];
+    } hooked[] = {
+        {"VERBOSITY", "default", "default, verbose, terse, sqlstate",
+         {"default", "verbose", "terse", "sqlstate"},
+         {PQERRORS_DEFAULT, PQERRORS_VERBOSE, PQERRORS_TERSE, PQERRORS_SQLSTATE}},
+        {"SHOW_CONTEXT", "errors", "never, errors, always",
+         {"never", "errors", "always", NULL},
+         {PQSHOW_CONTEXT_NEVER, PQSHOW_CONTEXT_ERRORS, PQSHOW_CONTEXT_ALWAYS, 0}},
+    };
+    if (!sql_var_name_valid(name))
+        return script_error(s, "invalid variable name: \"%s\"", name);
+    for (size_t h = 0; h < ARRAY_SIZE(hooked); h++) {
+        if (strcmp(name, hooked[h].var))
+            continue;
+        if (!value)
+            value = hooked[h].dflt;
+        size_t i = 0;
+        while (i < 4 && hooked[h].words[i] && strcasecmp(value, hooked[h].words[i]))
+            i++;
+        if (i == 4 || !hooked[h].words[i])
+            return script_error(s, "unrecognized value \"%s\" for \"%s\"\nAvailable values are: %s.", value,
+                                name, hooked[h].list);
+        if (h == 0) {
+            s->verbosity = (PGVerbosity)hooked[h].values[i];
+            if (s->conn)
+                PQsetErrorVerbosity(s->conn, s->verbosity);
+        } else {
+            s->show_context = (PGContextVisibility)hooked[h].values[i];
+            if (s->conn)
+                PQsetErrorContextVisibility(s->conn, s->show_context);
+        }
+        break;
+    }
+    if (value)
+        sql_vars_set(&s->vars, name, value);
+    else
+        sql_vars_unset(&s->vars, name);
+    return 0;
+}
+
+/* psql's StoreQueryTuple: the one row of RES into variables named prefix + column. */
+static int store_tuple(struct sql_session *s, const PGresult *res)
+{
+    if (PQntuples(res) < 1)
+        return script_error(s, "no rows returned for \\gset");
+    if (PQntuples(res) > 1)
+        return script_error(s, "more than one row returned for \\gset");
+    for (int i = 0; i < PQnfields(res); i++) {
+        char *name = xasprintf("%s%s", s->gset_prefix, PQfname(res, i));
+        int r = 0;
+        if (var_is_special(name))
+            script_warning(s, "attempt to \\gset into specially treated variable \"%s\" ignored", name);
+        else
+            r = set_var(s, name, PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i));
+        free(name);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * Send the statement Q (QLEN bytes; it started on line START of F) and deal
+ * with its results, after asking the before hook; the after hook sees the
+ * last command tag. A \gset in progress stores the row instead of counting it.
+ */
+static int run_query(struct sql_session *s, struct frame *f, const char *q, size_t qlen,
+                     unsigned long start)
+{
+    struct sql_stmt st = {q, qlen, f->name, start, f->lineno, s->conn};
+    if (s->hooks.before) {
+        enum sql_hook_result h = s->hooks.before(s->hooks.arg, &st);
+        if (h == SQL_HOOK_STOP)
+            return -1;
+        if (h == SQL_HOOK_SKIP) {
+            strbuf_reset(&s->prev_query);
+            strbuf_add(&s->prev_query, q, qlen);
+            return 0;
+        }
+    }
     if (!PQsendQuery(s->conn, q)) {
         fprintf(s->err, "%s:%lu: %s", f->name, f->lineno, PQerrorMessage(s->conn));
         return -1;
     }
+    if (q != s->prev_query.buf) {
+        strbuf_reset(&s->prev_query);
+        strbuf_add(&s->prev_query, q, qlen);
+    }
     int rc = 0;
     PGresult *res;
+    char tag[64] = "";
     while ((res = PQgetResult(s->conn))) {
         switch (PQresultStatus(res)) {
         case PGRES_COMMAND_OK:
@@ -302,9 +467,13 @@ static int run_query(struct sql_session *s, struct frame *f)
             set_status_vars(s, res, false);
             break;
         case PGRES_TUPLES_OK:
-            if (!s->quiet)
-                fprintf(s->out, "(%d row%s)\n", PQntuples(res), PQntuples(res) == 1 ? "" : "s");
             set_status_vars(s, res, false);
+            if (s->gset_prefix) {
+                if (rc == 0 && store_tuple(s, res) < 0)
+                    rc = -1;
+            } else if (!s->quiet) {
+                fprintf(s->out, "(%d row%s)\n", PQntuples(res), PQntuples(res) == 1 ? "" : "s");
+            }
             break;
         case PGRES_EMPTY_QUERY:
             break;
@@ -323,9 +492,94 @@ static int run_query(struct sql_session *s, struct frame *f)
             rc = -1;
             break;
         }
+        snprintf(tag, sizeof(tag), "%s", PQcmdStatus(res));
         PQclear(res);
     }
+    if (rc == 0 && s->hooks.after && s->hooks.after(s->hooks.arg, &st, tag) < 0)
+        rc = -1;
     return rc;
+}
+
+/* The variables psql keeps in step with the connection (SyncVariables). */
+static void sync_conn_vars(struct sql_session *s)
+{
+    PGconn *conn = s->conn;
+    if (!conn || PQstatus(conn) != CONNECTION_OK)
+        return;
+    const char *v;
+    if ((v = PQdb(conn)))
+        sql_vars_set(&s->vars, "DBNAME", v);
+    if ((v = PQuser(conn)))
+        sql_vars_set(&s->vars, "USER", v);
+    if ((v = PQhost(conn)))
+        sql_vars_set(&s->vars, "HOST", v);
+    if ((v = PQport(conn)))
+        sql_vars_set(&s->vars, "PORT", v);
+    if ((v = PQparameterStatus(conn, "client_encoding")))
+        sql_vars_set(&s->vars, "ENCODING", v);
+    if ((v = PQparameterStatus(conn, "server_version")))
+        sql_vars_set(&s->vars, "SERVER_VERSION_NAME", v);
+    char num[32];
+    snprintf(num, sizeof(num), "%d", PQserverVersion(conn));
+    sql_vars_set(&s->vars, "SERVER_VERSION_NUM", num);
+}
+
+/* Append KEY='VALUE' (libpq conninfo quoting) to SB. */
+static void conninfo_add(struct strbuf *sb, const char *key, const char *value)
+{
+    if (sb->len)
+        strbuf_addch(sb, ' ');
+    strbuf_addf(sb, "%s='", key);
+    for (const char *p = value; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            strbuf_addch(sb, '\\');
+        strbuf_addch(sb, *p);
+    }
+    strbuf_addch(sb, '\'');
+}
+
+static void notice_processor(void *arg, const char *message);
+
+/*
+ * \c[onnect] [DBNAME]: a new connection to DBNAME (NULL: the same database)
+ * with everything else of the current one (host, port, user, password, SSL
+ * settings), as psql does when only a database name is given.
+ */
+static int reconnect(struct sql_session *s, const char *dbname)
+{
+    if (s->hooks.connect && s->hooks.connect(s->hooks.arg, dbname ? dbname : PQdb(s->conn)) < 0)
+        return -1;
+    PQconninfoOption *opts = PQconninfo(s->conn);
+    if (!opts)
+        return script_error(s, "\\connect: out of memory");
+    struct strbuf ci = STRBUF_INIT;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val || !*o->val || !strcmp(o->keyword, "dbname"))
+            continue;
+        conninfo_add(&ci, o->keyword, o->val);
+    }
+    conninfo_add(&ci, "dbname", dbname ? dbname : PQdb(s->conn));
+    PQconninfoFree(opts);
+    char *err = NULL;
+    PGconn *c = pg_connect_quiet(ci.buf, &err);
+    /* the conninfo may hold a password: wipe it before it is freed */
+    memset(ci.buf, 0, ci.len);
+    strbuf_release(&ci);
+    if (!c) {
+        int r = script_error(s, "\\connect: %s", err ? err : "cannot connect");
+        free(err);
+        return r;
+    }
+    PQsetNoticeProcessor(c, notice_processor, s);
+    PQsetErrorVerbosity(c, s->verbosity);
+    PQsetErrorContextVisibility(c, s->show_context);
+    if (s->own_conn)
+        PQfinish(s->own_conn);
+    s->own_conn = s->conn = c;
+    sync_conn_vars(s);
+    if (!s->quiet)
+        fprintf(s->out, "You are now connected to database \"%s\" as user \"%s\".\n", PQdb(c), PQuser(c));
+    return 0;
 }
 
 /* ---- meta-commands ---- */
@@ -380,6 +634,7 @@ static int eval_bool(struct sql_session *s, struct frame *f, const char *cmd, bo
 }
 
 static int run_stream(struct sql_session *s, struct frame *f);
+static void update_std_strings(struct sql_session *s, struct sql_lexer *lx);
 
 static char *expand_tilde(const char *p)
 {
@@ -453,9 +708,9 @@ out:
 
 /* psql commands that exist but that the runner does not implement. */
 static const char *const psql_only[] = {
-    "!", "?", "a", "bind", "c", "C", "cd", "conninfo", "connect", "copy", "copyright", "crosstabview",
+    "!", "?", "a", "bind", "C", "cd", "conninfo", "copy", "copyright", "crosstabview",
     "d", "da", "db", "dc", "dd", "df", "dn", "dt", "dv", "e", "edit", "ef", "encoding", "errverbose",
-    "ev", "f", "g", "gdesc", "getenv", "gexec", "gset", "gx", "h", "help", "H", "html", "l", "list",
+    "ev", "f", "g", "gdesc", "gexec", "gx", "h", "help", "H", "html", "l", "list",
     "lo_export", "lo_import", "lo_list", "lo_unlink", "o", "out", "p", "print", "password", "prompt",
     "pset", "r", "reset", "s", "setenv", "sf", "sv", "t", "T", "timing", "w", "write", "watch", "x",
     "z",
@@ -465,7 +720,7 @@ static bool is_psql_command(const char *cmd)
 {
     static const char *const ours[] = {"echo", "qecho", "warn", "set", "unset", "i", "include",
                                        "ir", "include_relative", "q", "quit", "restrict",
-                                       "unrestrict"};
+                                       "unrestrict", "gset", "getenv", "c", "connect"};
     for (size_t i = 0; i < ARRAY_SIZE(ours); i++)
         if (!strcmp(cmd, ours[i]))
             return true;
@@ -584,8 +839,8 @@ static int meta_command(struct sql_session *s, struct frame *f)
         }
         if (f->lx.saw_backquote)
             r = script_error(s, "\\set: backquoted shell commands are not supported");
-        else if (sql_vars_set(&s->vars, name, val.buf) < 0)
-            r = script_error(s, "invalid variable name: \"%s\"", name);
+        else
+            r = set_var(s, name, val.buf);
         free(name);
         strbuf_release(&val);
         goto out;
@@ -595,11 +850,84 @@ static int meta_command(struct sql_session *s, struct frame *f)
             r = script_error(s, "\\unset: missing required argument");
             goto out;
         }
-        if (!sql_var_name_valid(name))
-            r = script_error(s, "invalid variable name: \"%s\"", name);
-        else
-            sql_vars_unset(&s->vars, name);
+        r = set_var(s, name, NULL);
         free(name);
+        if (r < 0)
+            goto out;
+    } else if (!strcmp(cmd, "gset")) {
+        char *prefix = next_arg(s, f, false);
+        if (f->lx.saw_backquote) {
+            free(prefix);
+            r = script_error(s, "\\gset: backquoted shell commands are not supported");
+            goto out;
+        }
+        eat_args(s, f, cmd, true);
+        /* like psql: the query buffer, else the statement sent last, else nothing */
+        if (f->query.len || s->prev_query.len) {
+            s->gset_prefix = prefix ? prefix : xstrdup("");
+            prefix = NULL;
+            if (f->query.len)
+                r = run_query(s, f, f->query.buf, f->query.len, f->query_line);
+            else
+                r = run_query(s, f, s->prev_query.buf, s->prev_query.len, f->lineno);
+            free(s->gset_prefix);
+            s->gset_prefix = NULL;
+            strbuf_reset(&f->query);
+            sql_lexer_reset(&f->lx);
+            update_std_strings(s, &f->lx);
+        }
+        free(prefix);
+        goto out;
+    } else if (!strcmp(cmd, "getenv")) {
+        char *name = next_arg(s, f, false);
+        char *var = name ? next_arg(s, f, false) : NULL;
+        if (!name || !var) {
+            r = script_error(s, "\\%s: missing required argument", cmd);
+        } else {
+            const char *v = getenv(var);
+            if (v)
+                r = set_var(s, name, v);
+        }
+        free(name);
+        free(var);
+        if (r < 0)
+            goto out;
+    } else if (!strcmp(cmd, "c") || !strcmp(cmd, "connect")) {
+        /* only \c [DBNAME]: the same host, port and user (psql's "-" keeps one) */
+        char *db = next_arg(s, f, false);
+        char *more[3] = {NULL, NULL, NULL};
+        for (int i = 0; i < 3 && (i == 0 ? db != NULL : more[i - 1] != NULL); i++)
+            more[i] = next_arg(s, f, false);
+        if (db && db[0] == '"' && strlen(db) >= 2 && db[strlen(db) - 1] == '"') {
+            /* psql's OT_SQLIDHACK: a double-quoted name loses its quotes */
+            struct strbuf u = STRBUF_INIT;
+            for (const char *p = db + 1; p < db + strlen(db) - 1; p++) {
+                strbuf_addch(&u, *p);
+                if (*p == '"' && p[1] == '"')
+                    p++;
+            }
+            free(db);
+            db = strbuf_detach(&u, NULL);
+        } else if (db && (!*db || !strcmp(db, "-"))) {
+            free(db);
+            db = NULL;
+        }
+        bool other = f->lx.saw_backquote;
+        for (int i = 0; i < 3; i++)
+            if (more[i] && strcmp(more[i], "-"))
+                other = true;
+        if (db && (strchr(db, '=') || starts_with(db, "postgresql://") || starts_with(db, "postgres://")))
+            other = true;
+        if (other)
+            r = script_error(s, "\\%s: only a database name is supported (dbtool's runner keeps the host, "
+                                "port and user)", cmd);
+        else
+            r = reconnect(s, db);
+        free(db);
+        for (int i = 0; i < 3; i++)
+            free(more[i]);
+        if (r < 0)
+            goto out;
     } else if (!strcmp(cmd, "i") || !strcmp(cmd, "include") || !strcmp(cmd, "ir") ||
                !strcmp(cmd, "include_relative")) {
         char *a = next_arg(s, f, true);
@@ -708,7 +1036,7 @@ static int run_stream(struct sql_session *s, struct frame *f)
                 break;
             if (res == SQL_SCAN_SEMI) {
                 if (active) {
-                    r = run_query(s, f);
+                    r = run_query(s, f, f->query.buf, f->query.len, f->query_line);
                     strbuf_reset(&f->query);
                     if (r < 0)
                         goto out;
@@ -731,7 +1059,7 @@ static int run_stream(struct sql_session *s, struct frame *f)
         goto out;
     }
     if (!s->quit && f->query.len && cond_active(f)) {
-        r = run_query(s, f);
+        r = run_query(s, f, f->query.buf, f->query.len, f->query_line);
         strbuf_reset(&f->query);
         if (r < 0)
             goto out;
@@ -758,27 +1086,32 @@ struct sql_session *sql_session_new(PGconn *conn, const struct sql_opts *opts)
     s->out = opts && opts->out ? opts->out : stdout;
     s->err = opts && opts->err ? opts->err : stderr;
     s->quiet = opts && opts->quiet;
+    s->prev_query = (struct strbuf)STRBUF_INIT;
+    s->verbosity = PQERRORS_DEFAULT;
+    s->show_context = PQSHOW_CONTEXT_ERRORS;
     /* what psql -X -v ON_ERROR_STOP=1 starts with (the ones scripts test) */
     sql_vars_set(&s->vars, "ON_ERROR_STOP", "1");
     sql_vars_set(&s->vars, "AUTOCOMMIT", "on");
-    if (conn && PQstatus(conn) == CONNECTION_OK) {
-        const char *v;
-        if ((v = PQdb(conn)))
-            sql_vars_set(&s->vars, "DBNAME", v);
-        if ((v = PQuser(conn)))
-            sql_vars_set(&s->vars, "USER", v);
-        if ((v = PQhost(conn)))
-            sql_vars_set(&s->vars, "HOST", v);
-        if ((v = PQport(conn)))
-            sql_vars_set(&s->vars, "PORT", v);
-        if ((v = PQparameterStatus(conn, "client_encoding")))
-            sql_vars_set(&s->vars, "ENCODING", v);
-        if ((v = PQparameterStatus(conn, "server_version")))
-            sql_vars_set(&s->vars, "SERVER_VERSION_NAME", v);
-        char num[32];
-        snprintf(num, sizeof(num), "%d", PQserverVersion(conn));
-        sql_vars_set(&s->vars, "SERVER_VERSION_NUM", num);
+    sql_vars_set(&s->vars, "VERBOSITY", "default");
+    sql_vars_set(&s->vars, "SHOW_CONTEXT", "errors");
+    sql_vars_set(&s->vars, "LAST_ERROR_MESSAGE", "");
+    sql_vars_set(&s->vars, "LAST_ERROR_SQLSTATE", "00000");
+    /* psql's own version: here the client library's (VERSION_NUM as psql computes it) */
+    {
+        int v = PQlibVersion();
+        char name[32], num[16];
+        if (v >= 100000)
+            snprintf(name, sizeof(name), "%d.%d", v / 10000, v % 10000);
+        else
+            snprintf(name, sizeof(name), "%d.%d.%d", v / 10000, v / 100 % 100, v % 100);
+        snprintf(num, sizeof(num), "%d", v);
+        char *full = xasprintf("PostgreSQL %s (libpq, dbtool %s SQL runner)", name, DBTOOL_VERSION);
+        sql_vars_set(&s->vars, "VERSION", full);
+        sql_vars_set(&s->vars, "VERSION_NAME", name);
+        sql_vars_set(&s->vars, "VERSION_NUM", num);
+        free(full);
     }
+    sync_conn_vars(s);
     return s;
 }
 
@@ -786,31 +1119,43 @@ void sql_session_free(struct sql_session *s)
 {
     if (!s)
         return;
+    if (s->own_conn)
+        PQfinish(s->own_conn);
     sql_vars_clear(&s->vars);
+    strbuf_release(&s->prev_query);
+    free(s->gset_prefix);
     free(s->line);
     free(s->restrict_key);
     free(s);
 }
 
+void sql_session_set_hooks(struct sql_session *s, const struct sql_hooks *hooks)
+{
+    if (hooks)
+        s->hooks = *hooks;
+    else
+        memset(&s->hooks, 0, sizeof(s->hooks));
+}
+
+PGconn *sql_session_conn(const struct sql_session *s)
+{
+    return s->conn;
+}
+
 int sql_session_set(struct sql_session *s, const char *name, const char *value)
 {
-    if (!sql_var_name_valid(name))
-        return script_error(s, "invalid variable name: \"%s\"", name);
-    if (value)
-        sql_vars_set(&s->vars, name, value);
-    else
-        sql_vars_unset(&s->vars, name);
-    return 0;
+    return set_var(s, name, value);
 }
 
 int sql_session_assign(struct sql_session *s, const char *assignment)
 {
-    if (sql_vars_assign(&s->vars, assignment) < 0) {
-        const char *eq = strchrnul(assignment, '=');
-        return script_error(s, "invalid variable name: \"%.*s\"", (int)(eq - assignment),
-                            assignment);
-    }
-    return 0;
+    const char *eq = strchr(assignment, '=');
+    if (!eq)
+        return set_var(s, assignment, NULL);
+    char *name = xstrndup(assignment, (size_t)(eq - assignment));
+    int r = set_var(s, name, eq + 1);
+    free(name);
+    return r;
 }
 
 const char *sql_session_get(const struct sql_session *s, const char *name)
@@ -827,9 +1172,18 @@ static int run_top(struct sql_session *s, struct frame *f)
 {
     if (s->quit)
         return 0;
-    PQnoticeProcessor old = PQsetNoticeProcessor(s->conn, notice_processor, s);
+    /* the caller's connection gets its notice processor and error settings back */
+    PGconn *c0 = s->conn;
+    bool c0_ours = c0 == s->own_conn;
+    PQnoticeProcessor old = PQsetNoticeProcessor(c0, notice_processor, s);
+    PGVerbosity ov = PQsetErrorVerbosity(c0, s->verbosity);
+    PGContextVisibility oc = PQsetErrorContextVisibility(c0, s->show_context);
     int r = run_stream(s, f);
-    PQsetNoticeProcessor(s->conn, old, NULL);
+    if (!c0_ours) {
+        PQsetNoticeProcessor(c0, old, NULL);
+        PQsetErrorVerbosity(c0, ov);
+        PQsetErrorContextVisibility(c0, oc);
+    }
     fflush(s->out);
     fflush(s->err);
     return r;

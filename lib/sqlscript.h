@@ -4,7 +4,10 @@
  * `psql -X -v ON_ERROR_STOP=1 -f FILE` does (statement splitting of
  * lib/sqlsplit.h, COPY ... FROM stdin with inline data, COPY ... TO stdout,
  * \i \ir \include \include_relative, \set \unset and :var interpolation,
- * \echo \qecho \warn, \if \elif \else \endif, \restrict \unrestrict, \q).
+ * \echo \qecho \warn, \if \elif \else \endif, \restrict \unrestrict, \q,
+ * \gset [PREFIX], \getenv VAR ENVVAR, \c[onnect] [DBNAME] on the same host, port
+ * and user; VERBOSITY and SHOW_CONTEXT shape the messages as in psql; VERSION,
+ * VERSION_NAME, VERSION_NUM are libpq's version, where psql has its own).
  *
  * - Each statement is sent on its own (simple query protocol, like psql
  *   in autocommit mode). The runner never issues BEGIN/COMMIT/ROLLBACK of its
@@ -45,7 +48,11 @@ struct sql_opts {
  */
 struct sql_session;
 
-/* New session on CONN (not owned). OPTS may be NULL (stdout/stderr, not quiet). */
+/*
+ * New session on CONN (not owned; a \connect in a script opens a connection
+ * the session owns and uses from then on). OPTS may be NULL (stdout/stderr,
+ * not quiet).
+ */
 struct sql_session *sql_session_new(PGconn *conn, const struct sql_opts *opts);
 void sql_session_free(struct sql_session *s);
 /* Set a variable; VALUE NULL unsets. -1 (message printed) on an invalid name. */
@@ -61,6 +68,38 @@ const char *sql_session_get(const struct sql_session *s, const char *name);
 int sql_session_run_file(struct sql_session *s, const char *path);
 /* Run the script text SQL; NAME is the file name used in messages (e.g. "-c"). */
 int sql_session_run_string(struct sql_session *s, const char *name, const char *sql);
+/* A statement as the runner is about to send it (or has sent it). */
+struct sql_stmt {
+    const char *sql;        /* interpolated text as sent (with its ';', when it had one) */
+    size_t len;
+    const char *file;       /* the file it comes from, as messages name it */
+    unsigned long line;     /* the line where it starts */
+    unsigned long end_line; /* the line where it ends (its ';') */
+    PGconn *conn;           /* the connection it goes to */
+};
+
+/* What the before hook decides about a statement. */
+enum sql_hook_result {
+    SQL_HOOK_RUN,  /* send it */
+    SQL_HOOK_SKIP, /* do not send it; the script goes on as if it ran and returned nothing */
+    SQL_HOOK_STOP, /* fail the run here (the hook printed why) */
+};
+
+/* Callbacks around the statements of a session (all optional). */
+struct sql_hooks {
+    void *arg;
+    enum sql_hook_result (*before)(void *arg, const struct sql_stmt *st);
+    /* After a statement ran without error; TAG is its last command tag ("COMMIT",
+     * "CREATE TABLE", ...). 0 goes on, -1 fails the run (the hook printed why). */
+    int (*after)(void *arg, const struct sql_stmt *st, const char *tag);
+    /* Before \connect DBNAME: 0 allows it, -1 refuses (the hook printed why). */
+    int (*connect)(void *arg, const char *dbname);
+};
+/* Install HOOKS (copied; NULL removes them). */
+void sql_session_set_hooks(struct sql_session *s, const struct sql_hooks *hooks);
+/* The connection statements go to now (the session's own after a \connect). */
+PGconn *sql_session_conn(const struct sql_session *s);
+
 /* Whether the script ran \q. */
 bool sql_session_quit(const struct sql_session *s);
 

@@ -62,9 +62,11 @@ dump() { # URL OUT
     "$PG_DUMP" --no-owner --data-only -d "$1" | grep -v -e '^--' -e '^\\restrict' -e '^\\unrestrict' >"$2.data"
 }
 # Located messages only: psql's "psql:" prefix removed; LINE/caret lines
-# differ on purpose (our LINE is the file's line) and are left out.
+# differ on purpose (our LINE is the file's line) and are left out; VERBOSITY
+# verbose adds LOCATION and the SCHEMA/TABLE/... NAME lines.
 messages() {
-    sed 's/^psql://' "$1" | grep -E '^[^ ]+:[0-9]+: |^(DETAIL|HINT|CONTEXT|QUERY): ' || true
+    sed 's/^psql://' "$1" |
+        grep -E '^[^ ]+:[0-9]+: |^(DETAIL|HINT|CONTEXT|QUERY|LOCATION|(SCHEMA|TABLE|COLUMN|DATATYPE|CONSTRAINT) NAME): ' || true
 }
 
 n=0

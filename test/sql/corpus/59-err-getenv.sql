@@ -1,0 +1,3 @@
+create table gm (v int);
+\getenv only_one
+insert into gm values (1);

@@ -1,0 +1,3 @@
+create table vb (v int);
+\set VERBOSITY loud
+insert into vb values (1);
