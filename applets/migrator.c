@@ -1,9 +1,18 @@
 /*
  * migrator.c — `migrator` (and `database migrator`): versioned up/down
- * migrations tracked in hectic.migration (SPEC section 7). This file parses
- * the command line, resolves the URL and the folder, and picks exit codes;
- * the folder, the checks, the lock and running steps are lib/migrate.c, the
- * scripts run through lib/sqlscript.c, `init` is lib/bundle.c.
+ * migrations tracked in hectic.migration (SPEC section 7). One table of
+ * commands drives parsing, help, aliases and "did you mean"; this file
+ * resolves the URL and the folder and picks exit codes. The folder, the
+ * checks, the lock, planning and status are lib/migrate.c, running steps
+ * lib/migrun.c, lint lib/miglint.c, import ops/migimport.c, `init`
+ * lib/bundle.c.
+ *
+ * What scripts of the shell migrator parse is kept to the letter (issue 14):
+ * the version line, "ambiguous subcommand, decide A or B" (exit 2, decided
+ * before a URL is needed), "<command> argument '<arg>' does not exists" (exit
+ * 9; `migrate up|down|to`: exit 1 without the quotes), "cannot migrate up N
+ * step(s): not enough migrations", "no migrations found", the history
+ * mismatch block and the `list` lines.
  */
 #include "lib/common.h"
 #include "applets/applets.h"
@@ -11,9 +20,11 @@
 #include "lib/settings.h"
 #include "lib/fs.h"
 #include "lib/migrate.h"
+#include "lib/miglint.h"
 #include "lib/opt.h"
 #include "lib/pager.h"
 #include "lib/pg.h"
+#include "ops/migimport.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -22,144 +33,297 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const commands[] = {"init", "migrate", "create", "list", "status", "help", NULL};
+/* The version scripts of the shell migrator compare against. */
+#define MIGRATOR_VERSION "0.0.1"
 
-static const char *const usage_main[] = {
-    "migrator [-u|--db-url URL] [-d|--migration-dir DIR] COMMAND [ARGS]",
-    "",
-    "Versioned migrations for PostgreSQL, tracked in hectic.migration. Global options may\n"
-    "come before or after the command. URL: -u, else DB_URL, else PGURL. DIR: -d, else\n"
-    "MIGRATION_DIR (environment or dbtool.yaml), else ./migration ('database migrator'\n"
-    "passes the project's $DATABASE_DIR/migration).",
-    "commands:\n"
-    "    init [--dry-run]                   apply the hectic bundle (--dry-run: print its SQL)\n"
-    "    migrate up [N|all|latest|head]     apply the next N pending migrations (default 1)\n"
-    "    migrate down [N|all]               revert the newest N applied migrations (default 1)\n"
-    "    migrate to NAME|latest|head|last   go up or down to NAME (latest = head = last =\n"
-    "                                       the newest migration in DIR)\n"
-    "    create [--name NAME]               new DIR/<UTC YYYYMMDDHHMMSS>-NAME/{up,down}.sql\n"
-    "    list [--raw]                       the migrations in DIR\n"
-    "    status                             applied, changed, missing, pending\n"
-    "    help, --version",
-    "Folder: DIR/YYYYMMDDHHMMSS-label/up.sql + down.sql, or up/entrypoint.sql +\n"
-    "down/entrypoint.sql (multi-file: \\ir includes resolve beside the entrypoint), applied\n"
-    "in name order; other entries are ignored. An optional migration.yaml beside them may\n"
-    "say 'transaction: false' (CREATE INDEX CONCURRENTLY): that migration then runs\n"
-    "statement by statement outside a transaction and is recorded after it succeeds.",
-    "Each other migration runs in its own transaction on one connection: BEGIN; SET LOCAL\n"
-    "hectic.migration_mode = 'on' (DML on hectic.immutable tables is allowed); the script;\n"
-    "the hectic.migration row; COMMIT. A failure rolls that migration back (exit 4);\n"
-    "earlier ones stay. 'migrate' applies the bundle first ('init'), holds the advisory\n"
-    "lock " MIG_LOCK_KEY_STR " (pg_try_advisory_lock, polled: a second run waits and says\n"
-    "so), and checks that the applied migrations are the first ones of DIR in order (else\n"
-    "exit 2 with both lists; --force goes on: up applies every unapplied folder migration\n"
-    "in name order, down reverts the newest applied ones).",
-    "Hash: the lower-case hex sha256 of the bytes of the up file (up.sql, or\n"
-    "up/entrypoint.sql for the multi-file layout; included files are not hashed), as the\n"
-    "shell migrator recorded it. 'migrate' refuses (exit 2) while an applied migration's\n"
-    "up file changed; --accept-changed records the new hash and goes on.",
-    "A database made by the shell tools carries hectic bundle 0.1.0: migrator refuses it\n"
-    "(nothing changed, exit 1) until 'dbtool bundle upgrade' has carried it to " BUNDLE_VERSION ";\n"
-    "its hectic.migration rows are kept and nothing is re-applied.",
-    "Exit: 0 ok or already at the target, 1 error or not enough migrations for N, 2 history\n"
-    "mismatch / changed migration / two commands, 3 no URL or folder or bad migration.yaml,\n"
-    "4 a migration failed (rolled back), 9 unknown command or option.",
-    NULL};
+/* ---- options ---- */
 
-static const char *const usage_init[] = {
-    "migrator [GLOBAL OPTIONS] init [--dry-run]", "",
-    "Apply the hectic bundle " BUNDLE_VERSION " (schema hectic: version, secrets, the migration\n"
-    "table, the inheritance rules), each part in its own transaction; idempotent.\n"
-    "--dry-run prints the SQL and touches nothing (no URL needed).",
-    NULL};
-static const char *const usage_migrate[] = {
-    "migrator [GLOBAL OPTIONS] migrate up [N|all|latest|head]",
-    "migrator [GLOBAL OPTIONS] migrate down [N|all]",
-    "migrator [GLOBAL OPTIONS] migrate to NAME|latest|head|last",
-    "",
-    "up: the next N pending migrations (default 1; all, latest, head: every pending one).\n"
-    "down: revert the newest N applied migrations (default 1), newest first.\n"
-    "to: revert the applied migrations newer than NAME, then apply the pending ones up\n"
-    "to NAME (latest, head and last all name the newest migration in DIR).",
-    "Nothing to do: a message and exit 0. N larger than what is pending (up) or applied\n"
-    "(down): exit 1 and nothing is done. Runs 'init' first, under the migrator lock.",
-    NULL};
-static const char *const usage_create[] = {
-    "migrator [GLOBAL OPTIONS] create [--name NAME]", "",
-    "Create DIR/<UTC YYYYMMDDHHMMSS>-NAME/ with up.sql and down.sql (a comment line\n"
-    "each) and print its path. Without --name a random pronounceable name is used. The\n"
-    "timestamp is later than every migration already in DIR (creates in the same second\n"
-    "get the next seconds), under a lock on DIR. NAME must not contain '/'.",
-    NULL};
-static const char *const usage_list[] = {
-    "migrator [GLOBAL OPTIONS] list [--raw]", "",
-    "The migration names in DIR, in order. Without --raw, incomplete ones are marked\n"
-    "(no up or down file) and so are multi-file and no-transaction ones.",
-    NULL};
-static const char *const usage_status[] = {
-    "migrator [GLOBAL OPTIONS] status", "",
-    "One line per migration: applied, changed (the up file no longer has the recorded\n"
-    "hash), missing (applied, not in DIR), pending, incomplete (no up file); then a\n"
-    "summary line. Read-only: does not apply the bundle or take the lock.",
-    NULL};
-static const char *const usage_help[] = {"migrator help", NULL};
-
-/* options */
-static const char *opt_url, *opt_dir, *opt_name, *opt_inherits;
+static const char *opt_url, *opt_dir, *opt_name, *opt_inherits, *opt_format, *opt_from;
 static struct strvec opt_vars = STRVEC_INIT;
-static int opt_version, opt_dry_run, opt_raw, opt_force, opt_accept, opt_verbose;
+static int opt_version, opt_dry_run, opt_raw, opt_force, opt_accept, opt_verbose, opt_quiet, opt_exit_code,
+    opt_all;
 
 #define GLOBAL_OPTS                                                                                \
     OPT_STRING('u', "db-url", &opt_url, "URL", "database URL (default $DB_URL, else $PGURL)"),     \
     OPT_STRING('d', "migration-dir", &opt_dir, "DIR", "migration folder (default $MIGRATION_DIR, else ./migration)"), \
     OPT_LIST('v', "set", &opt_vars, "NAME=VALUE", "script variable for the migrations (repeatable)"), \
+    OPT_BOOL('q', "quiet", &opt_quiet, "print only warnings and errors on stderr"),               \
     OPT_STRING(0, "inherits", &opt_inherits, "X", "deprecated, ignored (the bundle brings inheritance)"), \
-    OPT_BOOL(0, "version", &opt_version, "print the version and exit")
+    OPT_BOOL('V', "version", &opt_version, "print the version and exit")
 
-static bool is_command(const char *s)
-{
-    for (int i = 0; commands[i]; i++)
-        if (!strcmp(commands[i], s))
-            return true;
-    return false;
-}
+static const struct option opts_global[] = {GLOBAL_OPTS, OPT_END()};
+static const struct option opts_init[] = {
+    GLOBAL_OPTS, OPT_BOOL(0, "dry-run", &opt_dry_run, "print the SQL, change nothing"), OPT_END()};
+static const struct option opts_migrate[] = {
+    GLOBAL_OPTS,
+    OPT_BOOL('f', "force", &opt_force, "go on past a history mismatch (loudly)"),
+    OPT_BOOL(0, "accept-changed", &opt_accept, "record the new hash of changed applied migrations"),
+    OPT_BOOL(0, "dry-run", &opt_dry_run, "print the SQL in order with its transactions; change nothing"),
+    OPT_BOOL(0, "verbose", &opt_verbose, "print the scripts' command tags (CREATE TABLE, INSERT 0 1, ...)"),
+    OPT_END()};
+static const struct option opts_create[] = {
+    GLOBAL_OPTS, OPT_STRING(0, "name", &opt_name, "NAME", "the label after the timestamp (default: random)"),
+    OPT_END()};
+static const struct option opts_list[] = {
+    GLOBAL_OPTS, OPT_BOOL(0, "raw", &opt_raw, "names only, one per line"),
+    OPT_STRING(0, "format", &opt_format, "text|json", "output format (default text)"), OPT_END()};
+static const struct option opts_status[] = {
+    GLOBAL_OPTS,
+    OPT_BOOL(0, "exit-code", &opt_exit_code, "exit 1 when migrations are pending, 2 when anything is wrong"),
+    OPT_STRING(0, "format", &opt_format, "text|json", "output format (default text)"), OPT_END()};
+static const struct option opts_lint[] = {
+    GLOBAL_OPTS, OPT_BOOL(0, "all", &opt_all, "every migration of the folder, not only the pending ones"),
+    OPT_STRING(0, "format", &opt_format, "text|json", "output format (default text)"), OPT_END()};
+static const struct option opts_import[] = {
+    GLOBAL_OPTS,
+    OPT_STRING(0, "from", &opt_from, "dbmate|golang-migrate|goose|flyway|sqitch", "the tool that wrote DIR"),
+    OPT_BOOL(0, "dry-run", &opt_dry_run, "say what would be written, write nothing"), OPT_END()};
 
-/* Whether the option word A (e.g. "-u", "--set", "-vX") takes the next argument. */
-static bool takes_next(const char *a)
-{
-    static const char *const longs[] = {"--db-url", "--migration-dir", "--set", "--inherits", "--name"};
-    if (a[1] == '-') {
-        for (size_t i = 0; i < ARRAY_SIZE(longs); i++)
-            if (!strcmp(a, longs[i]))
-                return true;
-        return false;
-    }
-    for (const char *c = a + 1; *c; c++)
-        if (*c == 'u' || *c == 'd' || *c == 'v')
-            return c[1] == 0;
-    return false;
-}
+/* ---- help texts ---- */
 
-/* The command word in ARGV (first non-option, skipping option values), or NULL. */
-static const char *find_command(int argc, char **argv)
+static const char *const usage_init[] = {
+    "migrator [GLOBAL OPTIONS] init [--dry-run]", "",
+    "Apply the hectic bundle " BUNDLE_VERSION " (schema hectic: version, secrets, the migration\n"
+    "tables, the inheritance rules), each part in its own transaction; idempotent.\n"
+    "--dry-run prints the SQL and touches nothing (no URL needed).",
+    NULL};
+static const char *const usage_migrate[] = {
+    "migrator [GLOBAL OPTIONS] migrate up [N|all|latest|head]   (or: migrator up [N|all])",
+    "migrator [GLOBAL OPTIONS] migrate down [N|all]              (or: migrator down [N|all])",
+    "migrator [GLOBAL OPTIONS] migrate to NAME|latest|head|last  (or: migrator to NAME)",
+    "",
+    "up: the next N pending migrations (default 1; all, latest, head: every pending one).\n"
+    "down: revert the newest N applied migrations (default 1), newest first.\n"
+    "to: revert the applied migrations newer than NAME, then apply the pending ones up\n"
+    "to NAME (latest, head and last all name the newest migration in DIR).",
+    "Nothing pending for 'up' or 'up N': exit 1, \"cannot migrate up N step(s): not enough\n"
+    "migrations\"; 'up all' with everything applied: a message and exit 0; a folder\n"
+    "without migrations: \"no migrations found\", exit 1. Checks first, under the migrator\n"
+    "lock: the bundle version, the history (exit 2), changed applied migrations (exit 2),\n"
+    "entries in the way (a folder without up.sql, a name that is not YYYYMMDDHHMMSS-label:\n"
+    "exit 2, naming each, before anything is applied); then the bundle is applied ('init')\n"
+    "and the steps run.",
+    "--dry-run prints, in order, the exact SQL the run would send: the statements of each\n"
+    "script (includes followed, variables interpolated) between its BEGIN and COMMIT, the\n"
+    "bookkeeping, and what runs after the COMMIT; it applies nothing and takes no lock.",
+    NULL};
+static const char *const usage_create[] = {
+    "migrator [GLOBAL OPTIONS] create [NAME | --name NAME]   (or: migrator new NAME)", "",
+    "Create DIR/<UTC YYYYMMDDHHMMSS>-NAME/ with up.sql and down.sql (a comment line\n"
+    "each) and print its path. Without a name a random pronounceable one is used. The\n"
+    "timestamp is later than every migration already in DIR (creates in the same second\n"
+    "get the next seconds), under a lock on DIR. NAME must not contain '/'.",
+    NULL};
+static const char *const usage_list[] = {
+    "migrator [GLOBAL OPTIONS] list [--raw] [--format text|json]", "",
+    "One line per migration folder, in order: NAME, or NAME: missing up.sql, NAME: missing\n"
+    "down.sql, NAME: missing up.sql down.sql (multi-file folders count up/ and down/);\n"
+    "entries that are not migrations: NAME: not a migration name / not a directory.\n"
+    "--raw: the names only. --format json: an array of objects (name, up, down,\n"
+    "multi_file, transaction, valid, reason). Reads no database.",
+    NULL};
+static const char *const usage_status[] = {
+    "migrator [GLOBAL OPTIONS] status [--exit-code] [--format text|json]", "",
+    "One line per migration: applied, changed (the up file no longer has the recorded\n"
+    "hash), missing (applied, not in DIR), pending, partial (a failed run committed some\n"
+    "of its steps; the next migrate resumes it), incomplete (no up file), bad (not a\n"
+    "migration name); then a summary line. Read-only: no bundle, no lock.",
+    "--format json: {\"migration_dir\", \"bundle\", \"migrations\": [{\"name\", \"state\", \"hash\",\n"
+    "\"recorded_hash\", \"applied_at\", \"transaction\", \"multi_file\", \"reason\"}], \"summary\":\n"
+    "{STATE: count}, \"up_to_date\"}.",
+    "--exit-code: 0 up to date; 1 migrations are pending (and nothing else is wrong; also\n"
+    "any error, with a message); 2 changed, missing, partial, incomplete or bad entries\n"
+    "(migrate would refuse or needs a decision); 3 no URL, no folder, a bad migration.yaml.",
+    NULL};
+static const char *const usage_baseline[] = {
+    "migrator [GLOBAL OPTIONS] baseline [NAME]", "",
+    "Record the folder's migrations as applied without running them, with their hashes:\n"
+    "all of them, or those up to NAME. For a database that already has what they do: one\n"
+    "made by 'database deploy' from the sources (see 'database deploy --baseline'), or one\n"
+    "another tool migrated (after 'migrator import'). Applies the bundle first; the\n"
+    "applied migrations must be the first ones of DIR (exit 2 otherwise).",
+    NULL};
+static const char *const usage_lint[] = {
+    "migrator [GLOBAL OPTIONS] lint [--all] [--format text|json] [NAME...]", "",
+    "Flag hazards in the pending migrations (with a URL; without one, or with --all: every\n"
+    "migration of DIR; NAMEs: those), read with PostgreSQL's own parser:",
+    "    drop-table, drop-column, drop-type        data loss\n"
+    "    alter-column-type, add-column-volatile-default\n"
+    "                                              a rewrite of the whole table\n"
+    "    add-fk-without-not-valid, add-check-without-not-valid, set-not-null\n"
+    "                                              a full scan under a strong lock\n"
+    "    create-index-without-concurrently         on a table that existed before\n"
+    "    missing-lock-timeout                      a strong lock on an existing table, no\n"
+    "                                              lock_timeout (script, migration.yaml, dbtool.yaml)\n"
+    "    rename                                    old code breaks\n"
+    "    transaction-control                       BEGIN/COMMIT/ROLLBACK: migrate would refuse it",
+    "Each finding: FILE:LINE:COL: RULE: message (stdout). '-- dbtool:allow RULE[,RULE]' (or\n"
+    "'all') on the statement's lines or the comment lines just before it suppresses it.\n"
+    "Statements the parser cannot read are listed as notes. Exit 0 clean, 1 findings.",
+    NULL};
+static const char *const usage_help[] = {
+    "migrator help [COMMAND]", "", "The help of migrator, or of COMMAND (the same as 'migrator COMMAND --help').",
+    NULL};
+static const char *const usage_import[] = {
+    "migrator [GLOBAL OPTIONS] import --from TOOL [--dry-run] SRC", "",
+    "Convert another tool's migrations in SRC into DIR (which must not hold those names):\n"
+    "    dbmate          VERSION_name.sql with -- migrate:up / -- migrate:down [transaction:false]\n"
+    "    golang-migrate  VERSION_name.up.sql / .down.sql (also pop/ory: .postgres. per dialect,\n"
+    "                    .autocommit. for no transaction)\n"
+    "    goose           VERSION_name.sql with -- +goose Up / Down, NO TRANSACTION,\n"
+    "                    StatementBegin/End\n"
+    "    flyway          V<version>__name.sql (+ U<version>__name.sql undo, .sql.conf\n"
+    "                    executeInTransaction=false)\n"
+    "    sqitch          sqitch.plan with deploy/ and revert/ scripts",
+    "Order is kept; versions that are not 14-digit timestamps are mapped to timestamps in\n"
+    "the same order (numbers as seconds after 1970-01-01, 20-digit ones cut to 14), never\n"
+    "colliding; a BEGIN/COMMIT pair around a whole script is dropped (each migration is\n"
+    "one transaction); no-transaction markers become migration.yaml 'transaction: false'.\n"
+    "Prints SOURCE -> NAME per migration; what cannot be mapped (Go migrations, repeatable\n"
+    "Flyway scripts, ...) is listed and the exit status is 1. Then record the ones the\n"
+    "database already has with 'migrator baseline NAME'.",
+    NULL};
+
+/* ---- the command table ---- */
+
+static int do_init(int npos, char **pos);
+static int do_migrate(int npos, char **pos);
+static int do_create(int npos, char **pos);
+static int do_list(int npos, char **pos);
+static int do_status(int npos, char **pos);
+static int do_baseline(int npos, char **pos);
+static int do_lint(int npos, char **pos);
+static int do_import(int npos, char **pos);
+static int do_help(int npos, char **pos);
+
+enum {
+    CMD_ALIAS = 1 << 0,    /* not listed on its own line: another spelling */
+    CMD_MIGRATE = 1 << 1,  /* `migrate up` style: unknown options exit 1 */
+};
+
+struct command {
+    const char *name;
+    int (*fn)(int npos, char **pos);
+    const char *summary;
+    const char *const *usage;
+    const struct option *opts;
+    unsigned flags;
+    const char *canonical; /* aliases: the command they stand for ("migrate up" for "up") */
+};
+
+static const struct command commands[] = {
+    {"init", do_init, "apply the hectic bundle (--dry-run: print its SQL)", usage_init, opts_init, 0, NULL},
+    {"migrate", do_migrate, "up [N|all] / down [N|all] / to NAME: apply or revert migrations", usage_migrate,
+     opts_migrate, 0, NULL},
+    {"up", do_migrate, "migrate up [N|all]", usage_migrate, opts_migrate, CMD_ALIAS | CMD_MIGRATE, "migrate up"},
+    {"down", do_migrate, "migrate down [N|all]", usage_migrate, opts_migrate, CMD_ALIAS | CMD_MIGRATE,
+     "migrate down"},
+    {"to", do_migrate, "migrate to NAME", usage_migrate, opts_migrate, CMD_ALIAS | CMD_MIGRATE, "migrate to"},
+    {"create", do_create, "new DIR/<UTC YYYYMMDDHHMMSS>-NAME/{up,down}.sql (also: new NAME)", usage_create,
+     opts_create, 0, NULL},
+    {"new", do_create, "create NAME", usage_create, opts_create, CMD_ALIAS, "create"},
+    {"list", do_list, "the migration folders, incomplete ones marked", usage_list, opts_list, 0, NULL},
+    {"status", do_status, "applied, pending, changed, missing, partial (--exit-code, --format json)",
+     usage_status, opts_status, 0, NULL},
+    {"baseline", do_baseline, "record migrations as applied without running them", usage_baseline,
+     opts_global, 0, NULL},
+    {"lint", do_lint, "hazards in pending migrations (DROP, rewrites, locks)", usage_lint, opts_lint, 0, NULL},
+    {"import", do_import, "convert dbmate, golang-migrate, goose, Flyway or sqitch migrations", usage_import,
+     opts_import, 0, NULL},
+    {"help", do_help, "help [COMMAND]", usage_help, opts_global, CMD_ALIAS, NULL},
+};
+
+static const struct command *find_cmd(const char *name)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--"))
-            return i + 1 < argc ? argv[i + 1] : NULL;
-        if (a[0] != '-' || !a[1])
-            return a;
-        if (takes_next(a))
-            i++;
-    }
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
     return NULL;
+}
+
+static bool is_direction(const char *s)
+{
+    return !strcmp(s, "up") || !strcmp(s, "down") || !strcmp(s, "to");
+}
+
+static const char *const usage_main_head[] = {
+    "migrator [-u|--db-url URL] [-d|--migration-dir DIR] [-q] COMMAND [ARGS]",
+    "",
+    "Versioned migrations for PostgreSQL, tracked in hectic.migration. Global options may\n"
+    "come before or after the command. URL: -u, else DB_URL, else PGURL. DIR: -d, else\n"
+    "MIGRATION_DIR (environment or dbtool.yaml), else ./migration ('database migrator'\n"
+    "passes the project's $DATABASE_DIR/migration).",
+};
+static const char *const usage_main_tail[] = {
+    "Folder: DIR/YYYYMMDDHHMMSS-label/up.sql + down.sql, or up/entrypoint.sql +\n"
+    "down/entrypoint.sql (multi-file: \\ir includes resolve beside the entrypoint), applied\n"
+    "in name order. Entries whose name starts with a digit but is not such a folder, and\n"
+    "folders without up.sql, are reported and stop 'migrate' before it passes them;\n"
+    "others (README, .git, shared/) are ignored. An optional migration.yaml beside them:\n"
+    "'transaction: false' (the whole migration runs statement by statement outside a\n"
+    "transaction), 'lock_timeout: 5s', 'statement_timeout: 10min'.",
+    "Each migration runs in its own transaction on one connection: BEGIN; SET LOCAL\n"
+    "hectic.migration_mode = 'on' (DML on hectic.immutable tables is allowed); the\n"
+    "timeouts; the script; the hectic.migration row; COMMIT. The transaction is watched\n"
+    "after every statement: BEGIN/COMMIT/ROLLBACK in the script are refused before they\n"
+    "run (nothing is committed; declare 'transaction: false' for a script that manages\n"
+    "its own), and a statement that ends the transaction anyway stops the script with\n"
+    "what it committed. Statements that cannot run in a transaction block (CREATE INDEX\n"
+    "CONCURRENTLY, VACUUM, ALTER SYSTEM, ...; read with PostgreSQL's parser) run after the\n"
+    "COMMIT, one by one, each recorded in hectic.migration_step, so that a failure\n"
+    "resumes at the failing statement (an INVALID index it leaves is named, with the DROP\n"
+    "to run). A failure rolls that migration back (exit 4); earlier ones stay.",
+    "Locks: lock_timeout and statement_timeout come from migration.yaml, else dbtool.yaml\n"
+    "migration.lock_timeout / migration.statement_timeout (MIGRATION_LOCK_TIMEOUT,\n"
+    "MIGRATION_STATEMENT_TIMEOUT); a migration (or a statement run after the COMMIT) that\n"
+    "fails to get its lock is retried MIGRATION_LOCK_RETRIES times (default 3), after\n"
+    "0.5 s, 1 s, 2 s ... 'migrate' holds the advisory lock " MIG_LOCK_KEY_STR "\n"
+    "(pg_try_advisory_lock, polled: a second run waits and says so).",
+    "History: the applied migrations must be the first ones of DIR in order (else exit 2\n"
+    "with both lists; --force goes on: up applies every unapplied folder migration in name\n"
+    "order, down reverts the newest applied ones). Hash: the lower-case hex sha256 of the\n"
+    "up file (up.sql, or up/entrypoint.sql), as the shell migrator recorded it; 'migrate'\n"
+    "refuses (exit 2) while an applied migration's up file changed; --accept-changed\n"
+    "records the new hash and goes on.",
+    "A database made by the shell tools carries hectic bundle 0.1.0: migrator refuses it\n"
+    "(nothing changed, exit 1) until 'dbtool bundle upgrade' has carried it to " BUNDLE_VERSION ";\n"
+    "its hectic.migration rows are kept and nothing is re-applied.",
+    "Exit: 0 ok or already at the target, 1 error or not enough migrations for N, 2 history\n"
+    "mismatch / changed migration / entries in the way / two commands, 3 no URL or folder or\n"
+    "bad migration.yaml, 4 a migration failed (rolled back), 9 unknown command or option\n"
+    "(`migrate up|down|to`: 1). 'migrator help COMMAND' or 'migrator COMMAND --help' for more.",
+};
+
+/* The front door's usage: synopsis, the command list from the table, the rest (built once). */
+static const char *const *main_usage(void)
+{
+    static const char *u[ARRAY_SIZE(usage_main_head) + ARRAY_SIZE(usage_main_tail) + 2];
+    static struct strbuf cmds = STRBUF_INIT;
+    if (u[0])
+        return u;
+    strbuf_addstr(&cmds, "commands:\n");
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        const struct command *c = &commands[i];
+        if (c->flags & CMD_ALIAS)
+            continue;
+        strbuf_addf(&cmds, "    %-10s %s\n", c->name, c->summary);
+    }
+    strbuf_addstr(&cmds, "    help       help [COMMAND]; also COMMAND --help; --version, -V\n"
+                         "    aliases:   up, down, to = migrate up/down/to; new = create");
+    size_t n = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(usage_main_head); i++)
+        u[n++] = usage_main_head[i];
+    u[n++] = cmds.buf;
+    for (size_t i = 0; i < ARRAY_SIZE(usage_main_tail); i++)
+        u[n++] = usage_main_tail[i];
+    u[n] = NULL;
+    return u;
 }
 
 static void main_help(FILE *f)
 {
-    static const struct option opts[] = {GLOBAL_OPTS, OPT_END()};
     struct strbuf sb = STRBUF_INIT;
-    usage_format(&sb, usage_main, opts);
+    usage_format(&sb, main_usage(), opts_global);
     if (f == stdout)
         pager_write(sb.buf, sb.len);
     else
@@ -167,13 +331,73 @@ static void main_help(FILE *f)
     strbuf_release(&sb);
 }
 
-/* A surplus positional argument: another command (exit 2) or garbage (exit 9). */
-static NORETURN void surplus(const char *const *usage, const char *cmd, const char *arg)
+static void command_help(const struct command *c)
 {
-    if (is_command(arg) || !strcmp(arg, "up") || !strcmp(arg, "down") || !strcmp(arg, "to"))
-        die(EXIT_AMBIGUOUS, "two commands given: '%s' and '%s' (run one at a time)", cmd, arg);
-    usage_die(usage, "unexpected argument '%s'", arg);
+    struct strbuf sb = STRBUF_INIT;
+    usage_format(&sb, c->usage, c->opts);
+    pager_write(sb.buf, sb.len);
+    strbuf_release(&sb);
 }
+
+static NORETURN void unknown_command(const char *what, const char *name)
+{
+    const char *cands[ARRAY_SIZE(commands)];
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        cands[i] = commands[i].name;
+    const char *near = opt_suggest(name, cands, ARRAY_SIZE(commands));
+    if (near)
+        die(EXIT_UNKNOWN, "unknown %s '%s' (did you mean '%s'? see 'migrator --help')", what, name, near);
+    die(EXIT_UNKNOWN, "unknown %s '%s' (see 'migrator --help')", what, name);
+}
+
+static NORETURN void ambiguous(const char *a, const char *b)
+{
+    die(EXIT_AMBIGUOUS, "ambiguous subcommand, decide %s or %s", a, b);
+}
+
+/*
+ * The command's words after its options were parsed (unknown options kept
+ * in place): a second command word or an unknown option ends the run here,
+ * before anything needs a URL. Returns the number of positional words,
+ * compacted at the start of POS.
+ */
+static int check_words(const struct command *c, int n, char **pos)
+{
+    bool migrate = c->fn == do_migrate;
+    const char *bad_opt = NULL;
+    int out = 0;
+    for (int i = 0; i < n; i++) {
+        if (pos[i][0] == '-' && pos[i][1]) {
+            if (!bad_opt)
+                bad_opt = pos[i];
+            continue;
+        }
+        pos[out++] = pos[i];
+    }
+    pos[out] = NULL;
+    const char *dir = c->flags & CMD_MIGRATE ? c->name : NULL;
+    for (int i = 0; c->fn != do_help && i < out; i++) {
+        const char *w = pos[i];
+        if (migrate && !dir && i == 0 && is_direction(w)) {
+            dir = w;
+            continue;
+        }
+        if (migrate && dir && is_direction(w))
+            die(EXIT_AMBIGUOUS, "ambiguous migrate subcommand, decide %s or %s", dir, w);
+        if (find_cmd(w) && strcmp(w, "help"))
+            ambiguous(c->name, w);
+    }
+    if (bad_opt) {
+        if (migrate) {
+            error("`migrate%s%s` argument %s does not exists", dir ? " " : "", dir ? dir : "", bad_opt);
+            dbtool_exit(EXIT_ERR);
+        }
+        die(EXIT_UNKNOWN, "%s argument '%s' does not exists", c->canonical ? c->canonical : c->name, bad_opt);
+    }
+    return out;
+}
+
+/* ---- settings, URL, folder ---- */
 
 /* The settings with -u and -d applied (cmd_migrator derives them once). */
 static struct settings mig_settings;
@@ -217,10 +441,25 @@ static void scan_or_die(const char *dir, struct mig_folder *f)
         dbtool_exit(EXIT_MISSING);
 }
 
-/* `init` as mig_migrate() runs it: refuse another bundle version clearly, then apply. */
-static int init_bundle(PGconn *conn, void *arg)
+static bool want_json(const struct command *c)
+{
+    if (!opt_format || !strcmp(opt_format, "text"))
+        return false;
+    if (!strcmp(opt_format, "json"))
+        return true;
+    usage_die(c->usage, "--format expects text or json, not '%s'", opt_format);
+}
+
+/* The bundle for mig_migrate(): APPLY false checks the version, true applies it. */
+static int init_bundle(PGconn *conn, bool apply, void *arg)
 {
     (void)arg;
+    if (apply) {
+        int r = bundle_apply(conn, NULL, set_get(S, SET_HECTIC_INHERITANCE_SQL));
+        if (r == 0)
+            debug("migrator", "hectic bundle %s applied", BUNDLE_VERSION);
+        return r;
+    }
     struct strbuf v = STRBUF_INIT;
     int r = bundle_db_version(conn, &v);
     if (r == 1 && strcmp(v.buf, BUNDLE_VERSION)) {
@@ -236,19 +475,61 @@ static int init_bundle(PGconn *conn, void *arg)
             error("the database has hectic bundle %s, this migrator brings %s and cannot upgrade from it; "
                   "nothing was changed (use a matching dbtool)", v.buf, BUNDLE_VERSION);
         r = -1;
-    } else if (r >= 0) {
-        r = bundle_apply(conn, NULL, set_get(S, SET_HECTIC_INHERITANCE_SQL));
-        if (r == 0)
-            debug("migrator", "hectic bundle %s applied", BUNDLE_VERSION);
     }
     strbuf_release(&v);
-    return r;
+    return r < 0 ? -1 : 0;
 }
+
+static struct mig_opts mig_options(void)
+{
+    struct mig_opts o = {
+        .vars = &opt_vars,
+        .force = opt_force != 0,
+        .accept_changed = opt_accept != 0,
+        .verbose = opt_verbose != 0,
+        .dry_run = opt_dry_run != 0,
+        .progress = !opt_quiet,
+        .out = stdout,
+        .lock_timeout = set_get(S, SET_MIGRATION_LOCK_TIMEOUT),
+        .statement_timeout = set_get(S, SET_MIGRATION_STATEMENT_TIMEOUT),
+        .lock_retries = set_int(S, SET_MIGRATION_LOCK_RETRIES),
+        .retry_delay = 0.5,
+        .init = init_bundle,
+    };
+    return o;
+}
+
+static int status_exit(enum mig_status st)
+{
+    switch (st) {
+    case MIG_OK:
+    case MIG_AT_TARGET:
+        return EXIT_OK;
+    case MIG_NOT_ENOUGH:
+    case MIG_NO_SUCH:
+    case MIG_NONE:
+        return EXIT_ERR;
+    case MIG_MISMATCH:
+    case MIG_CHANGED:
+    case MIG_BLOCKED:
+        return EXIT_AMBIGUOUS;
+    case MIG_CONFIG:
+        return EXIT_MISSING;
+    case MIG_FAILED:
+        return EXIT_MIGRATION;
+    case MIG_ERROR:
+        return EXIT_ERR;
+    }
+    BUG("mig status %d", (int)st);
+}
+
+/* ---- init ---- */
 
 static int do_init(int npos, char **pos)
 {
-    if (npos > 1)
-        surplus(usage_init, "init", pos[1]);
+    (void)pos;
+    if (npos)
+        die(EXIT_UNKNOWN, "init argument '%s' does not exists", pos[0]);
     if (opt_dry_run) {
         const char *inh = set_get(S, SET_HECTIC_INHERITANCE_SQL);
         struct strbuf sb = STRBUF_INIT;
@@ -272,7 +553,7 @@ static int do_init(int npos, char **pos)
     }
     PGconn *conn = connect_or_die();
     int rc = EXIT_OK;
-    if (mig_lock(conn, -1) < 0 || init_bundle(conn, NULL) < 0)
+    if (mig_lock(conn, -1) < 0 || init_bundle(conn, false, NULL) < 0 || init_bundle(conn, true, NULL) < 0)
         rc = EXIT_ERR;
     else
         info("hectic bundle %s applied", BUNDLE_VERSION);
@@ -280,6 +561,8 @@ static int do_init(int npos, char **pos)
     PQfinish(conn);
     return rc;
 }
+
+/* ---- migrate ---- */
 
 static long parse_count(const char *s)
 {
@@ -291,49 +574,45 @@ static long parse_count(const char *s)
     return n;
 }
 
-static int do_migrate(int npos, char **pos)
+/* POS: the direction and its argument (`migrate` itself dropped). */
+static int migrate_dir(int npos, char **pos)
 {
-    if (npos < 2)
+    if (npos < 1)
         die(EXIT_MISSING, "migrate needs a direction: 'migrate up [N]', 'migrate down [N]' or 'migrate to NAME'");
-    const char *dir = pos[1];
+    const char *dir = pos[0];
     struct mig_request req = {MIG_REQ_UP, 1, NULL};
     if (!strcmp(dir, "up")) {
-        if (npos > 2) {
-            const char *a = pos[2];
+        if (npos > 1) {
+            const char *a = pos[1];
             if (!strcmp(a, "all") || !strcmp(a, "latest") || !strcmp(a, "head"))
                 req.n = 0;
-            else if ((req.n = parse_count(a)) < 0) {
-                if (is_command(a) || !strcmp(a, "down") || !strcmp(a, "to"))
-                    surplus(usage_migrate, "up", a);
+            else if ((req.n = parse_count(a)) < 0)
                 usage_die(usage_migrate, "'migrate up' expects a positive number, all, latest or head, not '%s'", a);
-            }
         }
     } else if (!strcmp(dir, "down")) {
         req.kind = MIG_REQ_DOWN;
-        if (npos > 2 && !strcmp(pos[2], "all"))
+        if (npos > 1 && !strcmp(pos[1], "all"))
             req.n = 0;
-        else if (npos > 2 && (req.n = parse_count(pos[2])) < 0) {
-            if (is_command(pos[2]) || !strcmp(pos[2], "up") || !strcmp(pos[2], "to"))
-                surplus(usage_migrate, "down", pos[2]);
-            usage_die(usage_migrate, "'migrate down' expects a positive number or all, not '%s'", pos[2]);
-        }
+        else if (npos > 1 && (req.n = parse_count(pos[1])) < 0)
+            usage_die(usage_migrate, "'migrate down' expects a positive number or all, not '%s'", pos[1]);
     } else if (!strcmp(dir, "to")) {
         req.kind = MIG_REQ_TO;
-        if (npos < 3)
+        if (npos < 2)
             die(EXIT_MISSING, "'migrate to' needs a target: a migration name, latest, head or last");
-        const char *a = pos[2];
+        const char *a = pos[1];
         req.name = !strcmp(a, "latest") || !strcmp(a, "head") || !strcmp(a, "last") ? NULL : a;
-    } else if (is_command(dir)) {
-        surplus(usage_migrate, "migrate", dir);
     } else {
-        usage_die(usage_migrate, "unknown migrate direction '%s' (up, down or to)", dir);
+        static const char *const dirs[] = {"up", "down", "to"};
+        const char *near = opt_suggest(dir, dirs, ARRAY_SIZE(dirs));
+        if (near)
+            die(EXIT_UNKNOWN, "unknown migrate direction '%s' (did you mean '%s'? up, down or to)", dir, near);
+        die(EXIT_UNKNOWN, "unknown migrate direction '%s' (up, down or to)", dir);
     }
-    if (npos > 3)
-        surplus(usage_migrate, dir, pos[3]);
+    if (npos > 2)
+        die(EXIT_UNKNOWN, "`migrate %s` argument %s does not exists", dir, pos[2]);
 
     const char *mdir = migration_dir();
-    const char *url = url_or_die();
-    (void)url;
+    url_or_die();
     struct mig_folder f;
     double t0 = now_monotonic();
     scan_or_die(mdir, &f);
@@ -341,27 +620,19 @@ static int do_migrate(int npos, char **pos)
     PGconn *conn = connect_or_die();
     debug("migrate", "scan of %zu entries %.1f ms, connect %.1f ms", f.nr, (t1 - t0) * 1000,
           (now_monotonic() - t1) * 1000);
-    struct mig_opts o = {&opt_vars, opt_force != 0, opt_accept != 0, opt_verbose != 0, stdout};
-    enum mig_status st = mig_migrate(conn, &f, &req, &o, init_bundle, NULL);
+    struct mig_opts o = mig_options();
+    enum mig_status st = mig_migrate(conn, &f, &req, &o);
     PQfinish(conn);
     mig_folder_release(&f);
-    switch (st) {
-    case MIG_OK:
-    case MIG_AT_TARGET:
-        return EXIT_OK;
-    case MIG_NOT_ENOUGH:
-    case MIG_NO_SUCH:
-        return EXIT_ERR;
-    case MIG_MISMATCH:
-    case MIG_CHANGED:
-        return EXIT_AMBIGUOUS;
-    case MIG_FAILED:
-        return EXIT_MIGRATION;
-    case MIG_ERROR:
-        return EXIT_ERR;
-    }
-    BUG("mig_migrate returned %d", (int)st);
+    return status_exit(st);
 }
+
+static int do_migrate(int npos, char **pos)
+{
+    return migrate_dir(npos, pos);
+}
+
+/* ---- create ---- */
 
 /* "YYYYMMDDHHMMSS" of T in UTC. */
 static void stamp(time_t t, char out[15])
@@ -392,20 +663,24 @@ static int write_stub(const char *path, const char *text)
 static int do_create(int npos, char **pos)
 {
     if (npos > 1)
-        surplus(usage_create, "create", pos[1]);
+        die(EXIT_UNKNOWN, "create argument '%s' does not exists", pos[1]);
+    if (npos && opt_name && strcmp(opt_name, pos[0]))
+        die(EXIT_UNKNOWN, "create argument '%s' does not exists (the name is already --name %s)", pos[0], opt_name);
+    const char *name = npos ? pos[0] : opt_name;
     const char *why;
-    if (opt_name && !mig_label_valid(opt_name, &why))
-        die(EXIT_UNKNOWN, "invalid migration name '%s': %s", opt_name, why);
+    if (name && !mig_label_valid(name, &why))
+        die(EXIT_UNKNOWN, "invalid migration name '%s': %s", name, why);
     const char *dir = migration_dir();
     if (mkdir_p(dir, 0755) < 0)
         die_errno(EXIT_ERR, "cannot create the migration folder '%s'", dir);
-    char *label = opt_name ? xstrdup(opt_name) : mig_random_label();
+    char *label = name ? xstrdup(name) : mig_random_label();
     /* under a lock on DIR: the new timestamp is later than every existing one */
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || flock(dfd, LOCK_EX) < 0)
         die_errno(EXIT_ERR, "cannot lock the migration folder '%s'", dir);
     time_t t = time(NULL), newest = 0;
-    DIR *d = fdopendir(dup(dfd));
+    int rfd = dup(dfd);
+    DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
     if (!d)
         die_errno(EXIT_ERR, "cannot read the migration folder '%s'", dir);
     for (struct dirent *de; (de = readdir(d));) {
@@ -427,15 +702,15 @@ static int do_create(int npos, char **pos)
         if (errno != EEXIST || tries > 1000)
             die_errno(EXIT_ERR, "cannot create '%s'", path);
     }
-    const char *name = strrchr(path, '/') + 1;
+    const char *mname = strrchr(path, '/') + 1;
     char *up = path_join(path, "up.sql"), *down = path_join(path, "down.sql");
-    char *up_text = xasprintf("-- %s: up (runs in one transaction with its hectic.migration row)\n", name);
-    char *down_text = xasprintf("-- %s: down (reverts up.sql)\n", name);
+    char *up_text = xasprintf("-- %s: up (runs in one transaction with its hectic.migration row)\n", mname);
+    char *down_text = xasprintf("-- %s: down (reverts up.sql)\n", mname);
     int rc = write_stub(up, up_text) < 0 || write_stub(down, down_text) < 0 ? EXIT_ERR : EXIT_OK;
     close(dfd);
     if (!rc) {
         printf("%s\n", path);
-        info("created migration %s", name);
+        info("created migration %s", mname);
     }
     free(up);
     free(down);
@@ -446,57 +721,109 @@ static int do_create(int npos, char **pos)
     return rc;
 }
 
+/* ---- list ---- */
+
 static int do_list(int npos, char **pos)
 {
-    if (npos > 1)
-        surplus(usage_list, "list", pos[1]);
+    if (npos)
+        die(EXIT_UNKNOWN, "list argument '%s' does not exists", pos[0]);
+    bool json = want_json(find_cmd("list"));
     struct mig_folder f;
     scan_or_die(migration_dir(), &f);
-    for (size_t i = 0; i < f.nr; i++) {
-        const struct mig *m = &f.v[i];
+    int rc = EXIT_OK;
+    struct strbuf sb = STRBUF_INIT;
+    if (json)
+        strbuf_addch(&sb, '[');
+    size_t b = 0;
+    bool first = true;
+    for (size_t i = 0; i <= f.nr; i++) {
+        /* bad entries in name order among the migrations */
+        while (!opt_raw && b < f.bad_nr && (i == f.nr || strcmp(f.bad[b].name, f.v[i].name) < 0)) {
+            const struct mig_bad *x = &f.bad[b++];
+            bool notdir = starts_with(x->why, "not a directory") || starts_with(x->why, "a dangling");
+            if (json) {
+                strbuf_addstr(&sb, first ? "\n  {\"name\": " : ",\n  {\"name\": ");
+                mig_json_string(&sb, x->name);
+                strbuf_addstr(&sb, ", \"valid\": false, \"reason\": ");
+                mig_json_string(&sb, x->why);
+                strbuf_addch(&sb, '}');
+            } else {
+                strbuf_addf(&sb, "%s: %s\n", x->name, notdir ? "not a directory" : "not a migration name");
+            }
+            first = false;
+        }
+        if (i == f.nr)
+            break;
+        struct mig *m = &f.v[i];
         if (opt_raw) {
-            printf("%s\n", m->name);
+            strbuf_addf(&sb, "%s\n", m->name);
             continue;
         }
-        struct strbuf notes = STRBUF_INIT;
-        if (!m->up)
-            strbuf_addstr(&notes, m->down && !strstr(m->down, "/down.sql") ? ", no up/entrypoint.sql" : ", no up.sql");
-        if (!m->down)
-            strbuf_addstr(&notes, m->multi ? ", no down/entrypoint.sql" : ", no down.sql");
-        if (!m->up || !m->down)
-            strbuf_addstr(&notes, !m->up ? ": incomplete, ignored" : ": incomplete");
-        if (m->multi)
-            strbuf_addstr(&notes, ", multi-file");
-        if (m->no_tx)
-            strbuf_addstr(&notes, ", no transaction");
-        if (notes.len)
-            printf("%s  (%s)\n", m->name, notes.buf + 2);
-        else
-            printf("%s\n", m->name);
-        strbuf_release(&notes);
+        if (mig_resolve(&f, m) < 0) {
+            rc = EXIT_MISSING;
+            continue;
+        }
+        bool up = m->up || m->has_up_dir, down = m->down || m->has_down_dir;
+        if (json) {
+            strbuf_addstr(&sb, first ? "\n  {\"name\": " : ",\n  {\"name\": ");
+            mig_json_string(&sb, m->name);
+            strbuf_addf(&sb, ", \"valid\": true, \"up\": %s, \"down\": %s, \"multi_file\": %s, \"transaction\": %s",
+                        m->up ? "true" : "false", m->down ? "true" : "false", m->multi ? "true" : "false",
+                        m->no_tx ? "false" : "true");
+            if (!m->up) {
+                strbuf_addstr(&sb, ", \"reason\": ");
+                mig_json_string(&sb, m->why ? m->why : "no up file");
+            }
+            strbuf_addch(&sb, '}');
+        } else if (up && down) {
+            strbuf_addf(&sb, "%s\n", m->name);
+        } else {
+            strbuf_addf(&sb, "%s: missing%s%s\n", m->name, up ? "" : " up.sql", down ? "" : " down.sql");
+        }
+        first = false;
     }
+    if (json)
+        strbuf_addstr(&sb, first ? "]\n" : "\n]\n");
+    if (rc == EXIT_OK)
+        fwrite(sb.buf, 1, sb.len, stdout);
+    strbuf_release(&sb);
     mig_folder_release(&f);
-    return 0;
+    return rc;
 }
+
+/* ---- status ---- */
 
 static int do_status(int npos, char **pos)
 {
-    if (npos > 1)
-        surplus(usage_status, "status", pos[1]);
+    if (npos)
+        die(EXIT_UNKNOWN, "status argument '%s' does not exists", pos[0]);
+    bool json = want_json(find_cmd("status"));
     const char *dir = migration_dir();
     url_or_die();
     struct mig_folder f;
     scan_or_die(dir, &f);
+    if (mig_resolve_all(&f) < 0) {
+        mig_folder_release(&f);
+        return EXIT_MISSING;
+    }
     PGconn *conn = connect_or_die();
     struct mig_db db;
+    struct mig_status_counts c;
     int rc = EXIT_OK;
-    if (mig_db_read(conn, &db) < 0) {
+    if (mig_db_read(conn, &db, true) < 0) {
         rc = EXIT_ERR;
     } else {
         if (!db.has_table)
             warn("no hectic.migration table yet: nothing is applied (run 'migrator init' or 'migrate')");
-        if (mig_status_print(stdout, &f, &db) < 0)
+        if (mig_status_print(stdout, &f, &db, json, &c) < 0)
             rc = EXIT_ERR;
+        else if (opt_exit_code) {
+            if (c.n[MIG_ST_CHANGED] || c.n[MIG_ST_MISSING] || c.n[MIG_ST_PARTIAL] || c.n[MIG_ST_INCOMPLETE] ||
+                c.n[MIG_ST_BAD])
+                rc = EXIT_AMBIGUOUS;
+            else if (c.n[MIG_ST_PENDING])
+                rc = EXIT_ERR;
+        }
         mig_db_release(&db);
     }
     PQfinish(conn);
@@ -504,90 +831,182 @@ static int do_status(int npos, char **pos)
     return rc;
 }
 
-int cmd_migrator(int argc, char **argv, const struct settings *s)
-{
-    const char *cmd = find_command(argc, argv);
-    const char *const *usage = usage_main;
-    const struct option opts_main[] = {GLOBAL_OPTS, OPT_END()};
-    const struct option opts_init[] = {
-        GLOBAL_OPTS, OPT_BOOL(0, "dry-run", &opt_dry_run, "print the SQL, change nothing"), OPT_END()};
-    const struct option opts_migrate[] = {
-        GLOBAL_OPTS,
-        OPT_BOOL('f', "force", &opt_force, "go on past a history mismatch (loudly)"),
-        OPT_BOOL(0, "accept-changed", &opt_accept, "record the new hash of changed applied migrations"),
-        OPT_BOOL(0, "verbose", &opt_verbose, "print the scripts' command tags (CREATE TABLE, INSERT 0 1, ...)"),
-        OPT_END()};
-    const struct option opts_create[] = {
-        GLOBAL_OPTS, OPT_STRING(0, "name", &opt_name, "NAME", "the label after the timestamp (default: random)"),
-        OPT_END()};
-    const struct option opts_list[] = {
-        GLOBAL_OPTS, OPT_BOOL(0, "raw", &opt_raw, "names only, one per line"), OPT_END()};
-    const struct option *opts = opts_main;
-    if (cmd && !strcmp(cmd, "init"))
-        opts = opts_init, usage = usage_init;
-    else if (cmd && !strcmp(cmd, "migrate"))
-        opts = opts_migrate, usage = usage_migrate;
-    else if (cmd && !strcmp(cmd, "create"))
-        opts = opts_create, usage = usage_create;
-    else if (cmd && !strcmp(cmd, "list"))
-        opts = opts_list, usage = usage_list;
-    else if (cmd && !strcmp(cmd, "status"))
-        usage = usage_status;
-    else if (cmd && !strcmp(cmd, "help"))
-        usage = usage_help;
+/* ---- baseline ---- */
 
-    if (!cmd || usage == usage_main || usage == usage_help) {
-        /* `migrator --help` lists the commands; with an unknown command, -h still helps */
-        for (int i = 1; i < argc; i++)
-            if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-                main_help(stdout);
-                return 0;
-            }
-    }
-    int npos = parse_options(argc, argv, opts, usage, 0);
-    char **pos = argv;
-    if (opt_inherits)
-        warn("--inherits is deprecated and ignored: inheritance comes with the hectic bundle that "
-             "'migrator init' applies");
-    if (opt_version) {
-        printf("migrator (dbtool) %s\n", DBTOOL_VERSION);
-        return 0;
-    }
-    if (!npos) {
-        main_help(stderr);
-        return EXIT_ERR;
-    }
-    {
-        struct set_override ov[2];
+static int do_baseline(int npos, char **pos)
+{
+    if (npos > 1)
+        die(EXIT_UNKNOWN, "baseline argument '%s' does not exists", pos[1]);
+    const char *upto = npos ? pos[0] : NULL;
+    if (upto && (!strcmp(upto, "latest") || !strcmp(upto, "head") || !strcmp(upto, "last")))
+        upto = NULL;
+    const char *dir = migration_dir();
+    url_or_die();
+    struct mig_folder f;
+    scan_or_die(dir, &f);
+    PGconn *conn = connect_or_die();
+    int rc;
+    if (init_bundle(conn, false, NULL) < 0 || init_bundle(conn, true, NULL) < 0) {
+        rc = EXIT_ERR;
+    } else {
         size_t n = 0;
-        if (opt_url)
-            ov[n++] = (struct set_override){SET_DB_URL, opt_url};
-        if (opt_dir)
-            ov[n++] = (struct set_override){SET_MIGRATION_DIR, opt_dir};
-        settings_derive(&mig_settings, s, ov, n);
-        S = &mig_settings;
+        enum mig_status st = mig_baseline(conn, &f, upto, &n);
+        rc = status_exit(st);
+        if (st == MIG_OK)
+            info("baseline: recorded %zu migration%s as applied without running %s (up to %s)", n,
+                 n == 1 ? "" : "s", n == 1 ? "it" : "them", upto ? upto : "the newest");
     }
-    cmd = pos[0];
-    if (!strcmp(cmd, "help")) {
-        if (npos > 1)
-            surplus(usage_help, "help", pos[1]);
+    PQfinish(conn);
+    mig_folder_release(&f);
+    return rc;
+}
+
+/* ---- lint ---- */
+
+static int do_lint(int npos, char **pos)
+{
+    bool json = want_json(find_cmd("lint"));
+    const char *dir = migration_dir();
+    struct mig_folder f;
+    scan_or_die(dir, &f);
+    struct mig **list = xcalloc(f.nr ? f.nr : 1, sizeof(*list));
+    size_t n = 0;
+    int rc = EXIT_OK;
+    const char *url = set_get(S, SET_DB_URL);
+    if (npos) {
+        for (int i = 0; i < npos; i++) {
+            struct mig *m = (struct mig *)mig_find(&f, pos[i]);
+            if (!m) {
+                /* a path to the folder is fine too */
+                const char *base = strrchr(pos[i], '/');
+                m = (struct mig *)mig_find(&f, base && base[1] ? base + 1 : pos[i]);
+            }
+            if (!m)
+                die(EXIT_ERR, "no migration named '%s' in '%s'", pos[i], dir);
+            list[n++] = m;
+        }
+    } else if (opt_all || !url || !*url) {
+        if (!opt_all)
+            info("lint: no database URL: linting every migration of %s (--all)", dir);
+        for (size_t i = 0; i < f.nr; i++)
+            list[n++] = &f.v[i];
+    } else {
+        PGconn *conn = connect_or_die();
+        struct mig_db db;
+        if (mig_db_read(conn, &db, false) < 0) {
+            PQfinish(conn);
+            free(list);
+            mig_folder_release(&f);
+            return EXIT_ERR;
+        }
+        for (size_t i = 0; i < f.nr; i++)
+            if (!mig_db_find(&db, f.v[i].name))
+                list[n++] = &f.v[i];
+        mig_db_release(&db);
+        PQfinish(conn);
+    }
+    struct lint_opts lo = {&opt_vars, set_get(S, SET_MIGRATION_LOCK_TIMEOUT)};
+    struct lint_result res;
+    if (miglint_run(&f, list, n, &lo, &res) < 0) {
+        rc = EXIT_ERR;
+    } else {
+        miglint_print(stdout, &res, json);
+        if (!json || !opt_quiet)
+            info("lint: %zu finding%s in %zu migration%s%s", res.nr, res.nr == 1 ? "" : "s", res.migrations,
+                 res.migrations == 1 ? "" : "s",
+                 res.nr ? "; '-- dbtool:allow RULE' before a statement accepts a finding" : "");
+        if (res.nr)
+            rc = EXIT_ERR;
+        if (res.config_error)
+            rc = EXIT_MISSING;
+    }
+    miglint_release(&res);
+    free(list);
+    mig_folder_release(&f);
+    return rc;
+}
+
+/* ---- import ---- */
+
+static int do_import(int npos, char **pos)
+{
+    if (!opt_from)
+        die(EXIT_MISSING, "import needs --from TOOL (dbmate, golang-migrate, goose, flyway or sqitch)");
+    if (npos != 1)
+        die(EXIT_MISSING, "import needs the folder to read: migrator import --from %s DIR", opt_from);
+    return migimport_run(opt_from, pos[0], migration_dir(), opt_dry_run != 0);
+}
+
+/* ---- help ---- */
+
+static int do_help(int npos, char **pos)
+{
+    if (!npos) {
         main_help(stdout);
         return 0;
     }
+    const struct command *c = find_cmd(pos[0]);
+    if (!c)
+        unknown_command("command", pos[0]);
+    if (!c->usage) {
+        main_help(stdout);
+        return 0;
+    }
+    command_help(c);
+    return 0;
+}
+
+/* ---- the front door ---- */
+
+int cmd_migrator(int argc, char **argv, const struct settings *s)
+{
+    /* global options before the command */
+    int n = parse_options(argc, argv, opts_global, main_usage(), PARSE_OPT_STOP_AT_NON_OPTION);
+    if (opt_version) {
+        printf("migrator version " MIGRATOR_VERSION " (dbtool %s)\n", DBTOOL_VERSION);
+        return 0;
+    }
+    if (!n) {
+        main_help(stderr);
+        return EXIT_ERR;
+    }
+    const struct command *c = find_cmd(argv[0]);
+    if (!c)
+        unknown_command("command", argv[0]);
+    /* the command's options (global ones too), unknown ones kept for check_words */
+    n = parse_options(n, argv, c->opts, c->usage, PARSE_OPT_KEEP_UNKNOWN);
+    if (opt_version) {
+        printf("migrator version " MIGRATOR_VERSION " (dbtool %s)\n", DBTOOL_VERSION);
+        return 0;
+    }
+    n = check_words(c, n, argv);
+    if (opt_quiet)
+        log_configure("warn", NULL);
+    if (opt_inherits)
+        warn("--inherits is deprecated and ignored: inheritance comes with the hectic bundle that "
+             "'migrator init' applies");
+    {
+        struct set_override ov[2];
+        size_t k = 0;
+        if (opt_url)
+            ov[k++] = (struct set_override){SET_DB_URL, opt_url};
+        if (opt_dir)
+            ov[k++] = (struct set_override){SET_MIGRATION_DIR, opt_dir};
+        settings_derive(&mig_settings, s, ov, k);
+        S = &mig_settings;
+    }
     int rc;
-    if (!strcmp(cmd, "init"))
-        rc = do_init(npos, pos);
-    else if (!strcmp(cmd, "migrate"))
-        rc = do_migrate(npos, pos);
-    else if (!strcmp(cmd, "create"))
-        rc = do_create(npos, pos);
-    else if (!strcmp(cmd, "list"))
-        rc = do_list(npos, pos);
-    else if (!strcmp(cmd, "status"))
-        rc = do_status(npos, pos);
-    else
-        die(EXIT_UNKNOWN, "unknown command '%s' (init, migrate, create, list, status, help; see 'migrator --help')",
-            cmd);
+    if (c->flags & CMD_MIGRATE) {
+        /* `up 2` is `migrate up 2` */
+        char **v = xcalloc((size_t)n + 2, sizeof(*v));
+        v[0] = (char *)c->name;
+        for (int i = 0; i < n; i++)
+            v[i + 1] = argv[i];
+        rc = migrate_dir(n + 1, v);
+        free(v);
+    } else {
+        rc = c->fn(n, argv);
+    }
     settings_release(&mig_settings);
     S = NULL;
     return rc;

@@ -1,12 +1,12 @@
 /*
- * migrate.c — the migration folder, hectic.migration, the history and hash
- * checks, the advisory lock, planning and running up/down steps through the
- * in-process script runner on one connection.
+ * migrate.c — the migration folder, migration.yaml, hectic.migration, the
+ * history and hash checks, the advisory lock, planning, baseline and status.
+ * Running steps is lib/migrun.c.
  *
- * Speed matters here (bench/migrator.sh): a no-op run is one query for the
- * applied list plus a readdir and a few fstatat per entry; a step is three
- * round trips for a one-statement script (BEGIN+SET LOCAL, the statement,
- * bookkeeping+COMMIT), one fewer than `psql` running BEGIN; \i; INSERT; COMMIT.
+ * Speed matters here (bench/migrator.sh): a no-op run over 5000 applied
+ * migrations is one readdir, one query for the applied list and one
+ * open+read per applied up file (its hash); nothing else is looked at until
+ * something needs it (mig_resolve()).
  */
 #include "lib/migrate.h"
 #include "lib/pg.h"
@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -91,15 +92,51 @@ static int meta_bool(const char *s, bool *out)
     return -1;
 }
 
-int mig_meta_parse(const char *name, const char *text, size_t len, bool *transaction)
+/* The meta file's value errors, at libyaml mark M of NAME. */
+static const char *const meta_keys[] = {"transaction", "lock_timeout", "statement_timeout"};
+
+bool mig_duration_valid(const char *s)
+{
+    static const char *const units[] = {"", "us", "ms", "s", "min", "h", "d"};
+    const char *p = s;
+    if (!isdigit((unsigned char)*p))
+        return false;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return false;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    while (*p == ' ')
+        p++;
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+        if (!strcmp(p, units[i]))
+            return true;
+    return false;
+}
+
+void mig_meta_release(struct mig_meta *meta)
+{
+    free(meta->lock_timeout);
+    free(meta->statement_timeout);
+    meta->lock_timeout = meta->statement_timeout = NULL;
+    meta->transaction = true;
+}
+
+int mig_meta_parse(const char *name, const char *text, size_t len, struct mig_meta *meta)
 {
     yaml_parser_t p;
     yaml_event_t ev;
     int ret = 0;
     /* 0 before the mapping, 1 expecting a key, 2 expecting a value, 3 after the mapping */
     int state = 0;
-    bool seen = false;
-    *transaction = true;
+    int key = -1;
+    bool seen[ARRAY_SIZE(meta_keys)] = {false};
+    memset(meta, 0, sizeof(*meta));
+    meta->transaction = true;
     if (!yaml_parser_initialize(&p))
         return error("%s: cannot initialise the YAML parser", name);
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
@@ -127,19 +164,36 @@ int mig_meta_parse(const char *name, const char *text, size_t len, bool *transac
             state = 3;
         } else if (state == 1 && t == YAML_SCALAR_EVENT) {
             const char *k = (const char *)ev.data.scalar.value;
-            if (strcmp(k, "transaction"))
-                ret = meta_err(name, ev.start_mark, "unknown key '%s' (the only key is 'transaction')", k);
-            else if (seen)
-                ret = meta_err(name, ev.start_mark, "duplicate key 'transaction'");
-            seen = true;
+            key = -1;
+            for (size_t i = 0; i < ARRAY_SIZE(meta_keys); i++)
+                if (!strcmp(k, meta_keys[i]))
+                    key = (int)i;
+            if (key < 0)
+                ret = meta_err(name, ev.start_mark,
+                               "unknown key '%s' (keys: transaction, lock_timeout, statement_timeout)", k);
+            else if (seen[key])
+                ret = meta_err(name, ev.start_mark, "duplicate key '%s'", k);
+            else
+                seen[key] = true;
             state = 2;
         } else if (state == 2 && t == YAML_SCALAR_EVENT) {
             const char *v = (const char *)ev.data.scalar.value;
-            if (meta_bool(v, transaction) < 0)
-                ret = meta_err(name, ev.start_mark, "'transaction' expects true or false, got '%s'", v);
+            if (key == 0) {
+                if (meta_bool(v, &meta->transaction) < 0)
+                    ret = meta_err(name, ev.start_mark, "'transaction' expects true or false, got '%s'", v);
+            } else if (!mig_duration_valid(v)) {
+                ret = meta_err(name, ev.start_mark,
+                               "'%s' expects a duration such as 5s, 500ms, 2min or a number of "
+                               "milliseconds, got '%s'", meta_keys[key], v);
+            } else {
+                char **dst = key == 1 ? &meta->lock_timeout : &meta->statement_timeout;
+                free(*dst);
+                *dst = xstrdup(v);
+            }
             state = 1;
         } else if (state == 2) {
-            ret = meta_err(name, ev.start_mark, "'transaction' expects true or false, got a %s",
+            ret = meta_err(name, ev.start_mark, "'%s' expects a %s, got a %s", meta_keys[key < 0 ? 0 : key],
+                           key <= 0 ? "boolean" : "duration",
                            t == YAML_MAPPING_START_EVENT ? "mapping" : t == YAML_SEQUENCE_START_EVENT ? "list" : "non-scalar");
         } else if (state == 1) {
             ret = meta_err(name, ev.start_mark, "keys must be plain strings");
@@ -151,27 +205,44 @@ int mig_meta_parse(const char *name, const char *text, size_t len, bool *transac
             break;
     }
     yaml_parser_delete(&p);
+    if (ret)
+        mig_meta_release(meta);
     return ret;
 }
 
-int mig_meta_load(const char *path, bool *transaction)
+int mig_meta_load(const char *path, struct mig_meta *meta)
 {
     struct strbuf sb = STRBUF_INIT;
     int ret;
-    if (strbuf_read_file(&sb, path) < 0)
+    if (strbuf_read_file(&sb, path) < 0) {
+        memset(meta, 0, sizeof(*meta));
+        meta->transaction = true;
         ret = error_errno("cannot read '%s'", path);
-    else
-        ret = mig_meta_parse(path, sb.buf, sb.len, transaction);
+    } else {
+        ret = mig_meta_parse(path, sb.buf, sb.len, meta);
+    }
     strbuf_release(&sb);
     return ret;
 }
 
 /* ---- the folder ---- */
 
-static bool is_file_at(int dfd, const char *rel)
+char *mig_name_problem(const char *name)
 {
-    struct stat st;
-    return fstatat(dfd, rel, &st, 0) == 0 && S_ISREG(st.st_mode);
+    size_t d = 0;
+    while (isdigit((unsigned char)name[d]))
+        d++;
+    if (d == 14 && name[14] == '-' && name[15])
+        return NULL;
+    if (d == 14 && name[14] == '-')
+        return xstrdup("nothing after the '-': a name is YYYYMMDDHHMMSS-label");
+    if (d == 14 && !name[14])
+        return xstrdup("no '-label' after the version: a name is YYYYMMDDHHMMSS-label");
+    if (d == 14)
+        return xasprintf("'%c' after the version: a name is YYYYMMDDHHMMSS-label (with a '-')", name[14]);
+    return xasprintf("the version has %zu digit%s, dbtool's has 14: a name is YYYYMMDDHHMMSS-label "
+                     "(rename it, or convert another tool's folder with 'migrator import')",
+                     d, d == 1 ? "" : "s");
 }
 
 static int cmp_mig(const void *a, const void *b)
@@ -179,77 +250,70 @@ static int cmp_mig(const void *a, const void *b)
     return strcmp(((const struct mig *)a)->name, ((const struct mig *)b)->name);
 }
 
+static int cmp_bad(const void *a, const void *b)
+{
+    return strcmp(((const struct mig_bad *)a)->name, ((const struct mig_bad *)b)->name);
+}
+
+static void add_bad(struct mig_folder *f, const char *name, char *why)
+{
+    ALLOC_GROW(f->bad, f->bad_nr + 1, f->bad_alloc);
+    f->bad[f->bad_nr++] = (struct mig_bad){xstrdup(name), why};
+}
+
 int mig_scan(const char *dir, struct mig_folder *f)
 {
     memset(f, 0, sizeof(*f));
     f->dir = xstrdup(dir);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
+    f->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (f->dfd < 0)
         return error_errno("cannot open the migration folder '%s'", dir);
-    DIR *d = fdopendir(dfd); /* owns dfd from here on */
+    int rfd = dup(f->dfd);
+    DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
     if (!d) {
-        close(dfd);
+        if (rfd >= 0)
+            close(rfd);
         return error_errno("cannot read the migration folder '%s'", dir);
     }
+    /* readdir shares rfd's offset with f->dfd: rewind, another reader may have moved it */
+    rewinddir(d);
     int ret = 0;
-    struct strbuf rel = STRBUF_INIT;
     struct dirent *de;
     errno = 0;
     while ((de = readdir(d))) {
         const char *n = de->d_name;
-        if (!mig_name_valid(n))
+        if (!isdigit((unsigned char)n[0])) {
+            errno = 0;
             continue;
-        if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN && de->d_type != DT_LNK)
-            continue;
-        int fd = dirfd(d);
-        struct mig m = {0};
-        strbuf_reset(&rel);
-        strbuf_addf(&rel, "%s/up.sql", n);
-        if (is_file_at(fd, rel.buf)) {
-            m.up = xasprintf("%s/%s/up.sql", dir, n);
-        } else {
-            strbuf_reset(&rel);
-            strbuf_addf(&rel, "%s/up/entrypoint.sql", n);
-            if (is_file_at(fd, rel.buf)) {
-                m.up = xasprintf("%s/%s/up/entrypoint.sql", dir, n);
-                m.multi = true;
-            }
         }
-        static const char *const downs[2][2] = {{"down.sql", "down/entrypoint.sql"},
-                                                {"down/entrypoint.sql", "down.sql"}};
-        for (int i = 0; i < 2 && !m.down; i++) {
-            strbuf_reset(&rel);
-            strbuf_addf(&rel, "%s/%s", n, downs[m.multi][i]);
-            if (is_file_at(fd, rel.buf))
-                m.down = xasprintf("%s/%s/%s", dir, n, downs[m.multi][i]);
-        }
-        if (!m.up && !m.down) {
+        bool isdir = de->d_type == DT_DIR;
+        if (de->d_type == DT_UNKNOWN || de->d_type == DT_LNK) {
             struct stat st;
-            if (fstatat(fd, n, &st, 0) < 0 || !S_ISDIR(st.st_mode))
-                continue; /* a file that happens to look like a migration name */
+            if (fstatat(f->dfd, n, &st, 0) < 0) {
+                add_bad(f, n, xstrdup("a dangling symbolic link"));
+                errno = 0;
+                continue;
+            }
+            isdir = S_ISDIR(st.st_mode);
         }
-        strbuf_reset(&rel);
-        strbuf_addf(&rel, "%s/" MIG_META_FILE, n);
-        if (faccessat(fd, rel.buf, F_OK, 0) == 0) {
-            bool tx = true;
-            char *path = xasprintf("%s/%s", dir, rel.buf);
-            m.has_meta = true;
-            if (mig_meta_load(path, &tx) < 0)
-                ret = -1;
-            m.no_tx = !tx;
-            free(path);
+        char *prob = mig_name_problem(n);
+        if (prob) {
+            add_bad(f, n, prob);
+        } else if (!isdir) {
+            add_bad(f, n, xstrdup("not a directory: a migration is a folder NAME/ with up.sql and down.sql"));
+        } else {
+            ALLOC_GROW(f->v, f->nr + 1, f->alloc);
+            f->v[f->nr++] = (struct mig){.name = xstrdup(n), .meta = {.transaction = true}};
         }
-        m.name = xstrdup(n);
-        ALLOC_GROW(f->v, f->nr + 1, f->alloc);
-        f->v[f->nr++] = m;
         errno = 0;
     }
-    if (errno && !ret)
+    if (errno)
         ret = error_errno("cannot read the migration folder '%s'", dir);
     closedir(d);
-    strbuf_release(&rel);
     if (f->nr > 1)
         qsort(f->v, f->nr, sizeof(*f->v), cmp_mig);
+    if (f->bad_nr > 1)
+        qsort(f->bad, f->bad_nr, sizeof(*f->bad), cmp_bad);
     return ret;
 }
 
@@ -259,10 +323,20 @@ void mig_folder_release(struct mig_folder *f)
         free(f->v[i].name);
         free(f->v[i].up);
         free(f->v[i].down);
+        free(f->v[i].why);
+        mig_meta_release(&f->v[i].meta);
     }
+    for (size_t i = 0; i < f->bad_nr; i++) {
+        free(f->bad[i].name);
+        free(f->bad[i].why);
+    }
+    if (f->dfd > 0)
+        close(f->dfd);
     free(f->v);
+    free(f->bad);
     free(f->dir);
     memset(f, 0, sizeof(*f));
+    f->dfd = -1;
 }
 
 const struct mig *mig_find(const struct mig_folder *f, const char *name)
@@ -281,6 +355,189 @@ const struct mig *mig_find(const struct mig_folder *f, const char *name)
     return NULL;
 }
 
+/* stat NAME/REL in F: 1 a regular file, 2 a directory, 3 something else, 0 nothing. */
+static int kind_at(const struct mig_folder *f, const char *name, const char *rel)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (snprintf(path, sizeof(path), "%s/%s", name, rel) >= (int)sizeof(path))
+        return 0;
+    if (fstatat(f->dfd, path, &st, 0) < 0)
+        return 0;
+    return S_ISREG(st.st_mode) ? 1 : S_ISDIR(st.st_mode) ? 2 : 3;
+}
+
+/* Why M has no up file, for status, list and the errors. */
+static char *why_no_up(const struct mig_folder *f, const struct mig *m, int upsql)
+{
+    if (upsql == 2)
+        return xstrdup("up.sql is a directory, not a file");
+    if (upsql == 3)
+        return xstrdup("up.sql is not a regular file (a FIFO, socket or device)");
+    if (m->has_up_dir)
+        return xstrdup("up/ has no entrypoint.sql");
+    /* a near miss: UP.sql, Up.SQL, up.sql.txt */
+    char *found = NULL;
+    int fd = openat(f->dfd, m->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d && fd >= 0)
+        close(fd);
+    for (struct dirent *de; d && (de = readdir(d));)
+        if (!found && (!strcasecmp(de->d_name, "up.sql") || !strncasecmp(de->d_name, "up.", 3) ||
+                       !strcasecmp(de->d_name, "up")))
+            found = xstrdup(de->d_name);
+    if (d)
+        closedir(d);
+    char *why;
+    if (found)
+        why = xasprintf("no up.sql (there is '%s': the up file must be named exactly up.sql)", found);
+    else
+        why = xstrdup("no up.sql (or up/entrypoint.sql)");
+    free(found);
+    return why;
+}
+
+static void resolve_up(struct mig_folder *f, struct mig *m)
+{
+    if (m->up_known)
+        return;
+    m->up_known = true;
+    int upsql = kind_at(f, m->name, "up.sql");
+    m->has_up_dir = kind_at(f, m->name, "up") == 2;
+    if (upsql == 1) {
+        m->up = xasprintf("%s/%s/up.sql", f->dir, m->name);
+    } else if (m->has_up_dir && kind_at(f, m->name, "up/entrypoint.sql") == 1) {
+        m->up = xasprintf("%s/%s/up/entrypoint.sql", f->dir, m->name);
+        m->multi = true;
+    } else {
+        m->why = why_no_up(f, m, upsql);
+    }
+}
+
+static void resolve_down(struct mig_folder *f, struct mig *m)
+{
+    if (m->down_known)
+        return;
+    resolve_up(f, m);
+    m->down_known = true;
+    m->has_down_dir = kind_at(f, m->name, "down") == 2;
+    static const char *const downs[2][2] = {{"down.sql", "down/entrypoint.sql"},
+                                            {"down/entrypoint.sql", "down.sql"}};
+    for (int i = 0; i < 2 && !m->down; i++)
+        if (kind_at(f, m->name, downs[m->multi][i]) == 1)
+            m->down = xasprintf("%s/%s/%s", f->dir, m->name, downs[m->multi][i]);
+}
+
+static int resolve_meta(struct mig_folder *f, struct mig *m)
+{
+    if (m->meta_known)
+        return 0;
+    m->meta_known = true;
+    char rel[PATH_MAX];
+    snprintf(rel, sizeof(rel), "%s/" MIG_META_FILE, m->name);
+    if (faccessat(f->dfd, rel, F_OK, 0) < 0)
+        return 0;
+    m->has_meta = true;
+    char *path = xasprintf("%s/%s", f->dir, rel);
+    int r = mig_meta_load(path, &m->meta);
+    free(path);
+    m->no_tx = !m->meta.transaction;
+    return r;
+}
+
+int mig_resolve(struct mig_folder *f, struct mig *m)
+{
+    resolve_up(f, m);
+    resolve_down(f, m);
+    return resolve_meta(f, m);
+}
+
+int mig_resolve_all(struct mig_folder *f)
+{
+    int ret = 0;
+    for (size_t i = 0; i < f->nr; i++)
+        if (mig_resolve(f, &f->v[i]) < 0)
+            ret = -1;
+    return ret;
+}
+
+static void digest_hex(const unsigned char d[SHA256_DIGEST_LEN], char hex[SHA256_HEX_LEN])
+{
+    static const char x[] = "0123456789abcdef";
+    for (int i = 0; i < SHA256_DIGEST_LEN; i++) {
+        hex[2 * i] = x[d[i] >> 4];
+        hex[2 * i + 1] = x[d[i] & 15];
+    }
+    hex[64] = 0;
+}
+
+/* sha256 of the regular file REL (relative to F's folder) into HEX: 1, 0 when it is no regular file, -1 on error. */
+static int hash_at(const struct mig_folder *f, const char *rel, char hex[SHA256_HEX_LEN])
+{
+    int fd = openat(f->dfd, rel, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ENOTDIR || errno == EISDIR ? 0 : -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return 0;
+    }
+    struct sha256_ctx c;
+    unsigned char buf[16384], d[SHA256_DIGEST_LEN];
+    sha256_init(&c);
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        sha256_update(&c, buf, (size_t)n);
+        /* a short read of a regular file is its end */
+        if ((size_t)n < sizeof(buf) && (off_t)c.len == st.st_size)
+            break;
+    }
+    close(fd);
+    sha256_final(&c, d);
+    digest_hex(d, hex);
+    return 1;
+}
+
+int mig_hash(struct mig_folder *f, struct mig *m)
+{
+    if (m->hash[0])
+        return 0;
+    char rel[PATH_MAX];
+    int r = 0;
+    if (!m->up_known) {
+        /* the common case in one open: NAME/up.sql */
+        snprintf(rel, sizeof(rel), "%s/up.sql", m->name);
+        r = hash_at(f, rel, m->hash);
+        if (r > 0) {
+            m->up_known = true;
+            m->up = xasprintf("%s/%s/up.sql", f->dir, m->name);
+            return 0;
+        }
+        if (r < 0)
+            return error_errno("cannot read '%s/%s'", f->dir, rel);
+        resolve_up(f, m);
+    }
+    if (!m->up)
+        return error("migration '%s' has no up file: %s", m->name, m->why ? m->why : "?");
+    snprintf(rel, sizeof(rel), "%s/%s", m->name, m->multi ? "up/entrypoint.sql" : "up.sql");
+    r = hash_at(f, rel, m->hash);
+    if (r <= 0) {
+        m->hash[0] = 0;
+        return error_errno("cannot read '%s'", m->up);
+    }
+    return 0;
+}
+
 /* ---- hectic.migration ---- */
 
 static int cmp_applied(const void *a, const void *b)
@@ -288,34 +545,64 @@ static int cmp_applied(const void *a, const void *b)
     return strcmp(((const struct mig_applied *)a)->name, ((const struct mig_applied *)b)->name);
 }
 
-int mig_db_read(PGconn *conn, struct mig_db *db)
+static bool missing_relation(const PGresult *r)
+{
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    /* undefined_table / invalid_schema_name: the bundle is not applied (yet) */
+    return state && (!strcmp(state, "42P01") || !strcmp(state, "3F000"));
+}
+
+int mig_db_read(PGconn *conn, struct mig_db *db, bool with_times)
 {
     memset(db, 0, sizeof(*db));
-    PGresult *r = PQexec(conn, "SELECT name, hash FROM hectic.migration");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        /* undefined_table / invalid_schema_name: the bundle is not applied yet */
-        if (state && (!strcmp(state, "42P01") || !strcmp(state, "3F000"))) {
+    /* both tables in one round trip; the second fails alone on a database whose
+     * bundle predates hectic.migration_step */
+    const char *sql = with_times
+        ? "SELECT name, hash, applied_at::text FROM hectic.migration;"
+          " SELECT name, direction = 'down', step, hash, location FROM hectic.migration_step"
+          " ORDER BY name, direction, step"
+        : "SELECT name, hash FROM hectic.migration;"
+          " SELECT name, direction = 'down', step, hash, location FROM hectic.migration_step"
+          " ORDER BY name, direction, step";
+    if (!PQsendQuery(conn, sql))
+        return error("cannot read hectic.migration: %s", PQerrorMessage(conn));
+    int ret = 0;
+    int i = 0;
+    for (PGresult *r; (r = PQgetResult(conn)); i++) {
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            if (!missing_relation(r) && !ret) {
+                pg_print_result_error(r, i ? "cannot read hectic.migration_step" : "cannot read hectic.migration");
+                ret = -1;
+            }
             PQclear(r);
-            return 0;
+            continue;
         }
-        pg_print_result_error(r, "cannot read hectic.migration");
+        int n = PQntuples(r);
+        if (i == 0) {
+            db->has_table = true;
+            db->v = xcalloc(n ? (size_t)n : 1, sizeof(*db->v));
+            db->alloc = n ? (size_t)n : 1;
+            for (int k = 0; k < n; k++) {
+                db->v[k].name = xstrdup(PQgetvalue(r, k, 0));
+                db->v[k].hash = xstrdup(PQgetvalue(r, k, 1));
+                if (with_times)
+                    db->v[k].applied_at = xstrdup(PQgetvalue(r, k, 2));
+            }
+            db->nr = (size_t)n;
+        } else {
+            db->has_steps = true;
+            for (int k = 0; k < n; k++) {
+                ALLOC_GROW(db->steps, db->steps_nr + 1, db->steps_alloc);
+                db->steps[db->steps_nr++] = (struct mig_progress){
+                    xstrdup(PQgetvalue(r, k, 0)), !strcmp(PQgetvalue(r, k, 1), "t"), atoi(PQgetvalue(r, k, 2)),
+                    xstrdup(PQgetvalue(r, k, 3)), xstrdup(PQgetvalue(r, k, 4))};
+            }
+        }
         PQclear(r);
-        return -1;
     }
-    db->has_table = true;
-    int n = PQntuples(r);
-    db->v = xcalloc(n ? (size_t)n : 1, sizeof(*db->v));
-    db->alloc = n ? (size_t)n : 1;
-    for (int i = 0; i < n; i++) {
-        db->v[i].name = xstrdup(PQgetvalue(r, i, 0));
-        db->v[i].hash = xstrdup(PQgetvalue(r, i, 1));
-    }
-    db->nr = (size_t)n;
-    PQclear(r);
     if (db->nr > 1)
         qsort(db->v, db->nr, sizeof(*db->v), cmp_applied);
-    return 0;
+    return ret;
 }
 
 void mig_db_release(struct mig_db *db)
@@ -323,8 +610,15 @@ void mig_db_release(struct mig_db *db)
     for (size_t i = 0; i < db->nr; i++) {
         free(db->v[i].name);
         free(db->v[i].hash);
+        free(db->v[i].applied_at);
+    }
+    for (size_t i = 0; i < db->steps_nr; i++) {
+        free(db->steps[i].name);
+        free(db->steps[i].hash);
+        free(db->steps[i].location);
     }
     free(db->v);
+    free(db->steps);
     memset(db, 0, sizeof(*db));
 }
 
@@ -344,17 +638,35 @@ const struct mig_applied *mig_db_find(const struct mig_db *db, const char *name)
     return NULL;
 }
 
-/* ---- checks ---- */
-
-/* The I-th folder migration that has an up file, walking with a cursor. */
-static const struct mig *next_runnable(const struct mig_folder *f, size_t *cursor)
+const struct mig_progress *mig_db_progress(const struct mig_db *db, const char *name, bool down, size_t *n)
 {
-    while (*cursor < f->nr && !f->v[*cursor].up)
-        (*cursor)++;
-    return *cursor < f->nr ? &f->v[(*cursor)++] : NULL;
+    const struct mig_progress *first = NULL;
+    *n = 0;
+    for (size_t i = 0; db && i < db->steps_nr; i++) {
+        if (strcmp(db->steps[i].name, name) || db->steps[i].down != down)
+            continue;
+        if (!first)
+            first = &db->steps[i];
+        (*n)++;
+    }
+    return first;
 }
 
-long mig_history_check(const struct mig_folder *f, const struct mig_db *db, const char **applied,
+/* ---- checks ---- */
+
+/* The next folder migration that has an up file, walking with a cursor. */
+static const struct mig *next_runnable(struct mig_folder *f, size_t *cursor)
+{
+    while (*cursor < f->nr) {
+        struct mig *m = &f->v[(*cursor)++];
+        resolve_up(f, m);
+        if (m->up)
+            return m;
+    }
+    return NULL;
+}
+
+long mig_history_check(struct mig_folder *f, const struct mig_db *db, const char **applied,
                        const char **folder)
 {
     size_t cur = 0;
@@ -371,37 +683,62 @@ long mig_history_check(const struct mig_folder *f, const struct mig_db *db, cons
     return -1;
 }
 
-void mig_history_report(FILE *out, const struct mig_folder *f, const struct mig_db *db, long pos)
+void mig_history_report(FILE *out, struct mig_folder *f, const struct mig_db *db, long pos)
 {
-    size_t nf = 0;
-    for (size_t i = 0; i < f->nr; i++)
-        nf += f->v[i].up != NULL;
-    fprintf(out, "applied migrations (hectic.migration, %zu):\n", db->nr);
-    for (size_t i = 0; i < db->nr; i++)
-        fprintf(out, "  %5zu  %s%s\n", i + 1, db->v[i].name, (long)i == pos ? "   <-- differs" : "");
-    fprintf(out, "folder migrations (%s, %zu):\n", f->dir, nf);
     size_t cur = 0, k = 0;
+    const struct mig *at = NULL;
     for (const struct mig *m; (m = next_runnable(f, &cur)); k++)
-        fprintf(out, "  %5zu  %s%s\n", k + 1, m->name, (long)k == pos ? "   <-- differs" : "");
+        if ((long)k == pos)
+            at = m;
+    fprintf(out, "Migration history mismatch detected!\n");
+    fprintf(out, "Position: Migration #%ld\n", pos + 1);
+    fprintf(out, "Database has: %s\n", (size_t)pos < db->nr ? db->v[pos].name : "(nothing)");
+    fprintf(out, "Filesystem has: %s\n", at ? at->name : "(nothing)");
+    fprintf(out, "Full filesystem migrations (in order):\n");
+    cur = k = 0;
+    for (const struct mig *m; (m = next_runnable(f, &cur)); k++)
+        fprintf(out, "  %zu. %s\n", k + 1, m->name);
+    fprintf(out, "Full database migrations (in order):\n");
+    for (size_t i = 0; i < db->nr; i++)
+        fprintf(out, "  %zu. %s\n", i + 1, db->v[i].name);
+    fprintf(out, "The applied migrations must be the first ones of %s, in order. Restore the missing "
+                 "folders, or use --force to go on anyway.\n", f->dir);
+    fflush(out);
 }
 
-int mig_changed(const struct mig_folder *f, const struct mig_db *db, struct strvec *changed,
+int mig_changed(struct mig_folder *f, const struct mig_db *db, struct strvec *changed,
                 struct strvec *hashes)
 {
     int n = 0;
-    char hex[SHA256_HEX_LEN];
     for (size_t i = 0; i < db->nr; i++) {
-        const struct mig *m = mig_find(f, db->v[i].name);
-        if (!m || !m->up)
+        struct mig *m = (struct mig *)mig_find(f, db->v[i].name);
+        if (!m)
             continue;
-        if (sha256_file_hex(m->up, hex) < 0)
-            return error_errno("cannot read '%s'", m->up);
-        if (strcasecmp(hex, db->v[i].hash)) {
+        if (m->up_known && !m->up)
+            continue;
+        if (!m->up_known) {
+            char rel[PATH_MAX];
+            snprintf(rel, sizeof(rel), "%s/up.sql", m->name);
+            int r = hash_at(f, rel, m->hash);
+            if (r < 0)
+                return error_errno("cannot read '%s/%s'", f->dir, rel);
+            if (r > 0) {
+                m->up_known = true;
+                m->up = xasprintf("%s/%s/up.sql", f->dir, m->name);
+            } else {
+                resolve_up(f, m);
+                if (!m->up)
+                    continue; /* "missing": the history check says so */
+            }
+        }
+        if (mig_hash(f, m) < 0)
+            return -1;
+        if (strcasecmp(m->hash, db->v[i].hash)) {
             n++;
             if (changed)
                 strvec_push(changed, m->name);
             if (hashes)
-                strvec_push(hashes, hex);
+                strvec_push(hashes, m->hash);
         }
     }
     return n;
@@ -476,15 +813,18 @@ static void plan_add(struct mig_plan *p, const struct mig *m, bool down)
  * A down step may concern an applied migration without a folder (--force):
  * it gets a placeholder entry carrying only the name, owned by the plan.
  */
-static void plan_add_down(struct mig_plan *p, const struct mig_folder *f, const char *name)
+static void plan_add_down(struct mig_plan *p, struct mig_folder *f, const char *name)
 {
-    const struct mig *m = mig_find(f, name);
+    struct mig *m = (struct mig *)mig_find(f, name);
     if (m) {
+        resolve_down(f, m);
         plan_add(p, m, true);
         return;
     }
     struct mig *g = xcalloc(1, sizeof(*g));
     g->name = xstrdup(name);
+    g->up_known = g->down_known = g->meta_known = true;
+    g->meta.transaction = true;
     plan_add(p, g, true);
     p->v[p->nr - 1].owned = true;
 }
@@ -506,27 +846,34 @@ static const char *newest_applied(const struct mig_db *db)
     return db->nr ? db->v[db->nr - 1].name : NULL;
 }
 
-enum mig_status mig_plan(const struct mig_folder *f, const struct mig_db *db,
-                         const struct mig_request *req, struct mig_plan *plan)
+enum mig_status mig_plan(struct mig_folder *f, const struct mig_db *db, const struct mig_request *req,
+                         struct mig_plan *plan)
 {
     memset(plan, 0, sizeof(*plan));
     if (req->kind == MIG_REQ_UP) {
         size_t cur = 0, pending = 0;
-        for (const struct mig *m; (m = next_runnable(f, &cur));)
-            if (!mig_db_find(db, m->name))
-                pending++;
-        if (!pending) {
+        /* pending ones only: the applied ones were looked at by the hash check */
+        for (size_t i = 0; i < f->nr; i++) {
+            if (mig_db_find(db, f->v[i].name))
+                continue;
+            resolve_up(f, &f->v[i]);
+            pending += f->v[i].up != NULL;
+        }
+        if (!f->nr && !db->nr && req->n <= 0) {
+            error("no migrations found");
+            return MIG_NONE;
+        }
+        if (!pending || (req->n > 0 && (size_t)req->n > pending)) {
+            if (req->n > 0) {
+                error("cannot migrate up %ld step(s): not enough migrations", req->n);
+                info("%zu migration%s pending", pending, pending == 1 ? " is" : "s are");
+                return MIG_NOT_ENOUGH;
+            }
             const char *at = newest_applied(db);
             info("nothing to apply: already at the newest migration%s%s%s", at ? " '" : "", at ? at : "",
                  at ? "'" : " (there are none)");
             return MIG_AT_TARGET;
         }
-        if (req->n > 0 && (size_t)req->n > pending) {
-            error("cannot apply %ld migration%s: only %zu %s pending", req->n, req->n == 1 ? "" : "s",
-                  pending, pending == 1 ? "is" : "are");
-            return MIG_NOT_ENOUGH;
-        }
-        cur = 0;
         for (const struct mig *m; (m = next_runnable(f, &cur)) && (req->n <= 0 || plan->nr < (size_t)req->n);)
             if (!mig_db_find(db, m->name))
                 plan_add(plan, m, false);
@@ -539,8 +886,8 @@ enum mig_status mig_plan(const struct mig_folder *f, const struct mig_db *db,
         }
         size_t want = req->n > 0 ? (size_t)req->n : db->nr;
         if (want > db->nr) {
-            error("cannot revert %ld migration%s: only %zu %s applied", req->n, req->n == 1 ? "" : "s", db->nr,
-                  db->nr == 1 ? "is" : "are");
+            error("cannot migrate down %ld step(s): not enough migrations", req->n);
+            info("only %zu %s applied", db->nr, db->nr == 1 ? "is" : "are");
             return MIG_NOT_ENOUGH;
         }
         for (size_t i = db->nr; i-- > db->nr - want;)
@@ -550,17 +897,21 @@ enum mig_status mig_plan(const struct mig_folder *f, const struct mig_db *db,
     /* MIG_REQ_TO */
     const char *target = req->name;
     if (!target) {
-        for (size_t i = f->nr; i-- > 0;)
+        for (size_t i = f->nr; i-- > 0;) {
+            resolve_up(f, &f->v[i]);
             if (f->v[i].up) {
                 target = f->v[i].name;
                 break;
             }
+        }
         if (!target) {
-            error("there are no migrations in '%s'", f->dir);
+            error("no migrations found");
             return MIG_NO_SUCH;
         }
     } else {
-        const struct mig *t = mig_find(f, target);
+        struct mig *t = (struct mig *)mig_find(f, target);
+        if (t)
+            resolve_up(f, t);
         if (!t || !t->up) {
             error("no migration named '%s' in '%s'%s", target, f->dir, t ? " (it has no up file)" : "");
             return MIG_NO_SUCH;
@@ -582,377 +933,292 @@ enum mig_status mig_plan(const struct mig_folder *f, const struct mig_db *db,
     return MIG_OK;
 }
 
-/* ---- running ---- */
-
-static void rollback(PGconn *conn)
+size_t mig_blocking(struct mig_folder *f, const struct mig_plan *plan, bool all)
 {
-    if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
-        PGresult *r = PQexec(conn, "ROLLBACK");
-        PQclear(r);
-    }
-}
-
-/* Run the script PATH on CONN through a fresh runner session (fresh variables, like one psql run). */
-static int run_script(PGconn *conn, const char *path, const struct mig_opts *opts)
-{
-    struct sql_opts so = {opts && opts->out ? opts->out : stdout, stderr, !(opts && opts->verbose)};
-    struct sql_session *s = sql_session_new(conn, &so);
-    int r = 0;
-    for (size_t i = 0; opts && opts->vars && i < opts->vars->nr && !r; i++)
-        r = sql_session_assign(s, opts->vars->v[i]);
-    if (!r)
-        r = sql_session_run_file(s, path);
-    sql_session_free(s);
-    return r;
-}
-
-/* "INSERT ..." or "DELETE ..." of the bookkeeping row, SQL literals escaped by libpq. */
-static char *bookkeeping_sql(PGconn *conn, const char *name, const char *hash, bool down)
-{
-    char *n = PQescapeLiteral(conn, name, strlen(name));
-    char *sql;
-    if (!n)
-        return NULL;
-    if (down) {
-        sql = xasprintf("DELETE FROM hectic.migration WHERE name = %s", n);
-    } else {
-        char *h = PQescapeLiteral(conn, hash, strlen(hash));
-        sql = h ? xasprintf("INSERT INTO hectic.migration (name, hash) VALUES (%s, %s)", n, h) : NULL;
-        PQfreemem(h);
-    }
-    PQfreemem(n);
-    return sql;
-}
-
-static int exec_report(PGconn *conn, const char *sql, const char *what)
-{
-    PGresult *r = PQexec(conn, sql);
-    ExecStatusType st = PQresultStatus(r);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok)
-        pg_print_result_error(r, what);
-    PQclear(r);
-    return ok ? 0 : -1;
-}
-
-/* Invalid indexes: oid -> qualified name, as two parallel strvecs. */
-static int invalid_indexes(PGconn *conn, struct strvec *oids, struct strvec *names)
-{
-    PGresult *r = PQexec(conn, "SELECT i.indexrelid::oid::text, format('%I.%I', n.nspname, c.relname)"
-                               " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-                               " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        pg_print_result_error(r, "cannot list invalid indexes");
-        PQclear(r);
-        return -1;
-    }
-    for (int i = 0; i < PQntuples(r); i++) {
-        strvec_push(oids, PQgetvalue(r, i, 0));
-        strvec_push(names, PQgetvalue(r, i, 1));
-    }
-    PQclear(r);
-    return 0;
-}
-
-static bool in_strvec(const struct strvec *sv, const char *s)
-{
-    for (size_t i = 0; i < sv->nr; i++)
-        if (!strcmp(sv->v[i], s))
-            return true;
-    return false;
-}
-
-static int run_no_tx(PGconn *conn, const struct mig_step *step, const char *path, const char *hash,
-                     const struct mig_opts *opts)
-{
-    const struct mig *m = step->m;
-    const char *dir = step->down ? "down" : "up";
-    struct strvec before_oid = STRVEC_INIT, before_name = STRVEC_INIT;
-    int ret = -1;
-    if (invalid_indexes(conn, &before_oid, &before_name) < 0)
-        goto out;
-    if (exec_report(conn, "SET hectic.migration_mode = 'on'", NULL) < 0)
-        goto out;
-    int r = run_script(conn, path, opts);
-    bool left_open = r == 0 && PQtransactionStatus(conn) != PQTRANS_IDLE;
-    rollback(conn);
-    exec_report(conn, "RESET hectic.migration_mode", NULL);
-    if (r < 0 || left_open) {
-        if (left_open)
-            error("%s: the script left a transaction open; it was rolled back", path);
-        error("migration '%s' (%s, no transaction) %s: statements before the %s one stay "
-              "committed; it is NOT recorded as %s",
-              m->name, dir, interrupted ? "was interrupted" : "failed", interrupted ? "interrupted" : "failing",
-              step->down ? "reverted" : "applied");
-        struct strvec after_oid = STRVEC_INIT, after_name = STRVEC_INIT;
-        if (invalid_indexes(conn, &after_oid, &after_name) == 0) {
-            for (size_t i = 0; i < after_oid.nr; i++) {
-                if (in_strvec(&before_oid, after_oid.v[i]))
-                    continue;
-                char *sql = xasprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", after_name.v[i]);
-                if (exec_report(conn, sql, "cannot drop the invalid index") == 0)
-                    warn("dropped the INVALID index %s the failed migration left behind", after_name.v[i]);
-                else
-                    warn("the INVALID index %s is still there: drop it with DROP INDEX CONCURRENTLY",
-                         after_name.v[i]);
-                free(sql);
-            }
-        }
-        strvec_clear(&after_oid);
-        strvec_clear(&after_name);
-        if (interrupted)
-            error("make sure '%s' can run again (e.g. IF NOT EXISTS) before migrating again", path);
-        else
-            error("fix '%s' so it can run again (e.g. IF NOT EXISTS), then migrate again", path);
-        goto out;
-    }
-    char *book = bookkeeping_sql(conn, m->name, hash, step->down);
-    char *sql = xasprintf("BEGIN; SET LOCAL hectic.migration_mode = 'on'; %s; COMMIT", book ? book : "");
-    if (!book || exec_report(conn, sql, "cannot record the migration") < 0) {
-        rollback(conn);
-        error("migration '%s' (%s, no transaction) ran but could not be recorded in hectic.migration", m->name,
-              dir);
-    } else {
-        ret = 0;
-    }
-    free(sql);
-    free(book);
-out:
-    strvec_clear(&before_oid);
-    strvec_clear(&before_name);
-    return ret;
-}
-
-int mig_run_step(PGconn *conn, const struct mig_step *step, const struct mig_opts *opts)
-{
-    const struct mig *m = step->m;
-    const char *dir = step->down ? "down" : "up";
-    char hash[SHA256_HEX_LEN] = "";
-    if (PQtransactionStatus(conn) != PQTRANS_IDLE)
-        return error("migration '%s': the connection is inside a transaction", m->name);
-    const char *path = step->down ? m->down : m->up;
-    if (!path) {
-        if (step->down && !m->up)
-            return error("cannot revert '%s': it is applied but has no folder (or no files) in the "
-                         "migration folder", m->name);
-        return error("cannot %s '%s': it has no %s file", step->down ? "revert" : "apply", m->name,
-                     step->down ? (m->multi ? "down/entrypoint.sql" : "down.sql") : "up");
-    }
-    if (!step->down && sha256_file_hex(m->up, hash) < 0)
-        return error_errno("cannot read '%s'", m->up);
-    if (m->no_tx)
-        return run_no_tx(conn, step, path, hash, opts);
-
-    if (exec_report(conn, "BEGIN; SET LOCAL hectic.migration_mode = 'on'", NULL) < 0) {
-        rollback(conn);
-        return -1;
-    }
-    if (run_script(conn, path, opts) < 0) {
-        rollback(conn);
-        return error("migration '%s' (%s) %s", m->name, dir,
-                     interrupted ? "was interrupted and rolled back" : "failed and was rolled back");
-    }
-    char *book = bookkeeping_sql(conn, m->name, hash, step->down);
-    int ret = -1;
-    PGTransactionStatusType ts = PQtransactionStatus(conn);
-    if (!book) {
-        error("cannot quote the migration name '%s'", m->name);
-        rollback(conn);
-    } else if (ts == PQTRANS_INTRANS) {
-        char *sql = xasprintf("%s; COMMIT", book);
-        ret = exec_report(conn, sql, "cannot record the migration");
-        free(sql);
-    } else if (ts == PQTRANS_IDLE) {
-        /* the script ran COMMIT/END itself: its work is committed, so record it too */
-        warn("migration '%s' (%s) ended the migrator's transaction itself (COMMIT in %s): it is no "
-             "longer atomic; remove BEGIN/COMMIT from it or declare 'transaction: false' in " MIG_META_FILE,
-             m->name, dir, path);
-        char *sql = xasprintf("BEGIN; SET LOCAL hectic.migration_mode = 'on'; %s; COMMIT", book);
-        ret = exec_report(conn, sql, "cannot record the migration");
-        free(sql);
-    } else {
-        error("%s: the script left the transaction in a failed state", path);
-    }
-    free(book);
-    if (ret < 0) {
-        rollback(conn);
-        return error("migration '%s' (%s) failed and was rolled back", m->name, dir);
-    }
-    return 0;
-}
-
-/* ---- the whole run ---- */
-
-static int accept_changed(PGconn *conn, const struct strvec *names, const struct strvec *hashes)
-{
-    if (exec_report(conn, "BEGIN", NULL) < 0)
-        return -1;
-    for (size_t i = 0; i < names->nr; i++) {
-        const char *params[2] = {names->v[i], hashes->v[i]};
-        PGresult *r = PQexecParams(conn, "UPDATE hectic.migration SET hash = $2 WHERE name = $1", 2, NULL,
-                                   params, NULL, NULL, 0);
-        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!ok)
-            pg_print_result_error(r, "cannot record the new hash");
-        PQclear(r);
-        if (!ok) {
-            rollback(conn);
-            return -1;
-        }
-    }
-    if (exec_report(conn, "COMMIT", NULL) < 0) {
-        rollback(conn);
-        return -1;
-    }
-    for (size_t i = 0; i < names->nr; i++)
-        warn("accepted the changed up file of applied migration '%s': recorded hash %s", names->v[i],
-             hashes->v[i]);
-    return 0;
-}
-
-enum mig_status mig_migrate(PGconn *conn, const struct mig_folder *f, const struct mig_request *req,
-                            const struct mig_opts *opts, int (*init)(PGconn *conn, void *arg),
-                            void *init_arg)
-{
-    struct mig_db db = {0};
-    struct mig_plan plan = {0};
-    struct strvec changed = STRVEC_INIT, hashes = STRVEC_INIT;
-    enum mig_status st = MIG_ERROR;
-    double t_start = now_monotonic();
-    if (mig_lock(conn, -1) < 0)
-        return MIG_ERROR;
-    double t_lock = now_monotonic();
-    if (init && init(conn, init_arg) < 0)
-        goto out;
-    double t_init = now_monotonic();
-    if (mig_db_read(conn, &db) < 0)
-        goto out;
-    double t_read = now_monotonic();
-    const char *a = NULL, *b = NULL;
-    long pos = mig_history_check(f, &db, &a, &b);
-    if (pos >= 0) {
-        error("migration history mismatch at position %ld: applied '%s', folder '%s'", pos + 1,
-              a ? a : "(none)", b ? b : "(none)");
-        mig_history_report(stderr, f, &db, pos);
-        if (!opts->force) {
-            error("the applied migrations must be the first ones of the folder, in order; nothing was "
-                  "changed (restore the missing folders, or pass --force to go on anyway)");
-            st = MIG_MISMATCH;
-            goto out;
-        }
-        warn("*** --force: going on past the history mismatch at position %ld: 'up' applies the "
-             "folder's unapplied migrations in name order, even those older than applied ones; 'down' "
-             "reverts the newest applied ones; migrations without a folder cannot be reverted ***",
-             pos + 1);
-    }
-    int nchanged = mig_changed(f, &db, &changed, &hashes);
-    if (nchanged < 0)
-        goto out;
-    debug("migrate", "lock %.1f ms, init %.1f ms, read %zu applied %.1f ms, hash check %.1f ms",
-          (t_lock - t_start) * 1000, (t_init - t_lock) * 1000, db.nr, (t_read - t_init) * 1000,
-          (now_monotonic() - t_read) * 1000);
-    if (nchanged > 0) {
-        if (!opts->accept_changed) {
-            for (size_t i = 0; i < changed.nr; i++) {
-                const struct mig *m = mig_find(f, changed.v[i]);
-                const struct mig_applied *ap = mig_db_find(&db, changed.v[i]);
-                error("applied migration '%s' changed: %s hashes to %s, recorded %s", changed.v[i], m->up,
-                      hashes.v[i], ap->hash);
-            }
-            error("refusing to migrate while %d applied migration%s changed: restore the file%s, or "
-                  "pass --accept-changed to record the new hash%s",
-                  nchanged, nchanged == 1 ? " is" : "s are", nchanged == 1 ? "" : "s", nchanged == 1 ? "" : "es");
-            st = MIG_CHANGED;
-            goto out;
-        }
-        if (accept_changed(conn, &changed, &hashes) < 0)
-            goto out;
-    }
-    st = mig_plan(f, &db, req, &plan);
-    if (st != MIG_OK)
-        goto out;
-    double t0 = now_monotonic();
-    size_t done = 0;
-    bool ran = false; /* the step plan.v[done] was started */
-    for (; done < plan.nr; done++) {
-        const struct mig_step *s = &plan.v[done];
-        if (interrupted) {
-            st = MIG_ERROR;
+    const char *last = NULL;
+    for (size_t i = 0; plan && i < plan->nr; i++)
+        if (!plan->v[i].down && (!last || strcmp(plan->v[i].m->name, last) > 0))
+            last = plan->v[i].m->name;
+    if (!last && !all)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < f->nr; i++) {
+        struct mig *m = &f->v[i];
+        if (!all && strcmp(m->name, last) > 0)
             break;
-        }
-        if (mig_run_step(conn, s, opts) < 0) {
-            /* a cancelled step exits like an interruption between steps */
-            st = interrupted ? MIG_ERROR : MIG_FAILED;
-            ran = true;
+        resolve_up(f, m);
+        if (m->up)
+            continue;
+        error("%s/%s: incomplete migration: %s", f->dir, m->name, m->why ? m->why : "no up file");
+        n++;
+    }
+    for (size_t i = 0; i < f->bad_nr; i++) {
+        if (!all && strcmp(f->bad[i].name, last) > 0)
             break;
-        }
-        info("%s %s", s->down ? "reverted" : "applied", s->m->name);
+        error("%s/%s: not a migration: %s", f->dir, f->bad[i].name, f->bad[i].why);
+        n++;
     }
-    double ms = (now_monotonic() - t0) * 1000;
-    if (st == MIG_OK) {
-        info("%zu migration%s %s in %.0f ms", done, done == 1 ? "" : "s",
-             req->kind == MIG_REQ_DOWN ? "reverted" : "done", ms);
-    } else {
-        const char *how = !interrupted ? "stopped at" : ran ? "interrupted at" : "interrupted before";
-        error("%s '%s': %zu earlier step%s of this run stay%s committed, %zu not run", how,
-              plan.v[done].m->name, done, done == 1 ? "" : "s", done == 1 ? "s" : "", plan.nr - done - ran);
-    }
-out:
-    mig_plan_release(&plan);
-    strvec_clear(&changed);
-    strvec_clear(&hashes);
-    mig_db_release(&db);
-    mig_unlock(conn);
-    return st;
+    return n;
 }
 
 /* ---- status ---- */
 
-int mig_status_print(FILE *out, const struct mig_folder *f, const struct mig_db *db)
+const char *mig_state_name(enum mig_state st)
 {
-    size_t na = 0, np = 0, nc = 0, nm = 0, ni = 0;
-    size_t i = 0, j = 0;
-    char hex[SHA256_HEX_LEN];
-    /* merge the two sorted lists */
-    while (i < f->nr || j < db->nr) {
-        int c = i >= f->nr ? 1 : j >= db->nr ? -1 : strcmp(f->v[i].name, db->v[j].name);
-        if (c > 0) {
-            fprintf(out, "missing     %s  (applied, but not in %s)\n", db->v[j].name, f->dir);
-            nm++;
-            j++;
-            continue;
+    static const char *const names[] = {"applied", "changed", "missing", "pending", "partial", "incomplete", "bad"};
+    return names[st];
+}
+
+void mig_json_string(struct strbuf *sb, const char *s)
+{
+    strbuf_addch(sb, '"');
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        switch (*p) {
+        case '"':
+            strbuf_addstr(sb, "\\\"");
+            break;
+        case '\\':
+            strbuf_addstr(sb, "\\\\");
+            break;
+        case '\n':
+            strbuf_addstr(sb, "\\n");
+            break;
+        case '\t':
+            strbuf_addstr(sb, "\\t");
+            break;
+        case '\r':
+            strbuf_addstr(sb, "\\r");
+            break;
+        default:
+            if (*p < 0x20)
+                strbuf_addf(sb, "\\u%04x", *p);
+            else
+                strbuf_addch(sb, (char)*p);
         }
-        const struct mig *m = &f->v[i];
-        if (c < 0) {
-            if (!m->up) {
-                fprintf(out, "incomplete  %s  (no up file: ignored)\n", m->name);
-                ni++;
-            } else {
-                fprintf(out, "pending     %s%s\n", m->name, m->no_tx ? "  (no transaction)" : "");
-                np++;
-            }
-            i++;
-            continue;
-        }
-        if (!m->up) {
-            fprintf(out, "missing     %s  (applied, but its up file is gone)\n", m->name);
-            nm++;
-        } else if (sha256_file_hex(m->up, hex) < 0) {
-            return error_errno("cannot read '%s'", m->up);
-        } else if (strcasecmp(hex, db->v[j].hash)) {
-            fprintf(out, "changed     %s  (up file hashes to %.12s..., recorded %.12s...)\n", m->name, hex,
-                    db->v[j].hash);
-            nc++;
-        } else {
-            fprintf(out, "applied     %s\n", m->name);
-            na++;
-        }
-        i++;
-        j++;
     }
-    fprintf(out, "# %zu applied, %zu changed, %zu missing, %zu pending", na, nc, nm, np);
-    if (ni)
-        fprintf(out, ", %zu incomplete", ni);
-    fprintf(out, "\n");
-    return (int)(nc + nm);
+    strbuf_addch(sb, '"');
+}
+
+struct status_line {
+    const char *name;
+    enum mig_state st;
+    const char *hash, *recorded, *applied_at;
+    char *why;
+    bool no_tx, multi;
+};
+
+static void status_text(struct strbuf *sb, const struct status_line *l)
+{
+    strbuf_addf(sb, "%-11s %s", mig_state_name(l->st), l->name);
+    if (l->why)
+        strbuf_addf(sb, "  (%s)", l->why);
+    strbuf_addch(sb, '\n');
+}
+
+static void status_json(struct strbuf *sb, const struct status_line *l, bool first)
+{
+    strbuf_addstr(sb, first ? "\n    {" : ",\n    {");
+    strbuf_addstr(sb, "\"name\": ");
+    mig_json_string(sb, l->name);
+    strbuf_addf(sb, ", \"state\": \"%s\"", mig_state_name(l->st));
+    if (l->hash) {
+        strbuf_addstr(sb, ", \"hash\": ");
+        mig_json_string(sb, l->hash);
+    }
+    if (l->recorded) {
+        strbuf_addstr(sb, ", \"recorded_hash\": ");
+        mig_json_string(sb, l->recorded);
+    }
+    if (l->applied_at) {
+        strbuf_addstr(sb, ", \"applied_at\": ");
+        mig_json_string(sb, l->applied_at);
+    }
+    if (l->st != MIG_ST_BAD && l->st != MIG_ST_MISSING)
+        strbuf_addf(sb, ", \"transaction\": %s, \"multi_file\": %s", l->no_tx ? "false" : "true",
+                    l->multi ? "true" : "false");
+    if (l->why) {
+        strbuf_addstr(sb, ", \"reason\": ");
+        mig_json_string(sb, l->why);
+    }
+    strbuf_addch(sb, '}');
+}
+
+int mig_status_print(FILE *out, struct mig_folder *f, const struct mig_db *db, bool json,
+                     struct mig_status_counts *counts)
+{
+    struct mig_status_counts c = {{0}};
+    struct strbuf sb = STRBUF_INIT;
+    size_t i = 0, j = 0, b = 0;
+    int ret = 0;
+    bool first = true;
+    if (json) {
+        strbuf_addstr(&sb, "{\"migration_dir\": ");
+        mig_json_string(&sb, f->dir);
+        strbuf_addf(&sb, ", \"bundle\": %s, \"migrations\": [", db->has_table ? "true" : "false");
+    }
+    /* merge the three sorted lists: folder, applied, bad entries */
+    while (i < f->nr || j < db->nr || b < f->bad_nr) {
+        const char *nf = i < f->nr ? f->v[i].name : NULL;
+        const char *nd = j < db->nr ? db->v[j].name : NULL;
+        const char *nb = b < f->bad_nr ? f->bad[b].name : NULL;
+        const char *least = nf;
+        if (nd && (!least || strcmp(nd, least) < 0))
+            least = nd;
+        if (nb && (!least || strcmp(nb, least) < 0))
+            least = nb;
+        struct status_line l = {least, MIG_ST_PENDING, NULL, NULL, NULL, NULL, false, false};
+        if (nb && !strcmp(nb, least) && !(nf && !strcmp(nf, least))) {
+            l.st = MIG_ST_BAD;
+            l.why = xstrdup(f->bad[b].why);
+            b++;
+            if (nd && !strcmp(nd, least)) {
+                /* an applied migration whose folder became a bad entry */
+                j++;
+            }
+        } else if (nf && !strcmp(nf, least)) {
+            struct mig *m = &f->v[i++];
+            const struct mig_applied *ap = nd && !strcmp(nd, least) ? &db->v[j++] : NULL;
+            if (mig_resolve(f, m) < 0)
+                ret = -1;
+            l.no_tx = m->no_tx;
+            l.multi = m->multi;
+            size_t np = 0;
+            const struct mig_progress *pr = mig_db_progress(db, m->name, ap != NULL, &np);
+            if (ap) {
+                l.recorded = ap->hash;
+                l.applied_at = ap->applied_at;
+                if (!m->up) {
+                    l.st = MIG_ST_MISSING;
+                    l.why = xasprintf("applied, but its up file is gone: %s", m->why ? m->why : "");
+                } else if (mig_hash(f, m) < 0) {
+                    ret = -1;
+                    break;
+                } else if (strcasecmp(m->hash, ap->hash)) {
+                    l.st = MIG_ST_CHANGED;
+                    l.hash = m->hash;
+                    l.why = xasprintf("up file hashes to %.12s..., recorded %.12s...", m->hash, ap->hash);
+                } else {
+                    l.st = MIG_ST_APPLIED;
+                    l.hash = m->hash;
+                }
+                if (np && l.st == MIG_ST_APPLIED) {
+                    l.st = MIG_ST_PARTIAL;
+                    l.why = xasprintf("down stopped after %zu committed step%s (last: %s): 'migrate down' resumes it",
+                                      np, np == 1 ? "" : "s", pr[np - 1].location);
+                }
+            } else if (!m->up) {
+                l.st = MIG_ST_INCOMPLETE;
+                l.why = xstrdup(m->why ? m->why : "no up file");
+            } else if (np) {
+                l.st = MIG_ST_PARTIAL;
+                l.why = xasprintf("%zu step%s committed by a failed run (last: %s): 'migrate up' resumes it",
+                                  np, np == 1 ? "" : "s", pr[np - 1].location);
+            } else if (m->no_tx) {
+                l.why = xstrdup("no transaction");
+            }
+            if (nb && !strcmp(nb, least))
+                b++;
+        } else {
+            l.st = MIG_ST_MISSING;
+            l.recorded = db->v[j].hash;
+            l.applied_at = db->v[j].applied_at;
+            l.why = xasprintf("applied, but not in %s", f->dir);
+            j++;
+        }
+        c.n[l.st]++;
+        if (json)
+            status_json(&sb, &l, first);
+        else
+            status_text(&sb, &l);
+        first = false;
+        free(l.why);
+    }
+    if (json) {
+        strbuf_addstr(&sb, first ? "],\n  \"summary\": {" : "\n  ],\n  \"summary\": {");
+        for (int k = 0; k <= MIG_ST_BAD; k++)
+            strbuf_addf(&sb, "%s\"%s\": %zu", k ? ", " : "", mig_state_name((enum mig_state)k), c.n[k]);
+        bool clean = !c.n[MIG_ST_PENDING] && !c.n[MIG_ST_CHANGED] && !c.n[MIG_ST_MISSING] &&
+                     !c.n[MIG_ST_PARTIAL] && !c.n[MIG_ST_INCOMPLETE] && !c.n[MIG_ST_BAD];
+        strbuf_addf(&sb, "},\n  \"up_to_date\": %s\n}\n", clean ? "true" : "false");
+    } else {
+        strbuf_addf(&sb, "# %zu applied, %zu changed, %zu missing, %zu pending", c.n[MIG_ST_APPLIED],
+                    c.n[MIG_ST_CHANGED], c.n[MIG_ST_MISSING], c.n[MIG_ST_PENDING]);
+        for (int k = MIG_ST_PARTIAL; k <= MIG_ST_BAD; k++)
+            if (c.n[k])
+                strbuf_addf(&sb, ", %zu %s", c.n[k], mig_state_name((enum mig_state)k));
+        strbuf_addch(&sb, '\n');
+    }
+    if (!ret)
+        fwrite(sb.buf, 1, sb.len, out);
+    strbuf_release(&sb);
+    if (counts)
+        *counts = c;
+    return ret;
+}
+
+/* ---- baseline ---- */
+
+enum mig_status mig_baseline(PGconn *conn, struct mig_folder *f, const char *upto, size_t *n)
+{
+    struct mig_db db = {0};
+    struct mig_plan plan = {0};
+    enum mig_status st = MIG_ERROR;
+    *n = 0;
+    if (mig_lock(conn, -1) < 0)
+        return MIG_ERROR;
+    if (mig_db_read(conn, &db, false) < 0)
+        goto out;
+    if (!db.has_table) {
+        error("no hectic.migration table: apply the bundle first ('migrator init')");
+        goto out;
+    }
+    const char *a = NULL, *b = NULL;
+    long pos = mig_history_check(f, &db, &a, &b);
+    if (pos >= 0) {
+        mig_history_report(stderr, f, &db, pos);
+        st = MIG_MISMATCH;
+        goto out;
+    }
+    struct mig_request req = {MIG_REQ_TO, 0, upto};
+    if (upto && mig_db_find(&db, upto)) {
+        info("nothing to record: '%s' is already applied", upto);
+        st = MIG_AT_TARGET;
+        goto out;
+    }
+    st = mig_plan(f, &db, &req, &plan);
+    if (st != MIG_OK)
+        goto out;
+    if (mig_blocking(f, &plan, upto == NULL)) {
+        error("nothing was recorded: fix the entries above first");
+        st = MIG_BLOCKED;
+        goto out;
+    }
+    struct strbuf sql = STRBUF_INIT;
+    strbuf_addstr(&sql, "BEGIN; INSERT INTO hectic.migration (name, hash) VALUES ");
+    for (size_t i = 0; i < plan.nr; i++) {
+        struct mig *m = (struct mig *)plan.v[i].m;
+        if (mig_hash(f, m) < 0) {
+            strbuf_release(&sql);
+            st = MIG_ERROR;
+            goto out;
+        }
+        char *ln = PQescapeLiteral(conn, m->name, strlen(m->name));
+        strbuf_addf(&sql, "%s(%s, '%s')", i ? ", " : "", ln ? ln : "NULL", m->hash);
+        PQfreemem(ln);
+    }
+    strbuf_addstr(&sql, "; COMMIT");
+    if (pg_exec(conn, sql.buf) < 0) {
+        PGresult *r = PQexec(conn, "ROLLBACK");
+        PQclear(r);
+        st = MIG_ERROR;
+    } else {
+        *n = plan.nr;
+        st = MIG_OK;
+    }
+    strbuf_release(&sql);
+out:
+    mig_plan_release(&plan);
+    mig_db_release(&db);
+    mig_unlock(conn);
+    return st;
 }

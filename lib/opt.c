@@ -71,6 +71,60 @@ void usage_die(const char *const *usage, const char *fmt, ...)
     dbtool_exit(EXIT_UNKNOWN);
 }
 
+size_t opt_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c)
+                c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c)
+                c = d[i][j - 1] + 1;
+            /* a swap of two neighbours is one typo */
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+                c = d[i - 2][j - 2] + 1;
+            d[i][j] = c;
+        }
+    return d[la][lb];
+}
+
+const char *opt_suggest(const char *word, const char *const *cands, size_t n)
+{
+    const char *best = NULL, *prefix = NULL;
+    size_t bd = SIZE_MAX, nprefix = 0;
+    bool tie = false;
+    size_t wl = strlen(word);
+    for (size_t i = 0; i < n; i++) {
+        if (!cands[i])
+            continue;
+        if (wl && starts_with(cands[i], word)) {
+            prefix = cands[i];
+            nprefix++;
+        }
+        size_t d = opt_edit_distance(word, cands[i]);
+        if (d < bd) {
+            bd = d;
+            best = cands[i];
+            tie = false;
+        } else if (d == bd) {
+            tie = true;
+        }
+    }
+    if (best && !tie && bd <= 2 && bd * 2 < (wl > 2 ? wl : 2))
+        return best;
+    if (nprefix == 1)
+        return prefix;
+    return NULL;
+}
+
 static void apply(const struct option *o, const char *arg, bool negated, const char *const *usage)
 {
     switch (o->type) {
@@ -145,6 +199,10 @@ int parse_options(int argc, char **argv, const struct option *opts, const char *
                     }
                 }
             }
+            if (!o && (flags & PARSE_OPT_KEEP_UNKNOWN)) {
+                argv[out++] = a;
+                continue;
+            }
             if (!o)
                 usage_die(usage, "unknown option '--%.*s'", (int)nlen, name);
             const char *arg = NULL;
@@ -162,6 +220,23 @@ int parse_options(int argc, char **argv, const struct option *opts, const char *
             continue;
         }
         /* clustered short options: -abc, -dVALUE, -d VALUE */
+        if (flags & PARSE_OPT_KEEP_UNKNOWN) {
+            /* an unknown letter keeps the whole word, before any of it is applied */
+            bool known = true;
+            for (char *c = a + 1; *c && known; c++) {
+                const struct option *o = NULL;
+                for (const struct option *p = opts; p && p->type != OPT_END_; p++)
+                    if (p->short_name == *c)
+                        o = p;
+                known = *c == 'h' || o;
+                if (o && o->argh)
+                    break;
+            }
+            if (!known) {
+                argv[out++] = a;
+                continue;
+            }
+        }
         for (char *c = a + 1; *c; c++) {
             if (*c == 'h')
                 usage_with_options(usage, opts);

@@ -32,6 +32,8 @@ struct option {
 enum {
     /* stop at the first non-option (subcommand fronts) */
     PARSE_OPT_STOP_AT_NON_OPTION = 1,
+    /* keep unknown options among the non-options (in order) for the caller to judge */
+    PARSE_OPT_KEEP_UNKNOWN = 2,
 };
 
 /*
@@ -71,6 +73,16 @@ const struct subcommand *parse_subcommand(int *argc, char ***argv, const struct 
                                           size_t nsubs);
 /* Whether -h/--help appears among ARGV[1..] (before any "--"). */
 bool args_want_help(int argc, char **argv);
+
+/*
+ * The candidate closest to WORD by edit distance (git's "did you mean"), when
+ * it is close enough to be a typo (at most 2 edits and fewer than half of
+ * WORD's letters) or WORD is a prefix of exactly one candidate; else NULL.
+ * CANDS has N entries (NULL entries are skipped).
+ */
+const char *opt_suggest(const char *word, const char *const *cands, size_t n);
+/* Levenshtein distance of A and B (SIZE_MAX for strings longer than 64 bytes). */
+size_t opt_edit_distance(const char *a, const char *b);
 
 
 #endif

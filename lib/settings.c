@@ -67,10 +67,14 @@ static const struct setting table[SET__N] = {
     [SET_STAGING_SSH_OPTS] = {"STAGING_SSH_OPTS", "staging.ssh_opts", T_STR},
     [SET_STAGING_PG_DUMP] = {"STAGING_PG_DUMP", "staging.pg_dump", T_STR},
     [SET_DIFF_TABLES] = {"DIFF_TABLES", "diff.tables", T_LIST_COMMA},
+    /* the migrator: defaults for migrations whose migration.yaml sets none */
+    [SET_MIGRATION_LOCK_TIMEOUT] = {"MIGRATION_LOCK_TIMEOUT", "migration.lock_timeout", T_STR},
+    [SET_MIGRATION_STATEMENT_TIMEOUT] = {"MIGRATION_STATEMENT_TIMEOUT", "migration.statement_timeout", T_STR},
+    [SET_MIGRATION_LOCK_RETRIES] = {"MIGRATION_LOCK_RETRIES", "migration.lock_retries", T_INT},
 };
 
 /* Sections that may hold a mapping in dbtool.yaml. */
-static const char *const sections[] = {"paths", "postgres", "staging", "diff"};
+static const char *const sections[] = {"paths", "postgres", "staging", "diff", "migration"};
 
 /* Settings where "set but empty" is a value (PG_SHARED_PRELOAD_LIBRARIES="" disables). */
 static bool empty_is_value(enum set_key k)
@@ -121,6 +125,26 @@ static bool has_control(const char *v)
     return false;
 }
 
+/* A PostgreSQL duration for lock_timeout: digits, an optional fraction and unit (us ms s min h d). */
+static bool duration_valid(const char *v)
+{
+    static const char *const units[] = {"", "us", "ms", "s", "min", "h", "d"};
+    const char *p = v;
+    if (*p < '0' || *p > '9')
+        return false;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (*p == '.' && p[1] >= '0' && p[1] <= '9')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    while (*p == ' ')
+        p++;
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+        if (!strcmp(p, units[i]))
+            return true;
+    return false;
+}
+
 /*
  * Whether V is a valid value of K; on false WHY (appended) says what is
  * wrong, without a prefix: the caller names the variable or the file place.
@@ -128,7 +152,7 @@ static bool has_control(const char *v)
 static bool valid(enum set_key k, const char *v, struct strbuf *why)
 {
     bool b;
-    long n;
+    long n = 0;
     double d;
     switch (table[k].type) {
     case T_BOOL:
@@ -166,6 +190,11 @@ static bool valid(enum set_key k, const char *v, struct strbuf *why)
             return strbuf_addf(why, "'%.20s...' is %zu bytes; PostgreSQL names are at most 63 bytes",
                                v, strlen(v)), false;
     }
+    if ((k == SET_MIGRATION_LOCK_TIMEOUT || k == SET_MIGRATION_STATEMENT_TIMEOUT) && !duration_valid(v))
+        return strbuf_addf(why, "expected a duration such as 5s, 500ms, 2min or a number of milliseconds, "
+                                "got '%s'", v), false;
+    if (k == SET_MIGRATION_LOCK_RETRIES && (n < 0 || n > 100))
+        return strbuf_addf(why, "must be between 0 and 100, got '%s'", v), false;
     if (k == SET_PG_OS_USER && (!*v || has_control(v) || strchr(v, '/')))
         return strbuf_addf(why, "'%s' is not a user name", v), false;
     if (k == SET_PG_URL_VAR) {
@@ -283,6 +312,7 @@ static void resolve(struct settings *s)
     set_default(s, SET_PG_START_TIMEOUT, xstrdup("60"));
     set_default(s, SET_DBTOOL_SYNC_CACHE, xstrdup("0"));
     set_default(s, SET_STAGING_PG_DUMP, xstrdup("pg_dump"));
+    set_default(s, SET_MIGRATION_LOCK_RETRIES, xstrdup("3"));
     if (s->xdg_cache_home)
         set_default(s, SET_DBTOOL_CACHE_DIR, path_join(s->xdg_cache_home, "dbtool"));
     else if (s->home)

@@ -1230,6 +1230,33 @@ int sql_session_run_string(struct sql_session *s, const char *name, const char *
     return r;
 }
 
+int sql_session_run_statement(struct sql_session *s, const char *name, unsigned long line, const char *sql)
+{
+    if (s->quit)
+        return 0;
+    struct frame f = {0};
+    f.name = name;
+    f.lineno = line;
+    f.query_line = line;
+    PGconn *c0 = s->conn;
+    bool c0_ours = c0 == s->own_conn;
+    PQnoticeProcessor old = PQsetNoticeProcessor(c0, notice_processor, s);
+    PGVerbosity ov = PQsetErrorVerbosity(c0, s->verbosity);
+    PGContextVisibility oc = PQsetErrorContextVisibility(c0, s->show_context);
+    struct frame *saved = s->cur;
+    s->cur = &f;
+    int r = run_query(s, &f, sql, strlen(sql), line);
+    s->cur = saved;
+    if (!c0_ours) {
+        PQsetNoticeProcessor(c0, old, NULL);
+        PQsetErrorVerbosity(c0, ov);
+        PQsetErrorContextVisibility(c0, oc);
+    }
+    fflush(s->out);
+    fflush(s->err);
+    return r;
+}
+
 static struct sql_session *session_with(PGconn *conn, const struct strvec *vars,
                                         const struct sql_opts *opts)
 {

@@ -70,7 +70,8 @@ int sql_session_run_file(struct sql_session *s, const char *path);
 int sql_session_run_string(struct sql_session *s, const char *name, const char *sql);
 /* A statement as the runner is about to send it (or has sent it). */
 struct sql_stmt {
-    const char *sql;        /* interpolated text as sent (with its ';', when it had one) */
+    const char *sql;        /* interpolated text as sent (with its ';', when it had one),
+                               NUL-terminated at LEN */
     size_t len;
     const char *file;       /* the file it comes from, as messages name it */
     unsigned long line;     /* the line where it starts */
@@ -99,6 +100,13 @@ struct sql_hooks {
 void sql_session_set_hooks(struct sql_session *s, const struct sql_hooks *hooks);
 /* The connection statements go to now (the session's own after a \connect). */
 PGconn *sql_session_conn(const struct sql_session *s);
+
+/*
+ * Send the one statement SQL as it is (no splitting, no :var interpolation,
+ * no meta-commands) with the runner's hooks and messages, as if it stood on
+ * LINE of the file NAME. 0, or -1 after the error was printed.
+ */
+int sql_session_run_statement(struct sql_session *s, const char *name, unsigned long line, const char *sql);
 
 /* Whether the script ran \q. */
 bool sql_session_quit(const struct sql_session *s);

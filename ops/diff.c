@@ -200,10 +200,11 @@ static int side_open(const struct settings *s, int side, const char *logs, const
     return r;
 }
 
-static int init_bundle(PGconn *conn, void *arg)
+/* diff applies the bundle before anything is read, whether or not a migration runs */
+static int init_bundle(PGconn *conn, bool apply, void *arg)
 {
     const char *inh = arg;
-    return bundle_apply(conn, NULL, inh);
+    return apply ? 0 : bundle_apply(conn, NULL, inh);
 }
 
 /* `migrate up all` on the restored backup. 0 or an exit code. */
@@ -233,11 +234,11 @@ static int migrate_backup(const struct settings *s, const char *url, const char 
     if (!log)
         warn("diff: cannot write %s: %s", lp, strerror(errno));
     free(lp);
-    struct mig_opts mo = {NULL, false, false, false, log ? log : stderr};
+    struct mig_opts mo = {.out = log ? log : stderr, .lock_retries = 0, .init = init_bundle,
+                          .init_arg = (void *)set_get(s, SET_HECTIC_INHERITANCE_SQL)};
     struct mig_request req = {MIG_REQ_UP, 0, NULL};
     info("diff: migrate up all on the backup (%s)", mdir);
-    enum mig_status st = mig_migrate(conn, &f, &req, &mo, init_bundle,
-                                     (void *)set_get(s, SET_HECTIC_INHERITANCE_SQL));
+    enum mig_status st = mig_migrate(conn, &f, &req, &mo);
     ok = st == MIG_OK || st == MIG_AT_TARGET;
 out:
     if (log)

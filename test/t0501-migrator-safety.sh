@@ -20,10 +20,23 @@ test_expect_success 'setup: a and c applied, then b appears between them' '
     mkmig H 20240104000000-d "CREATE TABLE d $T;" "DROP TABLE d;"
 '
 test_expect_code 2 'history mismatch: migrate up exits 2' 'mig h H migrate up 2>err'
+# issue 14: the shell migrator's block, line by line
 test_expect_success '...with the position, both names and both lists, changing nothing' '
-    grep -q "history mismatch at position 2: applied .20240103000000-c., folder .20240102000000-b." err &&
-    grep -q "^applied migrations (hectic.migration, 2):" err && grep -q "^folder migrations (.*/H, 4):" err &&
-    grep -q "^      2  20240103000000-c   <-- differs" err && grep -q "^      2  20240102000000-b   <-- differs" err &&
+    cat >want <<-\EOF &&
+	Migration history mismatch detected!
+	Position: Migration #2
+	Database has: 20240103000000-c
+	Filesystem has: 20240102000000-b
+	Full filesystem migrations (in order):
+	  1. 20240101000000-a
+	  2. 20240102000000-b
+	  3. 20240103000000-c
+	  4. 20240104000000-d
+	Full database migrations (in order):
+	  1. 20240101000000-a
+	  2. 20240103000000-c
+	EOF
+    sed -n "/^Migration history mismatch detected!$/,/^  2\. 20240103000000-c$/p" err >got && test_cmp want got &&
     grep -q -- "--force" err && test "$(applied h)" = "20240101000000-a 20240103000000-c"
 '
 test_expect_code 2 '...also for down and to' 'mig h H migrate down 2>/dev/null; test $? = 2 && mig h H migrate to latest 2>/dev/null'
@@ -37,7 +50,8 @@ test_expect_success 'after that the history is a prefix again: no --force needed
 '
 test_expect_success 'a vanished applied migration is a mismatch too; --force down skips past nothing silently' '
     mig h H migrate up 2>/dev/null && mv H/20240104000000-d d-away &&
-    mig h H migrate up 2>err; test $? = 2 && grep -q "applied .20240104000000-d., folder .(none)." err &&
+    mig h H migrate up 2>err; test $? = 2 && grep -q "^Database has: 20240104000000-d$" err &&
+    grep -q "^Filesystem has: (nothing)$" err &&
     mig h H status >out && grep -q "^missing     20240104000000-d  (applied, but not in" out &&
     mig h H migrate down --force 2>err; test $? = 4 && grep -q "cannot revert .20240104000000-d.: it is applied but has no folder" err &&
     test "$(nmig h)" = 4 && mv d-away H/20240104000000-d && mig h H migrate down 2>/dev/null && test "$(nmig h)" = 3
@@ -75,10 +89,12 @@ test_expect_success '...the table and the row stay' '
     grep -q "down.sql:1: ERROR:  column \"nope\" does not exist" err &&
     test "$(nmig f)" = 5 && test "$(q f "select to_regclass('"'after'"') is not null")" = t
 '
-test_expect_success 'a script that COMMITs itself: a warning, still recorded once' '
+# issue 16: was "a warning, still recorded"; now refused before anything is committed
+test_expect_success 'a script that BEGINs and COMMITs itself is refused: nothing committed, nothing recorded' '
     newdb cm >/dev/null &&
     mkmig CM 20240301000000-commits "BEGIN; CREATE TABLE x $T; COMMIT;" "DROP TABLE x;" &&
-    mig cm CM migrate up 2>err && grep -q "ended the migrator.s transaction itself" err && test "$(nmig cm)" = 1
+    mig cm CM migrate up 2>err; test $? = 4 && grep -q "up.sql:1: BEGIN in migration .20240301000000-commits. (up) would end the transaction" err &&
+    test "$(nmig cm)" = 0 && test "$(q cm "select to_regclass('"'x'"') is null")" = t
 '
 
 # --- changed hashes -----------------------------------------------------------------
@@ -105,7 +121,7 @@ test_expect_success '--accept-changed records the new hash and goes on' '
 '
 test_expect_success 'an upper-case recorded hash is not a change' '
     q c "ALTER TABLE hectic.migration DISABLE TRIGGER hectic_t_sha256_lower; UPDATE hectic.migration SET hash = upper(hash); ALTER TABLE hectic.migration ENABLE TRIGGER hectic_t_sha256_lower" &&
-    mig c C status | grep -q "^# 2 applied, 0 changed" && mig c C migrate up 2>err
+    mig c C status | grep -q "^# 2 applied, 0 changed" && mig c C migrate up all 2>err
 '
 
 # --- concurrency ----------------------------------------------------------------------
@@ -125,7 +141,7 @@ setup_cc() {
     printf "transaction: false\n" >CC/20240501000020-m20/migration.yaml
 }
 test_expect_success 'setup: 30 migrations, one of them CREATE INDEX CONCURRENTLY without a transaction' '
-    setup_cc && mig cc CC list | grep -q "m20  (no transaction)"
+    setup_cc && mig cc CC list --format json | grep -q "\"name\": \"20240501000020-m20\", \"valid\": true, \"up\": true, \"down\": true, \"multi_file\": false, \"transaction\": false"
 '
 test_expect_success '8 parallel migrate up all: all exit 0, every migration applied exactly once' '
     for i in 1 2 3 4 5 6 7 8; do
@@ -146,7 +162,7 @@ cic_holder() {
     echo $? >cic.rc
 }
 waiter() {
-    timeout 60 migrator -u "$(dburl cc)" -d CC migrate up 2>werr
+    timeout 60 migrator -u "$(dburl cc)" -d CC migrate up all 2>werr
     echo $? >wrc
 }
 test_expect_success 'a waiting run holds no transaction, so the holder'"'"'s CREATE INDEX CONCURRENTLY completes' '
@@ -165,11 +181,14 @@ test_expect_success 'a waiting run holds no transaction, so the holder'"'"'s CRE
 
 # --- no-transaction migrations -------------------------------------------------------------
 
-test_expect_success 'without migration.yaml, CREATE INDEX CONCURRENTLY fails inside the transaction (exit 4)' '
+# issue 16: was exit 4; now the statement runs after the (empty) transaction commits
+test_expect_success 'without migration.yaml, CREATE INDEX CONCURRENTLY runs after the transaction' '
     newdb nt >/dev/null &&
     mkmig NT 20240601000000-tbl "CREATE TABLE u (id int, v text) INHERITS (hectic.created_at); INSERT INTO u (id, v) SELECT g, g::text FROM generate_series(1, 100) g;" "DROP TABLE u;" &&
     mkmig NT 20240601000001-idx "CREATE INDEX CONCURRENTLY u_v ON u (v);" "DROP INDEX CONCURRENTLY u_v;" &&
-    mig nt NT migrate up all 2>err; test $? = 4 && grep -q "cannot run inside a transaction block" err && test "$(nmig nt)" = 1
+    mig nt NT migrate up all 2>err && grep -q "up.sql:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block: it runs after" err &&
+    test "$(nmig nt)" = 2 && test "$(q nt "select count(*) from hectic.migration_step")" = 0 &&
+    mig nt NT migrate down 2>err && test "$(nmig nt)" = 1 && test "$(q nt "select to_regclass('"'u_v'"') is null")" = t
 '
 test_expect_success 'with transaction: false it runs outside one and is recorded after' '
     echo "transaction: false" >NT/20240601000001-idx/migration.yaml &&
@@ -186,11 +205,13 @@ test_expect_code 4 'a failing CREATE UNIQUE INDEX CONCURRENTLY exits 4' '
     echo "transaction: false" >NT/20240601000002-uniq/migration.yaml &&
     rm -r NT/20240601000001-idx && mig nt NT migrate up 2>err
 '
-test_expect_success '...says what state it left, drops the INVALID index, records nothing' '
+# issue 16: the INVALID index is named with the DROP to run (it was dropped silently)
+test_expect_success '...says what state it left, names the INVALID index and how to drop it, records nothing' '
     grep -q "up.sql:1: ERROR:  could not create unique index" err &&
-    grep -q "no transaction) failed: statements before the failing one stay committed; it is NOT recorded" err &&
-    grep -q "dropped the INVALID index public.u_id" err &&
-    test "$(q nt "select count(*) from pg_index where not indisvalid")" = 0 && test "$(nmig nt)" = 1
+    grep -q "no transaction) failed at statement 1: the 0 statements before it that succeeded are committed" err &&
+    grep -q "left the INVALID index public.u_id behind.*DROP INDEX CONCURRENTLY IF EXISTS public.u_id;" err &&
+    test "$(nmig nt)" = 1 && q nt "DROP INDEX CONCURRENTLY IF EXISTS public.u_id" &&
+    test "$(q nt "select count(*) from pg_index where not indisvalid")" = 0
 '
 test_expect_success 'an INVALID index that was there before is left alone' '
     q nt "DELETE FROM u WHERE id = 1 AND ctid = (SELECT max(ctid) FROM u WHERE id = 1)" &&
@@ -199,11 +220,16 @@ test_expect_success 'an INVALID index that was there before is left alone' '
     mig nt NT migrate up 2>err && test "$(nmig nt)" = 2 &&
     test "$(q nt "select string_agg(indexrelid::regclass::text, '"' '"') from pg_index where not indisvalid")" = dup_id
 '
+# migration.yaml is read when its migration is about to run (or for status, list and lint)
 test_expect_code 3 'an unknown key in migration.yaml exits 3' '
-    printf "transaction: false\ntransacton: true\n" >NT/20240601000002-uniq/migration.yaml && mig nt NT migrate up 2>err
+    mkmig NT 20240601000003-ok "CREATE TABLE ok3 $T;" "DROP TABLE ok3;" &&
+    mkmig NT 20240601000004-yaml "CREATE TABLE y $T;" "DROP TABLE y;" &&
+    printf "transaction: false\ntransacton: true\n" >NT/20240601000004-yaml/migration.yaml && mig nt NT migrate up all 2>err
 '
 test_expect_success '...with file:line:col, before anything runs' '
-    grep -q "NT/20240601000002-uniq/migration.yaml:2:1: unknown key .transacton." err
+    grep -q "NT/20240601000004-yaml/migration.yaml:2:1: unknown key .transacton." err &&
+    test "$(nmig nt)" = 2 && test "$(q nt "select to_regclass('"'ok3'"') is null")" = t &&
+    rm -r NT/20240601000003-ok NT/20240601000004-yaml
 '
 test_expect_code 3 'a wrong type in migration.yaml exits 3' '
     printf "transaction: sometimes\n" >NT/20240601000002-uniq/migration.yaml && mig nt NT status 2>err

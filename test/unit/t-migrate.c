@@ -13,6 +13,7 @@ static void mkfolder(struct mig_folder *f, const char *names)
 {
     memset(f, 0, sizeof(*f));
     f->dir = xstrdup("mig");
+    f->dfd = -1;
     char *copy = xstrdup(names), *save = NULL;
     for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
         size_t n = strlen(t);
@@ -21,6 +22,8 @@ static void mkfolder(struct mig_folder *f, const char *names)
         m.name = xstrndup(t, noup ? n - 1 : n);
         m.up = noup ? NULL : xasprintf("mig/%s/up.sql", m.name);
         m.down = xasprintf("mig/%s/down.sql", m.name);
+        m.up_known = m.down_known = m.meta_known = true;
+        m.meta.transaction = true;
         ALLOC_GROW(f->v, f->nr + 1, f->alloc);
         f->v[f->nr++] = m;
     }
@@ -34,7 +37,7 @@ static void mkdb(struct mig_db *db, const char *names)
     char *copy = xstrdup(names), *save = NULL;
     for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
         ALLOC_GROW(db->v, db->nr + 1, db->alloc);
-        db->v[db->nr++] = (struct mig_applied){xstrdup(t), xstrdup("00")};
+        db->v[db->nr++] = (struct mig_applied){xstrdup(t), xstrdup("00"), NULL};
     }
     free(copy);
 }
@@ -80,9 +83,10 @@ static void check_plan(const char *folder, const char *applied, enum mig_request
 
 static void meta(const char *text, int want_ret, int want_tx, const char *what)
 {
-    bool tx = true;
-    int r = mig_meta_parse("m.yaml", text, strlen(text), &tx);
-    ok(r == want_ret && (r < 0 || tx == want_tx), "%s", what);
+    struct mig_meta m;
+    int r = mig_meta_parse("m.yaml", text, strlen(text), &m);
+    ok(r == want_ret && (r < 0 || m.transaction == want_tx), "%s", what);
+    mig_meta_release(&m);
 }
 
 int main(void)
@@ -132,7 +136,7 @@ int main(void)
         int fd = mkstemp(path);
         int saved = dup(2);
         dup2(fd, 2);
-        bool tx;
+        struct mig_meta tx;
         const char *text = "transaction: false\n  # comment\nfoo: 1\n";
         int r = mig_meta_parse("m.yaml", text, strlen(text), &tx);
         fflush(stderr);
@@ -146,6 +150,37 @@ int main(void)
         if (!strstr(sb.buf, "m.yaml:3:1:"))
             printf("# got: %s", sb.buf);
         strbuf_release(&sb);
+    }
+
+    meta("lock_timeout: 5s\nstatement_timeout: 10min\n", 0, true, "timeouts");
+    meta("lock_timeout: 1500\n", 0, true, "a timeout in milliseconds");
+    meta("lock_timeout: soon\n", -1, 0, "a timeout that is no duration is an error");
+    meta("lock_timeout: [1]\n", -1, 0, "a list timeout is an error");
+    {
+        struct mig_meta m;
+        const char *t = "transaction: false\nlock_timeout: 250ms\nstatement_timeout: '2.5s'\n";
+        ok(mig_meta_parse("m.yaml", t, strlen(t), &m) == 0 && !m.transaction && m.lock_timeout &&
+               !strcmp(m.lock_timeout, "250ms") && m.statement_timeout && !strcmp(m.statement_timeout, "2.5s"),
+           "all three keys read");
+        mig_meta_release(&m);
+    }
+    ok(mig_duration_valid("5s") && mig_duration_valid("100") && mig_duration_valid("1.5 min") &&
+           mig_duration_valid("2h") && !mig_duration_valid("") && !mig_duration_valid("5 sec") &&
+           !mig_duration_valid("-1s") && !mig_duration_valid("5s; DROP TABLE x"),
+       "durations");
+
+    /* names that are not migrations say why */
+    {
+        char *w = mig_name_problem("20200519101057000000_create_identities");
+        ok(w && strstr(w, "20 digits"), "a 20-digit version is reported: %s", w ? w : "(null)");
+        free(w);
+        w = mig_name_problem("20240101000000_init");
+        ok(w && strstr(w, "'_'"), "an underscore after the version is reported");
+        free(w);
+        w = mig_name_problem("20240101000000");
+        ok(w && strstr(w, "no '-label'"), "a bare version is reported");
+        free(w);
+        ok(mig_name_problem("20240101000000-ok") == NULL, "a good name has no problem");
     }
 
     /* history */
@@ -180,6 +215,9 @@ int main(void)
     check_plan(all, A, MIG_REQ_UP, 2, NULL, MIG_OK, "+b +c", "up 2");
     check_plan(all, A, MIG_REQ_UP, 0, NULL, MIG_OK, "+b +c +d", "up all");
     check_plan(all, all, MIG_REQ_UP, 0, NULL, MIG_AT_TARGET, "", "up all when everything is applied");
+    check_plan(all, all, MIG_REQ_UP, 1, NULL, MIG_NOT_ENOUGH, "", "up (1) when everything is applied");
+    check_plan("", "", MIG_REQ_UP, 0, NULL, MIG_NONE, "", "up all of an empty folder: no migrations found");
+    check_plan("", "", MIG_REQ_UP, 2, NULL, MIG_NOT_ENOUGH, "", "up 2 of an empty folder");
     check_plan(all, A " " B " " C, MIG_REQ_UP, 2, NULL, MIG_NOT_ENOUGH, "", "up 2 with 1 pending");
     check_plan(all, all, MIG_REQ_DOWN, 1, NULL, MIG_OK, "-d", "down 1");
     check_plan(all, all, MIG_REQ_DOWN, 3, NULL, MIG_OK, "-d -c -b", "down 3, newest first");
