@@ -460,8 +460,23 @@ static int init_bundle(PGconn *conn, bool apply, void *arg)
             debug("migrator", "hectic bundle %s applied", BUNDLE_VERSION);
         return r;
     }
+    /* bundle_db_version() in one round trip: no table (42P01/3F000) is no bundle */
     struct strbuf v = STRBUF_INIT;
-    int r = bundle_db_version(conn, &v);
+    int r = 0;
+    PGresult *res = PQexec(conn, "SELECT coalesce(version, '') FROM hectic.version WHERE name = 'hectic'");
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        if (PQntuples(res) == 1) {
+            strbuf_addstr(&v, PQgetvalue(res, 0, 0));
+            r = 1;
+        }
+    } else {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (!state || (strcmp(state, "42P01") && strcmp(state, "3F000"))) {
+            pg_print_result_error(res, "cannot read hectic.version");
+            r = -1;
+        }
+    }
+    PQclear(res);
     if (r == 1 && strcmp(v.buf, BUNDLE_VERSION)) {
         char *up = xasprintf("upgrade-%s", v.buf);
         bool upgradable = bundle_find(up) != NULL;
@@ -620,8 +635,12 @@ static int migrate_dir(int npos, char **pos)
     PGconn *conn = connect_or_die();
     debug("migrate", "scan of %zu entries %.1f ms, connect %.1f ms", f.nr, (t1 - t0) * 1000,
           (now_monotonic() - t1) * 1000);
+    char *cache = mig_hash_cache_path(set_get(S, SET_DBTOOL_CACHE_DIR), mdir);
+    mig_hash_cache_open(&f, cache);
+    free(cache);
     struct mig_opts o = mig_options();
     enum mig_status st = mig_migrate(conn, &f, &req, &o);
+    mig_hash_cache_save(&f);
     PQfinish(conn);
     mig_folder_release(&f);
     return status_exit(st);

@@ -9,6 +9,7 @@
  * something needs it (mig_resolve()).
  */
 #include "lib/migrate.h"
+#include "lib/fs.h"
 #include "lib/pg.h"
 #include "lib/sqlscript.h"
 
@@ -332,6 +333,10 @@ void mig_folder_release(struct mig_folder *f)
     }
     if (f->dfd > 0)
         close(f->dfd);
+    for (size_t i = 0; i < f->cache_nr; i++)
+        free(f->cache[i].name);
+    free(f->cache);
+    free(f->cache_path);
     free(f->v);
     free(f->bad);
     free(f->dir);
@@ -461,6 +466,19 @@ int mig_resolve_all(struct mig_folder *f)
     return ret;
 }
 
+/* DIR/NAME/REL, malloc'd (hot: once per applied migration in a no-op). */
+static char *path3(const char *dir, const char *name, const char *rel)
+{
+    size_t a = strlen(dir), b = strlen(name), c = strlen(rel);
+    char *p = xmalloc(a + b + c + 3);
+    memcpy(p, dir, a);
+    p[a] = '/';
+    memcpy(p + a + 1, name, b);
+    p[a + 1 + b] = '/';
+    memcpy(p + a + 2 + b, rel, c + 1);
+    return p;
+}
+
 static void digest_hex(const unsigned char d[SHA256_DIGEST_LEN], char hex[SHA256_HEX_LEN])
 {
     static const char x[] = "0123456789abcdef";
@@ -506,6 +524,141 @@ static int hash_at(const struct mig_folder *f, const char *rel, char hex[SHA256_
     sha256_final(&c, d);
     digest_hex(d, hex);
     return 1;
+}
+
+/* ---- the hash cache ---- */
+
+#define CACHE_MAGIC "dbtool-migrator-hashes 1"
+
+static int cmp_cached(const void *a, const void *b)
+{
+    return strcmp(((const struct mig_cached_hash *)a)->name, ((const struct mig_cached_hash *)b)->name);
+}
+
+char *mig_hash_cache_path(const char *cache_dir, const char *dir)
+{
+    if (!cache_dir || !*cache_dir)
+        return NULL;
+    char *abs = realpath(dir, NULL);
+    char hex[SHA256_HEX_LEN];
+    sha256_hex(abs ? abs : dir, strlen(abs ? abs : dir), hex);
+    free(abs);
+    return xasprintf("%s/migrator/%.32s.hashes", cache_dir, hex);
+}
+
+void mig_hash_cache_open(struct mig_folder *f, const char *path)
+{
+    free(f->cache_path);
+    f->cache_path = path ? xstrdup(path) : NULL;
+    if (!path)
+        return;
+    struct strbuf sb = STRBUF_INIT;
+    if (strbuf_read_file(&sb, path) < 0 || !starts_with(sb.buf, CACHE_MAGIC "\n")) {
+        strbuf_release(&sb);
+        return;
+    }
+    /* "NAME DEV INO SIZE MTIME CTIME HASH" lines, sorted by name as written */
+    bool sorted = true;
+    for (char *l = sb.buf + strlen(CACHE_MAGIC) + 1; *l;) {
+        char *nl = strchrnul(l, '\n');
+        char *next = *nl ? nl + 1 : nl;
+        *nl = 0;
+        struct mig_cached_hash c = {0};
+        char *sp = strchr(l, ' '), *p;
+        unsigned long long *num[5] = {&c.dev, &c.ino, &c.size, &c.mtime_ns, &c.ctime_ns};
+        bool ok = sp && sp > l;
+        p = sp;
+        for (int i = 0; ok && i < 5; i++) {
+            char *end;
+            errno = 0;
+            *num[i] = strtoull(p + 1, &end, 10);
+            ok = !errno && end > p + 1 && *end == ' ';
+            p = end;
+        }
+        if (ok && strlen(p + 1) == 64) {
+            c.name = xstrndup(l, (size_t)(sp - l));
+            memcpy(c.hash, p + 1, SHA256_HEX_LEN);
+            if (f->cache_nr && strcmp(f->cache[f->cache_nr - 1].name, c.name) >= 0)
+                sorted = false;
+            ALLOC_GROW(f->cache, f->cache_nr + 1, f->cache_alloc);
+            f->cache[f->cache_nr++] = c;
+        }
+        l = next;
+    }
+    strbuf_release(&sb);
+    if (!sorted)
+        qsort(f->cache, f->cache_nr, sizeof(*f->cache), cmp_cached);
+}
+
+static struct mig_cached_hash *cache_find(struct mig_folder *f, const char *name)
+{
+    struct mig_cached_hash key = {.name = (char *)name};
+    return f->cache_nr ? bsearch(&key, f->cache, f->cache_nr, sizeof(*f->cache), cmp_cached) : NULL;
+}
+
+static unsigned long long ns_of(struct timespec t)
+{
+    return (unsigned long long)t.tv_sec * 1000000000ULL + (unsigned long long)t.tv_nsec;
+}
+
+static bool cache_matches(const struct mig_cached_hash *c, const struct stat *st)
+{
+    return c->dev == (unsigned long long)st->st_dev && c->ino == (unsigned long long)st->st_ino &&
+           c->size == (unsigned long long)st->st_size && c->mtime_ns == ns_of(st->st_mtim) &&
+           c->ctime_ns == ns_of(st->st_ctim);
+}
+
+static void cache_put(struct mig_folder *f, const char *name, const struct stat *st, const char *hash)
+{
+    if (!f->cache_path)
+        return;
+    struct mig_cached_hash *c = cache_find(f, name);
+    if (!c) {
+        ALLOC_GROW(f->cache, f->cache_nr + 1, f->cache_alloc);
+        c = &f->cache[f->cache_nr++];
+        memset(c, 0, sizeof(*c));
+        c->name = xstrdup(name);
+        /* keep it sorted: insertion at the end is the common case (names grow) */
+        for (size_t i = f->cache_nr - 1; i > 0 && strcmp(f->cache[i - 1].name, f->cache[i].name) > 0; i--) {
+            struct mig_cached_hash t = f->cache[i];
+            f->cache[i] = f->cache[i - 1];
+            f->cache[i - 1] = t;
+            c = &f->cache[i - 1];
+        }
+    }
+    c->dev = (unsigned long long)st->st_dev;
+    c->ino = (unsigned long long)st->st_ino;
+    c->size = (unsigned long long)st->st_size;
+    c->mtime_ns = ns_of(st->st_mtim);
+    c->ctime_ns = ns_of(st->st_ctim);
+    memcpy(c->hash, hash, SHA256_HEX_LEN);
+    f->cache_dirty = true;
+}
+
+void mig_hash_cache_save(struct mig_folder *f)
+{
+    if (!f->cache_path || !f->cache_dirty)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    unsigned long long racy = ns_of(now) - 2000000000ULL;
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addstr(&sb, CACHE_MAGIC "\n");
+    for (size_t i = 0; i < f->cache_nr; i++) {
+        const struct mig_cached_hash *c = &f->cache[i];
+        if (c->mtime_ns >= racy || c->ctime_ns >= racy || !mig_find(f, c->name))
+            continue;
+        strbuf_addf(&sb, "%s %llu %llu %llu %llu %llu %s\n", c->name, c->dev, c->ino, c->size, c->mtime_ns,
+                    c->ctime_ns, c->hash);
+    }
+    char *dir = xstrdup(f->cache_path);
+    *strrchr(dir, '/') = 0;
+    if (mkdir_p(dir, 0755) < 0 || write_file_atomic(f->cache_path, sb.buf, sb.len, 0644) < 0)
+        debug("migrate", "cannot write the hash cache %s: %s", f->cache_path, strerror(errno));
+    else
+        f->cache_dirty = false;
+    free(dir);
+    strbuf_release(&sb);
 }
 
 int mig_hash(struct mig_folder *f, struct mig *m)
@@ -710,14 +863,51 @@ int mig_changed(struct mig_folder *f, const struct mig_db *db, struct strvec *ch
                 struct strvec *hashes)
 {
     int n = 0;
+    size_t fi = 0, ci = 0;
+    char rel[PATH_MAX];
+    /* both lists (and the cache) are sorted by name: one merge walk */
     for (size_t i = 0; i < db->nr; i++) {
-        struct mig *m = (struct mig *)mig_find(f, db->v[i].name);
-        if (!m)
+        const char *name = db->v[i].name;
+        int c = 1;
+        while (fi < f->nr && (c = strcmp(f->v[fi].name, name)) < 0)
+            fi++;
+        if (fi >= f->nr || c)
             continue;
+        struct mig *m = &f->v[fi];
         if (m->up_known && !m->up)
             continue;
+        if (!m->up_known && f->cache_path) {
+            /* the cache: one stat instead of open, read, close */
+            struct stat st;
+            size_t nl = strlen(m->name);
+            if (nl + 8 > sizeof(rel))
+                continue;
+            memcpy(rel, m->name, nl);
+            memcpy(rel + nl, "/up.sql", 8);
+            if (fstatat(f->dfd, rel, &st, 0) == 0 && S_ISREG(st.st_mode)) {
+                m->up_known = true;
+                m->up = path3(f->dir, m->name, "up.sql");
+                int cc = 1;
+                while (ci < f->cache_nr && (cc = strcmp(f->cache[ci].name, name)) < 0)
+                    ci++;
+                if (ci < f->cache_nr && !cc && cache_matches(&f->cache[ci], &st)) {
+                    memcpy(m->hash, f->cache[ci].hash, SHA256_HEX_LEN);
+                } else {
+                    int r = hash_at(f, rel, m->hash);
+                    if (r <= 0)
+                        return error_errno("cannot read '%s/%s'", f->dir, rel);
+                    /* remembered only when the file did not change while it was read */
+                    struct stat st2;
+                    if (fstatat(f->dfd, rel, &st2, 0) == 0 && ns_of(st2.st_ctim) == ns_of(st.st_ctim) &&
+                        ns_of(st2.st_mtim) == ns_of(st.st_mtim) && st2.st_size == st.st_size &&
+                        st2.st_ino == st.st_ino) {
+                        cache_put(f, m->name, &st, m->hash);
+                        ci = 0; /* cache_put may have moved entries */
+                    }
+                }
+            }
+        }
         if (!m->up_known) {
-            char rel[PATH_MAX];
             snprintf(rel, sizeof(rel), "%s/up.sql", m->name);
             int r = hash_at(f, rel, m->hash);
             if (r < 0)
@@ -852,9 +1042,13 @@ enum mig_status mig_plan(struct mig_folder *f, const struct mig_db *db, const st
     memset(plan, 0, sizeof(*plan));
     if (req->kind == MIG_REQ_UP) {
         size_t cur = 0, pending = 0;
-        /* pending ones only: the applied ones were looked at by the hash check */
-        for (size_t i = 0; i < f->nr; i++) {
-            if (mig_db_find(db, f->v[i].name))
+        /* pending ones only (a merge walk: both lists are sorted); the applied
+         * ones were looked at by the hash check */
+        for (size_t i = 0, j = 0; i < f->nr; i++) {
+            int c = 1;
+            while (j < db->nr && (c = strcmp(db->v[j].name, f->v[i].name)) < 0)
+                j++;
+            if (j < db->nr && !c)
                 continue;
             resolve_up(f, &f->v[i]);
             pending += f->v[i].up != NULL;

@@ -85,6 +85,13 @@ struct mig_bad {
     char *why;
 };
 
+/* A remembered hash of NAME/up.sql with the stat data it was computed for. */
+struct mig_cached_hash {
+    char *name;
+    unsigned long long dev, ino, size, mtime_ns, ctime_ns;
+    char hash[SHA256_HEX_LEN];
+};
+
 /* The scanned migration folder: every well-named directory, sorted by name. */
 struct mig_folder {
     char *dir;
@@ -93,6 +100,11 @@ struct mig_folder {
     size_t nr, alloc;
     struct mig_bad *bad; /* sorted by name */
     size_t bad_nr, bad_alloc;
+    /* the hash cache (mig_hash_cache_open), sorted by name */
+    char *cache_path;
+    struct mig_cached_hash *cache;
+    size_t cache_nr, cache_alloc;
+    bool cache_dirty;
 };
 
 /* One row of hectic.migration. */
@@ -154,6 +166,21 @@ int mig_resolve(struct mig_folder *f, struct mig *m);
 int mig_resolve_all(struct mig_folder *f);
 /* Read M's up file once into M->hash (also finds the up file). 0, or -1 when it cannot be read. */
 int mig_hash(struct mig_folder *f, struct mig *m);
+
+/*
+ * The hash cache, as git's index caches stat data: the sha256 of each
+ * NAME/up.sql is remembered in the file PATH with the file's device, inode,
+ * size, mtime and ctime; while those are unchanged the file is not read
+ * again, so a no-op over thousands of applied migrations is one stat per
+ * migration. Files changed less than 2 s before the cache is written are not
+ * remembered (a change within the same clock tick would go unseen). A
+ * missing or unreadable cache is an empty one; PATH NULL: no cache.
+ */
+void mig_hash_cache_open(struct mig_folder *f, const char *path);
+/* Write the cache back when it changed (atomically; errors only at debug level). */
+void mig_hash_cache_save(struct mig_folder *f);
+/* The cache file for the folder DIR under CACHE_DIR (malloc'd), NULL when CACHE_DIR is NULL. */
+char *mig_hash_cache_path(const char *cache_dir, const char *dir);
 
 /* Parse a migration.yaml file into META (defaults first). 0, or -1 with "file:line:col: ...". */
 int mig_meta_load(const char *path, struct mig_meta *meta);
