@@ -88,27 +88,31 @@ static int sub_init(int argc, char **argv, const struct settings *s)
 static int sub_deploy(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
-        "database deploy [--reuse] [-P|--no-patch] [-H|--no-hydrate] [-m|--mock] [-c|--cleanup]",
+        "database deploy [--reuse] [-P|--no-patch] [-H|--no-hydrate] [-m|--mock] [-c|--cleanup] [--baseline]",
         "",
         "Start this project's cluster (fresh: data/ is replaced), hydrate it and patch it, each\n"
         "step timed on stderr; then print the URL to connect to on stdout. Hydrate and patch\n"
         "work on the cluster deploy starts, whatever DB_URL/PGURL say. On failure the cluster\n"
         "is left running for inspection.",
+        "--baseline records every migration of MIGRATION_DIR as applied (with its hash, as\n"
+        "'migrator baseline' does): the sources already have what they do, so a later\n"
+        "'database migrator migrate up' applies only migrations written after this deploy.",
         NULL};
-    int reuse = 0, no_patch = 0, no_hydrate = 0, mock = 0, cleanup = 0;
+    int reuse = 0, no_patch = 0, no_hydrate = 0, mock = 0, cleanup = 0, baseline = 0;
     const struct option opts[] = {
         OPT_BOOL(0, "reuse", &reuse, "keep the existing cluster and its data (implies -P -H)"),
         OPT_BOOL('P', "no-patch", &no_patch, "skip patch (test-data.sql)"),
         OPT_BOOL('H', "no-hydrate", &no_hydrate, "skip hydrate"),
         OPT_BOOL('m', "mock", &mock, "hydrate with the script variable USE_MOCK=1"),
         OPT_BOOL('c', "cleanup", &cleanup, "stop the cluster after success (data kept)"),
+        OPT_BOOL(0, "baseline", &baseline, "record the migrations as applied (the sources have them)"),
         OPT_END(),
     };
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
     struct proj_opts o = {.mock = mock, .no_hydrate = no_hydrate, .no_patch = no_patch,
-                          .reuse = reuse, .cleanup = cleanup};
+                          .reuse = reuse, .cleanup = cleanup, .baseline = baseline};
     return proj_deploy(s, &o);
 }
 

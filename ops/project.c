@@ -12,6 +12,8 @@
 #include "lib/bundle.h"
 #include "lib/cluster.h"
 #include "lib/fs.h"
+#include "lib/migrate.h"
+#include "lib/miglint.h"
 #include "lib/pg.h"
 #include "lib/scratch.h"
 #include "lib/settings.h"
@@ -358,6 +360,70 @@ static int hydrate_and_patch(const struct settings *s, const char *url, const st
     return 0;
 }
 
+int proj_baseline(const struct settings *s, const char *url)
+{
+    const char *mdir = set_get(s, SET_MIGRATION_DIR);
+    if (!mdir || !is_dir(mdir)) {
+        info("baseline: no migration folder (%s): nothing to record", mdir ? mdir : "MIGRATION_DIR unset");
+        return 0;
+    }
+    struct mig_folder f;
+    PGconn *conn = NULL;
+    int r = EXIT_ERR;
+    if (mig_scan(mdir, &f) < 0 || !(conn = connect_to(s, url)))
+        goto out;
+    if (bundle_apply(conn, NULL, set_get(s, SET_HECTIC_INHERITANCE_SQL)) < 0)
+        goto out;
+    size_t n = 0;
+    enum mig_status st = mig_baseline(conn, &f, NULL, &n);
+    r = st == MIG_OK || st == MIG_AT_TARGET ? 0 : st == MIG_MISMATCH || st == MIG_BLOCKED ? EXIT_AMBIGUOUS : EXIT_ERR;
+    if (st == MIG_OK)
+        info("baseline: recorded %zu migration%s of %s as applied (the sources have them)", n, n == 1 ? "" : "s",
+             mdir);
+out:
+    if (conn)
+        PQfinish(conn);
+    mig_folder_release(&f);
+    return r;
+}
+
+/* check's lint step: findings are warnings, entries that would stop migrate fail it. */
+static int lint_step(const struct settings *s)
+{
+    const char *mdir = set_get(s, SET_MIGRATION_DIR);
+    if (!mdir || !is_dir(mdir))
+        return 0;
+    struct mig_folder f;
+    if (mig_scan(mdir, &f) < 0) {
+        mig_folder_release(&f);
+        return EXIT_ERR;
+    }
+    int r = 0;
+    if (mig_blocking(&f, NULL, true)) {
+        error("check: the migration folder has entries 'migrate' would stop at (see above)");
+        r = EXIT_AMBIGUOUS;
+    }
+    struct mig **list = xcalloc(f.nr ? f.nr : 1, sizeof(*list));
+    for (size_t i = 0; i < f.nr; i++)
+        list[i] = &f.v[i];
+    struct lint_opts lo = {NULL, set_get(s, SET_MIGRATION_LOCK_TIMEOUT)};
+    struct lint_result res;
+    if (miglint_run(&f, list, f.nr, &lo, &res) < 0 && !r)
+        r = EXIT_ERR;
+    if (res.config_error && !r)
+        r = EXIT_MISSING;
+    for (size_t i = 0; i < res.nr && i < 20; i++)
+        warn("lint: %s:%u:%u: %s: %s", res.v[i].file, res.v[i].line, res.v[i].col, res.v[i].rule, res.v[i].message);
+    if (res.nr > 20)
+        warn("lint: ... and %zu more ('migrator lint --all' lists them all)", res.nr - 20);
+    info("check: lint: %zu finding%s in %zu migration%s (warnings; 'migrator lint' exits 1 on them)", res.nr,
+         res.nr == 1 ? "" : "s", res.migrations, res.migrations == 1 ? "" : "s");
+    miglint_release(&res);
+    free(list);
+    mig_folder_release(&f);
+    return r;
+}
+
 int proj_deploy(const struct settings *s, const struct proj_opts *o)
 {
     double t0 = now_monotonic();
@@ -379,6 +445,8 @@ int proj_deploy(const struct settings *s, const struct proj_opts *o)
     if ((r = ops_exit(cluster_init(&c))))
         goto out;
     if ((r = hydrate_and_patch(s, c.url, &d)))
+        goto out;
+    if (d.baseline && (r = proj_baseline(s, c.url)))
         goto out;
     if (d.cleanup) {
         double t = now_monotonic();
@@ -428,6 +496,8 @@ int proj_check(const struct settings *s, const struct proj_opts *o)
         error("interrupted");
         r = EXIT_ERR;
     }
+    if (!r)
+        r = lint_step(s);
     t.passed = r == 0;
     double tr = now_monotonic();
     throwaway_close(&t);

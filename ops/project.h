@@ -27,6 +27,7 @@ struct proj_opts {
     bool quiet;      /* no step timings on stderr, only problems */
     const char *hydrate_log; /* instead of HYDRATE_LOG (NULL: the setting) */
     const char *patch_log;   /* instead of PATCH_LOG (NULL: the setting) */
+    bool baseline;           /* deploy: record MIGRATION_DIR's migrations as applied (the sources have them) */
 };
 
 /*
@@ -63,9 +64,19 @@ int proj_test(const struct settings *s, const char *url);
  */
 int proj_deploy(const struct settings *s, const struct proj_opts *o);
 /*
+ * deploy --baseline: record every migration of MIGRATION_DIR as applied on
+ * URL without running it (the sources already have what they do), so that
+ * `migrator migrate up` on a deployed database applies only newer ones. No
+ * folder: nothing to do. 0 or an exit code.
+ */
+int proj_baseline(const struct settings *s, const char *url);
+/*
  * check: the deploy in a throwaway cluster under $LOCAL_DIR/focus/ with its
  * own working and socket dirs (fsync off), removed on every exit path
- * (failure, die(), Ctrl-C). The developer's cluster is never touched.
+ * (failure, die(), Ctrl-C). The developer's cluster is never touched. Then
+ * `migrator lint` over MIGRATION_DIR: findings are warnings; an entry that
+ * would stop `migrate` (a folder without up.sql, a name that is not
+ * YYYYMMDDHHMMSS-label, a bad migration.yaml) fails the check.
  */
 int proj_check(const struct settings *s, const struct proj_opts *o);
 
