@@ -652,6 +652,9 @@ void imp_map_names(struct imp_set *set)
             t = prev + 1;
         if (t < 1)
             t = 1;
+        /* 9999-12-31T23:59:59: a name has 14 digits (only a hostile input gets here) */
+        if (t > 253402300799LL)
+            t = 253402300799LL;
         prev = t;
         time_t tt = (time_t)t;
         struct tm tm;

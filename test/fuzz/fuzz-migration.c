@@ -1,5 +1,6 @@
 /*
- * fuzz-migration.c — libFuzzer target for per-migration migration.yaml and
+ * fuzz-migration.c — libFuzzer target for per-migration migration.yaml (its
+ * timeouts are durations, never anything else) and
  * migration names/labels: any input parses or is refused, never crashes; a
  * valid label never contains '/' or a newline (it always follows a timestamp,
  * so "." and ".." cannot name a parent directory).
@@ -15,8 +16,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         log_configure("off", NULL);
         once = 1;
     }
-    bool tx = true;
-    mig_meta_parse("migration.yaml", (const char *)data, size, &tx);
+    struct mig_meta meta;
+    if (mig_meta_parse("migration.yaml", (const char *)data, size, &meta) == 0) {
+        if ((meta.lock_timeout && !mig_duration_valid(meta.lock_timeout)) ||
+            (meta.statement_timeout && !mig_duration_valid(meta.statement_timeout)))
+            abort(); /* a value that could carry SQL into SET LOCAL */
+        mig_meta_release(&meta);
+    }
     char *s = xstrndup((const char *)data, size);
     (void)mig_name_valid(s);
     const char *why = NULL;
