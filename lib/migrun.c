@@ -2,20 +2,29 @@
  * migrun.c — running migration steps and the whole `migrate` run (see
  * mig_run_step() and mig_migrate() in migrate.h).
  *
- * A transactional step is one transaction the migrator opens; the script runs
- * inside it through lib/sqlscript with hooks around every statement:
+ * A transactional migration runs in the migrator's transaction, through
+ * lib/sqlscript with hooks around every statement:
  *   before: lib/parse reads the statement. Transaction control (BEGIN,
  *     COMMIT, ROLLBACK, PREPARE TRANSACTION ...) would end the migrator's
- *     transaction: refused before it is sent, so nothing is committed.
- *     Statements that cannot run in a transaction block are held back and
- *     run after the COMMIT. A statement the PostgreSQL 15 grammar does not
- *     know runs as written; that it was not analysed is said once.
+ *     transaction: refused before it is sent, so nothing of it is committed.
+ *     A statement that cannot run inside a transaction block ends the
+ *     transaction before it (its work committed with a hectic.migration_step
+ *     row), runs on its own (and gets its row), and the statements after it
+ *     run in a new transaction: the order of the script is kept, and what is
+ *     committed is always recorded, so a failure resumes at the failing
+ *     statement. A statement the PostgreSQL 15 grammar does not know runs as
+ *     written; that it was not analysed is said once.
  *   after: the transaction status must still be "in a transaction"; when a
  *     statement ended it anyway (something the parser could not see), the
  *     script stops there and the message says what that committed.
- * Nothing is recorded for work that was rolled back: the bookkeeping row
- * rides in the migration's own transaction, and each held-back statement
- * gets its hectic.migration_step row only after it succeeded.
+ * The last transaction also writes the hectic.migration row (and clears the
+ * step rows): nothing is recorded for work that was rolled back. A
+ * migration without such statements is exactly one transaction.
+ *
+ * The steps ("units") of a migration, numbered from 0 in script order: each
+ * run of transactional statements up to a held-back one, and each held-back
+ * statement. A resumed run walks the script again and skips the units
+ * recorded as done, after checking that they did not change.
  */
 #include "lib/migrate.h"
 #include "lib/parse.h"
@@ -28,19 +37,8 @@
 
 /* What the hooks are doing for the current run of a script. */
 enum phase {
-    PH_TX,   /* in the migrator's transaction: run, hold back no-transaction statements */
-    PH_WALK, /* resuming: the transactional part committed before; hash it, collect held ones */
+    PH_TX,   /* transactional: segments in transactions, held-back statements between them */
     PH_NOTX, /* transaction: false: every statement is a recorded step */
-    PH_DRY,  /* print, send nothing (transactional classification) */
-    PH_DRY_NOTX,
-};
-
-struct held {
-    char *sql;
-    char *file;
-    unsigned long line;
-    const char *why; /* "CREATE INDEX CONCURRENTLY" (static, from lib/parse) */
-    char hash[SHA256_HEX_LEN];
 };
 
 struct done {
@@ -56,16 +54,23 @@ struct run {
     const struct mig_opts *o;
     FILE *out;
     enum phase phase;
-    struct held *held;
-    size_t held_nr, held_alloc;
-    struct sha256_ctx txhash;
-    unsigned long nstmt; /* statements seen in this run of the script */
-    /* the statements that ran in the transaction, for "what was committed" */
+    bool dry;          /* print the SQL instead of sending it */
+    char hash[SHA256_HEX_LEN]; /* of the up file (the hectic.migration row) */
+    /* where the walk is */
+    int unit;          /* the current unit */
+    bool seg_open;     /* the current transactional segment has statements */
+    bool in_tx;        /* a transaction of ours is open */
+    char *seg_loc;     /* FILE:LINE of the segment's first statement */
+    struct sha256_ctx seg;
+    unsigned long nstmt; /* statements seen (transaction: false: the step number) */
+    /* the statements run in the open transaction, for "what was committed" */
     char *first_loc, *last_loc;
     unsigned long ran;
-    struct done *done; /* steps committed (by an earlier run or this one) */
+    bool recorded;     /* the hectic.migration row was written */
+    int wrote;         /* units committed by this run */
+    struct done *done; /* units committed (by an earlier run or this one) */
     size_t done_nr, done_alloc;
-    bool stopped; /* a hook stopped the script and said why */
+    bool stopped;      /* a hook stopped the script and said why */
     const char *lock_timeout, *statement_timeout;
 };
 
@@ -74,11 +79,12 @@ static const char *dir_word(bool down)
     return down ? "down" : "up";
 }
 
-static void hex_of(struct sha256_ctx *c, char hex[SHA256_HEX_LEN])
+static void hex_of(const struct sha256_ctx *c, char hex[SHA256_HEX_LEN])
 {
     static const char x[] = "0123456789abcdef";
+    struct sha256_ctx copy = *c;
     unsigned char d[SHA256_DIGEST_LEN];
-    sha256_final(c, d);
+    sha256_final(&copy, d);
     for (int i = 0; i < SHA256_DIGEST_LEN; i++) {
         hex[2 * i] = x[d[i] >> 4];
         hex[2 * i + 1] = x[d[i] & 15];
@@ -88,23 +94,22 @@ static void hex_of(struct sha256_ctx *c, char hex[SHA256_HEX_LEN])
 
 static void run_reset(struct run *r)
 {
-    for (size_t i = 0; i < r->held_nr; i++) {
-        free(r->held[i].sql);
-        free(r->held[i].file);
-    }
-    r->held_nr = 0;
-    sha256_init(&r->txhash);
+    r->unit = 0;
+    r->seg_open = r->in_tx = false;
+    free(r->seg_loc);
+    r->seg_loc = NULL;
+    sha256_init(&r->seg);
     r->nstmt = r->ran = 0;
     free(r->first_loc);
     free(r->last_loc);
     r->first_loc = r->last_loc = NULL;
-    r->stopped = false;
+    r->recorded = r->stopped = false;
+    r->wrote = 0;
 }
 
 static void run_release(struct run *r)
 {
     run_reset(r);
-    free(r->held);
     free(r->done);
 }
 
@@ -135,11 +140,11 @@ static char *lit(PGconn *conn, const char *s)
 }
 
 /* INSERT (up) or DELETE (down) of the hectic.migration row. */
-static char *book_row(const struct run *r, const char *hash)
+static char *book_row(const struct run *r)
 {
     char *n = lit(r->conn, r->m->name);
     char *sql = r->down ? xasprintf("DELETE FROM hectic.migration WHERE name = %s", n)
-                        : xasprintf("INSERT INTO hectic.migration (name, hash) VALUES (%s, '%s')", n, hash);
+                        : xasprintf("INSERT INTO hectic.migration (name, hash) VALUES (%s, '%s')", n, r->hash);
     free(n);
     return sql;
 }
@@ -163,7 +168,7 @@ static char *book_clear(const struct run *r)
     return sql;
 }
 
-/* "SET [LOCAL] lock_timeout = '5s'; ..." for the run's timeouts (may be ""). */
+/* "; SET [LOCAL] lock_timeout = '5s'; ..." for the run's timeouts (may be ""). */
 static char *timeouts_sql(const struct run *r, bool local)
 {
     struct strbuf sb = STRBUF_INIT;
@@ -200,7 +205,7 @@ static void rollback(PGconn *conn)
     }
 }
 
-/* ---- the hooks ---- */
+/* ---- lib/parse ---- */
 
 /* Say once per process that FILE:LINE was not analysed, and why. */
 static void note_not_analysed(const char *file, const struct parse_stmt *ps)
@@ -240,9 +245,10 @@ static const char *tx_word(enum parse_tx tx)
 
 /*
  * What lib/parse says about ST: 1 hold it back (*why: the server's name for
- * it), 0 run it in the transaction, -1 refused (message printed).
+ * it), 0 run it in the transaction, -1 refused (message printed). With
+ * TX_CONTROL_OK (transaction: false) transaction control is the script's own.
  */
-static int classify(struct run *r, const struct sql_stmt *st, const char **why)
+static int classify(struct run *r, const struct sql_stmt *st, bool tx_control_ok, const char **why)
 {
     struct parse_list pl = PARSE_LIST_INIT;
     parse_sql(&pl, st->sql, (unsigned)st->line, 1);
@@ -252,7 +258,7 @@ static int classify(struct run *r, const struct sql_stmt *st, const char **why)
         const char *w;
         if (ps->status == PARSE_UNKNOWN) {
             note_not_analysed(st->file, ps);
-        } else if ((w = tx_word(ps->tx))) {
+        } else if (!tx_control_ok && (w = tx_word(ps->tx))) {
             error("%s:%u: %s in migration '%s' (%s) would end the transaction the migrator runs it in "
                   "(with its hectic.migration row): nothing of it was committed, nothing recorded. Remove "
                   "the transaction control from the script (each migration is already one transaction), "
@@ -268,168 +274,12 @@ static int classify(struct run *r, const struct sql_stmt *st, const char **why)
     return ret;
 }
 
-static void hold(struct run *r, const struct sql_stmt *st, const char *why)
-{
-    ALLOC_GROW(r->held, r->held_nr + 1, r->held_alloc);
-    struct held *h = &r->held[r->held_nr++];
-    h->sql = xstrndup(st->sql, st->len);
-    h->file = xstrdup(st->file);
-    h->line = st->line;
-    h->why = why;
-    sha256_hex(st->sql, st->len, h->hash);
-}
-
-/* The dry run's text of ST: a location comment and the statement with its ';'. */
+/* The dry run's text of a statement: a location comment and the statement with its ';'. */
 static void dry_print(struct run *r, const char *file, unsigned long line, const char *sql, size_t len)
 {
     while (len && (sql[len - 1] == ' ' || sql[len - 1] == '\n' || sql[len - 1] == '\t'))
         len--;
     fprintf(r->out, "-- %s:%lu\n%.*s%s\n", file, line, (int)len, sql, len && sql[len - 1] == ';' ? "" : ";");
-}
-
-static enum sql_hook_result before(void *arg, const struct sql_stmt *st)
-{
-    struct run *r = arg;
-    const char *why = NULL;
-    r->nstmt++;
-    if (r->phase == PH_NOTX || r->phase == PH_DRY_NOTX) {
-        struct parse_list pl = PARSE_LIST_INIT;
-        parse_sql(&pl, st->sql, (unsigned)st->line, 1);
-        for (size_t i = 0; i < pl.nr; i++)
-            if (pl.v[i].status == PARSE_UNKNOWN)
-                note_not_analysed(st->file, &pl.v[i]);
-        parse_list_release(&pl);
-        if (r->phase == PH_DRY_NOTX) {
-            dry_print(r, st->file, st->line, st->sql, st->len);
-            return SQL_HOOK_SKIP;
-        }
-        char hash[SHA256_HEX_LEN];
-        sha256_hex(st->sql, st->len, hash);
-        const struct done *d = find_done(r, (int)r->nstmt);
-        if (d && !strcasecmp(d->hash, hash)) {
-            info("%s:%lu: committed by an earlier run of '%s': skipped", st->file, st->line, r->m->name);
-            return SQL_HOOK_SKIP;
-        }
-        if (d) {
-            error("%s:%lu: statement %lu of '%s' changed since an earlier run committed it: put it back as it "
-                  "was, or undo that run's work by hand and DELETE its rows from hectic.migration_step",
-                  st->file, st->line, r->nstmt, r->m->name);
-            r->stopped = true;
-            return SQL_HOOK_STOP;
-        }
-        return SQL_HOOK_RUN;
-    }
-    int c = classify(r, st, &why);
-    if (c < 0) {
-        r->stopped = true;
-        return SQL_HOOK_STOP;
-    }
-    if (c > 0) {
-        hold(r, st, why);
-        if (r->phase == PH_TX)
-            info("%s:%lu: %s cannot run inside a transaction block: it runs after the transaction "
-                 "of '%s' commits", st->file, st->line, why, r->m->name);
-        return SQL_HOOK_SKIP;
-    }
-    sha256_update(&r->txhash, st->sql, st->len);
-    sha256_update(&r->txhash, "", 1);
-    if (r->phase == PH_DRY) {
-        dry_print(r, st->file, st->line, st->sql, st->len);
-        return SQL_HOOK_SKIP;
-    }
-    if (r->phase == PH_WALK)
-        return SQL_HOOK_SKIP;
-    char *loc = xasprintf("%s:%lu", st->file, st->line);
-    if (!r->first_loc)
-        r->first_loc = xstrdup(loc);
-    free(r->last_loc);
-    r->last_loc = loc;
-    r->ran++;
-    return SQL_HOOK_RUN;
-}
-
-static int after(void *arg, const struct sql_stmt *st, const char *tag)
-{
-    struct run *r = arg;
-    if (r->phase == PH_NOTX) {
-        char hash[SHA256_HEX_LEN];
-        char *loc = xasprintf("%s:%lu", st->file, st->line);
-        sha256_hex(st->sql, st->len, hash);
-        char *sql = book_step(r, (int)r->nstmt, hash, loc);
-        int ret = exec_sql(r->conn, sql, "cannot record the step in hectic.migration_step");
-        free(sql);
-        free(loc);
-        if (ret == 0)
-            add_done(r, (int)r->nstmt, hash);
-        else
-            r->stopped = true;
-        return ret;
-    }
-    if (r->phase != PH_TX)
-        return 0;
-    PGTransactionStatusType ts = PQtransactionStatus(r->conn);
-    if (ts == PQTRANS_INTRANS)
-        return 0;
-    r->stopped = true;
-    if (ts == PQTRANS_IDLE && starts_with(tag, "ROLLBACK"))
-        return error("%s:%lu: this statement (%s) ended the transaction the migrator runs '%s' (%s) in: it "
-                     "rolled back everything the migration ran before it; nothing of it is committed or "
-                     "recorded, nothing after it ran",
-                     st->file, st->line, tag, r->m->name, dir_word(r->down));
-    if (ts == PQTRANS_IDLE)
-        return error("%s:%lu: this statement (%s) ended the transaction the migrator runs '%s' (%s) in: the "
-                     "%lu statement%s the migration ran up to it (%s to %s) ARE COMMITTED, and the migration is "
-                     "NOT recorded as %s; nothing after it ran. Undo that work by hand (or make the script "
-                     "safe to run again), and declare 'transaction: false' in " MIG_META_FILE " if it must "
-                     "manage its own transactions",
-                     st->file, st->line, *tag ? tag : "?", r->m->name, dir_word(r->down), r->ran,
-                     r->ran == 1 ? "" : "s", r->first_loc ? r->first_loc : "?", r->last_loc ? r->last_loc : "?",
-                     r->down ? "reverted" : "applied");
-    return error("%s:%lu: after this statement the migrator's transaction is in an unexpected state (%d)",
-                 st->file, st->line, (int)ts);
-}
-
-static int on_connect(void *arg, const char *dbname)
-{
-    struct run *r = arg;
-    if (r->phase == PH_NOTX)
-        return 0;
-    r->stopped = true;
-    if (r->phase != PH_TX)
-        return error("%s: \\connect %s: a dry run (or a resumed run) does not follow it", r->path, dbname);
-    return error("%s: \\connect %s would leave the transaction the migrator runs '%s' in; declare "
-                 "'transaction: false' in " MIG_META_FILE " for a migration that changes databases",
-                 r->path, dbname, r->m->name);
-}
-
-/*
- * Run PATH through a fresh runner session (fresh variables, like one psql
- * run) with the hooks. *STATE (may be NULL) gets the SQLSTATE of the error.
- */
-static int run_script(struct run *r, enum phase ph, char state[6])
-{
-    const struct mig_opts *o = r->o;
-    r->phase = ph;
-    bool dry = ph == PH_DRY || ph == PH_DRY_NOTX || ph == PH_WALK;
-    static FILE *devnull;
-    if (dry && !devnull)
-        devnull = fopen("/dev/null", "we");
-    struct sql_opts so = {dry && devnull ? devnull : r->out, stderr, !o->verbose};
-    /* a walk or a dry run sends nothing: its hooks skip every statement */
-    struct sql_session *s = sql_session_new(r->conn, &so);
-    struct sql_hooks h = {r, before, after, on_connect};
-    sql_session_set_hooks(s, &h);
-    int ret = 0;
-    for (size_t i = 0; o->vars && i < o->vars->nr && !ret; i++)
-        ret = sql_session_assign(s, o->vars->v[i]);
-    if (!ret)
-        ret = sql_session_run_file(s, r->path);
-    if (state) {
-        const char *v = sql_session_get(s, "LAST_ERROR_SQLSTATE");
-        snprintf(state, 6, "%s", v && !r->stopped ? v : "");
-    }
-    sql_session_free(s);
-    return ret;
 }
 
 /* ---- invalid indexes a failed CONCURRENTLY build leaves behind ---- */
@@ -497,20 +347,321 @@ static bool retry_lock(const struct run *r, const char *state, int attempt, cons
     return !interrupted;
 }
 
-/* ---- one step ---- */
+/* ---- units ---- */
+
+/* Open the transaction of a segment (BEGIN; SET LOCAL ...). */
+static int seg_begin(struct run *r)
+{
+    char *t = timeouts_sql(r, true);
+    char *sql = xasprintf("BEGIN; SET LOCAL hectic.migration_mode = 'on'%s", t);
+    int ret;
+    if (r->dry) {
+        fprintf(r->out, "BEGIN;\nSET LOCAL hectic.migration_mode = 'on'%s;\n", t);
+        ret = 0;
+    } else {
+        ret = exec_sql(r->conn, sql, NULL);
+    }
+    free(t);
+    free(sql);
+    if (!ret)
+        r->in_tx = true;
+    return ret;
+}
+
+/*
+ * The transactional segment that just ended (a held-back statement follows):
+ * a done one is checked, a run one committed with its step row.
+ */
+static int seg_end(struct run *r)
+{
+    if (!r->seg_open)
+        return 0;
+    char hex[SHA256_HEX_LEN];
+    hex_of(&r->seg, hex);
+    const struct done *d = find_done(r, r->unit);
+    int ret = 0;
+    if (d && !r->in_tx) {
+        if (strcasecmp(d->hash, hex))
+            ret = error("migration '%s' (%s): the statements from %s on were committed by an earlier run and "
+                        "have changed since: put them back as they were, or undo that work by hand and DELETE "
+                        "the rows of hectic.migration_step for it", r->m->name, dir_word(r->down),
+                        r->seg_loc ? r->seg_loc : r->path);
+    } else {
+        char *st = book_step(r, r->unit, hex, r->seg_loc ? r->seg_loc : r->path);
+        char *sql = xasprintf("%s; COMMIT", st);
+        if (r->dry)
+            fprintf(r->out, "%s;\nCOMMIT;\n", st);
+        else
+            ret = exec_sql(r->conn, sql, "cannot record the step in hectic.migration_step");
+        free(sql);
+        free(st);
+        if (!ret) {
+            add_done(r, r->unit, hex);
+            r->wrote++;
+        }
+        r->in_tx = false;
+    }
+    r->unit++;
+    r->seg_open = false;
+    free(r->seg_loc);
+    r->seg_loc = NULL;
+    sha256_init(&r->seg);
+    return ret;
+}
+
+/* A held-back statement, as its own unit: skipped when done, else run and recorded. */
+static int run_held(struct run *r, const struct sql_stmt *st, const char *why)
+{
+    char hash[SHA256_HEX_LEN];
+    sha256_hex(st->sql, st->len, hash);
+    char *loc = xasprintf("%s:%lu", st->file, st->line);
+    int step = r->unit++;
+    const struct done *d = find_done(r, step);
+    int ret = 0;
+    if (d) {
+        if (!strcasecmp(d->hash, hash))
+            info("%s: committed by an earlier run of '%s': skipped", loc, r->m->name);
+        else
+            ret = error("%s: %s ran in an earlier run of '%s' and has changed since: put it back as it was, or "
+                        "undo that run's work by hand and DELETE its rows from hectic.migration_step",
+                        loc, why, r->m->name);
+        free(loc);
+        return ret;
+    }
+    if (r->dry) {
+        char *t = timeouts_sql(r, false);
+        fprintf(r->out, "-- %s cannot run inside a transaction block: on its own\nSET hectic.migration_mode = "
+                        "'on'%s;\n", why, t);
+        free(t);
+        dry_print(r, st->file, st->line, st->sql, st->len);
+        char *bs = book_step(r, step, hash, loc);
+        fprintf(r->out, "RESET hectic.migration_mode; RESET lock_timeout; RESET statement_timeout;\n%s;\n", bs);
+        free(bs);
+        free(loc);
+        add_done(r, step, hash);
+        return 0;
+    }
+    info("%s: %s cannot run inside a transaction block: it runs on its own, after what comes before it "
+         "commits", loc, why);
+    for (int attempt = 0;; attempt++) {
+        struct strvec before_oid = STRVEC_INIT, before_name = STRVEC_INIT;
+        char *t = timeouts_sql(r, false);
+        char *setup = xasprintf("SET hectic.migration_mode = 'on'%s", t);
+        free(t);
+        int rr = invalid_indexes(r->conn, &before_oid, &before_name);
+        if (!rr)
+            rr = exec_sql(r->conn, setup, NULL);
+        free(setup);
+        char state[6] = "";
+        if (!rr) {
+            struct sql_opts so = {r->out, stderr, !r->o->verbose};
+            struct sql_session *s = sql_session_new(r->conn, &so);
+            rr = sql_session_run_statement(s, st->file, st->line, st->sql);
+            const char *v = sql_session_get(s, "LAST_ERROR_SQLSTATE");
+            snprintf(state, sizeof(state), "%s", v ? v : "");
+            sql_session_free(s);
+        }
+        rollback(r->conn);
+        exec_sql(r->conn, "RESET hectic.migration_mode; RESET lock_timeout; RESET statement_timeout", NULL);
+        if (!rr) {
+            char *sql = book_step(r, step, hash, loc);
+            rr = exec_sql(r->conn, sql, "cannot record the step in hectic.migration_step");
+            free(sql);
+            if (!rr) {
+                add_done(r, step, hash);
+                r->wrote++;
+            }
+        }
+        if (!rr) {
+            strvec_clear(&before_oid);
+            strvec_clear(&before_name);
+            break;
+        }
+        char *what = xasprintf("%s (%s, on its own)", loc, why);
+        bool again = retry_lock(r, state, attempt, what);
+        free(what);
+        if (!again) {
+            report_new_invalid(r->conn, &before_oid);
+            size_t committed = r->done_nr;
+            error("migration '%s' (%s) stopped at %s: %s, which runs on its own, failed. Committed and recorded "
+                  "in hectic.migration_step: %zu step%s before it; 'migrate %s' resumes at %s", r->m->name,
+                  dir_word(r->down), loc, why, committed, committed == 1 ? "" : "s", dir_word(r->down), loc);
+            ret = -1;
+        }
+        strvec_clear(&before_oid);
+        strvec_clear(&before_name);
+        if (ret)
+            break;
+    }
+    free(loc);
+    return ret;
+}
+
+/* ---- the hooks ---- */
+
+static enum sql_hook_result before(void *arg, const struct sql_stmt *st)
+{
+    struct run *r = arg;
+    const char *why = NULL;
+    r->nstmt++;
+    if (r->phase == PH_NOTX) {
+        if (classify(r, st, true, &why) < 0) {
+            r->stopped = true;
+            return SQL_HOOK_STOP;
+        }
+        if (r->dry) {
+            dry_print(r, st->file, st->line, st->sql, st->len);
+            return SQL_HOOK_SKIP;
+        }
+        char hash[SHA256_HEX_LEN];
+        sha256_hex(st->sql, st->len, hash);
+        const struct done *d = find_done(r, (int)r->nstmt);
+        if (d && !strcasecmp(d->hash, hash)) {
+            info("%s:%lu: committed by an earlier run of '%s': skipped", st->file, st->line, r->m->name);
+            return SQL_HOOK_SKIP;
+        }
+        if (d) {
+            error("%s:%lu: statement %lu of '%s' changed since an earlier run committed it: put it back as it "
+                  "was, or undo that run's work by hand and DELETE its rows from hectic.migration_step",
+                  st->file, st->line, r->nstmt, r->m->name);
+            r->stopped = true;
+            return SQL_HOOK_STOP;
+        }
+        return SQL_HOOK_RUN;
+    }
+    int c = classify(r, st, false, &why);
+    if (c < 0) {
+        r->stopped = true;
+        return SQL_HOOK_STOP;
+    }
+    if (c > 0) {
+        if (seg_end(r) < 0 || run_held(r, st, why) < 0) {
+            r->stopped = true;
+            return SQL_HOOK_STOP;
+        }
+        return SQL_HOOK_SKIP;
+    }
+    /* a statement of the current segment */
+    if (!r->seg_open) {
+        r->seg_open = true;
+        r->seg_loc = xasprintf("%s:%lu", st->file, st->line);
+    }
+    sha256_update(&r->seg, st->sql, st->len);
+    sha256_update(&r->seg, "", 1);
+    if (find_done(r, r->unit))
+        return SQL_HOOK_SKIP; /* committed by an earlier run: seg_end() checks it did not change */
+    if (!r->in_tx && seg_begin(r) < 0) {
+        r->stopped = true;
+        return SQL_HOOK_STOP;
+    }
+    if (r->dry) {
+        dry_print(r, st->file, st->line, st->sql, st->len);
+        return SQL_HOOK_SKIP;
+    }
+    char *loc = xasprintf("%s:%lu", st->file, st->line);
+    if (!r->first_loc)
+        r->first_loc = xstrdup(loc);
+    free(r->last_loc);
+    r->last_loc = loc;
+    r->ran++;
+    return SQL_HOOK_RUN;
+}
+
+static int after(void *arg, const struct sql_stmt *st, const char *tag)
+{
+    struct run *r = arg;
+    if (r->phase == PH_NOTX) {
+        char hash[SHA256_HEX_LEN];
+        char *loc = xasprintf("%s:%lu", st->file, st->line);
+        sha256_hex(st->sql, st->len, hash);
+        char *sql = book_step(r, (int)r->nstmt, hash, loc);
+        int ret = exec_sql(r->conn, sql, "cannot record the step in hectic.migration_step");
+        free(sql);
+        free(loc);
+        if (ret == 0)
+            add_done(r, (int)r->nstmt, hash);
+        else
+            r->stopped = true;
+        return ret;
+    }
+    PGTransactionStatusType ts = PQtransactionStatus(r->conn);
+    if (ts == PQTRANS_INTRANS)
+        return 0;
+    r->stopped = true;
+    r->in_tx = false;
+    if (ts == PQTRANS_IDLE && starts_with(tag, "ROLLBACK"))
+        return error("%s:%lu: this statement (%s) ended the transaction the migrator runs '%s' (%s) in: it "
+                     "rolled back what the migration ran in it; nothing of that is committed or recorded, "
+                     "nothing after it ran",
+                     st->file, st->line, tag, r->m->name, dir_word(r->down));
+    if (ts == PQTRANS_IDLE)
+        return error("%s:%lu: this statement (%s) ended the transaction the migrator runs '%s' (%s) in: the "
+                     "%lu statement%s the migration ran in it (%s to %s) ARE COMMITTED, and the migration is "
+                     "NOT recorded as %s; nothing after it ran. Undo that work by hand (or make the script "
+                     "safe to run again), and declare 'transaction: false' in " MIG_META_FILE " if it must "
+                     "manage its own transactions",
+                     st->file, st->line, *tag ? tag : "?", r->m->name, dir_word(r->down), r->ran,
+                     r->ran == 1 ? "" : "s", r->first_loc ? r->first_loc : "?", r->last_loc ? r->last_loc : "?",
+                     r->down ? "reverted" : "applied");
+    return error("%s:%lu: after this statement the migrator's transaction is in an unexpected state (%d)",
+                 st->file, st->line, (int)ts);
+}
+
+static int on_connect(void *arg, const char *dbname)
+{
+    struct run *r = arg;
+    if (r->phase == PH_NOTX && !r->dry)
+        return 0;
+    r->stopped = true;
+    if (r->dry)
+        return error("%s: \\connect %s: a dry run does not follow it", r->path, dbname);
+    return error("%s: \\connect %s would leave the transaction the migrator runs '%s' in; declare "
+                 "'transaction: false' in " MIG_META_FILE " for a migration that changes databases",
+                 r->path, dbname, r->m->name);
+}
+
+/*
+ * Run PATH through a fresh runner session (fresh variables, like one psql
+ * run) with the hooks. STATE (may be NULL) gets the SQLSTATE of the error.
+ */
+static int run_script(struct run *r, enum phase ph, char state[6])
+{
+    const struct mig_opts *o = r->o;
+    r->phase = ph;
+    static FILE *devnull;
+    if (r->dry && !devnull)
+        devnull = fopen("/dev/null", "we");
+    struct sql_opts so = {r->dry && devnull ? devnull : r->out, stderr, !o->verbose};
+    struct sql_session *s = sql_session_new(r->conn, &so);
+    struct sql_hooks h = {r, before, after, on_connect};
+    sql_session_set_hooks(s, &h);
+    int ret = 0;
+    for (size_t i = 0; o->vars && i < o->vars->nr && !ret; i++)
+        ret = sql_session_assign(s, o->vars->v[i]);
+    if (!ret)
+        ret = sql_session_run_file(s, r->path);
+    if (state) {
+        const char *v = sql_session_get(s, "LAST_ERROR_SQLSTATE");
+        snprintf(state, 6, "%s", v && !r->stopped ? v : "");
+    }
+    sql_session_free(s);
+    return ret;
+}
 
 /* Re-read the committed steps of R's migration (a retry may have rolled some back). */
 static int load_done(struct run *r)
 {
     r->done_nr = 0;
+    if (r->dry)
+        return 0;
     const char *params[2] = {r->m->name, dir_word(r->down)};
     PGresult *res = PQexecParams(r->conn,
                                  "SELECT step, hash FROM hectic.migration_step WHERE name = $1 AND direction = $2"
                                  " ORDER BY step",
                                  2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        int missing = PQresultErrorField(res, PG_DIAG_SQLSTATE) &&
-                      !strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42P01");
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        bool missing = state && !strcmp(state, "42P01");
         if (!missing)
             pg_print_result_error(res, "cannot read hectic.migration_step");
         PQclear(res);
@@ -522,170 +673,92 @@ static int load_done(struct run *r)
     return 0;
 }
 
-/* The statements held back, one by one after the COMMIT; then the final row. */
-static int run_held(struct run *r, const char *upfile_hash)
+/* The final bookkeeping: the hectic.migration row and the step rows cleared, with the open transaction or alone. */
+static int finish(struct run *r)
 {
-    int ret = 0;
-    for (size_t i = 0; i < r->held_nr && !ret; i++) {
-        struct held *h = &r->held[i];
-        int step = (int)i + 1;
-        char *loc = xasprintf("%s:%lu", h->file, h->line);
-        const struct done *d = find_done(r, step);
-        if (d && !strcasecmp(d->hash, h->hash)) {
-            info("%s: committed by an earlier run of '%s': skipped", loc, r->m->name);
-            free(loc);
-            continue;
-        }
-        if (d) {
-            ret = error("%s: the statement held back from the transaction of '%s' changed since an earlier run "
-                        "committed it: put it back as it was, or undo that run's work by hand and DELETE its "
-                        "rows from hectic.migration_step", loc, r->m->name);
-            free(loc);
-            break;
-        }
-        for (int attempt = 0;; attempt++) {
-            struct strvec before_oid = STRVEC_INIT, before_name = STRVEC_INIT;
-            char *t = timeouts_sql(r, false);
-            char *setup = xasprintf("SET hectic.migration_mode = 'on'%s", t);
-            free(t);
-            int rr = invalid_indexes(r->conn, &before_oid, &before_name);
-            if (!rr)
-                rr = exec_sql(r->conn, setup, NULL);
-            free(setup);
-            char state[6] = "";
-            if (!rr) {
-                struct sql_opts so = {r->out, stderr, !r->o->verbose};
-                struct sql_session *s = sql_session_new(r->conn, &so);
-                rr = sql_session_run_statement(s, h->file, h->line, h->sql);
-                const char *v = sql_session_get(s, "LAST_ERROR_SQLSTATE");
-                snprintf(state, sizeof(state), "%s", v ? v : "");
-                sql_session_free(s);
-            }
-            rollback(r->conn);
-            exec_sql(r->conn, "RESET hectic.migration_mode; RESET lock_timeout; RESET statement_timeout", NULL);
-            if (!rr) {
-                char *sql = book_step(r, step, h->hash, loc);
-                rr = exec_sql(r->conn, sql, "cannot record the step in hectic.migration_step");
-                free(sql);
-                if (!rr)
-                    add_done(r, step, h->hash);
-            }
-            if (!rr) {
-                strvec_clear(&before_oid);
-                strvec_clear(&before_name);
-                break;
-            }
-            char *what = xasprintf("%s (%s, after the transaction)", loc, h->why);
-            bool again = retry_lock(r, state, attempt, what);
-            free(what);
-            if (!again) {
-                report_new_invalid(r->conn, &before_oid);
-                error("migration '%s' (%s) stopped at %s: %s, which runs after the transaction, failed. "
-                      "Committed and recorded in hectic.migration_step: the transactional part and %zu "
-                      "statement%s after it; 'migrate %s' resumes at %s", r->m->name, dir_word(r->down), loc,
-                      h->why, i, i == 1 ? "" : "s", dir_word(r->down), loc);
-                ret = -1;
-            }
-            strvec_clear(&before_oid);
-            strvec_clear(&before_name);
-            if (ret)
-                break;
-        }
-        free(loc);
+    char *row = book_row(r), *clear = book_clear(r);
+    bool steps = r->done_nr > 0;
+    int ret;
+    if (r->in_tx) {
+        char *sql = steps ? xasprintf("%s; %s; COMMIT", row, clear) : xasprintf("%s; COMMIT", row);
+        if (r->dry)
+            fprintf(r->out, "%s;\n%s%sCOMMIT;\n", row, steps ? clear : "", steps ? ";\n" : "");
+        ret = r->dry ? 0 : exec_sql(r->conn, sql, "cannot record the migration");
+        free(sql);
+    } else {
+        char *sql = xasprintf("BEGIN; SET LOCAL hectic.migration_mode = 'on'; %s; %s; COMMIT", row, clear);
+        if (r->dry)
+            fprintf(r->out, "BEGIN;\nSET LOCAL hectic.migration_mode = 'on';\n%s;\n%s;\nCOMMIT;\n", row, clear);
+        ret = r->dry ? 0 : exec_sql(r->conn, sql, "cannot record the migration");
+        free(sql);
     }
-    if (ret)
-        return -1;
-    char *row = book_row(r, upfile_hash), *clear = book_clear(r);
-    char *sql = xasprintf("BEGIN; SET LOCAL hectic.migration_mode = 'on'; %s; %s; COMMIT", row, clear);
-    ret = exec_sql(r->conn, sql, "cannot record the migration");
-    if (ret) {
-        rollback(r->conn);
-        error("migration '%s' (%s) ran completely but could not be recorded in hectic.migration", r->m->name,
-              dir_word(r->down));
-    }
-    free(sql);
     free(row);
     free(clear);
-    return ret;
-}
-
-static int step_tx(struct run *r, const char *hash)
-{
-    const struct done *d0 = find_done(r, 0);
-    if (d0) {
-        /* an earlier run committed the transactional part: find what was held back */
-        run_reset(r);
-        if (run_script(r, PH_WALK, NULL) < 0)
-            return error("migration '%s' (%s): cannot read it again to resume it", r->m->name, dir_word(r->down));
-        char txh[SHA256_HEX_LEN];
-        hex_of(&r->txhash, txh);
-        if (strcasecmp(txh, d0->hash))
-            return error("migration '%s' (%s): its transactional part was committed by an earlier run (%s) and "
-                         "has changed since: put the statements back as they were, or undo that work by hand "
-                         "and DELETE its rows from hectic.migration_step", r->m->name, dir_word(r->down),
-                         r->path);
-        info("resuming '%s' (%s): its transactional part was committed by an earlier run", r->m->name,
-             dir_word(r->down));
-        return run_held(r, hash);
-    }
-    for (int attempt = 0;; attempt++) {
-        run_reset(r);
-        char *t = timeouts_sql(r, true);
-        char *begin = xasprintf("BEGIN; SET LOCAL hectic.migration_mode = 'on'%s", t);
-        free(t);
-        int rr = exec_sql(r->conn, begin, NULL);
-        free(begin);
-        if (rr < 0) {
-            rollback(r->conn);
-            return -1;
-        }
-        char state[6] = "";
-        rr = run_script(r, PH_TX, state);
-        if (rr == 0 && PQtransactionStatus(r->conn) != PQTRANS_INTRANS)
-            rr = error("%s: the script left the migrator's transaction in a failed state", r->path);
-        if (rr < 0) {
-            rollback(r->conn);
-            char *what = xasprintf("migration '%s' (%s)", r->m->name, dir_word(r->down));
-            bool again = !r->stopped && retry_lock(r, state, attempt, what);
-            free(what);
-            if (again)
-                continue;
-            if (r->stopped && PQtransactionStatus(r->conn) == PQTRANS_IDLE && r->ran)
-                return error("migration '%s' (%s) stopped", r->m->name, dir_word(r->down));
-            return error("migration '%s' (%s) %s", r->m->name, dir_word(r->down),
-                         interrupted ? "was interrupted and rolled back" : "failed and was rolled back");
-        }
-        break;
-    }
-    int ret;
-    if (!r->held_nr) {
-        char *row = book_row(r, hash);
-        char *sql = xasprintf("%s; COMMIT", row);
-        ret = exec_sql(r->conn, sql, "cannot record the migration");
-        free(sql);
-        free(row);
-    } else {
-        char txh[SHA256_HEX_LEN];
-        hex_of(&r->txhash, txh);
-        char *st = book_step(r, 0, txh, r->path);
-        char *sql = xasprintf("%s; COMMIT", st);
-        ret = exec_sql(r->conn, sql, "cannot record the transactional part in hectic.migration_step");
-        free(sql);
-        free(st);
-        if (!ret)
-            add_done(r, 0, txh);
-    }
-    if (ret < 0) {
+    r->in_tx = false;
+    if (ret) {
         rollback(r->conn);
-        return error("migration '%s' (%s) failed and was rolled back", r->m->name, dir_word(r->down));
+        return error("migration '%s' (%s) ran but could not be recorded in hectic.migration", r->m->name,
+                     dir_word(r->down));
     }
-    if (r->held_nr)
-        return run_held(r, hash);
+    r->recorded = true;
     return 0;
 }
 
-static int step_notx(struct run *r, const char *hash)
+static int step_tx(struct run *r)
 {
+    for (int attempt = 0;; attempt++) {
+        if (attempt && load_done(r) < 0)
+            return -1;
+        size_t before_done = r->done_nr;
+        run_reset(r);
+        char state[6] = "";
+        if (before_done && !r->dry)
+            info("resuming '%s' (%s): %zu step%s committed by an earlier run", r->m->name, dir_word(r->down),
+                 before_done, before_done == 1 ? " was" : "s were");
+        int rr = run_script(r, PH_TX, state);
+        if (rr == 0 && r->in_tx && !r->dry && PQtransactionStatus(r->conn) != PQTRANS_INTRANS)
+            rr = error("%s: the script left the migrator's transaction in a failed state", r->path);
+        if (rr == 0) {
+            /* a last segment that was done already (the file grew) is checked like the others */
+            if (r->seg_open && !r->in_tx && seg_end(r) < 0)
+                rr = -1;
+        }
+        if (rr == 0)
+            return finish(r);
+        if (r->dry)
+            return -1;
+        if (r->in_tx)
+            rollback(r->conn);
+        r->in_tx = false;
+        char *what = xasprintf("migration '%s' (%s)", r->m->name, dir_word(r->down));
+        bool again = !r->stopped && retry_lock(r, state, attempt, what);
+        free(what);
+        if (again)
+            continue;
+        if (r->stopped && r->ran && PQtransactionStatus(r->conn) == PQTRANS_IDLE && !r->done_nr)
+            return error("migration '%s' (%s) stopped", r->m->name, dir_word(r->down));
+        if (r->done_nr)
+            return error("migration '%s' (%s) %s: what ran in the transaction it stopped in was rolled back; "
+                         "%zu earlier step%s of it stay%s committed (hectic.migration_step): 'migrate %s' "
+                         "resumes after %s", r->m->name, dir_word(r->down),
+                         interrupted ? "was interrupted" : "failed", r->done_nr, r->done_nr == 1 ? "" : "s",
+                         r->done_nr == 1 ? "s" : "", dir_word(r->down), r->done_nr == 1 ? "it" : "them");
+        return error("migration '%s' (%s) %s", r->m->name, dir_word(r->down),
+                     interrupted ? "was interrupted and rolled back" : "failed and was rolled back");
+    }
+}
+
+static int step_notx(struct run *r)
+{
+    if (r->dry) {
+        char *t = timeouts_sql(r, false);
+        fprintf(r->out, "-- transaction: false (" MIG_META_FILE "): each statement commits on its own\n"
+                        "SET hectic.migration_mode = 'on'%s;\n", t);
+        free(t);
+        int rr = run_script(r, PH_NOTX, NULL);
+        fprintf(r->out, "RESET hectic.migration_mode; RESET lock_timeout; RESET statement_timeout;\n");
+        return rr < 0 ? -1 : finish(r);
+    }
     for (int attempt = 0;; attempt++) {
         struct strvec before_oid = STRVEC_INIT, before_name = STRVEC_INIT;
         run_reset(r);
@@ -728,78 +801,13 @@ static int step_notx(struct run *r, const char *hash)
         if (!again)
             return -1;
     }
-    char *row = book_row(r, hash), *clear = book_clear(r);
-    char *sql = xasprintf("BEGIN; SET LOCAL hectic.migration_mode = 'on'; %s; %s; COMMIT", row, clear);
-    int ret = exec_sql(r->conn, sql, "cannot record the migration");
-    if (ret) {
-        rollback(r->conn);
-        error("migration '%s' (%s, no transaction) ran but could not be recorded in hectic.migration", r->m->name,
-              dir_word(r->down));
-    }
-    free(sql);
-    free(row);
-    free(clear);
-    return ret;
-}
-
-/* The dry run of one step: the SQL in order, with its transaction boundaries. */
-static int step_dry(struct run *r, const char *hash, size_t ndone)
-{
-    FILE *o = r->out;
-    fprintf(o, "\n-- %s (%s): %s%s\n", r->m->name, dir_word(r->down), r->path,
-            ndone ? " (resumes an earlier, failed run: committed steps are skipped)" : "");
-    char *t = timeouts_sql(r, !r->m->no_tx);
-    if (r->m->no_tx) {
-        fprintf(o, "-- transaction: false (" MIG_META_FILE "): each statement commits on its own\n");
-        fprintf(o, "SET hectic.migration_mode = 'on'%s;\n", t);
-        free(t);
-        if (run_script(r, PH_DRY_NOTX, NULL) < 0)
-            return -1;
-        fprintf(o, "RESET hectic.migration_mode; RESET lock_timeout; RESET statement_timeout;\n");
-    } else {
-        fprintf(o, "BEGIN;\nSET LOCAL hectic.migration_mode = 'on'%s;\n", t);
-        free(t);
-        if (run_script(r, PH_DRY, NULL) < 0) {
-            fprintf(o, "-- (refused: see the error)\nROLLBACK;\n");
-            return -1;
-        }
-        if (!r->held_nr) {
-            char *row = book_row(r, hash);
-            fprintf(o, "%s;\nCOMMIT;\n", row);
-            free(row);
-            return 0;
-        }
-        char txh[SHA256_HEX_LEN];
-        hex_of(&r->txhash, txh);
-        char *st = book_step(r, 0, txh, r->path);
-        fprintf(o, "%s;\nCOMMIT;\n", st);
-        free(st);
-        fprintf(o, "-- after the COMMIT, each on its own (they cannot run inside a transaction block):\n");
-        for (size_t i = 0; i < r->held_nr; i++) {
-            struct held *h = &r->held[i];
-            char *loc = xasprintf("%s:%lu", h->file, h->line);
-            char *tt = timeouts_sql(r, false);
-            fprintf(o, "SET hectic.migration_mode = 'on'%s;\n", tt);
-            free(tt);
-            dry_print(r, h->file, h->line, h->sql, strlen(h->sql));
-            char *bs = book_step(r, (int)i + 1, h->hash, loc);
-            fprintf(o, "RESET hectic.migration_mode; RESET lock_timeout; RESET statement_timeout;\n%s;\n", bs);
-            free(bs);
-            free(loc);
-        }
-    }
-    char *row = book_row(r, hash), *clear = book_clear(r);
-    fprintf(o, "BEGIN;\nSET LOCAL hectic.migration_mode = 'on';\n%s;\n%s;\nCOMMIT;\n", row, clear);
-    free(row);
-    free(clear);
-    return 0;
+    return finish(r);
 }
 
 int mig_run_step(PGconn *conn, const struct mig_step *step, const struct mig_db *db,
                  const struct mig_opts *opts)
 {
     const struct mig *m = step->m;
-    char hash[SHA256_HEX_LEN] = "";
     if (!opts->dry_run && PQtransactionStatus(conn) != PQTRANS_IDLE)
         return error("migration '%s': the connection is inside a transaction", m->name);
     const char *path = step->down ? m->down : m->up;
@@ -812,33 +820,31 @@ int mig_run_step(PGconn *conn, const struct mig_step *step, const struct mig_db 
                          m->multi ? "down/entrypoint.sql" : "down.sql");
         return error("cannot apply '%s': %s", m->name, m->why ? m->why : "it has no up file");
     }
+    struct run r = {0};
     if (!step->down) {
         if (m->hash[0])
-            memcpy(hash, m->hash, sizeof(hash));
-        else if (sha256_file_hex(m->up, hash) < 0)
+            memcpy(r.hash, m->hash, sizeof(r.hash));
+        else if (sha256_file_hex(m->up, r.hash) < 0)
             return error_errno("cannot read '%s'", m->up);
     }
-    struct run r = {0};
     r.conn = conn;
     r.m = m;
     r.down = step->down;
     r.path = path;
     r.o = opts;
+    r.dry = opts->dry_run;
     r.out = opts->out ? opts->out : stdout;
     r.lock_timeout = m->meta.lock_timeout ? m->meta.lock_timeout : opts->lock_timeout;
     r.statement_timeout = m->meta.statement_timeout ? m->meta.statement_timeout : opts->statement_timeout;
-    sha256_init(&r.txhash);
+    sha256_init(&r.seg);
     size_t np = 0;
     const struct mig_progress *pr = mig_db_progress(db, m->name, step->down, &np);
     for (size_t i = 0; i < np; i++)
         add_done(&r, pr[i].step, pr[i].hash);
-    int ret;
-    if (opts->dry_run)
-        ret = step_dry(&r, hash, np);
-    else if (m->no_tx)
-        ret = step_notx(&r, hash);
-    else
-        ret = step_tx(&r, hash);
+    if (r.dry)
+        fprintf(r.out, "\n-- %s (%s): %s%s\n", m->name, dir_word(r.down), path,
+                np ? " (resumes an earlier, failed run: its committed steps are skipped)" : "");
+    int ret = m->no_tx ? step_notx(&r) : step_tx(&r);
     run_release(&r);
     return ret;
 }
