@@ -509,13 +509,18 @@ static enum sql_hook_result before(void *arg, const struct sql_stmt *st)
             r->stopped = true;
             return SQL_HOOK_STOP;
         }
-        if (r->dry) {
-            dry_print(r, st->file, st->line, st->sql, st->len);
-            return SQL_HOOK_SKIP;
-        }
         char hash[SHA256_HEX_LEN];
         sha256_hex(st->sql, st->len, hash);
         const struct done *d = find_done(r, (int)r->nstmt);
+        if (r->dry && !d) {
+            char *loc = xasprintf("%s:%lu", st->file, st->line);
+            char *bs = book_step(r, (int)r->nstmt, hash, loc);
+            dry_print(r, st->file, st->line, st->sql, st->len);
+            fprintf(r->out, "%s;\n", bs);
+            free(bs);
+            free(loc);
+            return SQL_HOOK_SKIP;
+        }
         if (d && !strcasecmp(d->hash, hash)) {
             info("%s:%lu: committed by an earlier run of '%s': skipped", st->file, st->line, r->m->name);
             return SQL_HOOK_SKIP;
