@@ -25,7 +25,7 @@ static const struct {
     {"add-fk-without-not-valid", "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration"},
     {"add-check-without-not-valid", "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration"},
     {"create-index-without-concurrently",
-     "CREATE INDEX CONCURRENTLY does not (the migrator runs it after the transaction)"},
+     "CREATE INDEX CONCURRENTLY does not (the migrator runs it on its own, outside a transaction)"},
     {"set-not-null",
      "it holds an ACCESS EXCLUSIVE lock while it does; a validated CHECK (col IS NOT NULL) makes it instant"},
 };
