@@ -5,7 +5,9 @@
 #   up all     migrator migrate up all   vs  one psql session running N blocks
 #              BEGIN; \i up.sql; INSERT INTO hectic.migration ...; COMMIT;
 #   down all   migrator migrate down all vs  the same with down.sql and DELETE
-#   no-op      migrator migrate up over N applied  vs  psql reading hectic.migration
+#   no-op      migrator migrate up all over N applied  vs  psql reading hectic.migration
+#              (noop: with the hash cache of earlier runs; noop-cold: the cache removed first,
+#              every applied up file read, as in a fresh CI checkout)
 # plus migrator's peak RSS (/usr/bin/time %M) for each. Each timed up starts
 # from a fresh database with the bundle applied (outside the timing).
 # Usage: bench/migrator.sh   (NS="50 200 1000 5000", RUNS=N, DBTOOL=path/to/dbtool)
@@ -55,7 +57,7 @@ echo "# migrator bench: $RUNS runs each, medians; $(uname -m), $(nproc) CPUs, $(
 printf '%-6s %-8s %10s %10s %8s %11s %11s %9s\n' N op "migrator" floor ratio "ms/mig" "floor ms/mig" "RSS KB"
 for n in $NS; do
     mkfolder "$n"
-    for op in up down noop; do eval "m_$op=''; f_$op=''; r_$op=''"; done
+    for op in up down noop cold; do eval "m_$op=''; f_$op=''; r_$op=''"; done
     r=1
     while [ $r -le "$RUNS" ]; do
         # floor
@@ -68,14 +70,18 @@ for n in $NS; do
         newdb mg
         U=$(url_for mg)
         timed "$DBTOOL" migrator -u "$U" -d "$W/m$n" migrate up all; m_up="$m_up $T_US"; r_up="$r_up $T_RSS"
-        timed "$DBTOOL" migrator -u "$U" -d "$W/m$n" migrate up; m_noop="$m_noop $T_US"; r_noop="$r_noop $T_RSS"
+        rm -rf "$XDG_CACHE_HOME/dbtool/migrator"
+        timed "$DBTOOL" migrator -u "$U" -d "$W/m$n" migrate up all; m_cold="$m_cold $T_US"; r_cold="$r_cold $T_RSS"
+        timed "$DBTOOL" migrator -u "$U" -d "$W/m$n" migrate up all; m_noop="$m_noop $T_US"; r_noop="$r_noop $T_RSS"
         timed "$DBTOOL" migrator -u "$U" -d "$W/m$n" migrate down all; m_down="$m_down $T_US"; r_down="$r_down $T_RSS"
         r=$((r + 1))
     done
-    for op in up down noop; do
+    f_cold=$f_noop
+    for op in up down noop cold; do
         eval "m=\$(median \"\$m_$op\"); f=\$(median \"\$f_$op\"); rs=\$(median \"\$r_$op\")"
-        if [ $op = noop ]; then
-            printf '%-6s %-8s %10s %10s %8s %11s %11s %9s\n' "$n" "$op" "$(ms "$m") ms" "$(ms "$f") ms" "$(ratio "$m" "$f")" "-" "-" "$rs"
+        if [ $op = noop ] || [ $op = cold ]; then
+            printf '%-6s %-8s %10s %10s %8s %11s %11s %9s\n' "$n" "$([ $op = cold ] && echo noop-cold || echo noop)" \
+                "$(ms "$m") ms" "$(ms "$f") ms" "$(ratio "$m" "$f")" "-" "-" "$rs"
         else
             printf '%-6s %-8s %10s %10s %8s %11s %11s %9s\n' "$n" "$op" "$(ms "$m") ms" "$(ms "$f") ms" "$(ratio "$m" "$f")" \
                 "$(per "$m" "$n")" "$(per "$f" "$n")" "$rs"

@@ -72,6 +72,11 @@ struct run {
     size_t done_nr, done_alloc;
     bool stopped;      /* a hook stopped the script and said why */
     const char *lock_timeout, *statement_timeout;
+    /* chaining: the next migration's transaction is opened with this one's COMMIT
+     * (one round trip less per migration) */
+    bool begun;        /* this migration's transaction was opened that way */
+    const char *next_begin; /* "BEGIN; SET LOCAL ..." of the next one, or NULL */
+    bool *next_begun;  /* set when next_begin was sent and succeeded */
 };
 
 static const char *dir_word(bool down)
@@ -374,8 +379,15 @@ static int seg_begin(struct run *r)
  */
 static int seg_end(struct run *r)
 {
-    if (!r->seg_open)
+    if (!r->seg_open) {
+        /* a transaction opened for nothing (chained in, then a held-back statement first) */
+        if (r->in_tx && !r->dry) {
+            int ret = exec_sql(r->conn, "COMMIT", NULL);
+            r->in_tx = false;
+            return ret;
+        }
         return 0;
+    }
     char hex[SHA256_HEX_LEN];
     hex_of(&r->seg, hex);
     const struct done *d = find_done(r, r->unit);
@@ -683,15 +695,18 @@ static int finish(struct run *r)
 {
     char *row = book_row(r), *clear = book_clear(r);
     bool steps = r->done_nr > 0;
+    const char *chain = !r->dry && r->next_begin ? r->next_begin : NULL;
     int ret;
     if (r->in_tx) {
-        char *sql = steps ? xasprintf("%s; %s; COMMIT", row, clear) : xasprintf("%s; COMMIT", row);
+        char *sql = steps ? xasprintf("%s; %s; COMMIT%s%s", row, clear, chain ? "; " : "", chain ? chain : "")
+                          : xasprintf("%s; COMMIT%s%s", row, chain ? "; " : "", chain ? chain : "");
         if (r->dry)
             fprintf(r->out, "%s;\n%s%sCOMMIT;\n", row, steps ? clear : "", steps ? ";\n" : "");
         ret = r->dry ? 0 : exec_sql(r->conn, sql, "cannot record the migration");
         free(sql);
     } else {
-        char *sql = xasprintf("BEGIN; SET LOCAL hectic.migration_mode = 'on'; %s; %s; COMMIT", row, clear);
+        char *sql = xasprintf("BEGIN; SET LOCAL hectic.migration_mode = 'on'; %s; %s; COMMIT%s%s", row, clear,
+                              chain ? "; " : "", chain ? chain : "");
         if (r->dry)
             fprintf(r->out, "BEGIN;\nSET LOCAL hectic.migration_mode = 'on';\n%s;\n%s;\nCOMMIT;\n", row, clear);
         ret = r->dry ? 0 : exec_sql(r->conn, sql, "cannot record the migration");
@@ -706,6 +721,8 @@ static int finish(struct run *r)
                      dir_word(r->down));
     }
     r->recorded = true;
+    if (chain && r->next_begun && PQtransactionStatus(r->conn) == PQTRANS_INTRANS)
+        *r->next_begun = true;
     return 0;
 }
 
@@ -716,6 +733,8 @@ static int step_tx(struct run *r)
             return -1;
         size_t before_done = r->done_nr;
         run_reset(r);
+        /* chained in: the transaction (BEGIN and SET LOCAL) is open already */
+        r->in_tx = attempt == 0 && r->begun;
         char state[6] = "";
         if (before_done && !r->dry)
             info("resuming '%s' (%s): %zu step%s committed by an earlier run", r->m->name, dir_word(r->down),
@@ -809,11 +828,31 @@ static int step_notx(struct run *r)
     return finish(r);
 }
 
-int mig_run_step(PGconn *conn, const struct mig_step *step, const struct mig_db *db,
-                 const struct mig_opts *opts)
+/* The BEGIN; SET LOCAL ... that opens the transaction of STEP (malloc'd). */
+static char *begin_sql(PGconn *conn, const struct mig_step *step, const struct mig_opts *opts)
+{
+    struct run t = {0};
+    t.conn = conn;
+    t.lock_timeout = step->m->meta.lock_timeout ? step->m->meta.lock_timeout : opts->lock_timeout;
+    t.statement_timeout = step->m->meta.statement_timeout ? step->m->meta.statement_timeout : opts->statement_timeout;
+    char *tt = timeouts_sql(&t, true);
+    char *sql = xasprintf("BEGIN; SET LOCAL hectic.migration_mode = 'on'%s", tt);
+    free(tt);
+    return sql;
+}
+
+/*
+ * mig_run_step() that may open the transaction of NEXT with its own COMMIT
+ * (*NEXT_BEGUN set when it did), and may find its own transaction opened so
+ * (BEGUN).
+ */
+static int run_step(PGconn *conn, const struct mig_step *step, const struct mig_db *db,
+                    const struct mig_opts *opts, bool begun, const struct mig_step *next, bool *next_begun)
 {
     const struct mig *m = step->m;
-    if (!opts->dry_run && PQtransactionStatus(conn) != PQTRANS_IDLE)
+    if (next_begun)
+        *next_begun = false;
+    if (!opts->dry_run && !begun && PQtransactionStatus(conn) != PQTRANS_IDLE)
         return error("migration '%s': the connection is inside a transaction", m->name);
     const char *path = step->down ? m->down : m->up;
     if (!path) {
@@ -849,9 +888,32 @@ int mig_run_step(PGconn *conn, const struct mig_step *step, const struct mig_db 
     if (r.dry)
         fprintf(r.out, "\n-- %s (%s): %s%s\n", m->name, dir_word(r.down), path,
                 np ? " (resumes an earlier, failed run: its committed steps are skipped)" : "");
+    r.begun = begun && !m->no_tx;
+    char *nb = NULL;
+    /* chain into NEXT when it is one plain transaction (not resumed, not transaction: false) */
+    if (next && next_begun && !opts->dry_run && !next->m->no_tx && (next->down ? next->m->down : next->m->up)) {
+        size_t nn = 0;
+        mig_db_progress(db, next->m->name, next->down, &nn);
+        if (!nn) {
+            nb = begin_sql(conn, next, opts);
+            r.next_begin = nb;
+            r.next_begun = next_begun;
+        }
+    }
     int ret = m->no_tx ? step_notx(&r) : step_tx(&r);
+    if (ret < 0 && next_begun && *next_begun) {
+        rollback(conn);
+        *next_begun = false;
+    }
+    free(nb);
     run_release(&r);
     return ret;
+}
+
+int mig_run_step(PGconn *conn, const struct mig_step *step, const struct mig_db *db,
+                 const struct mig_opts *opts)
+{
+    return run_step(conn, step, db, opts, false, NULL, NULL);
 }
 
 /* ---- the whole run ---- */
@@ -986,13 +1048,18 @@ enum mig_status mig_migrate(PGconn *conn, struct mig_folder *f, const struct mig
     bool ran = false; /* the step plan.v[done] was started */
     struct progress *pg = opts->progress ? progress_start("migrate", plan.nr, PROGRESS_ITEMS) : NULL;
     bool lines = !pg || plan.nr <= 20;
+    bool begun = false;
     for (; done < plan.nr; done++) {
         const struct mig_step *s = &plan.v[done];
         if (interrupted) {
+            if (begun)
+                rollback(conn);
             st = MIG_ERROR;
             break;
         }
-        if (mig_run_step(conn, s, &db, opts) < 0) {
+        const struct mig_step *next = done + 1 < plan.nr ? &plan.v[done + 1] : NULL;
+        bool was_begun = begun;
+        if (run_step(conn, s, &db, opts, was_begun, next, &begun) < 0) {
             /* a cancelled step exits like an interruption between steps */
             st = interrupted ? MIG_ERROR : MIG_FAILED;
             ran = true;
