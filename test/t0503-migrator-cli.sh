@@ -77,7 +77,7 @@ test_expect_success 'list: NAME, NAME: missing up.sql / down.sql / both; up/ and
 test_expect_success 'list --format json is valid JSON with every folder' '
     migrator -d L list --format json >out &&
     python3 -c "import json,sys; d=json.load(open(\"out\")); assert len(d)==6, d; assert d[1][\"up\"] is False; assert d[4][\"multi_file\"] is True" &&
-    migrator -d L list --format yaml 2>err; test $? = 9
+    { migrator -d L list --format yaml 2>err; test $? = 9; }
 '
 test_expect_success 'create NAME and new NAME (positional, like dbmate), create --name still works' '
     migrator -d C create first >o1 2>/dev/null && migrator -d C new second >o2 2>/dev/null &&

@@ -55,7 +55,7 @@ test_expect_success '...the message says what is committed and where it resumes,
 '
 test_expect_success 'status says partial, with where it resumes; --exit-code 2' '
     mig r R status >out && grep -q "^partial     20240201000000-dup  (1 step committed by a failed run" out &&
-    mig r R status --exit-code >/dev/null; test $? = 2
+    { mig r R status --exit-code >/dev/null; test $? = 2; }
 '
 test_expect_success 'fixed (the duplicate removed, the INVALID index dropped), migrate resumes at the failing statement' '
     q r "DELETE FROM d WHERE n = 2" && q r "DROP INDEX CONCURRENTLY IF EXISTS public.d_id" &&

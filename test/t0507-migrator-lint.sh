@@ -96,7 +96,7 @@ test_expect_success 'with a URL, lint looks at the pending migrations only' '
     mkmig P 20240102000000-u "CREATE TABLE u (id int) INHERITS (hectic.created_at);" "DROP TABLE u;" &&
     mig p P lint >out 2>/dev/null; test $? = 1 && grep -q "20240101000000-t/up.sql:1:.*drop-table" out &&
     mig p P migrate up 2>/dev/null && mig p P lint >out 2>err && ! test -s out && grep -q "0 findings in 1 migration" err &&
-    mig p P lint --all >out 2>/dev/null; test $? = 1
+    { mig p P lint --all >out 2>/dev/null; test $? = 1; }
 '
 
 # --- database check -----------------------------------------------------------------------
