@@ -51,10 +51,11 @@ test_expect_success 'including the same file twice (no cycle) is fine' '
     "$DBTOOL" sql -q -f twice.sql
 '
 
+# \gset is supported since issue 16: \gexec stands for the unsupported ones
 test_expect_success 'unsupported psql meta-command: error with name, file and line' '
-    printf "select 1;\nselect 2 as x \\\\gset\n" >gset.sql &&
-    expect_rc 1 "$DBTOOL" sql -q -f gset.sql 2>err &&
-    test_grep "^gset.sql:2: error: \\\\gset: meta-command not supported" err
+    printf "select 1;\nselect 2 as x \\\\gexec\n" >gexec.sql &&
+    expect_rc 1 "$DBTOOL" sql -q -f gexec.sql 2>err &&
+    test_grep "^gexec.sql:2: error: \\\\gexec: meta-command not supported" err
 '
 
 test_expect_success 'unknown meta-command: invalid command, file and line' '
