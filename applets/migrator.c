@@ -105,7 +105,8 @@ static const char *const usage_migrate[] = {
     "and the steps run.",
     "--dry-run prints, in order, the exact SQL the run would send: the statements of each\n"
     "script (includes followed, variables interpolated) between its BEGIN and COMMIT, the\n"
-    "bookkeeping, and what runs after the COMMIT; it applies nothing and takes no lock.",
+    "bookkeeping, and what runs on its own between transactions; it applies nothing and\n"
+    "takes no lock.",
     NULL};
 static const char *const usage_create[] = {
     "migrator [GLOBAL OPTIONS] create [NAME | --name NAME]   (or: migrator new NAME)", "",
@@ -268,14 +269,16 @@ static const char *const usage_main_tail[] = {
     "after every statement: BEGIN/COMMIT/ROLLBACK in the script are refused before they\n"
     "run (nothing is committed; declare 'transaction: false' for a script that manages\n"
     "its own), and a statement that ends the transaction anyway stops the script with\n"
-    "what it committed. Statements that cannot run in a transaction block (CREATE INDEX\n"
-    "CONCURRENTLY, VACUUM, ALTER SYSTEM, ...; read with PostgreSQL's parser) run after the\n"
-    "COMMIT, one by one, each recorded in hectic.migration_step, so that a failure\n"
-    "resumes at the failing statement (an INVALID index it leaves is named, with the DROP\n"
-    "to run). A failure rolls that migration back (exit 4); earlier ones stay.",
+    "what it committed. A statement that cannot run in a transaction block (CREATE INDEX\n"
+    "CONCURRENTLY, VACUUM, ALTER SYSTEM, ...; read with PostgreSQL's parser) keeps its\n"
+    "place: what comes before it commits, it runs on its own, the rest runs in a new\n"
+    "transaction; each committed part is recorded in hectic.migration_step, so that a\n"
+    "failure resumes at the failing statement (an INVALID index it leaves is named, with\n"
+    "the DROP to run). A failure rolls back what ran in the open transaction (exit 4);\n"
+    "earlier migrations stay.",
     "Locks: lock_timeout and statement_timeout come from migration.yaml, else dbtool.yaml\n"
     "migration.lock_timeout / migration.statement_timeout (MIGRATION_LOCK_TIMEOUT,\n"
-    "MIGRATION_STATEMENT_TIMEOUT); a migration (or a statement run after the COMMIT) that\n"
+    "MIGRATION_STATEMENT_TIMEOUT); a migration (or a statement run on its own) that\n"
     "fails to get its lock is retried MIGRATION_LOCK_RETRIES times (default 3), after\n"
     "0.5 s, 1 s, 2 s ... 'migrate' holds the advisory lock " MIG_LOCK_KEY_STR "\n"
     "(pg_try_advisory_lock, polled: a second run waits and says so).",
@@ -510,6 +513,7 @@ static struct mig_opts mig_options(void)
         .lock_retries = set_int(S, SET_MIGRATION_LOCK_RETRIES),
         .retry_delay = 0.5,
         .init = init_bundle,
+        .bundle_version = BUNDLE_VERSION,
     };
     return o;
 }
@@ -639,6 +643,7 @@ static int migrate_dir(int npos, char **pos)
     mig_hash_cache_open(&f, cache);
     free(cache);
     struct mig_opts o = mig_options();
+    o.close_after = true;
     enum mig_status st = mig_migrate(conn, &f, &req, &o);
     mig_hash_cache_save(&f);
     PQfinish(conn);

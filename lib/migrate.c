@@ -705,57 +705,112 @@ static bool missing_relation(const PGresult *r)
     return state && (!strcmp(state, "42P01") || !strcmp(state, "3F000"));
 }
 
+#define READ_SQL                                                                                   \
+    "SELECT name, hash FROM hectic.migration;"                                                     \
+    " SELECT name, direction = 'down', step, hash, location FROM hectic.migration_step"           \
+    " ORDER BY name, direction, step"
+#define READ_SQL_TIMES                                                                             \
+    "SELECT name, hash, applied_at::text FROM hectic.migration;"                                   \
+    " SELECT name, direction = 'down', step, hash, location FROM hectic.migration_step"           \
+    " ORDER BY name, direction, step"
+
+/* Take R, the result of READ_SQL's statement I (0: hectic.migration, 1: the steps), into DB. */
+static int take_result(PGresult *r, int i, struct mig_db *db, bool with_times)
+{
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        if (missing_relation(r))
+            return 0;
+        pg_print_result_error(r, i ? "cannot read hectic.migration_step" : "cannot read hectic.migration");
+        return -1;
+    }
+    int n = PQntuples(r);
+    if (i == 0) {
+        db->has_table = true;
+        db->v = xcalloc(n ? (size_t)n : 1, sizeof(*db->v));
+        db->alloc = n ? (size_t)n : 1;
+        for (int k = 0; k < n; k++) {
+            db->v[k].name = xstrdup(PQgetvalue(r, k, 0));
+            db->v[k].hash = xstrdup(PQgetvalue(r, k, 1));
+            if (with_times)
+                db->v[k].applied_at = xstrdup(PQgetvalue(r, k, 2));
+        }
+        db->nr = (size_t)n;
+    } else {
+        db->has_steps = true;
+        for (int k = 0; k < n; k++) {
+            ALLOC_GROW(db->steps, db->steps_nr + 1, db->steps_alloc);
+            db->steps[db->steps_nr++] = (struct mig_progress){
+                xstrdup(PQgetvalue(r, k, 0)), !strcmp(PQgetvalue(r, k, 1), "t"), atoi(PQgetvalue(r, k, 2)),
+                xstrdup(PQgetvalue(r, k, 3)), xstrdup(PQgetvalue(r, k, 4))};
+        }
+    }
+    return 0;
+}
+
 int mig_db_read(PGconn *conn, struct mig_db *db, bool with_times)
 {
     memset(db, 0, sizeof(*db));
     /* both tables in one round trip; the second fails alone on a database whose
      * bundle predates hectic.migration_step */
-    const char *sql = with_times
-        ? "SELECT name, hash, applied_at::text FROM hectic.migration;"
-          " SELECT name, direction = 'down', step, hash, location FROM hectic.migration_step"
-          " ORDER BY name, direction, step"
-        : "SELECT name, hash FROM hectic.migration;"
-          " SELECT name, direction = 'down', step, hash, location FROM hectic.migration_step"
-          " ORDER BY name, direction, step";
-    if (!PQsendQuery(conn, sql))
+    if (!PQsendQuery(conn, with_times ? READ_SQL_TIMES : READ_SQL))
         return error("cannot read hectic.migration: %s", PQerrorMessage(conn));
     int ret = 0;
     int i = 0;
     for (PGresult *r; (r = PQgetResult(conn)); i++) {
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            if (!missing_relation(r) && !ret) {
-                pg_print_result_error(r, i ? "cannot read hectic.migration_step" : "cannot read hectic.migration");
-                ret = -1;
-            }
-            PQclear(r);
-            continue;
-        }
-        int n = PQntuples(r);
-        if (i == 0) {
-            db->has_table = true;
-            db->v = xcalloc(n ? (size_t)n : 1, sizeof(*db->v));
-            db->alloc = n ? (size_t)n : 1;
-            for (int k = 0; k < n; k++) {
-                db->v[k].name = xstrdup(PQgetvalue(r, k, 0));
-                db->v[k].hash = xstrdup(PQgetvalue(r, k, 1));
-                if (with_times)
-                    db->v[k].applied_at = xstrdup(PQgetvalue(r, k, 2));
-            }
-            db->nr = (size_t)n;
-        } else {
-            db->has_steps = true;
-            for (int k = 0; k < n; k++) {
-                ALLOC_GROW(db->steps, db->steps_nr + 1, db->steps_alloc);
-                db->steps[db->steps_nr++] = (struct mig_progress){
-                    xstrdup(PQgetvalue(r, k, 0)), !strcmp(PQgetvalue(r, k, 1), "t"), atoi(PQgetvalue(r, k, 2)),
-                    xstrdup(PQgetvalue(r, k, 3)), xstrdup(PQgetvalue(r, k, 4))};
-            }
-        }
+        if (!ret && take_result(r, i, db, with_times) < 0)
+            ret = -1;
         PQclear(r);
     }
     if (db->nr > 1)
         qsort(db->v, db->nr, sizeof(*db->v), cmp_applied);
     return ret;
+}
+
+int mig_lock_and_read(PGconn *conn, struct mig_db *db, struct strbuf *version)
+{
+    memset(db, 0, sizeof(*db));
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+        return error("migrator lock: the connection is inside a transaction");
+    /* the session lock survives the implicit transaction of the query string, even a failed one */
+    if (!PQsendQuery(conn, "SELECT pg_try_advisory_lock(" MIG_LOCK_KEY_STR ");"
+                           " SELECT coalesce(version, '') FROM hectic.version WHERE name = 'hectic'; " READ_SQL))
+        return error("cannot take the migrator lock: %s", PQerrorMessage(conn));
+    int ret = 1, i = 0;
+    bool got = false, versioned = false;
+    for (PGresult *r; (r = PQgetResult(conn)); i++) {
+        if (ret < 0) {
+            PQclear(r);
+            continue;
+        }
+        if (i == 0) {
+            if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+                pg_print_result_error(r, "cannot take the migrator lock");
+                ret = -1;
+            } else {
+                got = !strcmp(PQgetvalue(r, 0, 0), "t");
+            }
+        } else if (i == 1) {
+            if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+                versioned = true;
+                if (PQntuples(r) == 1)
+                    strbuf_addstr(version, PQgetvalue(r, 0, 0));
+            } else if (!missing_relation(r)) {
+                pg_print_result_error(r, "cannot read hectic.version");
+                ret = -1;
+            }
+        } else if (got && take_result(r, i - 2, db, false) < 0) {
+            ret = -1;
+        }
+        PQclear(r);
+    }
+    if (ret < 0 || !got || !versioned) {
+        /* busy, or no bundle yet: the caller goes the long way */
+        mig_db_release(db);
+        return ret < 0 ? -1 : !got ? 0 : 2;
+    }
+    if (db->nr > 1)
+        qsort(db->v, db->nr, sizeof(*db->v), cmp_applied);
+    return 1;
 }
 
 void mig_db_release(struct mig_db *db)
@@ -902,7 +957,9 @@ int mig_changed(struct mig_folder *f, const struct mig_db *db, struct strvec *ch
                         ns_of(st2.st_mtim) == ns_of(st.st_mtim) && st2.st_size == st.st_size &&
                         st2.st_ino == st.st_ino) {
                         cache_put(f, m->name, &st, m->hash);
-                        ci = 0; /* cache_put may have moved entries */
+                        /* the entry went in at its place: the first not below NAME is after it */
+                        while (ci < f->cache_nr && strcmp(f->cache[ci].name, name) <= 0)
+                            ci++;
                     }
                 }
             }

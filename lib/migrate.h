@@ -27,11 +27,11 @@
  * included files are not part of it), exactly what the shell migrator wrote.
  *
  * Statements that cannot run inside a transaction block (lib/parse says so:
- * CREATE INDEX CONCURRENTLY, VACUUM, ALTER SYSTEM, ...) are taken out of a
- * transactional migration and run after its transaction commits, one by
- * one; each is recorded in hectic.migration_step (bundle part
- * 06-migration-steps) so that a failure resumes at the failing statement.
- * See mig_run_step().
+ * CREATE INDEX CONCURRENTLY, VACUUM, ALTER SYSTEM, ...) keep their place in a
+ * transactional migration: what comes before one commits, it runs on its
+ * own, what follows runs in a new transaction; each committed part is
+ * recorded in hectic.migration_step (bundle part 06-migration-steps) so that
+ * a failure resumes at the failing statement. See mig_run_step().
  *
  * Every function prints its own error message and returns -1 (or a
  * mig_status); none exits. The applet chooses exit codes.
@@ -197,6 +197,14 @@ bool mig_duration_valid(const char *s);
  */
 int mig_db_read(PGconn *conn, struct mig_db *db, bool with_times);
 void mig_db_release(struct mig_db *db);
+/*
+ * The migrator lock, the bundle version and mig_db_read() in one round trip
+ * (a no-op run needs no other). 1: locked, VERSION holds hectic.version's
+ * value and DB is read; 2: locked, but there is no hectic.version table
+ * (DB empty, not read); 0: another migrator holds the lock (nothing read:
+ * wait with mig_lock()); -1 with a message.
+ */
+int mig_lock_and_read(PGconn *conn, struct mig_db *db, struct strbuf *version);
 /* The applied row named NAME, or NULL. */
 const struct mig_applied *mig_db_find(const struct mig_db *db, const char *name);
 /* The committed steps of NAME in direction DOWN: *n of them, ordered by step. */
@@ -280,6 +288,12 @@ struct mig_opts {
     double retry_delay;         /* seconds before the first retry; doubled each time */
     mig_init_fn init;           /* may be NULL */
     void *init_arg;
+    /* the bundle version the database must have: when it has it, init(conn,
+     * false) is not needed (NULL: always call it) */
+    const char *bundle_version;
+    /* the caller closes the connection right after: the session ends the
+     * lock, no unlock round trip */
+    bool close_after;
 };
 
 /* What mig_migrate() did; the applet turns it into an exit code. */
@@ -339,10 +353,10 @@ size_t mig_blocking(struct mig_folder *f, const struct mig_plan *plan, bool all)
  *   transactional migrations: BEGIN; SET LOCAL hectic.migration_mode = 'on';
  *     the timeouts; the script, watched statement by statement (transaction
  *     control is refused before it runs, and a transaction status that
- *     changes anyway stops the script and says what was committed);
- *     statements that cannot run in a transaction are held back; the
- *     bookkeeping row; COMMIT. Then the held-back statements one by one,
- *     each recorded in hectic.migration_step, and the final row.
+ *     changes anyway stops the script and says what was committed); the
+ *     bookkeeping row; COMMIT. A statement that cannot run in a transaction
+ *     ends the transaction before it (with a hectic.migration_step row), runs
+ *     on its own (its row) and the rest runs in a new transaction.
  *   migration.yaml `transaction: false`: statement by statement in
  *     autocommit, each recorded as a step, then the bookkeeping row.
  * A failure on lock_timeout (SQLSTATE 55P03) is retried with backoff.

@@ -953,17 +953,30 @@ enum mig_status mig_migrate(PGconn *conn, struct mig_folder *f, const struct mig
     struct strvec changed = STRVEC_INIT, hashes = STRVEC_INIT;
     enum mig_status st = MIG_ERROR;
     double t_start = now_monotonic();
-    bool locked = false;
+    bool locked = false, have_db = false;
     if (!opts->dry_run) {
-        if (mig_lock(conn, -1) < 0)
+        /* the common case in one round trip: lock, version, applied list */
+        struct strbuf ver = STRBUF_INIT;
+        int r = mig_lock_and_read(conn, &db, &ver);
+        if (r < 0) {
+            strbuf_release(&ver);
             return MIG_ERROR;
+        }
+        if (r == 0 && mig_lock(conn, -1) < 0) {
+            strbuf_release(&ver);
+            return MIG_ERROR;
+        }
         locked = true;
+        have_db = r == 1 && opts->bundle_version && !strcmp(ver.buf, opts->bundle_version);
+        if (!have_db)
+            mig_db_release(&db);
+        strbuf_release(&ver);
     }
     double t_lock = now_monotonic();
-    if (opts->init && opts->init(conn, false, opts->init_arg) < 0)
+    if (!have_db && opts->init && opts->init(conn, false, opts->init_arg) < 0)
         goto out;
     double t_init = now_monotonic();
-    if (mig_db_read(conn, &db, false) < 0)
+    if (!have_db && mig_db_read(conn, &db, false) < 0)
         goto out;
     double t_read = now_monotonic();
     int nchanged = mig_changed(f, &db, &changed, &hashes);
@@ -1084,7 +1097,7 @@ out:
     strvec_clear(&changed);
     strvec_clear(&hashes);
     mig_db_release(&db);
-    if (locked)
+    if (locked && !opts->close_after)
         mig_unlock(conn);
     return st;
 }
