@@ -14,7 +14,7 @@ schema_dump() { "$PG_DUMP" --schema-only --no-owner -d "$(dburl "$1")" | grep -E
 
 test_expect_success 'bundle list prints the parts in order' '
     "$DBTOOL" bundle list >out &&
-    printf "01-version\n02-secret\n03-migration\n04-inheritance\n" >want &&
+    printf "01-version\n02-secret\n03-migration\n04-inheritance\n06-migration-steps\n" >want &&
     test_cmp want out
 '
 test_expect_success 'bundle print PART prints that file exactly (full or short name)' '
@@ -42,7 +42,7 @@ test_expect_success 'bundle --help lists every subcommand on stdout' '
 test_expect_success 'bundle write DIR writes the parts and hectic-inheritance.sql' '
     "$DBTOOL" bundle write share/hectic 2>err &&
     (cd share/hectic && ls) >out &&
-    printf "01-version.sql\n02-secret.sql\n03-migration.sql\n04-inheritance.sql\nhectic-inheritance.sql\n" >want &&
+    printf "01-version.sql\n02-secret.sql\n03-migration.sql\n04-inheritance.sql\n06-migration-steps.sql\nhectic-inheritance.sql\n" >want &&
     test_cmp want out &&
     for p in 01-version 02-secret 03-migration 04-inheritance; do
         cmp "$SRC_DIR/bundle/$p.sql" share/hectic/$p.sql || exit 1
