@@ -12,7 +12,7 @@ T='(id int) INHERITS (hectic.created_at)'
 # --- offline -------------------------------------------------------------------
 
 test_expect_success '--version and -V: "migrator version 0.0.1" then dbtool'"'"'s own, on stdout' '
-    migrator --version >out 2>err && test "$(cat out)" = "migrator version 0.0.1 (dbtool $(dbtool --version | cut -d" " -f2))" &&
+    migrator --version >out 2>err && test "$(cat out)" = "migrator version 0.0.1 (dbtool $("$DBTOOL" --version | cut -d" " -f2))" &&
     ! test -s err && migrator -V >out2 && test_cmp out out2
 '
 test_expect_code 2 'two commands: exit 2, no URL needed' 'migrator list migrate 2>err'

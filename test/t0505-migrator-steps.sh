@@ -130,8 +130,9 @@ test_expect_success 'lock_timeout from migration.yaml: bounded retries with back
     test "$(nmig lk)" = 1
 '
 test_expect_success 'a retry that gets the lock applies the migration once' '
-    release_lock lk lt && hold_lock lk lt 1.5 &&
-    MIGRATION_LOCK_RETRIES=6 mig lk LK migrate up 2>err && grep -q "retry 1 of 6" err &&
+    release_lock lk lt && hold_lock lk lt 60 &&
+    { MIGRATION_LOCK_RETRIES=6 mig lk LK migrate up 2>err & pid=$!; } &&
+    wait_line "retry 1 of 6" err $pid && release_lock lk lt && wait $pid &&
     test "$(nmig lk)" = 2 && test "$(q lk "select count(*) from information_schema.columns where table_name = '"'lt'"' and column_name = '"'c'"'")" = 1
 '
 test_expect_success 'the timeouts are SET LOCAL inside the migration (dbtool.yaml default, migration.yaml wins)' '
@@ -141,7 +142,7 @@ INSERT INTO seen (k, v) VALUES ('"'lock'"', current_setting('"'lock_timeout'"'))
     printf "migration:\n  lock_timeout: 3s\n  statement_timeout: 10s\n" >dbtool.yaml &&
     DBTOOL_CONFIG=$PWD/dbtool.yaml mig lk LK migrate up 2>err &&
     test "$(q lk "select string_agg(k || '"'='"' || v, '"','"' order by k) from seen")" = "lock=3s,stmt=1min" &&
-    DBTOOL_CONFIG=$PWD/dbtool.yaml dbtool config | grep -q "^MIGRATION_LOCK_TIMEOUT=3s"
+    DBTOOL_CONFIG=$PWD/dbtool.yaml "$DBTOOL" config | grep -q "^MIGRATION_LOCK_TIMEOUT=3s"
 '
 test_expect_success 'statement_timeout (environment): a long statement fails, and is not retried' '
     mkmig LK 20240401000003-slow "SELECT pg_sleep(5);" "SELECT 1;" &&
