@@ -563,6 +563,18 @@ enum cl_status cluster_lock(struct cluster *c, double timeout)
     char *path = lock_path(c);
     char *parent = xstrdup(path);
     *strrchr(parent, '/') = 0;
+    if (geteuid() == 0) {
+        /* the lock file is the first thing created beside the working dir */
+        struct strbuf why = STRBUF_INIT;
+        if (!root_path_trusted(path, &why)) {
+            error("refusing to use PG_WORKING_DIR '%s': %s", c->working_dir, why.buf);
+            strbuf_release(&why);
+            free(parent);
+            free(path);
+            return CL_REFUSED;
+        }
+        strbuf_release(&why);
+    }
     if (*parent && mkdir_p(parent, 0755) < 0) {
         error_errno("cannot create directory '%s'", parent);
         free(parent);
