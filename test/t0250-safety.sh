@@ -203,6 +203,7 @@ cat >"$TRASH/fake/ssh" <<'EOF'
 #!/bin/sh
 # a stand-in ssh: records its argv, then runs the remote command here (the last argument)
 printf '%s\n' "$@" >"$TRASH/ssh.argv"
+env >"$TRASH/ssh.env"
 for last; do :; done
 exec sh -c "$last"
 EOF
@@ -221,7 +222,16 @@ test_expect_success '#12 the staging password is never in an argv or a log line'
         "$DBTOOL" database pull_staging >out 2>err &&
     test "$(cat "$TRASH/pg_dump.password")" = s3cr3t-pw &&
     ! grep -q s3cr3t-pw "$TRASH/ssh.argv" "$TRASH/pg_dump.argv" err out "$TRASH/p12/test-data.sql" &&
-    grep -q "host=.db.internal." "$TRASH/pg_dump.argv" && grep -q "a dump" "$TRASH/p12/test-data.sql"
+    grep -q "host=.db.internal." "$TRASH/pg_dump.argv" && grep -q "a dump" "$TRASH/p12/test-data.sql" &&
+    ! grep -q s3cr3t-pw "$TRASH/ssh.env"
+'
+
+test_expect_success 'no child of dbtool inherits a secret: the server'"'"'s environment has no password' '
+    "$DBTOOL" postgres-cleanup &&
+    DB_URL="postgresql://u:pw-one@/x" PGURL="postgresql://u:pw-two@/x" STAGING_DB_URL="host=h password=pw-three" \
+        MY_URL="postgresql://app:pw-four@db/app" PGPASSWORD=pw-five PG_REUSE=1 init >/dev/null 2>&1 &&
+    pm=$(head -n 1 "$W/data/postmaster.pid") && test -r "/proc/$pm/environ" &&
+    ! tr "\0" "\n" <"/proc/$pm/environ" | grep -e pw-one -e pw-two -e pw-three -e pw-four -e pw-five
 '
 
 # ---- concurrency and the socket dir -----------------------------------------------
