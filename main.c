@@ -23,6 +23,7 @@ static const struct applet applets[] = {
     {"migrator", cmd_migrator, "versioned up/down migrations tracked in hectic.migration"},
     {"postgres-cleanup", cmd_postgres_cleanup, "stop the local cluster (fast mode); never deletes data"},
     {"postgres-init", cmd_postgres_init, "make a local cluster ready and print or export its URL"},
+    {"schema", cmd_schema, "read a schema from pg_catalog: canonical dump, hash, DDL diff"},
     {"sql", cmd_sql, "run SQL scripts like psql -f, in-process (\\i, \\set, COPY, \\if ...)"},
 };
 

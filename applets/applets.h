@@ -11,6 +11,7 @@ int cmd_doctor(int argc, char **argv);
 int cmd_migrator(int argc, char **argv);
 int cmd_postgres_cleanup(int argc, char **argv);
 int cmd_postgres_init(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
 
 #endif

@@ -1,0 +1,121 @@
+/*
+ * sqldiff_int.h — what the differ's engine (sqldiff.c: pairing,
+ * propagation, ordering, output) and its DDL (sqldiff_ddl.c: what changed
+ * in each kind of object and the statements for it) share. Not an API.
+ */
+#ifndef DBTOOL_SQLDIFF_INT_H
+#define DBTOOL_SQLDIFF_INT_H
+
+#include "lib/sqldiff.h"
+
+/* The runs statements are ordered in. */
+enum phase {
+    PH_DROP,   /* by A's dependencies, dependents first */
+    PH_CREATE, /* by B's dependencies, dependencies first */
+    PH_FINAL,  /* old copies of swapped types (A's order), default privileges */
+    PH_N
+};
+
+/* What happens to an object. */
+enum state {
+    ST_SAME,
+    ST_CREATE,   /* only in B */
+    ST_DROP,     /* only in A */
+    ST_ALTER,    /* in both; changed in place */
+    ST_RECREATE, /* in both; dropped and created again */
+};
+
+/* A table column in A and/or B. */
+struct colpair {
+    const struct cat_column *a, *b;
+    bool changed;       /* its type changes or it goes: what depends on it must go first */
+    bool recreate;      /* dropped and added again (generation expression changes) */
+    bool convert;       /* its type is re-created (swapped): converted through text */
+    bool reset_default; /* its default uses an object that goes: dropped first, set after */
+};
+
+struct pair {
+    const struct cat_object *a, *b;
+    enum state state;
+    bool swap;              /* types: re-created by renaming the old one aside */
+    bool implicit_drop;     /* goes with its table, schema or owning column: no DROP of its own */
+    const struct cat_object *holder; /* what it goes with (the drop that really drops it) */
+    const char *holder_column;
+    struct colpair *cols;   /* tables: A's columns (A order), then B's new ones */
+    size_t ncols;
+};
+
+/* Where an action's dependencies come from: an object's deps, all or by column. */
+enum src_mode { SRC_ALL, SRC_OBJECT, SRC_COLUMN };
+struct source {
+    const struct cat_object *obj;
+    enum src_mode mode;
+    const char *column;
+};
+
+/* An explicit ordering edge: wait for the actions on (KIND, IDENT[, COLUMN]). */
+struct wait {
+    enum cat_kind kind;
+    const char *ident, *column;
+};
+
+/*
+ * One unit of ordering: statements about one object (or one of its
+ * columns) in one phase. In PH_CREATE an action runs after the actions of
+ * what its sources depend on; in PH_DROP and PH_FINAL before them.
+ */
+struct action {
+    enum phase phase;
+    int rank;             /* tie-break between ready actions: kind order */
+    enum cat_kind kind;
+    const char *ident;
+    const char *column;   /* NULL: the whole object */
+    bool provides;        /* others may wait for it */
+    struct source *src;
+    size_t nsrc;
+    struct wait *waits;
+    size_t nwaits;
+    struct sqldiff_stmt *stmts;
+    size_t nstmts, astmts;
+    /* ordering */
+    size_t *succ;
+    size_t nsucc, asucc;
+    size_t indeg, seq;
+    bool done;
+};
+
+struct differ {
+    const struct catalog *a, *b;
+    struct sqldiff_options opts;
+    struct sqldiff *out;
+    struct pair *pairs;
+    size_t npairs;
+    struct action **acts;
+    size_t nacts, aacts;
+    bool sql_functions; /* a LANGUAGE sql function is created: SET check_function_bodies first */
+};
+
+/* ---- sqldiff.c ---- */
+struct pair *sqld_pair(struct differ *d, enum cat_kind kind, const char *ident);
+struct colpair *sqld_colpair(struct pair *p, const char *a_name);
+bool sqld_gone(const struct pair *p);
+struct action *sqld_action(struct differ *d, enum phase ph, const struct cat_object *obj,
+                           const char *column, bool provides);
+void sqld_source(struct action *a, const struct cat_object *obj, enum src_mode mode,
+                 const char *column);
+void sqld_wait(struct action *a, enum cat_kind kind, const char *ident, const char *column);
+/* Add a statement (printf-style); HAZARDS with REASON (may be NULL). */
+void sqld_stmt(struct action *a, unsigned hazards, const char *reason, const char *fmt, ...)
+    PRINTF(4, 5);
+/* The same, for a statement that cannot run in a transaction block. */
+void sqld_stmt_notx(struct action *a, unsigned hazards, const char *reason, const char *fmt, ...)
+    PRINTF(4, 5);
+void sqld_note(struct differ *d, const char *fmt, ...) PRINTF(2, 3);
+
+/* ---- sqldiff_ddl.c ---- */
+/* Decide P's state (and its columns') from P->a and P->b alone. */
+void sqld_classify(struct differ *d, struct pair *p);
+/* Emit the actions for P once every state is final. */
+void sqld_emit(struct differ *d, struct pair *p);
+
+#endif
