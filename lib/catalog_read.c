@@ -17,14 +17,13 @@
 #define NOT_EXT(cls, oid)                                                                          \
     "NOT EXISTS (SELECT 1 FROM pg_depend xd WHERE xd.classid = '" cls "'::regclass AND xd.objid = " oid \
     " AND xd.deptype = 'e')"
-#define COMMENT(oid, cls, sub)                                                                     \
-    "(SELECT description FROM pg_description ds WHERE ds.objoid = " oid                              \
-    " AND ds.classoid = '" cls "'::regclass AND ds.objsubid = " sub ")"
 /*
  * Privileges as "grantee \x1f privilege \x1f grantable \x1f grantor" items
  * joined by \x1e; the owner is OWNER (grantee) or '' (grantor), so the model
- * does not depend on who owns the database. ACL is the aclitem[] expression
- * (already coalesced to its default where the catalog stores NULL for it).
+ * does not depend on who owns the database. ACL_ITEMS gives NULL for no
+ * items; ACL gives NULL for a NULL ACL (the kind's default, which the model
+ * fills in from acldefault: exploding it for every object costs) and '' for
+ * an empty one.
  */
 #define ACL_ITEMS(acl, owner)                                                                      \
     "(SELECT string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' WHEN a.grantee = " owner             \
@@ -32,7 +31,7 @@
     "a.privilege_type || E'\\x1f' || CASE WHEN a.is_grantable THEN 't' ELSE 'f' END || E'\\x1f' " \
     "|| CASE WHEN a.grantor = " owner " THEN '' ELSE quote_ident(pg_get_userbyid(a.grantor)) END, " \
     "E'\\x1e') FROM aclexplode(" acl ") a)"
-#define ACL(acl, owner, type) ACL_ITEMS("coalesce(" acl ", acldefault('" type "', " owner "))", owner)
+#define ACL(acl, owner) "CASE WHEN " acl " IS NOT NULL THEN coalesce(" ACL_ITEMS(acl, owner) ", '') END"
 #define OWNER(col) "quote_ident(pg_get_userbyid(" col "))"
 #define QNAME(nsp, name) "quote_ident(" nsp ") || '.' || quote_ident(" name ")"
 
@@ -53,14 +52,28 @@ struct reader {
     struct catalog *cat;
     int version;
     bool owner;
+    /*
+     * Objects by (class, OID). Lookups see the first NSORTED entries only:
+     * what a query adds joins them at the next sort_refs(), so a loop never
+     * searches an array it is appending to.
+     */
     struct oidref *refs;
-    size_t nrefs, arefs;
-    /* relations by oid, for columns, constraints, triggers, ... */
+    size_t nrefs, arefs, nsorted;
+    /* identity sequences (rows of IDSEQ_RES), attached to their columns once read */
+    struct idseq {
+        const char *table, *column;
+        int row;
+    } *idseqs;
+    size_t nidseqs, aidseqs;
+    PGresult *idseq_res;
 };
 
 static PGresult *query(struct reader *r, const char *what, const char *sql)
 {
+    double t0 = now_monotonic();
+    trace("catalog", "%s:\n%s", what, sql);
     PGresult *res = PQexec(r->conn, sql);
+    debug("catalog", "%s: %d rows in %.1f ms", what, PQntuples(res), (now_monotonic() - t0) * 1e3);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         pg_print_result_error(res, what);
         PQclear(res);
@@ -112,8 +125,14 @@ static int cmp_ref(const void *a, const void *b)
 static struct cat_object *find_ref(struct reader *r, char cls, uint32_t oid)
 {
     struct oidref key = {oid, cls, NULL};
-    struct oidref *hit = bsearch(&key, r->refs, r->nrefs, sizeof(key), cmp_ref);
+    struct oidref *hit = bsearch(&key, r->refs, r->nsorted, sizeof(key), cmp_ref);
     return hit ? hit->obj : NULL;
+}
+
+static void sort_refs(struct reader *r)
+{
+    qsort(r->refs, r->nrefs, sizeof(*r->refs), cmp_ref);
+    r->nsorted = r->nrefs;
 }
 
 /* Split "a\x1eb" into *OUT (arena); NULL gives none. */
@@ -152,9 +171,15 @@ static int cmp_acl_item(const void *a, const void *b)
     return c;
 }
 
-static void parse_acl(struct catalog *cat, const char *text, struct cat_acl *acl)
+/* TEXT as ACL() returns it; NULL is the default DEF (may be NULL: none). */
+static void parse_acl(struct catalog *cat, const char *text, struct cat_acl *acl,
+                      const struct cat_acl *def)
 {
     const char **items;
+    if (!text) {
+        *acl = def ? *def : (struct cat_acl){NULL, 0};
+        return;
+    }
     size_t n = split(cat, text, '\x1e', &items);
     acl->nr = 0;
     acl->v = n ? catalog_alloc(cat, n * sizeof(*acl->v)) : NULL;
@@ -178,16 +203,16 @@ static void *new_object(struct reader *r, size_t size, enum cat_kind kind, const
     return o;
 }
 
-/* Fill the common columns: owner, acl, comment at COL, COL+1, COL+2 (any may be -1). */
+/* Fill the owner and the privileges from columns OWNER and ACL (either may be -1). */
 static void common(struct reader *r, struct cat_object *o, PGresult *res, int row, int owner,
-                   int acl, int comment)
+                   int acl)
 {
     if (owner >= 0 && r->owner)
         o->owner = val(res, row, owner);
-    if (acl >= 0)
-        parse_acl(r->cat, val(res, row, acl), &o->acl);
-    if (comment >= 0)
-        o->comment = val(res, row, comment);
+    if (acl >= 0) {
+        int k = catalog_acl_kind(o->kind);
+        parse_acl(r->cat, val(res, row, acl), &o->acl, k >= 0 ? &r->cat->acldefault[k] : NULL);
+    }
 }
 
 #define GROW_PUSH(arr, n, item)                                                                    \
@@ -205,7 +230,7 @@ static int read_schemas(struct reader *r)
 {
     PGresult *res = query(r, "reading schemas",
         "SELECT n.oid, quote_ident(n.nspname), " OWNER("n.nspowner") ", "
-        ACL("n.nspacl", "n.nspowner", "n") ", " COMMENT("n.oid", "pg_namespace", "0") "\n"
+        ACL("n.nspacl", "n.nspowner") "\n"
         "FROM pg_namespace n WHERE " NSP_OK("n") " AND " NOT_EXT("pg_namespace", "n.oid"));
     if (!res)
         return -1;
@@ -214,7 +239,7 @@ static int read_schemas(struct reader *r)
     ARENA_ARRAY(r, cat->schemas, cat->nschemas);
     for (size_t i = 0; i < cat->nschemas; i++) {
         struct cat_schema *s = new_object(r, sizeof(*s), CAT_SCHEMA, NULL, val(res, i, 1));
-        common(r, &s->obj, res, i, 2, 3, 4);
+        common(r, &s->obj, res, i, 2, 3);
         s->obj.oid = oval(res, i, 0);
         add_ref(r, CL_NAMESPACE, s->obj.oid, &s->obj);
         cat->schemas[i] = s;
@@ -226,7 +251,7 @@ static int read_extensions(struct reader *r)
 {
     PGresult *res = query(r, "reading extensions",
         "SELECT x.oid, quote_ident(x.extname), quote_ident(n.nspname), x.extversion, "
-        OWNER("x.extowner") ", " COMMENT("x.oid", "pg_extension", "0") "\n"
+        OWNER("x.extowner") "\n"
         "FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace");
     if (!res)
         return -1;
@@ -237,7 +262,7 @@ static int read_extensions(struct reader *r)
         struct cat_extension *x = new_object(r, sizeof(*x), CAT_EXTENSION, NULL, val(res, i, 1));
         x->in_schema = val(res, i, 2);
         x->version = val(res, i, 3);
-        common(r, &x->obj, res, i, 4, -1, 5);
+        common(r, &x->obj, res, i, 4, -1);
         x->obj.oid = oval(res, i, 0);
         add_ref(r, CL_EXTENSION, x->obj.oid, &x->obj);
         cat->extensions[i] = x;
@@ -252,28 +277,27 @@ static int read_types(struct reader *r)
     struct strbuf sql = STRBUF_INIT;
     strbuf_addf(&sql,
         "SELECT t.oid, quote_ident(n.nspname), quote_ident(t.typname), t.typtype, "
-        OWNER("t.typowner") ", " ACL("t.typacl", "t.typowner", "T") ", "
-        COMMENT("t.oid", "pg_type", "0") ", t.typarray, t.typrelid,\n"
-        /* 9: enum labels in sort order */
+        OWNER("t.typowner") ", " ACL("t.typacl", "t.typowner") ", t.typarray, t.typrelid,\n"
+        /* 8: enum labels in sort order */
         " CASE WHEN t.typtype = 'e' THEN (SELECT string_agg(quote_literal(l.enumlabel), E'\\x1e'"
         " ORDER BY l.enumsortorder) FROM pg_enum l WHERE l.enumtypid = t.oid) END,\n"
-        /* 10: domain base type or range subtype */
+        /* 9: domain base type or range subtype */
         " CASE t.typtype WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod)"
         " WHEN 'r' THEN format_type(rg.rngsubtype, NULL) END,\n"
-        /* 11: domain default, 12: not null */
+        /* 10: domain default, 11: not null */
         " pg_get_expr(t.typdefaultbin, 0), t.typnotnull,\n"
-        /* 13: collation when not the base/subtype's default */
+        /* 12: collation when not the base/subtype's default */
         " (SELECT " QNAME("cn.nspname", "co.collname") " FROM pg_collation co"
         " JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = coalesce(rg.rngcollation,"
         " t.typcollation) AND co.oid <> (SELECT b.typcollation FROM pg_type b WHERE b.oid ="
         " coalesce(rg.rngsubtype, t.typbasetype))),\n"
-        /* 14: range opclass when not the subtype's default */
+        /* 13: range opclass when not the subtype's default */
         " (SELECT " QNAME("on2.nspname", "oc.opcname") " FROM pg_opclass oc JOIN pg_namespace on2"
         " ON on2.oid = oc.opcnamespace WHERE oc.oid = rg.rngsubopc AND NOT oc.opcdefault),\n"
-        /* 15, 16: canonical, subdiff */
+        /* 14, 15: canonical, subdiff */
         " CASE WHEN rg.rngcanonical <> 0 THEN rg.rngcanonical::regproc::text END,"
         " CASE WHEN rg.rngsubdiff <> 0 THEN rg.rngsubdiff::regproc::text END,\n"
-        /* 17: multirange type name (PG 14+ creates one with every range) */
+        /* 16: multirange type name (PG 14+ creates one with every range) */
         " %s\n"
         "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace\n"
         "LEFT JOIN pg_range rg ON rg.rngtypid = t.oid\n"
@@ -291,19 +315,19 @@ static int read_types(struct reader *r)
     for (size_t i = 0; i < cat->ntypes; i++) {
         struct cat_type *t = new_object(r, sizeof(*t), CAT_TYPE, val(res, i, 1), val(res, i, 2));
         t->typtype = cval(res, i, 3);
-        common(r, &t->obj, res, i, 4, 5, 6);
+        common(r, &t->obj, res, i, 4, 5);
         t->obj.oid = oval(res, i, 0);
-        t->array_oid = oval(res, i, 7);
-        t->relid = oval(res, i, 8);
-        t->nlabels = split(cat, val(res, i, 9), '\x1e', &t->labels);
-        t->base = val(res, i, 10);
-        t->default_expr = val(res, i, 11);
-        t->not_null = bval(res, i, 12);
-        t->collation = val(res, i, 13);
-        t->opclass = val(res, i, 14);
-        t->canonical = val(res, i, 15);
-        t->subdiff = val(res, i, 16);
-        t->multirange = val(res, i, 17);
+        t->array_oid = oval(res, i, 6);
+        t->relid = oval(res, i, 7);
+        t->nlabels = split(cat, val(res, i, 8), '\x1e', &t->labels);
+        t->base = val(res, i, 9);
+        t->default_expr = val(res, i, 10);
+        t->not_null = bval(res, i, 11);
+        t->collation = val(res, i, 12);
+        t->opclass = val(res, i, 13);
+        t->canonical = val(res, i, 14);
+        t->subdiff = val(res, i, 15);
+        t->multirange = val(res, i, 16);
         add_ref(r, CL_TYPE, t->obj.oid, &t->obj);
         add_ref(r, CL_TYPE, t->array_oid, &t->obj);
         add_ref(r, CL_CLASS, t->relid, &t->obj);
@@ -316,9 +340,10 @@ static int read_domain_checks(struct reader *r)
 {
     /* PG 17 adds domain NOT NULL constraints (contype 'n'): read as typnotnull instead. */
     PGresult *res = query(r, "reading domain constraints",
-        "SELECT co.oid, co.contypid, quote_ident(co.conname), pg_get_constraintdef(co.oid), "
-        COMMENT("co.oid", "pg_constraint", "0") "\n"
-        "FROM pg_constraint co WHERE co.contypid <> 0 AND co.contype = 'c'\n"
+        "SELECT co.oid, co.contypid, quote_ident(co.conname), pg_get_constraintdef(co.oid), ds.description\n"
+        "FROM pg_constraint co LEFT JOIN pg_description ds ON ds.objoid = co.oid"
+        " AND ds.classoid = 'pg_constraint'::regclass AND ds.objsubid = 0\n"
+        "WHERE co.contypid <> 0 AND co.contype = 'c'\n"
         "ORDER BY co.contypid, co.conname COLLATE \"C\"");
     if (!res)
         return -1;
@@ -357,36 +382,32 @@ static int read_relations(struct reader *r)
 {
     PGresult *res = query(r, "reading tables, views and sequences",
         "SELECT c.oid, quote_ident(n.nspname), quote_ident(c.relname), c.relkind, c.relpersistence, "
-        OWNER("c.relowner") ", "
-        ACL_ITEMS("coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\","
-                  " c.relowner))", "c.relowner") ", "
-        COMMENT("c.oid", "pg_class", "0") ",\n"
-        /* 8 */ " c.relrowsecurity, c.relforcerowsecurity, array_to_string(c.reloptions, ', '),\n"
-        /* 11 */ " CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,\n"
-        /* 12 */ " CASE WHEN c.relispartition THEN (SELECT " QNAME("pn.nspname", "pc.relname")
+        OWNER("c.relowner") ", " ACL("c.relacl", "c.relowner") ",\n"
+        /* 7 */ " c.relrowsecurity, c.relforcerowsecurity, array_to_string(c.reloptions, ', '),\n"
+        /* 10 */ " CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,\n"
+        /* 11 */ " CASE WHEN c.relispartition THEN (SELECT " QNAME("pn.nspname", "pc.relname")
         " FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent"
         " JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid) END,\n"
-        /* 13 */ " CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,\n"
-        /* 14 */ " CASE WHEN NOT c.relispartition THEN (SELECT string_agg("
+        /* 12 */ " CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,\n"
+        /* 13 */ " CASE WHEN NOT c.relispartition THEN (SELECT string_agg("
         QNAME("pn.nspname", "pc.relname") ", E'\\x1e' ORDER BY i.inhseqno) FROM pg_inherits i"
         " JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace"
         " WHERE i.inhrelid = c.oid) END,\n"
-        /* 15 */ " CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END, c.relispopulated,"
+        /* 14 */ " CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END, c.relispopulated,"
         " c.reltype,\n"
-        /* 18 */ " " SEQ_COLS("s") ",\n"
-        /* 25 */ " (SELECT " QNAME("on2.nspname", "oc.relname") " || E'\\x1f' || quote_ident(oa.attname)"
+        /* 17 */ " " SEQ_COLS("s") ",\n"
+        /* 24: OWNED BY (deptype a) or identity (i): table \x1f column \x1f deptype */
+        " (SELECT " QNAME("on2.nspname", "oc.relname") " || E'\\x1f' || quote_ident(oa.attname)"
+        " || E'\\x1f' || d.deptype::text"
         " FROM pg_depend d JOIN pg_class oc ON oc.oid = d.refobjid"
         " JOIN pg_namespace on2 ON on2.oid = oc.relnamespace"
         " JOIN pg_attribute oa ON oa.attrelid = d.refobjid AND oa.attnum = d.refobjsubid"
         " WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass AND d.objid = c.oid"
-        " AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype = 'a')\n"
+        " AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i'))\n"
         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace\n"
         "LEFT JOIN pg_sequence s ON s.seqrelid = c.oid\n"
         "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND " NSP_OK("n") " AND "
-        NOT_EXT("pg_class", "c.oid") "\n"
-        /* identity sequences belong to their column */
-        " AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid ="
-        " 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i'))");
+        NOT_EXT("pg_class", "c.oid"));
     if (!res)
         return -1;
     struct catalog *cat = r->cat;
@@ -397,19 +418,26 @@ static int read_relations(struct reader *r)
         else
             cat->nrelations++;
     }
+    r->idseq_res = res;
     ARENA_ARRAY(r, cat->sequences, cat->nsequences);
     ARENA_ARRAY(r, cat->relations, cat->nrelations);
     cat->nsequences = cat->nrelations = 0;
     for (int i = 0; i < n; i++) {
         char relkind = cval(res, i, 3);
         if (relkind == 'S') {
+            const char **owned;
+            bool identity = split(cat, val(res, i, 24), '\x1f', &owned) == 3 && owned[2][0] == 'i';
+            if (identity) { /* an identity column's sequence belongs to the column */
+                ALLOC_GROW(r->idseqs, r->nidseqs + 1, r->aidseqs);
+                r->idseqs[r->nidseqs++] = (struct idseq){owned[0], owned[1], i};
+                continue;
+            }
             struct cat_sequence *s = new_object(r, sizeof(*s), CAT_SEQUENCE, val(res, i, 1),
                                                 val(res, i, 2));
-            common(r, &s->obj, res, i, 5, 6, 7);
+            common(r, &s->obj, res, i, 5, 6);
             s->obj.oid = oval(res, i, 0);
-            parse_seqopts(res, i, 18, &s->opts);
-            const char **owned;
-            if (split(cat, val(res, i, 25), '\x1f', &owned) == 2) {
+            parse_seqopts(res, i, 17, &s->opts);
+            if (owned) {
                 s->owned_table = owned[0];
                 s->owned_column = owned[1];
             }
@@ -421,29 +449,51 @@ static int read_relations(struct reader *r)
         struct cat_relation *rel = new_object(r, sizeof(*rel), kind, val(res, i, 1), val(res, i, 2));
         rel->relkind = relkind;
         rel->unlogged = cval(res, i, 4) == 'u';
-        common(r, &rel->obj, res, i, 5, 6, 7);
+        common(r, &rel->obj, res, i, 5, 6);
         rel->obj.oid = oval(res, i, 0);
-        rel->rls = bval(res, i, 8);
-        rel->force_rls = bval(res, i, 9);
-        rel->options = val(res, i, 10);
+        rel->rls = bval(res, i, 7);
+        rel->force_rls = bval(res, i, 8);
+        rel->options = val(res, i, 9);
         if (rel->options && !*rel->options)
             rel->options = NULL;
-        rel->partkey = val(res, i, 11);
-        rel->parent = val(res, i, 12);
-        rel->bound = val(res, i, 13);
-        rel->ninherits = split(cat, val(res, i, 14), '\x1e', &rel->inherits);
-        rel->def = val(res, i, 15);
-        rel->populated = bval(res, i, 16);
+        rel->partkey = val(res, i, 10);
+        rel->parent = val(res, i, 11);
+        rel->bound = val(res, i, 12);
+        rel->ninherits = split(cat, val(res, i, 13), '\x1e', &rel->inherits);
+        rel->def = val(res, i, 14);
+        rel->populated = bval(res, i, 15);
         add_ref(r, CL_CLASS, rel->obj.oid, &rel->obj);
-        add_ref(r, CL_TYPE, oval(res, i, 17), &rel->obj);
+        add_ref(r, CL_TYPE, oval(res, i, 16), &rel->obj);
         cat->relations[cat->nrelations++] = rel;
     }
     return 0;
 }
 
-static int cmp_oidref_sort(const void *a, const void *b)
+/* Rows of the columns query in (attrelid, attnum) order: sorted here, not by the server. */
+static int cmp_column_row(const void *a, const void *b, void *arg)
 {
-    return cmp_ref(a, b);
+    PGresult *res = arg;
+    int x = *(const int *)a, y = *(const int *)b;
+    uint32_t rx = oval(res, x, 0), ry = oval(res, y, 0);
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    return atoi(PQgetvalue(res, x, 1)) - atoi(PQgetvalue(res, y, 1));
+}
+
+static struct cat_column *column_named(struct cat_relation *rel, const char *name)
+{
+    for (size_t i = 0; rel && i < rel->ncolumns; i++)
+        if (!strcmp(rel->columns[i].name, name))
+            return &rel->columns[i];
+    return NULL;
+}
+
+static struct cat_relation *relation_named(struct reader *r, const char *ident)
+{
+    for (size_t i = 0; i < r->cat->nrelations; i++)
+        if (!strcmp(r->cat->relations[i]->obj.ident, ident))
+            return r->cat->relations[i];
+    return NULL;
 }
 
 static int read_columns(struct reader *r)
@@ -457,19 +507,12 @@ static int read_columns(struct reader *r)
         " ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END,\n"
         /* 9 */ " a.attislocal, a.attinhcount > 0, c.relispartition,\n"
         /* 12: compression (PG 14+: pg_attribute.attcompression) */ " %s,\n"
-        /* 13 */ " " ACL_ITEMS("a.attacl", "c.relowner") ", "
-        COMMENT("a.attrelid", "pg_class", "a.attnum") ",\n"
-        /* 15: the identity column's sequence */ " " SEQ_COLS("s") "\n"
+        /* 13: column privileges; NULL is none */ " " ACL("a.attacl", "c.relowner") "\n"
         "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid\n"
         "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid\n"
         "LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum\n"
-        "LEFT JOIN pg_depend sd ON a.attidentity <> '' AND sd.refclassid = 'pg_class'::regclass"
-        " AND sd.refobjid = a.attrelid AND sd.refobjsubid = a.attnum"
-        " AND sd.classid = 'pg_class'::regclass AND sd.deptype = 'i'\n"
-        "LEFT JOIN pg_sequence s ON s.seqrelid = sd.objid\n"
         "WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'c')"
-        " AND " NSP_OK("n") "\n"
-        "ORDER BY a.attrelid, a.attnum",
+        " AND " NSP_OK("n"),
         r->version >= 140000
             ? "CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END"
             : "NULL");
@@ -478,26 +521,31 @@ static int read_columns(struct reader *r)
     if (!res)
         return -1;
     int n = PQntuples(res);
-    for (int i = 0; i < n;) {
-        uint32_t relid = oval(res, i, 0);
-        int j = i;
-        while (j < n && oval(res, j, 0) == relid)
-            j++;
+    int *rows = xmalloc((n + 1) * sizeof(*rows));
+    for (int i = 0; i < n; i++)
+        rows[i] = i;
+    qsort_r(rows, n, sizeof(*rows), cmp_column_row, res);
+    for (int x = 0; x < n;) {
+        uint32_t relid = oval(res, rows[x], 0);
+        int y = x;
+        while (y < n && oval(res, rows[y], 0) == relid)
+            y++;
         struct cat_object *o = find_ref(r, CL_CLASS, relid);
         struct cat_column *cols = NULL;
         size_t *ncols = NULL;
         bool table = false;
         if (o && (o->kind == CAT_TABLE || o->kind == CAT_VIEW || o->kind == CAT_MATVIEW)) {
             struct cat_relation *rel = (struct cat_relation *)o;
-            cols = rel->columns = catalog_alloc(r->cat, (j - i) * sizeof(*cols));
+            cols = rel->columns = catalog_alloc(r->cat, (y - x) * sizeof(*cols));
             ncols = &rel->ncolumns;
             table = o->kind == CAT_TABLE;
         } else if (o && o->kind == CAT_TYPE) {
             struct cat_type *t = (struct cat_type *)o;
-            cols = t->attrs = catalog_alloc(r->cat, (j - i) * sizeof(*cols));
+            cols = t->attrs = catalog_alloc(r->cat, (y - x) * sizeof(*cols));
             ncols = &t->nattrs;
         }
-        for (; cols && i < j; i++) {
+        for (; cols && x < y; x++) {
+            int i = rows[x];
             /*
              * A partition's columns are its parent's; a child's inherited-only
              * columns are its parents'. Local columns are the table's own.
@@ -515,12 +563,16 @@ static int read_columns(struct reader *r)
             c->collation = val(res, i, 8);
             c->inherited = bval(res, i, 10);
             c->compression = val(res, i, 12);
-            parse_acl(r->cat, val(res, i, 13), &c->acl);
-            c->comment = val(res, i, 14);
-            if (c->identity)
-                parse_seqopts(res, i, 15, &c->idseq);
+            parse_acl(r->cat, val(res, i, 13), &c->acl, NULL);
         }
-        i = j;
+        x = y;
+    }
+    free(rows);
+    /* identity columns get their sequence's options */
+    for (size_t i = 0; i < r->nidseqs; i++) {
+        struct cat_column *c = column_named(relation_named(r, r->idseqs[i].table), r->idseqs[i].column);
+        if (c)
+            parse_seqopts(r->idseq_res, r->idseqs[i].row, 17, &c->idseq);
     }
     return 0;
 }
@@ -541,7 +593,7 @@ static int read_constraints(struct reader *r)
      */
     PGresult *res = query(r, "reading constraints",
         "SELECT co.oid, co.conrelid, quote_ident(co.conname), co.contype,"
-        " pg_get_constraintdef(co.oid), co.conindid, " COMMENT("co.oid", "pg_constraint", "0") "\n"
+        " pg_get_constraintdef(co.oid), co.conindid\n"
         "FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid"
         " JOIN pg_namespace n ON n.oid = c.relnamespace\n"
         "WHERE co.contype IN ('p', 'u', 'c', 'f', 'x') AND co.conislocal AND " NSP_OK("n"));
@@ -568,7 +620,6 @@ static int read_constraints(struct reader *r)
             k->obj.schema = rel->obj.schema;
             k->obj.name = val(res, i, 2);
             k->obj.ident = catalog_printf(r->cat, "%s ON %s", k->obj.name, rel->obj.ident);
-            k->obj.comment = val(res, i, 6);
             k->obj.oid = oval(res, i, 0);
             k->table = rel->obj.ident;
             k->type = cval(res, i, 3);
@@ -592,7 +643,7 @@ static int read_constraints(struct reader *r)
 
 static void build_aggregate(struct reader *r, struct cat_function *f, PGresult *res, int i)
 {
-    /* columns 13..: aggkind transfn transtype transspace finalfn finalextra finalmodify
+    /* columns 12..: aggkind transfn transtype transspace finalfn finalextra finalmodify
      * combinefn serialfn deserialfn initval mtransfn minvtransfn mtranstype mtransspace
      * mfinalfn mfinalextra mfinalmodify minitval sortop parallel */
     struct strbuf sb = STRBUF_INIT;
@@ -600,43 +651,43 @@ static void build_aggregate(struct reader *r, struct cat_function *f, PGresult *
     const char *v;
 #define MOD(c) modify[(c) == 's' ? 1 : (c) == 'w' ? 2 : 0]
     strbuf_addf(&sb, "CREATE AGGREGATE %s.%s(%s) (\n    SFUNC = %s,\n    STYPE = %s", f->obj.schema,
-                f->obj.name, *f->identity_args ? f->identity_args : "*", val(res, i, 14),
-                val(res, i, 15));
-    if (strcmp(val(res, i, 16), "0"))
-        strbuf_addf(&sb, ",\n    SSPACE = %s", val(res, i, 16));
-    if ((v = val(res, i, 17))) {
+                f->obj.name, *f->identity_args ? f->identity_args : "*", val(res, i, 13),
+                val(res, i, 14));
+    if (strcmp(val(res, i, 15), "0"))
+        strbuf_addf(&sb, ",\n    SSPACE = %s", val(res, i, 15));
+    if ((v = val(res, i, 16))) {
         strbuf_addf(&sb, ",\n    FINALFUNC = %s", v);
-        if (bval(res, i, 18))
+        if (bval(res, i, 17))
             strbuf_addstr(&sb, ",\n    FINALFUNC_EXTRA");
-        strbuf_addf(&sb, ",\n    FINALFUNC_MODIFY = %s", MOD(cval(res, i, 19)));
+        strbuf_addf(&sb, ",\n    FINALFUNC_MODIFY = %s", MOD(cval(res, i, 18)));
     }
-    if ((v = val(res, i, 20)))
+    if ((v = val(res, i, 19)))
         strbuf_addf(&sb, ",\n    COMBINEFUNC = %s", v);
-    if ((v = val(res, i, 21)))
+    if ((v = val(res, i, 20)))
         strbuf_addf(&sb, ",\n    SERIALFUNC = %s", v);
-    if ((v = val(res, i, 22)))
+    if ((v = val(res, i, 21)))
         strbuf_addf(&sb, ",\n    DESERIALFUNC = %s", v);
-    if ((v = val(res, i, 23)))
+    if ((v = val(res, i, 22)))
         strbuf_addf(&sb, ",\n    INITCOND = %s", v);
-    if ((v = val(res, i, 24))) {
+    if ((v = val(res, i, 23))) {
         strbuf_addf(&sb, ",\n    MSFUNC = %s,\n    MINVFUNC = %s,\n    MSTYPE = %s", v,
-                    val(res, i, 25), val(res, i, 26));
-        if (strcmp(val(res, i, 27), "0"))
-            strbuf_addf(&sb, ",\n    MSSPACE = %s", val(res, i, 27));
-        if ((v = val(res, i, 28))) {
+                    val(res, i, 24), val(res, i, 25));
+        if (strcmp(val(res, i, 26), "0"))
+            strbuf_addf(&sb, ",\n    MSSPACE = %s", val(res, i, 26));
+        if ((v = val(res, i, 27))) {
             strbuf_addf(&sb, ",\n    MFINALFUNC = %s", v);
-            if (bval(res, i, 29))
+            if (bval(res, i, 28))
                 strbuf_addstr(&sb, ",\n    MFINALFUNC_EXTRA");
-            strbuf_addf(&sb, ",\n    MFINALFUNC_MODIFY = %s", MOD(cval(res, i, 30)));
+            strbuf_addf(&sb, ",\n    MFINALFUNC_MODIFY = %s", MOD(cval(res, i, 29)));
         }
-        if ((v = val(res, i, 31)))
+        if ((v = val(res, i, 30)))
             strbuf_addf(&sb, ",\n    MINITCOND = %s", v);
     }
-    if ((v = val(res, i, 32)))
+    if ((v = val(res, i, 31)))
         strbuf_addf(&sb, ",\n    SORTOP = %s", v);
-    if (cval(res, i, 13) == 'h')
+    if (cval(res, i, 12) == 'h')
         strbuf_addstr(&sb, ",\n    HYPOTHETICAL");
-    v = val(res, i, 33);
+    v = val(res, i, 32);
     if (v && *v != 'u')
         strbuf_addf(&sb, ",\n    PARALLEL = %s", *v == 's' ? "SAFE" : "RESTRICTED");
     strbuf_addstr(&sb, "\n)");
@@ -658,18 +709,17 @@ static int read_functions(struct reader *r)
         " CASE WHEN p.prokind <> 'p' THEN pg_get_function_result(p.oid) END,"
         " quote_ident(l.lanname), p.provolatile,\n"
         /* 9 */ " CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END, "
-        OWNER("p.proowner") ", " ACL("p.proacl", "p.proowner", "f") ", "
-        COMMENT("p.oid", "pg_proc", "0") ",\n"
-        /* 13 */ " ag.aggkind, ag.aggtransfn::regproc::text, format_type(ag.aggtranstype, NULL),"
+        OWNER("p.proowner") ", " ACL("p.proacl", "p.proowner") ",\n"
+        /* 12 */ " ag.aggkind, ag.aggtransfn::regproc::text, format_type(ag.aggtranstype, NULL),"
         " ag.aggtransspace, NULLIF(ag.aggfinalfn, 0)::regproc::text, ag.aggfinalextra,"
         " ag.aggfinalmodify,\n"
-        /* 20 */ " NULLIF(ag.aggcombinefn, 0)::regproc::text, NULLIF(ag.aggserialfn, 0)::regproc::text,"
+        /* 19 */ " NULLIF(ag.aggcombinefn, 0)::regproc::text, NULLIF(ag.aggserialfn, 0)::regproc::text,"
         " NULLIF(ag.aggdeserialfn, 0)::regproc::text, quote_literal(ag.agginitval),\n"
-        /* 24 */ " NULLIF(ag.aggmtransfn, 0)::regproc::text, NULLIF(ag.aggminvtransfn, 0)::regproc::text,"
+        /* 23 */ " NULLIF(ag.aggmtransfn, 0)::regproc::text, NULLIF(ag.aggminvtransfn, 0)::regproc::text,"
         " format_type(NULLIF(ag.aggmtranstype, 0), NULL), ag.aggmtransspace,"
         " NULLIF(ag.aggmfinalfn, 0)::regproc::text, ag.aggmfinalextra, ag.aggmfinalmodify,"
         " quote_literal(ag.aggminitval),\n"
-        /* 32 */ " (SELECT CASE WHEN o.oprnamespace = 'pg_catalog'::regnamespace THEN o.oprname ELSE"
+        /* 31 */ " (SELECT CASE WHEN o.oprnamespace = 'pg_catalog'::regnamespace THEN o.oprname ELSE"
         " 'OPERATOR(' || quote_ident(o.oprnamespace::regnamespace::text) || '.' || o.oprname || ')'"
         " END FROM pg_operator o WHERE o.oid = ag.aggsortop), p.proparallel\n"
         "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
@@ -697,7 +747,7 @@ static int read_functions(struct reader *r)
         f->language = val(res, i, 7);
         f->volatility = cval(res, i, 8);
         f->def = val(res, i, 9);
-        common(r, &f->obj, res, i, 10, 11, 12);
+        common(r, &f->obj, res, i, 10, 11);
         f->obj.oid = oval(res, i, 0);
         if (f->prokind == 'a')
             build_aggregate(r, f, res, i);
@@ -713,7 +763,7 @@ static int read_indexes(struct reader *r)
 {
     PGresult *res = query(r, "reading indexes",
         "SELECT i.indexrelid, quote_ident(n.nspname), quote_ident(ic.relname), i.indrelid,"
-        " pg_get_indexdef(i.indexrelid), " COMMENT("i.indexrelid", "pg_class", "0") "\n"
+        " pg_get_indexdef(i.indexrelid)\n"
         "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
         " JOIN pg_namespace n ON n.oid = ic.relnamespace\n"
         /* a partition's copy of its parent's index is the parent's */
@@ -732,7 +782,6 @@ static int read_indexes(struct reader *r)
         struct cat_index *x = new_object(r, sizeof(*x), CAT_INDEX, val(res, i, 1), val(res, i, 2));
         x->table = t->ident;
         x->def = val(res, i, 4);
-        x->obj.comment = val(res, i, 5);
         x->obj.oid = oval(res, i, 0);
         add_ref(r, CL_CLASS, x->obj.oid, &x->obj);
         cat->indexes[cat->nindexes++] = x;
@@ -759,8 +808,7 @@ static int read_triggers(struct reader *r)
 {
     /* tgparentid (PG 13+): a partition's clone of its parent's trigger is the parent's */
     PGresult *res = query(r, "reading triggers",
-        "SELECT tg.oid, tg.tgrelid, quote_ident(tg.tgname), pg_get_triggerdef(tg.oid), tg.tgenabled, "
-        COMMENT("tg.oid", "pg_trigger", "0") "\n"
+        "SELECT tg.oid, tg.tgrelid, quote_ident(tg.tgname), pg_get_triggerdef(tg.oid), tg.tgenabled\n"
         "FROM pg_trigger tg WHERE NOT tg.tgisinternal AND tg.tgparentid = 0");
     if (!res)
         return -1;
@@ -775,7 +823,6 @@ static int read_triggers(struct reader *r)
         tg->table = t->ident;
         tg->def = val(res, i, 3);
         tg->enabled = cval(res, i, 4);
-        tg->obj.comment = val(res, i, 5);
         tg->obj.oid = oval(res, i, 0);
         add_ref(r, CL_TRIGGER, tg->obj.oid, &tg->obj);
         cat->triggers[cat->ntriggers++] = tg;
@@ -791,8 +838,7 @@ static int read_policies(struct reader *r)
         " WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,\n"
         " (SELECT string_agg(x, ', ' ORDER BY x COLLATE \"C\") FROM (SELECT CASE WHEN ro = 0"
         " THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(ro)) END AS x FROM unnest(pol.polroles) ro) s),\n"
-        " pg_get_expr(pol.polqual, pol.polrelid), pg_get_expr(pol.polwithcheck, pol.polrelid), "
-        COMMENT("pol.oid", "pg_policy", "0") "\n"
+        " pg_get_expr(pol.polqual, pol.polrelid), pg_get_expr(pol.polwithcheck, pol.polrelid)\n"
         "FROM pg_policy pol");
     if (!res)
         return -1;
@@ -810,7 +856,6 @@ static int read_policies(struct reader *r)
         p->roles = val(res, i, 5);
         p->using_expr = val(res, i, 6);
         p->check_expr = val(res, i, 7);
-        p->obj.comment = val(res, i, 8);
         p->obj.oid = oval(res, i, 0);
         add_ref(r, CL_POLICY, p->obj.oid, &p->obj);
         cat->policies[cat->npolicies++] = p;
@@ -823,8 +868,7 @@ static int read_event_triggers(struct reader *r)
     PGresult *res = query(r, "reading event triggers",
         "SELECT e.oid, quote_ident(e.evtname), e.evtevent, e.evtfoid::regproc::text,"
         " (SELECT string_agg(quote_literal(tag), ', ' ORDER BY tag COLLATE \"C\")"
-        " FROM unnest(e.evttags) tag), e.evtenabled, " OWNER("e.evtowner") ", "
-        COMMENT("e.oid", "pg_event_trigger", "0") "\n"
+        " FROM unnest(e.evttags) tag), e.evtenabled, " OWNER("e.evtowner") "\n"
         "FROM pg_event_trigger e WHERE " NOT_EXT("pg_event_trigger", "e.oid"));
     if (!res)
         return -1;
@@ -838,7 +882,7 @@ static int read_event_triggers(struct reader *r)
         e->function = val(res, i, 3);
         e->tags = val(res, i, 4);
         e->enabled = cval(res, i, 5);
-        common(r, &e->obj, res, i, 6, -1, 7);
+        common(r, &e->obj, res, i, 6, -1);
         e->obj.oid = oval(res, i, 0);
         add_ref(r, CL_EVTRIGGER, e->obj.oid, &e->obj);
         cat->event_triggers[i] = e;
@@ -890,7 +934,7 @@ static int read_defacls(struct reader *r)
         strbuf_addf(&id, "ON %s", defacl_word(d->objtype));
         d->obj.ident = d->obj.name = catalog_strdup(cat, id.buf);
         strbuf_release(&id);
-        parse_acl(cat, val(res, i, 4), &d->obj.acl);
+        parse_acl(cat, val(res, i, 4), &d->obj.acl, NULL);
         d->obj.oid = oval(res, i, 0);
         cat->defacls[i] = d;
     }
@@ -906,7 +950,53 @@ static int read_acldefaults(struct reader *r)
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res) && i < (int)ARRAY_SIZE(r->cat->acldefault); i++)
-        parse_acl(r->cat, val(res, i, 1), &r->cat->acldefault[i]);
+        parse_acl(r->cat, val(res, i, 1), &r->cat->acldefault[i], NULL);
+    return 0;
+}
+
+/* ---- comments ---- */
+
+/*
+ * Every comment of a user object in one query (plus those of schemas and
+ * extensions: public and plpgsql have low OIDs), mapped onto the objects read. Domain constraints
+ * carry their own (read_domain_checks): here a constraint OID is a table's.
+ */
+static int read_comments(struct reader *r)
+{
+    PGresult *res = query(r, "reading comments",
+        "SELECT CASE ds.classoid WHEN 'pg_class'::regclass THEN 'c' WHEN 'pg_type'::regclass THEN 't'"
+        " WHEN 'pg_proc'::regclass THEN 'f' WHEN 'pg_constraint'::regclass THEN 'k'"
+        " WHEN 'pg_trigger'::regclass THEN 'g' WHEN 'pg_policy'::regclass THEN 'p'"
+        " WHEN 'pg_event_trigger'::regclass THEN 'e' WHEN 'pg_extension'::regclass THEN 'x'"
+        " WHEN 'pg_namespace'::regclass THEN 'n' END, ds.objoid, ds.objsubid, ds.description\n"
+        "FROM pg_description ds WHERE ds.objoid >= 16384"
+        " OR ds.classoid IN ('pg_namespace'::regclass, 'pg_extension'::regclass)");
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        char cls = cval(res, i, 0);
+        uint32_t oid = oval(res, i, 1);
+        int sub = atoi(val(res, i, 2));
+        struct cat_object *o = cls ? find_ref(r, cls, oid) : NULL;
+        if (!o)
+            continue;
+        if (sub > 0) { /* a column of a table or view, an attribute of a composite type */
+            struct cat_column *cols = NULL;
+            size_t n = 0;
+            if (o->kind == CAT_TABLE || o->kind == CAT_VIEW || o->kind == CAT_MATVIEW) {
+                cols = ((struct cat_relation *)o)->columns;
+                n = ((struct cat_relation *)o)->ncolumns;
+            } else if (o->kind == CAT_TYPE && ((struct cat_type *)o)->relid == oid) {
+                cols = ((struct cat_type *)o)->attrs;
+                n = ((struct cat_type *)o)->nattrs;
+            }
+            for (size_t k = 0; k < n; k++)
+                if (cols[k].attnum == sub)
+                    cols[k].comment = val(res, i, 3);
+        } else if (o->oid == oid) { /* not a row type, array type or index standing for another */
+            o->comment = val(res, i, 3);
+        }
+    }
     return 0;
 }
 
@@ -1024,7 +1114,7 @@ static void finish_deps(struct catalog *cat)
 int catalog_read(PGconn *conn, const struct catalog_options *opts, struct catalog **out)
 {
     static const struct catalog_options defaults = {0};
-    struct reader r = {conn, NULL, PQserverVersion(conn), false, NULL, 0, 0};
+    struct reader r = {.conn = conn, .version = PQserverVersion(conn)};
     int ret = -1;
     opts = opts ? opts : &defaults;
     r.owner = opts->owner;
@@ -1041,26 +1131,27 @@ int catalog_read(PGconn *conn, const struct catalog_options *opts, struct catalo
     r.cat = catalog_new();
     r.cat->server_version = r.version;
     r.cat->owner = opts->owner;
-    if (read_schemas(&r) || read_extensions(&r) || read_types(&r) || read_relations(&r))
+    if (read_acldefaults(&r) || read_schemas(&r) || read_extensions(&r) || read_types(&r) ||
+        read_relations(&r))
         goto out;
-    qsort(r.refs, r.nrefs, sizeof(*r.refs), cmp_oidref_sort);
+    sort_refs(&r);
     if (read_columns(&r) || read_domain_checks(&r) || read_constraints(&r) || read_functions(&r))
         goto out;
-    qsort(r.refs, r.nrefs, sizeof(*r.refs), cmp_oidref_sort);
+    sort_refs(&r);
     if (read_indexes(&r))
         goto out;
-    qsort(r.refs, r.nrefs, sizeof(*r.refs), cmp_oidref_sort);
-    if (read_triggers(&r) || read_policies(&r) || read_event_triggers(&r) || read_defacls(&r) ||
-        read_acldefaults(&r))
+    sort_refs(&r);
+    if (read_triggers(&r) || read_policies(&r) || read_event_triggers(&r) || read_defacls(&r))
         goto out;
-    qsort(r.refs, r.nrefs, sizeof(*r.refs), cmp_oidref_sort);
-    if (read_depends(&r))
+    sort_refs(&r);
+    if (read_comments(&r) || read_depends(&r))
         goto out;
     catalog_finish(r.cat);
     finish_deps(r.cat);
     ret = 0;
 out:
     free(r.refs);
+    free(r.idseqs);
     if (pg_exec(conn, ret ? "ROLLBACK" : "COMMIT") < 0)
         ret = -1;
     if (ret) {
