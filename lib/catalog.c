@@ -338,8 +338,6 @@ static void dump_relation(struct strbuf *sb, const struct cat_relation *r)
         put(sb, 1, "row level security", NULL);
     if (r->force_rls)
         put(sb, 1, "force row level security", NULL);
-    if (r->relkind == 'm' && !r->populated)
-        put(sb, 1, "with no data", NULL);
     for (size_t i = 0; i < r->ncolumns; i++)
         put_column(sb, &r->columns[i], false);
     for (size_t i = 0; i < r->nconstraints; i++) {

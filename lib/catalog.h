@@ -143,7 +143,7 @@ struct cat_relation {
     struct cat_constraint **constraints; /* sorted by name */
     size_t nconstraints;
     const char *def;        /* views: pg_get_viewdef */
-    bool populated;         /* materialized views: relispopulated */
+    bool populated;         /* materialized views: relispopulated (data, not schema: not dumped) */
 };
 
 struct cat_sequence {

@@ -162,6 +162,23 @@ static void propagate(struct differ *d)
     }
 }
 
+/* Whether a foreign key references a table (or a key) that goes. */
+static bool fk_target_gone(struct differ *d, const struct cat_object *fk)
+{
+    const char *own = CAT_AS(cat_constraint, fk)->table;
+    for (size_t k = 0; k < fk->ndeps; k++) {
+        const struct cat_object *ref = fk->deps[k].ref;
+        struct pair *rp = sqld_pair(d, ref->kind, ref->ident);
+        if (!rp || !sqld_gone(rp))
+            continue;
+        if (ref->kind == CAT_TABLE && strcmp(ref->ident, own))
+            return true;
+        if (ref->kind == CAT_CONSTRAINT && strcmp(CAT_AS(cat_constraint, ref)->table, own))
+            return true;
+    }
+    return false;
+}
+
 /* Objects that go with what holds them need no DROP of their own. */
 static void mark_implicit(struct differ *d)
 {
@@ -174,6 +191,12 @@ static void mark_implicit(struct differ *d)
             continue;
         switch (o->kind) {
         case CAT_CONSTRAINT:
+            /*
+             * A foreign key whose referenced table goes too is dropped on its
+             * own first: two tables referencing each other could not go else.
+             */
+            if (CAT_AS(cat_constraint, o)->type == 'f' && fk_target_gone(d, o))
+                break;
             holder = CAT_AS(cat_constraint, o)->table;
             break;
         case CAT_INDEX:
@@ -428,6 +451,38 @@ static void emit_action(struct differ *d, struct action *a)
     a->nstmts = 0; /* handed over */
 }
 
+/*
+ * Every action left is waiting: walk back through predecessors still
+ * waiting until one repeats; of that cycle, the first by kind and name goes.
+ */
+static struct action *break_cycle(struct differ *d, struct action *start)
+{
+    size_t n = d->nacts, *pred = xmalloc(n * sizeof(*pred));
+    unsigned char *seen = xcalloc(n, 1);
+    for (size_t i = 0; i < n; i++)
+        pred[i] = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const struct action *a = d->acts[i];
+        if (a->done || a->phase != start->phase)
+            continue;
+        for (size_t k = 0; k < a->nsucc; k++)
+            if (pred[a->succ[k]] == SIZE_MAX)
+                pred[a->succ[k]] = i;
+    }
+    size_t at = start->seq;
+    while (!seen[at] && pred[at] != SIZE_MAX) {
+        seen[at] = 1;
+        at = pred[at];
+    }
+    struct action *best = d->acts[at];
+    for (size_t i = pred[at]; i != SIZE_MAX && i != at; i = pred[i])
+        if (before(d->acts[i], best))
+            best = d->acts[i];
+    free(pred);
+    free(seen);
+    return best;
+}
+
 static void order_phase(struct differ *d, enum phase ph)
 {
     for (;;) {
@@ -438,16 +493,16 @@ static void order_phase(struct differ *d, enum phase ph)
                 continue;
             if (!a->indeg && (!best || before(a, best)))
                 best = a;
-            if (!stuck || before(a, stuck))
+            if (!stuck)
                 stuck = a;
         }
         if (!best && !stuck)
             return;
         if (!best) {
-            /* a cycle the dependencies do not resolve: take the first by kind and name */
-            debug("sqldiff", "dependency cycle through %s %s", catalog_kind_name(stuck->kind),
-                  stuck->ident);
-            best = stuck;
+            /* a cycle the dependencies do not resolve (none known to happen) */
+            best = break_cycle(d, stuck);
+            sqld_note(d, "dependency cycle through %s %s: its statements may need reordering",
+                      catalog_kind_name(best->kind), best->ident);
         }
         best->done = true;
         for (size_t i = 0; i < best->nsucc; i++)
@@ -574,7 +629,7 @@ void sqldiff_format_sql(const struct sqldiff *d, struct strbuf *sb)
         }
         hazard_comment(sb, s);
         if (s->no_transaction)
-            strbuf_addstr(sb, "-- cannot run in a transaction block\n");
+            strbuf_addstr(sb, "-- outside a transaction block\n");
         strbuf_addf(sb, "%s;\n", s->sql);
     }
     if (in_tx)

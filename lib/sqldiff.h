@@ -19,8 +19,9 @@
  * Safe by default: foreign keys and CHECKs added to existing tables are
  * ADD ... NOT VALID then VALIDATE, SET NOT NULL goes through a validated
  * CHECK (IS NOT NULL), new indexes (and new UNIQUE/PRIMARY KEY) on existing
- * tables are built CONCURRENTLY (outside a transaction); the options turn
- * that off.
+ * tables are built CONCURRENTLY (outside a transaction); validations and
+ * concurrent builds run on their own, outside the transaction that took the
+ * lock. The options turn that off.
  */
 #ifndef DBTOOL_SQLDIFF_H
 #define DBTOOL_SQLDIFF_H
@@ -39,7 +40,14 @@ enum sqldiff_hazard {
 
 struct sqldiff_stmt {
     char *sql;           /* one statement, no trailing semicolon */
-    bool no_transaction; /* must run outside a transaction block */
+    /*
+     * Runs outside the migration's transaction, after what precedes it is
+     * committed: it cannot run in a transaction block (CREATE INDEX
+     * CONCURRENTLY), its effect must be committed first (a new enum value
+     * used later), or it must not hold the locks taken before it (VALIDATE
+     * CONSTRAINT after ADD ... NOT VALID).
+     */
+    bool no_transaction;
     unsigned hazards;    /* enum sqldiff_hazard bits */
     char *reason;        /* what the hazard is about ("drops column public.t.c"); NULL without hazard */
 };

@@ -692,8 +692,7 @@ void sqld_classify(struct differ *d, struct pair *p)
     case CAT_VIEW:
     case CAT_MATVIEW: {
         const struct cat_relation *x = CAT_AS(cat_relation, a), *y = CAT_AS(cat_relation, b);
-        bool body = strcmp(x->def, y->def) || x->ncolumns != y->ncolumns ||
-                    !columns_appended(x, y) || x->populated != y->populated;
+        bool body = strcmp(x->def, y->def) || x->ncolumns != y->ncolumns || !columns_appended(x, y);
         if (body && (a->kind == CAT_MATVIEW || !columns_appended(x, y)))
             st = ST_RECREATE;
         differ |= body || !streq0(x->options, y->options) || view_columns_attrs_differ(x, y);
@@ -803,7 +802,7 @@ static void domain_check_add(struct differ *d, struct action *act, const char *d
     bool novalid = strstr(c->def, " NOT VALID") != NULL;
     if (existed && !novalid && !d->opts.plain_constraints) {
         sqld_stmt(act, 0, NULL, "ALTER DOMAIN %s ADD CONSTRAINT %s %s NOT VALID", domain, c->name, c->def);
-        sqld_stmt(act, 0, NULL, "ALTER DOMAIN %s VALIDATE CONSTRAINT %s", domain, c->name);
+        sqld_stmt_notx(act, 0, NULL, "ALTER DOMAIN %s VALIDATE CONSTRAINT %s", domain, c->name);
     } else {
         char *why = xasprintf("checks every column of domain %s", domain);
         sqld_stmt(act, existed && !novalid ? SQLDIFF_FULL_SCAN : 0, why,
@@ -1022,7 +1021,7 @@ static void create_constraint(struct differ *d, struct action *act, const struct
         if (split) {
             sqld_stmt(act, 0, NULL, "ALTER TABLE %s ADD CONSTRAINT %s %s NOT VALID", k->table,
                       k->obj.name, k->def);
-            sqld_stmt(act, 0, NULL, "ALTER TABLE %s VALIDATE CONSTRAINT %s", k->table, k->obj.name);
+            sqld_stmt_notx(act, 0, NULL, "ALTER TABLE %s VALIDATE CONSTRAINT %s", k->table, k->obj.name);
         } else {
             why = xasprintf("checks every row of %s under lock", k->table);
             sqld_stmt(act, SQLDIFF_FULL_SCAN, why, "ALTER TABLE %s ADD CONSTRAINT %s %s", k->table,
@@ -1293,7 +1292,7 @@ static void set_not_null(struct differ *d, struct action *act, const struct cat_
         const char *k = "dbtool_not_null";
         sqld_stmt(act, 0, NULL, "ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID",
                   t->obj.ident, k, col);
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s VALIDATE CONSTRAINT %s", t->obj.ident, k);
+        sqld_stmt_notx(act, 0, NULL, "ALTER TABLE %s VALIDATE CONSTRAINT %s", t->obj.ident, k);
         sqld_stmt(act, 0, NULL, "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL", t->obj.ident, col);
         sqld_stmt(act, 0, NULL, "ALTER TABLE %s DROP CONSTRAINT %s", t->obj.ident, k);
         return;
