@@ -8,6 +8,7 @@
 #include "applets/applets.h"
 #include "lib/catalog.h"
 #include "lib/opt.h"
+#include "lib/pg.h"
 #include "lib/sqldiff.h"
 
 static int sub_diff(int argc, char **argv);
@@ -36,12 +37,24 @@ static const char *const usage[] = {
 
 static int owner;
 
+/* Exactly WANT URLs: fewer is a missing argument (3), more a usage error (9). */
+static void url_args(const char *const *u, int argc, char **argv, int want)
+{
+    if (argc > want)
+        usage_die(u, "unexpected argument '%s'", argv[want]);
+    if (argc < want)
+        die(EXIT_MISSING, "missing the %s URL (see --help)",
+            want == 1 ? "database" : argc ? "TO" : "FROM");
+}
+
 static struct catalog *read_or_die(const char *url)
 {
     struct catalog_options o = {.owner = owner};
     struct catalog *cat;
-    if (catalog_read_url(url, &o, &cat) < 0)
-        die(EXIT_BUG, "cannot read the schema of the database");
+    if (catalog_read_url(url, &o, &cat) < 0) {
+        char *masked = pg_mask_url(url);
+        die(EXIT_BUG, "cannot read the schema of '%s'", masked);
+    }
     return cat;
 }
 
@@ -60,8 +73,7 @@ static int sub_dump(int argc, char **argv)
         OPT_END(),
     };
     argc = parse_options(argc, argv, opts, u, 0);
-    if (argc != 1)
-        usage_die(u, argc ? "one URL expected" : "missing URL");
+    url_args(u, argc, argv, 1);
     struct catalog *cat = read_or_die(argv[0]);
     struct strbuf sb = STRBUF_INIT;
     catalog_dump(cat, &sb);
@@ -83,8 +95,7 @@ static int sub_hash(int argc, char **argv)
         OPT_END(),
     };
     argc = parse_options(argc, argv, opts, u, 0);
-    if (argc != 1)
-        usage_die(u, argc ? "one URL expected" : "missing URL");
+    url_args(u, argc, argv, 1);
     struct catalog *cat = read_or_die(argv[0]);
     char hex[SHA256_HEX_LEN];
     catalog_hash(cat, hex);
@@ -127,10 +138,7 @@ static int sub_diff(int argc, char **argv)
     argc = parse_options(argc, argv, opts, u, 0);
     if (strcmp(format, "sql") && strcmp(format, "json"))
         usage_die(u, "unknown format '%s' (sql or json)", format);
-    if (argc < 2)
-        die(EXIT_MISSING, "schema diff: %s URL missing", argc ? "TO" : "FROM");
-    if (argc > 2)
-        usage_die(u, "unexpected argument '%s'", argv[2]);
+    url_args(u, argc, argv, 2);
     struct catalog *from = read_or_die(argv[0]), *to = read_or_die(argv[1]);
     struct sqldiff_options o = {.plain_constraints = plain, .blocking_indexes = blocking};
     struct sqldiff diff;
