@@ -6,69 +6,13 @@
  *
  * The queries are written against PostgreSQL 13's catalogs. Where a later
  * major differs, the branch is on PQserverVersion() and commented (search
- * for "PG 1").
+ * for "PG 1" here and in catalog_code.c and catalog_links.c, which read the
+ * objects holding code and what ties objects together).
  */
-#include "lib/catalog.h"
+#include "lib/catalog_int.h"
 #include "lib/pg.h"
 
-/* Schemas we never read: pg_catalog, pg_toast, pg_temp_N ... (pg_ is reserved) and information_schema. */
-#define NSP_OK(n) "(" n ".nspname !~ '^pg_' AND " n ".nspname <> 'information_schema')"
-/* Objects that belong to an extension (pg_depend deptype 'e') are the extension's. */
-#define NOT_EXT(cls, oid)                                                                          \
-    "NOT EXISTS (SELECT 1 FROM pg_depend xd WHERE xd.classid = '" cls "'::regclass AND xd.objid = " oid \
-    " AND xd.deptype = 'e')"
-/*
- * Privileges as "grantee \x1f privilege \x1f grantable \x1f grantor" items
- * joined by \x1e; the owner is OWNER (grantee) or '' (grantor), so the model
- * does not depend on who owns the database. ACL_ITEMS gives NULL for no
- * items; ACL gives NULL for a NULL ACL (the kind's default, which the model
- * fills in from acldefault: exploding it for every object costs) and '' for
- * an empty one.
- */
-#define ACL_ITEMS(acl, owner)                                                                      \
-    "(SELECT string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' WHEN a.grantee = " owner             \
-    " THEN 'OWNER' ELSE quote_ident(pg_get_userbyid(a.grantee)) END || E'\\x1f' || "               \
-    "a.privilege_type || E'\\x1f' || CASE WHEN a.is_grantable THEN 't' ELSE 'f' END || E'\\x1f' " \
-    "|| CASE WHEN a.grantor = " owner " THEN '' ELSE quote_ident(pg_get_userbyid(a.grantor)) END, " \
-    "E'\\x1e') FROM aclexplode(" acl ") a)"
-#define ACL(acl, owner) "CASE WHEN " acl " IS NOT NULL THEN coalesce(" ACL_ITEMS(acl, owner) ", '') END"
-#define OWNER(col) "quote_ident(pg_get_userbyid(" col "))"
-#define QNAME(nsp, name) "quote_ident(" nsp ") || '.' || quote_ident(" name ")"
-
-/* ---- the reader ---- */
-
-/* Class codes of the objects pg_depend rows are mapped onto. */
-enum { CL_CLASS = 'c', CL_TYPE = 't', CL_PROC = 'f', CL_CONSTRAINT = 'k', CL_TRIGGER = 'g',
-       CL_POLICY = 'p', CL_EVTRIGGER = 'e', CL_EXTENSION = 'x', CL_NAMESPACE = 'n' };
-
-struct oidref {
-    uint32_t oid;
-    char cls;
-    struct cat_object *obj;
-};
-
-struct reader {
-    PGconn *conn;
-    struct catalog *cat;
-    int version;
-    bool owner;
-    /*
-     * Objects by (class, OID). Lookups see the first NSORTED entries only:
-     * what a query adds joins them at the next sort_refs(), so a loop never
-     * searches an array it is appending to.
-     */
-    struct oidref *refs;
-    size_t nrefs, arefs, nsorted;
-    /* identity sequences (rows of IDSEQ_RES), attached to their columns once read */
-    struct idseq {
-        const char *table, *column;
-        int row;
-    } *idseqs;
-    size_t nidseqs, aidseqs;
-    PGresult *idseq_res;
-};
-
-static PGresult *query(struct reader *r, const char *what, const char *sql)
+PGresult *catr_query(struct reader *r, const char *what, const char *sql)
 {
     double t0 = now_monotonic();
     trace("catalog", "%s:\n%s", what, sql);
@@ -83,30 +27,8 @@ static PGresult *query(struct reader *r, const char *what, const char *sql)
     return res;
 }
 
-static const char *val(PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
 
-static bool bval(PGresult *res, int row, int col)
-{
-    const char *v = val(res, row, col);
-    return v && v[0] == 't';
-}
-
-static char cval(PGresult *res, int row, int col)
-{
-    const char *v = val(res, row, col);
-    return v ? v[0] : 0;
-}
-
-static uint32_t oval(PGresult *res, int row, int col)
-{
-    const char *v = val(res, row, col);
-    return v ? (uint32_t)strtoul(v, NULL, 10) : 0;
-}
-
-static void add_ref(struct reader *r, char cls, uint32_t oid, struct cat_object *obj)
+void catr_add_ref(struct reader *r, char cls, uint32_t oid, struct cat_object *obj)
 {
     if (!oid)
         return;
@@ -122,7 +44,7 @@ static int cmp_ref(const void *a, const void *b)
     return x->oid < y->oid ? -1 : x->oid > y->oid;
 }
 
-static struct cat_object *find_ref(struct reader *r, char cls, uint32_t oid)
+struct cat_object *catr_find_ref(struct reader *r, char cls, uint32_t oid)
 {
     struct oidref key = {oid, cls, NULL};
     struct oidref *hit = bsearch(&key, r->refs, r->nsorted, sizeof(key), cmp_ref);
@@ -136,7 +58,7 @@ static void sort_refs(struct reader *r)
 }
 
 /* Split "a\x1eb" into *OUT (arena); NULL gives none. */
-static size_t split(struct catalog *cat, const char *s, char sep, const char ***out)
+size_t catr_split(struct catalog *cat, const char *s, char sep, const char ***out)
 {
     size_t n = 1, i = 0;
     *out = NULL;
@@ -172,7 +94,7 @@ static int cmp_acl_item(const void *a, const void *b)
 }
 
 /* TEXT as ACL() returns it; NULL is the default DEF (may be NULL: none). */
-static void parse_acl(struct catalog *cat, const char *text, struct cat_acl *acl,
+void catr_parse_acl(struct catalog *cat, const char *text, struct cat_acl *acl,
                       const struct cat_acl *def)
 {
     const char **items;
@@ -180,19 +102,19 @@ static void parse_acl(struct catalog *cat, const char *text, struct cat_acl *acl
         *acl = def ? *def : (struct cat_acl){NULL, 0};
         return;
     }
-    size_t n = split(cat, text, '\x1e', &items);
+    size_t n = catr_split(cat, text, '\x1e', &items);
     acl->nr = 0;
     acl->v = n ? catalog_alloc(cat, n * sizeof(*acl->v)) : NULL;
     for (size_t i = 0; i < n; i++) {
         const char **f;
-        if (split(cat, items[i], '\x1f', &f) != 4)
+        if (catr_split(cat, items[i], '\x1f', &f) != 4)
             continue;
         acl->v[acl->nr++] = (struct cat_acl_item){f[0], f[1], *f[3] ? f[3] : NULL, f[2][0] == 't'};
     }
     qsort(acl->v, acl->nr, sizeof(*acl->v), cmp_acl_item);
 }
 
-static void *new_object(struct reader *r, size_t size, enum cat_kind kind, const char *schema,
+void *catr_new_object(struct reader *r, size_t size, enum cat_kind kind, const char *schema,
                         const char *name)
 {
     struct cat_object *o = catalog_alloc(r->cat, size);
@@ -204,31 +126,23 @@ static void *new_object(struct reader *r, size_t size, enum cat_kind kind, const
 }
 
 /* Fill the owner and the privileges from columns OWNER and ACL (either may be -1). */
-static void common(struct reader *r, struct cat_object *o, PGresult *res, int row, int owner,
+void catr_common(struct reader *r, struct cat_object *o, PGresult *res, int row, int owner,
                    int acl)
 {
     if (owner >= 0 && r->owner)
         o->owner = val(res, row, owner);
     if (acl >= 0) {
         int k = catalog_acl_kind(o->kind);
-        parse_acl(r->cat, val(res, row, acl), &o->acl, k >= 0 ? &r->cat->acldefault[k] : NULL);
+        catr_parse_acl(r->cat, val(res, row, acl), &o->acl, k >= 0 ? &r->cat->acldefault[k] : NULL);
     }
 }
 
-#define GROW_PUSH(arr, n, item)                                                                    \
-    do {                                                                                           \
-        (arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr)));                                       \
-        (arr)[(n)++] = (item);                                                                     \
-    } while (0)
-
-/* Arrays of object pointers are allocated in the arena once their size is known. */
-#define ARENA_ARRAY(r, arr, n) ((arr) = catalog_alloc((r)->cat, ((n) ? (n) : 1) * sizeof(*(arr))))
 
 /* ---- schemas, extensions ---- */
 
 static int read_schemas(struct reader *r)
 {
-    PGresult *res = query(r, "reading schemas",
+    PGresult *res = catr_query(r, "reading schemas",
         "SELECT n.oid, quote_ident(n.nspname), " OWNER("n.nspowner") ", "
         ACL("n.nspacl", "n.nspowner") "\n"
         "FROM pg_namespace n WHERE " NSP_OK("n") " AND " NOT_EXT("pg_namespace", "n.oid"));
@@ -238,10 +152,10 @@ static int read_schemas(struct reader *r)
     cat->nschemas = PQntuples(res);
     ARENA_ARRAY(r, cat->schemas, cat->nschemas);
     for (size_t i = 0; i < cat->nschemas; i++) {
-        struct cat_schema *s = new_object(r, sizeof(*s), CAT_SCHEMA, NULL, val(res, i, 1));
-        common(r, &s->obj, res, i, 2, 3);
+        struct cat_schema *s = catr_new_object(r, sizeof(*s), CAT_SCHEMA, NULL, val(res, i, 1));
+        catr_common(r, &s->obj, res, i, 2, 3);
         s->obj.oid = oval(res, i, 0);
-        add_ref(r, CL_NAMESPACE, s->obj.oid, &s->obj);
+        catr_add_ref(r, CL_NAMESPACE, s->obj.oid, &s->obj);
         cat->schemas[i] = s;
     }
     return 0;
@@ -249,7 +163,7 @@ static int read_schemas(struct reader *r)
 
 static int read_extensions(struct reader *r)
 {
-    PGresult *res = query(r, "reading extensions",
+    PGresult *res = catr_query(r, "reading extensions",
         "SELECT x.oid, quote_ident(x.extname), quote_ident(n.nspname), x.extversion, "
         OWNER("x.extowner") "\n"
         "FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace");
@@ -259,12 +173,12 @@ static int read_extensions(struct reader *r)
     cat->nextensions = PQntuples(res);
     ARENA_ARRAY(r, cat->extensions, cat->nextensions);
     for (size_t i = 0; i < cat->nextensions; i++) {
-        struct cat_extension *x = new_object(r, sizeof(*x), CAT_EXTENSION, NULL, val(res, i, 1));
+        struct cat_extension *x = catr_new_object(r, sizeof(*x), CAT_EXTENSION, NULL, val(res, i, 1));
         x->in_schema = val(res, i, 2);
         x->version = val(res, i, 3);
-        common(r, &x->obj, res, i, 4, -1);
+        catr_common(r, &x->obj, res, i, 4, -1);
         x->obj.oid = oval(res, i, 0);
-        add_ref(r, CL_EXTENSION, x->obj.oid, &x->obj);
+        catr_add_ref(r, CL_EXTENSION, x->obj.oid, &x->obj);
         cat->extensions[i] = x;
     }
     return 0;
@@ -305,7 +219,7 @@ static int read_types(struct reader *r)
         " (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))"
         " AND " NSP_OK("n") " AND " NOT_EXT("pg_type", "t.oid"),
         r->version >= 140000 ? "format_type(rg.rngmultitypid, NULL)" : "NULL");
-    PGresult *res = query(r, "reading types", sql.buf);
+    PGresult *res = catr_query(r, "reading types", sql.buf);
     strbuf_release(&sql);
     if (!res)
         return -1;
@@ -313,13 +227,13 @@ static int read_types(struct reader *r)
     cat->ntypes = PQntuples(res);
     ARENA_ARRAY(r, cat->types, cat->ntypes);
     for (size_t i = 0; i < cat->ntypes; i++) {
-        struct cat_type *t = new_object(r, sizeof(*t), CAT_TYPE, val(res, i, 1), val(res, i, 2));
+        struct cat_type *t = catr_new_object(r, sizeof(*t), CAT_TYPE, val(res, i, 1), val(res, i, 2));
         t->typtype = cval(res, i, 3);
-        common(r, &t->obj, res, i, 4, 5);
+        catr_common(r, &t->obj, res, i, 4, 5);
         t->obj.oid = oval(res, i, 0);
         t->array_oid = oval(res, i, 6);
         t->relid = oval(res, i, 7);
-        t->nlabels = split(cat, val(res, i, 8), '\x1e', &t->labels);
+        t->nlabels = catr_split(cat, val(res, i, 8), '\x1e', &t->labels);
         t->base = val(res, i, 9);
         t->default_expr = val(res, i, 10);
         t->not_null = bval(res, i, 11);
@@ -328,9 +242,9 @@ static int read_types(struct reader *r)
         t->canonical = val(res, i, 14);
         t->subdiff = val(res, i, 15);
         t->multirange = val(res, i, 16);
-        add_ref(r, CL_TYPE, t->obj.oid, &t->obj);
-        add_ref(r, CL_TYPE, t->array_oid, &t->obj);
-        add_ref(r, CL_CLASS, t->relid, &t->obj);
+        catr_add_ref(r, CL_TYPE, t->obj.oid, &t->obj);
+        catr_add_ref(r, CL_TYPE, t->array_oid, &t->obj);
+        catr_add_ref(r, CL_CLASS, t->relid, &t->obj);
         cat->types[i] = t;
     }
     return 0;
@@ -339,7 +253,7 @@ static int read_types(struct reader *r)
 static int read_domain_checks(struct reader *r)
 {
     /* PG 17 adds domain NOT NULL constraints (contype 'n'): read as typnotnull instead. */
-    PGresult *res = query(r, "reading domain constraints",
+    PGresult *res = catr_query(r, "reading domain constraints",
         "SELECT co.oid, co.contypid, quote_ident(co.conname), pg_get_constraintdef(co.oid), ds.description\n"
         "FROM pg_constraint co LEFT JOIN pg_description ds ON ds.objoid = co.oid"
         " AND ds.classoid = 'pg_constraint'::regclass AND ds.objsubid = 0\n"
@@ -348,7 +262,7 @@ static int read_domain_checks(struct reader *r)
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
-        struct cat_object *o = find_ref(r, CL_TYPE, oval(res, i, 1));
+        struct cat_object *o = catr_find_ref(r, CL_TYPE, oval(res, i, 1));
         if (!o || o->kind != CAT_TYPE)
             continue;
         struct cat_type *t = (struct cat_type *)o;
@@ -356,7 +270,7 @@ static int read_domain_checks(struct reader *r)
             t->checks = catalog_alloc(r->cat, PQntuples(res) * sizeof(*t->checks));
         t->checks[t->nchecks++] = (struct cat_domain_check){val(res, i, 2), val(res, i, 3),
                                                             val(res, i, 4)};
-        add_ref(r, CL_CONSTRAINT, oval(res, i, 0), o);
+        catr_add_ref(r, CL_CONSTRAINT, oval(res, i, 0), o);
     }
     return 0;
 }
@@ -380,7 +294,7 @@ static void parse_seqopts(PGresult *res, int row, int col, struct cat_seqopts *o
 
 static int read_relations(struct reader *r)
 {
-    PGresult *res = query(r, "reading tables, views and sequences",
+    PGresult *res = catr_query(r, "reading tables, views and sequences",
         "SELECT c.oid, quote_ident(n.nspname), quote_ident(c.relname), c.relkind, c.relpersistence, "
         OWNER("c.relowner") ", " ACL("c.relacl", "c.relowner") ",\n"
         /* 7 */ " c.relrowsecurity, c.relforcerowsecurity, array_to_string(c.reloptions, ', '),\n"
@@ -426,30 +340,30 @@ static int read_relations(struct reader *r)
         char relkind = cval(res, i, 3);
         if (relkind == 'S') {
             const char **owned;
-            bool identity = split(cat, val(res, i, 24), '\x1f', &owned) == 3 && owned[2][0] == 'i';
+            bool identity = catr_split(cat, val(res, i, 24), '\x1f', &owned) == 3 && owned[2][0] == 'i';
             if (identity) { /* an identity column's sequence belongs to the column */
                 ALLOC_GROW(r->idseqs, r->nidseqs + 1, r->aidseqs);
                 r->idseqs[r->nidseqs++] = (struct idseq){owned[0], owned[1], i};
                 continue;
             }
-            struct cat_sequence *s = new_object(r, sizeof(*s), CAT_SEQUENCE, val(res, i, 1),
+            struct cat_sequence *s = catr_new_object(r, sizeof(*s), CAT_SEQUENCE, val(res, i, 1),
                                                 val(res, i, 2));
-            common(r, &s->obj, res, i, 5, 6);
+            catr_common(r, &s->obj, res, i, 5, 6);
             s->obj.oid = oval(res, i, 0);
             parse_seqopts(res, i, 17, &s->opts);
             if (owned) {
                 s->owned_table = owned[0];
                 s->owned_column = owned[1];
             }
-            add_ref(r, CL_CLASS, s->obj.oid, &s->obj);
+            catr_add_ref(r, CL_CLASS, s->obj.oid, &s->obj);
             cat->sequences[cat->nsequences++] = s;
             continue;
         }
         enum cat_kind kind = relkind == 'v' ? CAT_VIEW : relkind == 'm' ? CAT_MATVIEW : CAT_TABLE;
-        struct cat_relation *rel = new_object(r, sizeof(*rel), kind, val(res, i, 1), val(res, i, 2));
+        struct cat_relation *rel = catr_new_object(r, sizeof(*rel), kind, val(res, i, 1), val(res, i, 2));
         rel->relkind = relkind;
         rel->unlogged = cval(res, i, 4) == 'u';
-        common(r, &rel->obj, res, i, 5, 6);
+        catr_common(r, &rel->obj, res, i, 5, 6);
         rel->obj.oid = oval(res, i, 0);
         rel->rls = bval(res, i, 7);
         rel->force_rls = bval(res, i, 8);
@@ -459,11 +373,11 @@ static int read_relations(struct reader *r)
         rel->partkey = val(res, i, 10);
         rel->parent = val(res, i, 11);
         rel->bound = val(res, i, 12);
-        rel->ninherits = split(cat, val(res, i, 13), '\x1e', &rel->inherits);
+        rel->ninherits = catr_split(cat, val(res, i, 13), '\x1e', &rel->inherits);
         rel->def = val(res, i, 14);
         rel->populated = bval(res, i, 15);
-        add_ref(r, CL_CLASS, rel->obj.oid, &rel->obj);
-        add_ref(r, CL_TYPE, oval(res, i, 16), &rel->obj);
+        catr_add_ref(r, CL_CLASS, rel->obj.oid, &rel->obj);
+        catr_add_ref(r, CL_TYPE, oval(res, i, 16), &rel->obj);
         cat->relations[cat->nrelations++] = rel;
     }
     return 0;
@@ -516,7 +430,7 @@ static int read_columns(struct reader *r)
         r->version >= 140000
             ? "CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END"
             : "NULL");
-    PGresult *res = query(r, "reading columns", sql.buf);
+    PGresult *res = catr_query(r, "reading columns", sql.buf);
     strbuf_release(&sql);
     if (!res)
         return -1;
@@ -530,7 +444,7 @@ static int read_columns(struct reader *r)
         int y = x;
         while (y < n && oval(res, rows[y], 0) == relid)
             y++;
-        struct cat_object *o = find_ref(r, CL_CLASS, relid);
+        struct cat_object *o = catr_find_ref(r, CL_CLASS, relid);
         struct cat_column *cols = NULL;
         size_t *ncols = NULL;
         bool table = false;
@@ -563,7 +477,7 @@ static int read_columns(struct reader *r)
             c->collation = val(res, i, 8);
             c->inherited = bval(res, i, 10);
             c->compression = val(res, i, 12);
-            parse_acl(r->cat, val(res, i, 13), &c->acl, NULL);
+            catr_parse_acl(r->cat, val(res, i, 13), &c->acl, NULL);
         }
         x = y;
     }
@@ -591,7 +505,7 @@ static int read_constraints(struct reader *r)
      * NOT NULL constraints PG 18 stores here ('n') as the column's not_null.
      * Inherited-only constraints are the parent's.
      */
-    PGresult *res = query(r, "reading constraints",
+    PGresult *res = catr_query(r, "reading constraints",
         "SELECT co.oid, co.conrelid, quote_ident(co.conname), co.contype,"
         " pg_get_constraintdef(co.oid), co.conindid\n"
         "FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid"
@@ -603,7 +517,7 @@ static int read_constraints(struct reader *r)
     /* two passes: count each table's constraints, then fill arrays of that size */
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < n; i++) {
-            struct cat_object *o = find_ref(r, CL_CLASS, oval(res, i, 1));
+            struct cat_object *o = catr_find_ref(r, CL_CLASS, oval(res, i, 1));
             if (!o || o->kind != CAT_TABLE)
                 continue;
             struct cat_relation *rel = (struct cat_relation *)o;
@@ -625,10 +539,10 @@ static int read_constraints(struct reader *r)
             k->type = cval(res, i, 3);
             k->def = val(res, i, 4);
             rel->constraints[rel->nconstraints++] = k;
-            add_ref(r, CL_CONSTRAINT, k->obj.oid, &k->obj);
+            catr_add_ref(r, CL_CONSTRAINT, k->obj.oid, &k->obj);
             /* what depends on the index behind a key (a foreign key) depends on the key */
             if (k->type == 'p' || k->type == 'u' || k->type == 'x')
-                add_ref(r, CL_CLASS, oval(res, i, 5), &k->obj);
+                catr_add_ref(r, CL_CLASS, oval(res, i, 5), &k->obj);
         }
     }
     for (size_t i = 0; i < r->cat->nrelations; i++) {
@@ -639,129 +553,11 @@ static int read_constraints(struct reader *r)
     return 0;
 }
 
-/* ---- functions ---- */
-
-static void build_aggregate(struct reader *r, struct cat_function *f, PGresult *res, int i)
-{
-    /* columns 12..: aggkind transfn transtype transspace finalfn finalextra finalmodify
-     * combinefn serialfn deserialfn initval mtransfn minvtransfn mtranstype mtransspace
-     * mfinalfn mfinalextra mfinalmodify minitval sortop parallel */
-    struct strbuf sb = STRBUF_INIT;
-    static const char *modify[] = {"READ_ONLY", "SHAREABLE", "READ_WRITE"};
-    const char *v;
-#define MOD(c) modify[(c) == 's' ? 1 : (c) == 'w' ? 2 : 0]
-    strbuf_addf(&sb, "CREATE AGGREGATE %s.%s(%s) (\n    SFUNC = %s,\n    STYPE = %s", f->obj.schema,
-                f->obj.name, *f->identity_args ? f->identity_args : "*", val(res, i, 13),
-                val(res, i, 14));
-    if (strcmp(val(res, i, 15), "0"))
-        strbuf_addf(&sb, ",\n    SSPACE = %s", val(res, i, 15));
-    if ((v = val(res, i, 16))) {
-        strbuf_addf(&sb, ",\n    FINALFUNC = %s", v);
-        if (bval(res, i, 17))
-            strbuf_addstr(&sb, ",\n    FINALFUNC_EXTRA");
-        strbuf_addf(&sb, ",\n    FINALFUNC_MODIFY = %s", MOD(cval(res, i, 18)));
-    }
-    if ((v = val(res, i, 19)))
-        strbuf_addf(&sb, ",\n    COMBINEFUNC = %s", v);
-    if ((v = val(res, i, 20)))
-        strbuf_addf(&sb, ",\n    SERIALFUNC = %s", v);
-    if ((v = val(res, i, 21)))
-        strbuf_addf(&sb, ",\n    DESERIALFUNC = %s", v);
-    if ((v = val(res, i, 22)))
-        strbuf_addf(&sb, ",\n    INITCOND = %s", v);
-    if ((v = val(res, i, 23))) {
-        strbuf_addf(&sb, ",\n    MSFUNC = %s,\n    MINVFUNC = %s,\n    MSTYPE = %s", v,
-                    val(res, i, 24), val(res, i, 25));
-        if (strcmp(val(res, i, 26), "0"))
-            strbuf_addf(&sb, ",\n    MSSPACE = %s", val(res, i, 26));
-        if ((v = val(res, i, 27))) {
-            strbuf_addf(&sb, ",\n    MFINALFUNC = %s", v);
-            if (bval(res, i, 28))
-                strbuf_addstr(&sb, ",\n    MFINALFUNC_EXTRA");
-            strbuf_addf(&sb, ",\n    MFINALFUNC_MODIFY = %s", MOD(cval(res, i, 29)));
-        }
-        if ((v = val(res, i, 30)))
-            strbuf_addf(&sb, ",\n    MINITCOND = %s", v);
-    }
-    if ((v = val(res, i, 31)))
-        strbuf_addf(&sb, ",\n    SORTOP = %s", v);
-    if (cval(res, i, 12) == 'h')
-        strbuf_addstr(&sb, ",\n    HYPOTHETICAL");
-    v = val(res, i, 32);
-    if (v && *v != 'u')
-        strbuf_addf(&sb, ",\n    PARALLEL = %s", *v == 's' ? "SAFE" : "RESTRICTED");
-    strbuf_addstr(&sb, "\n)");
-#undef MOD
-    f->def = catalog_strdup(r->cat, sb.buf);
-    strbuf_release(&sb);
-}
-
-static int read_functions(struct reader *r)
-{
-    /*
-     * pg_get_functiondef covers everything a function's CREATE needs,
-     * PG 14's SQL-standard bodies (prosqlbody) included; aggregates have no
-     * such function and are rebuilt from pg_aggregate (columns as in 13).
-     */
-    PGresult *res = query(r, "reading functions",
-        "SELECT p.oid, quote_ident(n.nspname), quote_ident(p.proname), p.prokind,"
-        " pg_get_function_arguments(p.oid), pg_get_function_identity_arguments(p.oid),"
-        " CASE WHEN p.prokind <> 'p' THEN pg_get_function_result(p.oid) END,"
-        " quote_ident(l.lanname), p.provolatile,\n"
-        /* 9 */ " CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END, "
-        OWNER("p.proowner") ", " ACL("p.proacl", "p.proowner") ",\n"
-        /* 12 */ " ag.aggkind, ag.aggtransfn::regproc::text, format_type(ag.aggtranstype, NULL),"
-        " ag.aggtransspace, NULLIF(ag.aggfinalfn, 0)::regproc::text, ag.aggfinalextra,"
-        " ag.aggfinalmodify,\n"
-        /* 19 */ " NULLIF(ag.aggcombinefn, 0)::regproc::text, NULLIF(ag.aggserialfn, 0)::regproc::text,"
-        " NULLIF(ag.aggdeserialfn, 0)::regproc::text, quote_literal(ag.agginitval),\n"
-        /* 23 */ " NULLIF(ag.aggmtransfn, 0)::regproc::text, NULLIF(ag.aggminvtransfn, 0)::regproc::text,"
-        " format_type(NULLIF(ag.aggmtranstype, 0), NULL), ag.aggmtransspace,"
-        " NULLIF(ag.aggmfinalfn, 0)::regproc::text, ag.aggmfinalextra, ag.aggmfinalmodify,"
-        " quote_literal(ag.aggminitval),\n"
-        /* 31 */ " (SELECT CASE WHEN o.oprnamespace = 'pg_catalog'::regnamespace THEN o.oprname ELSE"
-        " 'OPERATOR(' || quote_ident(o.oprnamespace::regnamespace::text) || '.' || o.oprname || ')'"
-        " END FROM pg_operator o WHERE o.oid = ag.aggsortop), p.proparallel\n"
-        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-        " JOIN pg_language l ON l.oid = p.prolang\n"
-        "LEFT JOIN pg_aggregate ag ON ag.aggfnoid = p.oid\n"
-        "WHERE " NSP_OK("n") " AND " NOT_EXT("pg_proc", "p.oid") "\n"
-        /* a range type's constructor functions are part of the type */
-        " AND NOT EXISTS (SELECT 1 FROM pg_depend it WHERE it.classid = 'pg_proc'::regclass"
-        " AND it.objid = p.oid AND it.deptype = 'i')");
-    if (!res)
-        return -1;
-    struct catalog *cat = r->cat;
-    cat->nfunctions = PQntuples(res);
-    ARENA_ARRAY(r, cat->functions, cat->nfunctions);
-    for (size_t i = 0; i < cat->nfunctions; i++) {
-        struct cat_function *f = catalog_alloc(cat, sizeof(*f));
-        f->obj.kind = CAT_FUNCTION;
-        f->obj.schema = val(res, i, 1);
-        f->obj.name = val(res, i, 2);
-        f->prokind = cval(res, i, 3);
-        f->args = val(res, i, 4);
-        f->identity_args = val(res, i, 5);
-        f->obj.ident = catalog_printf(cat, "%s.%s(%s)", f->obj.schema, f->obj.name, f->identity_args);
-        f->result = val(res, i, 6);
-        f->language = val(res, i, 7);
-        f->volatility = cval(res, i, 8);
-        f->def = val(res, i, 9);
-        common(r, &f->obj, res, i, 10, 11);
-        f->obj.oid = oval(res, i, 0);
-        if (f->prokind == 'a')
-            build_aggregate(r, f, res, i);
-        add_ref(r, CL_PROC, f->obj.oid, &f->obj);
-        cat->functions[i] = f;
-    }
-    return 0;
-}
-
 /* ---- indexes, triggers, policies, event triggers ---- */
 
 static int read_indexes(struct reader *r)
 {
-    PGresult *res = query(r, "reading indexes",
+    PGresult *res = catr_query(r, "reading indexes",
         "SELECT i.indexrelid, quote_ident(n.nspname), quote_ident(ic.relname), i.indrelid,"
         " pg_get_indexdef(i.indexrelid)\n"
         "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
@@ -776,337 +572,17 @@ static int read_indexes(struct reader *r)
     int n = PQntuples(res);
     ARENA_ARRAY(r, cat->indexes, n);
     for (int i = 0; i < n; i++) {
-        struct cat_object *t = find_ref(r, CL_CLASS, oval(res, i, 3));
+        struct cat_object *t = catr_find_ref(r, CL_CLASS, oval(res, i, 3));
         if (!t || (t->kind != CAT_TABLE && t->kind != CAT_MATVIEW))
             continue;
-        struct cat_index *x = new_object(r, sizeof(*x), CAT_INDEX, val(res, i, 1), val(res, i, 2));
+        struct cat_index *x = catr_new_object(r, sizeof(*x), CAT_INDEX, val(res, i, 1), val(res, i, 2));
         x->table = t->ident;
         x->def = val(res, i, 4);
         x->obj.oid = oval(res, i, 0);
-        add_ref(r, CL_CLASS, x->obj.oid, &x->obj);
+        catr_add_ref(r, CL_CLASS, x->obj.oid, &x->obj);
         cat->indexes[cat->nindexes++] = x;
     }
     return 0;
-}
-
-/* For objects named "name ON s.t": find the table, set the ident. */
-static struct cat_object *on_table(struct reader *r, struct cat_object *o, enum cat_kind kind,
-                                   uint32_t relid, const char *name)
-{
-    struct cat_object *t = find_ref(r, CL_CLASS, relid);
-    if (!t || t->kind == CAT_SEQUENCE || t->kind == CAT_INDEX || t->kind == CAT_TYPE ||
-        t->kind == CAT_CONSTRAINT)
-        return NULL;
-    o->kind = kind;
-    o->schema = t->schema;
-    o->name = name;
-    o->ident = catalog_printf(r->cat, "%s ON %s", name, t->ident);
-    return t;
-}
-
-static int read_triggers(struct reader *r)
-{
-    /* tgparentid (PG 13+): a partition's clone of its parent's trigger is the parent's */
-    PGresult *res = query(r, "reading triggers",
-        "SELECT tg.oid, tg.tgrelid, quote_ident(tg.tgname), pg_get_triggerdef(tg.oid), tg.tgenabled\n"
-        "FROM pg_trigger tg WHERE NOT tg.tgisinternal AND tg.tgparentid = 0");
-    if (!res)
-        return -1;
-    struct catalog *cat = r->cat;
-    int n = PQntuples(res);
-    ARENA_ARRAY(r, cat->triggers, n);
-    for (int i = 0; i < n; i++) {
-        struct cat_trigger *tg = catalog_alloc(cat, sizeof(*tg));
-        struct cat_object *t = on_table(r, &tg->obj, CAT_TRIGGER, oval(res, i, 1), val(res, i, 2));
-        if (!t)
-            continue;
-        tg->table = t->ident;
-        tg->def = val(res, i, 3);
-        tg->enabled = cval(res, i, 4);
-        tg->obj.oid = oval(res, i, 0);
-        add_ref(r, CL_TRIGGER, tg->obj.oid, &tg->obj);
-        cat->triggers[cat->ntriggers++] = tg;
-    }
-    return 0;
-}
-
-static int read_policies(struct reader *r)
-{
-    PGresult *res = query(r, "reading policies",
-        "SELECT pol.oid, pol.polrelid, quote_ident(pol.polname), pol.polpermissive,"
-        " CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'"
-        " WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,\n"
-        " (SELECT string_agg(x, ', ' ORDER BY x COLLATE \"C\") FROM (SELECT CASE WHEN ro = 0"
-        " THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(ro)) END AS x FROM unnest(pol.polroles) ro) s),\n"
-        " pg_get_expr(pol.polqual, pol.polrelid), pg_get_expr(pol.polwithcheck, pol.polrelid)\n"
-        "FROM pg_policy pol");
-    if (!res)
-        return -1;
-    struct catalog *cat = r->cat;
-    int n = PQntuples(res);
-    ARENA_ARRAY(r, cat->policies, n);
-    for (int i = 0; i < n; i++) {
-        struct cat_policy *p = catalog_alloc(cat, sizeof(*p));
-        struct cat_object *t = on_table(r, &p->obj, CAT_POLICY, oval(res, i, 1), val(res, i, 2));
-        if (!t)
-            continue;
-        p->table = t->ident;
-        p->permissive = bval(res, i, 3);
-        p->command = val(res, i, 4);
-        p->roles = val(res, i, 5);
-        p->using_expr = val(res, i, 6);
-        p->check_expr = val(res, i, 7);
-        p->obj.oid = oval(res, i, 0);
-        add_ref(r, CL_POLICY, p->obj.oid, &p->obj);
-        cat->policies[cat->npolicies++] = p;
-    }
-    return 0;
-}
-
-static int read_event_triggers(struct reader *r)
-{
-    PGresult *res = query(r, "reading event triggers",
-        "SELECT e.oid, quote_ident(e.evtname), e.evtevent, e.evtfoid::regproc::text,"
-        " (SELECT string_agg(quote_literal(tag), ', ' ORDER BY tag COLLATE \"C\")"
-        " FROM unnest(e.evttags) tag), e.evtenabled, " OWNER("e.evtowner") "\n"
-        "FROM pg_event_trigger e WHERE " NOT_EXT("pg_event_trigger", "e.oid"));
-    if (!res)
-        return -1;
-    struct catalog *cat = r->cat;
-    cat->nevent_triggers = PQntuples(res);
-    ARENA_ARRAY(r, cat->event_triggers, cat->nevent_triggers);
-    for (size_t i = 0; i < cat->nevent_triggers; i++) {
-        struct cat_event_trigger *e = new_object(r, sizeof(*e), CAT_EVENT_TRIGGER, NULL,
-                                                 val(res, i, 1));
-        e->event = val(res, i, 2);
-        e->function = val(res, i, 3);
-        e->tags = val(res, i, 4);
-        e->enabled = cval(res, i, 5);
-        common(r, &e->obj, res, i, 6, -1);
-        e->obj.oid = oval(res, i, 0);
-        add_ref(r, CL_EVTRIGGER, e->obj.oid, &e->obj);
-        cat->event_triggers[i] = e;
-    }
-    return 0;
-}
-
-/* ---- privileges ---- */
-
-static const char *defacl_word(char objtype)
-{
-    switch (objtype) {
-    case 'r': return "TABLES";
-    case 'S': return "SEQUENCES";
-    case 'f': return "FUNCTIONS";
-    case 'T': return "TYPES";
-    case 'n': return "SCHEMAS";
-    }
-    return "UNKNOWN";
-}
-
-static int read_defacls(struct reader *r)
-{
-    struct strbuf sql = STRBUF_INIT;
-    strbuf_addf(&sql,
-        "SELECT d.oid, CASE WHEN %s OR d.defaclrole <> (SELECT oid FROM pg_roles"
-        " WHERE rolname = current_user) THEN " OWNER("d.defaclrole") " END,"
-        " quote_ident(n.nspname), d.defaclobjtype, " ACL_ITEMS("d.defaclacl", "d.defaclrole") "\n"
-        "FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace",
-        r->owner ? "true" : "false");
-    PGresult *res = query(r, "reading default privileges", sql.buf);
-    strbuf_release(&sql);
-    if (!res)
-        return -1;
-    struct catalog *cat = r->cat;
-    cat->ndefacls = PQntuples(res);
-    ARENA_ARRAY(r, cat->defacls, cat->ndefacls);
-    for (size_t i = 0; i < cat->ndefacls; i++) {
-        struct cat_defacl *d = catalog_alloc(cat, sizeof(*d));
-        struct strbuf id = STRBUF_INIT;
-        d->obj.kind = CAT_DEFACL;
-        d->role = val(res, i, 1);
-        d->in_schema = val(res, i, 2);
-        d->objtype = cval(res, i, 3);
-        if (d->role)
-            strbuf_addf(&id, "FOR ROLE %s ", d->role);
-        if (d->in_schema)
-            strbuf_addf(&id, "IN SCHEMA %s ", d->in_schema);
-        strbuf_addf(&id, "ON %s", defacl_word(d->objtype));
-        d->obj.ident = d->obj.name = catalog_strdup(cat, id.buf);
-        strbuf_release(&id);
-        parse_acl(cat, val(res, i, 4), &d->obj.acl, NULL);
-        d->obj.oid = oval(res, i, 0);
-        cat->defacls[i] = d;
-    }
-    return 0;
-}
-
-static int read_acldefaults(struct reader *r)
-{
-    /* in catalog_acl_kind() order; the owner is role 10 here, any role would do */
-    PGresult *res = query(r, "reading default privileges of new objects",
-        "SELECT k, " ACL_ITEMS("acldefault(k, 10)", "10") "\n"
-        "FROM unnest('{r,s,f,T,n}'::\"char\"[]) WITH ORDINALITY AS u(k, i) ORDER BY i");
-    if (!res)
-        return -1;
-    for (int i = 0; i < PQntuples(res) && i < (int)ARRAY_SIZE(r->cat->acldefault); i++)
-        parse_acl(r->cat, val(res, i, 1), &r->cat->acldefault[i], NULL);
-    return 0;
-}
-
-/* ---- comments ---- */
-
-/*
- * Every comment of a user object in one query (plus those of schemas and
- * extensions: public and plpgsql have low OIDs), mapped onto the objects read. Domain constraints
- * carry their own (read_domain_checks): here a constraint OID is a table's.
- */
-static int read_comments(struct reader *r)
-{
-    PGresult *res = query(r, "reading comments",
-        "SELECT CASE ds.classoid WHEN 'pg_class'::regclass THEN 'c' WHEN 'pg_type'::regclass THEN 't'"
-        " WHEN 'pg_proc'::regclass THEN 'f' WHEN 'pg_constraint'::regclass THEN 'k'"
-        " WHEN 'pg_trigger'::regclass THEN 'g' WHEN 'pg_policy'::regclass THEN 'p'"
-        " WHEN 'pg_event_trigger'::regclass THEN 'e' WHEN 'pg_extension'::regclass THEN 'x'"
-        " WHEN 'pg_namespace'::regclass THEN 'n' END, ds.objoid, ds.objsubid, ds.description\n"
-        "FROM pg_description ds WHERE ds.objoid >= 16384"
-        " OR ds.classoid IN ('pg_namespace'::regclass, 'pg_extension'::regclass)");
-    if (!res)
-        return -1;
-    for (int i = 0; i < PQntuples(res); i++) {
-        char cls = cval(res, i, 0);
-        uint32_t oid = oval(res, i, 1);
-        int sub = atoi(val(res, i, 2));
-        struct cat_object *o = cls ? find_ref(r, cls, oid) : NULL;
-        if (!o)
-            continue;
-        if (sub > 0) { /* a column of a table or view, an attribute of a composite type */
-            struct cat_column *cols = NULL;
-            size_t n = 0;
-            if (o->kind == CAT_TABLE || o->kind == CAT_VIEW || o->kind == CAT_MATVIEW) {
-                cols = ((struct cat_relation *)o)->columns;
-                n = ((struct cat_relation *)o)->ncolumns;
-            } else if (o->kind == CAT_TYPE && ((struct cat_type *)o)->relid == oid) {
-                cols = ((struct cat_type *)o)->attrs;
-                n = ((struct cat_type *)o)->nattrs;
-            }
-            for (size_t k = 0; k < n; k++)
-                if (cols[k].attnum == sub)
-                    cols[k].comment = val(res, i, 3);
-        } else if (o->oid == oid) { /* not a row type, array type or index standing for another */
-            o->comment = val(res, i, 3);
-        }
-    }
-    return 0;
-}
-
-/* ---- dependencies ---- */
-
-/* The column name of attnum SUB of relation/composite O, or NULL. */
-static const char *column_name(struct cat_object *o, int sub)
-{
-    const struct cat_column *cols = NULL;
-    size_t n = 0;
-    if (sub <= 0 || !o)
-        return NULL;
-    if (o->kind == CAT_TABLE || o->kind == CAT_VIEW || o->kind == CAT_MATVIEW) {
-        cols = ((struct cat_relation *)o)->columns;
-        n = ((struct cat_relation *)o)->ncolumns;
-    } else if (o->kind == CAT_TYPE) {
-        cols = ((struct cat_type *)o)->attrs;
-        n = ((struct cat_type *)o)->nattrs;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (cols[i].attnum == sub)
-            return cols[i].name;
-    return NULL;
-}
-
-static int cmp_str0(const char *a, const char *b)
-{
-    return strcmp(a ? a : "", b ? b : "");
-}
-
-static int cmp_dep(const void *a, const void *b)
-{
-    const struct cat_dep *x = a, *y = b;
-    int c = (int)x->ref->kind - (int)y->ref->kind;
-    if (!c)
-        c = strcmp(x->ref->ident, y->ref->ident);
-    if (!c)
-        c = cmp_str0(x->ref_column, y->ref_column);
-    if (!c)
-        c = cmp_str0(x->column, y->column);
-    return c;
-}
-
-#define DEP_CLASS(cls)                                                                             \
-    "CASE " cls " WHEN 'pg_class'::regclass THEN 'c' WHEN 'pg_rewrite'::regclass THEN 'c'"        \
-    " WHEN 'pg_attrdef'::regclass THEN 'c' WHEN 'pg_type'::regclass THEN 't'"                      \
-    " WHEN 'pg_proc'::regclass THEN 'f' WHEN 'pg_constraint'::regclass THEN 'k'"                   \
-    " WHEN 'pg_trigger'::regclass THEN 'g' WHEN 'pg_policy'::regclass THEN 'p'"                    \
-    " WHEN 'pg_event_trigger'::regclass THEN 'e' WHEN 'pg_extension'::regclass THEN 'x'"           \
-    " WHEN 'pg_namespace'::regclass THEN 'n' END"
-
-static int read_depends(struct reader *r)
-{
-    /*
-     * Normal and automatic dependencies of user objects (OID >= 16384),
-     * with a view's _RETURN rule standing for the view, a column default
-     * for its column, and members of an extension for the extension.
-     */
-    PGresult *res = query(r, "reading dependencies",
-        "SELECT " DEP_CLASS("d.classid") ",\n"
-        " CASE d.classid WHEN 'pg_rewrite'::regclass THEN rw.ev_class"
-        " WHEN 'pg_attrdef'::regclass THEN ad.adrelid ELSE d.objid END,\n"
-        " CASE d.classid WHEN 'pg_attrdef'::regclass THEN ad.adnum"
-        " WHEN 'pg_rewrite'::regclass THEN 0 ELSE d.objsubid END,\n"
-        " CASE WHEN x.refobjid IS NOT NULL THEN 'x' ELSE " DEP_CLASS("d.refclassid") " END,\n"
-        " coalesce(x.refobjid, d.refobjid), CASE WHEN x.refobjid IS NOT NULL THEN 0"
-        " ELSE d.refobjsubid END\n"
-        "FROM pg_depend d\n"
-        "LEFT JOIN pg_rewrite rw ON d.classid = 'pg_rewrite'::regclass AND rw.oid = d.objid\n"
-        "LEFT JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND ad.oid = d.objid\n"
-        "LEFT JOIN pg_depend x ON x.classid = d.refclassid AND x.objid = d.refobjid"
-        " AND x.objsubid = 0 AND x.deptype = 'e'\n"
-        "WHERE d.objid >= 16384 AND d.deptype IN ('n', 'a')"
-        " AND (d.classid <> 'pg_rewrite'::regclass OR rw.rulename = '_RETURN')");
-    if (!res)
-        return -1;
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
-        char cls = cval(res, i, 0), rcls = cval(res, i, 3);
-        if (!cls || !rcls)
-            continue;
-        struct cat_object *o = find_ref(r, cls, oval(res, i, 1));
-        struct cat_object *ref = find_ref(r, rcls, oval(res, i, 4));
-        if (!o || !ref || o == ref)
-            continue;
-        /* an owned sequence "depends" on its column: that is OWNED BY, not an order */
-        if (o->kind == CAT_SEQUENCE && ref->kind == CAT_TABLE)
-            continue;
-        struct cat_dep dep = {ref, column_name(ref, atoi(val(res, i, 5))),
-                              cls == CL_CLASS ? column_name(o, atoi(val(res, i, 2))) : NULL};
-        GROW_PUSH(o->deps, o->ndeps, dep);
-    }
-    return 0;
-}
-
-/* Sort and deduplicate every object's dependencies; hand them to the arena. */
-static void finish_deps(struct catalog *cat)
-{
-    for (size_t i = 0; i < cat->nall; i++) {
-        struct cat_object *o = cat->all[i];
-        if (!o->ndeps)
-            continue;
-        qsort(o->deps, o->ndeps, sizeof(*o->deps), cmp_dep);
-        size_t k = 0;
-        for (size_t j = 0; j < o->ndeps; j++)
-            if (!k || cmp_dep(&o->deps[k - 1], &o->deps[j]))
-                o->deps[k++] = o->deps[j];
-        o->ndeps = k;
-        catalog_track(cat, o->deps);
-    }
 }
 
 /* ---- the whole read ---- */
@@ -1131,23 +607,23 @@ int catalog_read(PGconn *conn, const struct catalog_options *opts, struct catalo
     r.cat = catalog_new();
     r.cat->server_version = r.version;
     r.cat->owner = opts->owner;
-    if (read_acldefaults(&r) || read_schemas(&r) || read_extensions(&r) || read_types(&r) ||
+    if (catr_read_acldefaults(&r) || read_schemas(&r) || read_extensions(&r) || read_types(&r) ||
         read_relations(&r))
         goto out;
     sort_refs(&r);
-    if (read_columns(&r) || read_domain_checks(&r) || read_constraints(&r) || read_functions(&r))
+    if (read_columns(&r) || read_domain_checks(&r) || read_constraints(&r) || catr_read_functions(&r))
         goto out;
     sort_refs(&r);
     if (read_indexes(&r))
         goto out;
     sort_refs(&r);
-    if (read_triggers(&r) || read_policies(&r) || read_event_triggers(&r) || read_defacls(&r))
+    if (catr_read_triggers(&r) || catr_read_policies(&r) || catr_read_event_triggers(&r) || catr_read_defacls(&r))
         goto out;
     sort_refs(&r);
-    if (read_comments(&r) || read_depends(&r))
+    if (catr_read_comments(&r) || catr_read_depends(&r))
         goto out;
     catalog_finish(r.cat);
-    finish_deps(r.cat);
+    catr_finish_deps(r.cat);
     ret = 0;
 out:
     free(r.refs);
@@ -1172,3 +648,4 @@ int catalog_read_url(const char *url, const struct catalog_options *opts, struct
     PQfinish(conn);
     return ret;
 }
+

@@ -1,18 +1,19 @@
 /*
  * sqldiff_ddl.c — per kind of object: what changed between A and B
  * (sqld_classify) and the statements for it (sqld_emit), as actions the
- * engine in sqldiff.c orders. The hazard of each statement is decided
- * where it is written.
+ * engine in sqldiff.c orders; privileges, comments and owners of every
+ * kind. Tables, columns, constraints and indexes are sqldiff_table.c's.
+ * The hazard of each statement is decided where it is written.
  */
 #include "lib/sqldiff_int.h"
 
-static bool streq0(const char *a, const char *b)
+bool sqld_streq0(const char *a, const char *b)
 {
     return a == b || (a && b && !strcmp(a, b));
 }
 
 /* Append S as a string literal (E'' when it holds a backslash). */
-static void add_lit(struct strbuf *sb, const char *s)
+void sqld_add_lit(struct strbuf *sb, const char *s)
 {
     bool bs = strchr(s, '\\') != NULL;
     strbuf_addstr(sb, bs ? "E'" : "'");
@@ -132,7 +133,7 @@ static int cmp_acl_op(const void *p, const void *q)
  */
 static void acl_diff(struct action *act, const char *prefix, const char *target,
                      const char *column, const struct cat_acl *from, const struct cat_acl *to,
-                     const char *owner)
+                     const char *owner, int version)
 {
     struct acl_op *ops = xcalloc(from->nr + to->nr + 1, sizeof(*ops));
     size_t n = 0;
@@ -155,7 +156,7 @@ static void acl_diff(struct action *act, const char *prefix, const char *target,
         struct strbuf privs = STRBUF_INIT;
         size_t j = i;
         for (; j < n && ops[j].op == ops[i].op && !strcmp(ops[j].it->grantee, ops[i].it->grantee) &&
-               streq0(ops[j].it->grantor, ops[i].it->grantor);
+               sqld_streq0(ops[j].it->grantor, ops[i].it->grantor);
              j++) {
             strbuf_addf(&privs, "%s%s", j > i ? ", " : "", ops[j].it->privilege);
             if (column)
@@ -164,7 +165,8 @@ static void acl_diff(struct action *act, const char *prefix, const char *target,
         const struct cat_acl_item *it = ops[i].it;
         const char *who = !strcmp(it->grantee, "OWNER") ? owner : it->grantee;
         struct strbuf by = STRBUF_INIT;
-        if (it->grantor && !*prefix) /* GRANTED BY: PostgreSQL 14+ */
+        /* GRANTED BY in GRANT and REVOKE: PG 14+ (before, the grant is the applying role's) */
+        if (it->grantor && !*prefix && version >= 140000)
             strbuf_addf(&by, " GRANTED BY %s", it->grantor);
         if (ops[i].op < 2)
             sqld_stmt(act, 0, NULL, "%sREVOKE %s%s ON %s FROM %s%s", prefix,
@@ -223,7 +225,7 @@ static void initial_acl(struct differ *d, const struct cat_object *o, struct cat
     const struct cat_acl *extra = NULL;
     for (size_t i = 0; i < d->a->ndefacls; i++) {
         const struct cat_defacl *x = d->a->defacls[i];
-        if (x->objtype != t || !(d->a->owner ? streq0(x->role, o->owner) : !x->role))
+        if (x->objtype != t || !(d->a->owner ? sqld_streq0(x->role, o->owner) : !x->role))
             continue;
         if (!x->in_schema)
             base = &x->obj.acl;
@@ -241,60 +243,62 @@ static void initial_acl(struct differ *d, const struct cat_object *o, struct cat
 }
 
 /* Owner, privileges and comment of an object: from A's (or a new object's) to B's. */
-static void attrs(struct differ *d, struct action *act, const struct cat_object *a,
+void sqld_attrs(struct differ *d, struct action *act, const struct cat_object *a,
                   const struct cat_object *b)
 {
-    if (b->owner && (!a || !streq0(a->owner, b->owner)) && b->kind != CAT_EXTENSION)
+    if (b->owner && (!a || !sqld_streq0(a->owner, b->owner)) && b->kind != CAT_EXTENSION)
         sqld_stmt(act, 0, NULL, "ALTER %s %s OWNER TO %s", obj_word(b), b->ident, b->owner);
     if (catalog_acl_kind(b->kind) >= 0) {
         char *target = xasprintf("%s %s", grant_word(b), b->ident);
         if (a) {
-            acl_diff(act, "", target, NULL, &a->acl, &b->acl, owner_sql(b));
+            acl_diff(act, "", target, NULL, &a->acl, &b->acl, owner_sql(b), d->a->server_version);
         } else {
             struct cat_acl init;
             initial_acl(d, b, &init);
-            acl_diff(act, "", target, NULL, &init, &b->acl, owner_sql(b));
+            acl_diff(act, "", target, NULL, &init, &b->acl, owner_sql(b), d->a->server_version);
             free(init.v);
         }
         free(target);
     }
-    if (!streq0(a ? a->comment : NULL, b->comment)) {
+    if (!sqld_streq0(a ? a->comment : NULL, b->comment)) {
         struct strbuf sb = STRBUF_INIT;
         if (b->comment)
-            add_lit(&sb, b->comment);
+            sqld_add_lit(&sb, b->comment);
         sqld_stmt(act, 0, NULL, "COMMENT ON %s %s IS %s", obj_word(b), b->ident,
                   b->comment ? sb.buf : "NULL");
         strbuf_release(&sb);
     }
 }
 
-static bool attrs_differ(const struct cat_object *a, const struct cat_object *b)
+bool sqld_attrs_differ(const struct cat_object *a, const struct cat_object *b)
 {
-    return !streq0(a->owner, b->owner) || !streq0(a->comment, b->comment) ||
+    return !sqld_streq0(a->owner, b->owner) || !sqld_streq0(a->comment, b->comment) ||
            !catalog_acl_equal(&a->acl, &b->acl);
 }
 
 /* Comment and privileges of a column (A's may be NULL: a new column). */
-static void column_attrs(struct action *act, const char *table, const struct cat_column *a,
-                         const struct cat_column *b, const struct cat_object *owner_obj)
+void sqld_column_attrs(struct differ *d, struct action *act, const char *table,
+                         const struct cat_column *a, const struct cat_column *b,
+                         const struct cat_object *owner_obj)
 {
     static const struct cat_acl none = {NULL, 0};
-    if (!streq0(a ? a->comment : NULL, b->comment)) {
+    if (!sqld_streq0(a ? a->comment : NULL, b->comment)) {
         struct strbuf sb = STRBUF_INIT;
         if (b->comment)
-            add_lit(&sb, b->comment);
+            sqld_add_lit(&sb, b->comment);
         sqld_stmt(act, 0, NULL, "COMMENT ON COLUMN %s.%s IS %s", table, b->name,
                   b->comment ? sb.buf : "NULL");
         strbuf_release(&sb);
     }
     char *target = xasprintf("TABLE %s", table);
-    acl_diff(act, "", target, b->name, a ? &a->acl : &none, &b->acl, owner_sql(owner_obj));
+    acl_diff(act, "", target, b->name, a ? &a->acl : &none, &b->acl, owner_sql(owner_obj),
+             d->a->server_version);
     free(target);
 }
 
 /* ---- pieces of DDL ---- */
 
-static void seqopts_sql(struct strbuf *sb, const struct cat_seqopts *o, bool with_type)
+void sqld_seqopts_sql(struct strbuf *sb, const struct cat_seqopts *o, bool with_type)
 {
     if (with_type)
         strbuf_addf(sb, "AS %s ", o->type);
@@ -303,12 +307,12 @@ static void seqopts_sql(struct strbuf *sb, const struct cat_seqopts *o, bool wit
 }
 
 /* Only the options that differ, each as "SET X" (identity) or "X" (sequence). */
-static bool seqopts_changes(struct strbuf *sb, const struct cat_seqopts *a,
+bool sqld_seqopts_changes(struct strbuf *sb, const struct cat_seqopts *a,
                             const struct cat_seqopts *b, const char *set)
 {
     size_t len = sb->len;
 #define OPT(field, word)                                                                           \
-    if (!streq0(a->field, b->field))                                                               \
+    if (!sqld_streq0(a->field, b->field))                                                               \
         strbuf_addf(sb, " %s" word " %s", set, b->field);
     OPT(increment, "INCREMENT BY");
     OPT(min, "MINVALUE");
@@ -319,27 +323,6 @@ static bool seqopts_changes(struct strbuf *sb, const struct cat_seqopts *a,
     if (a->cycle != b->cycle)
         strbuf_addf(sb, " %s%sCYCLE", set, b->cycle ? "" : "NO ");
     return sb->len > len;
-}
-
-static void column_def(struct strbuf *sb, const struct cat_column *c)
-{
-    strbuf_addf(sb, "%s %s", c->name, c->type);
-    if (c->compression)
-        strbuf_addf(sb, " COMPRESSION %s", c->compression);
-    if (c->collation)
-        strbuf_addf(sb, " COLLATE %s", c->collation);
-    if (c->generated)
-        strbuf_addf(sb, " GENERATED ALWAYS AS (%s) %s", c->default_expr,
-                    c->generated == 'v' ? "VIRTUAL" : "STORED");
-    else if (c->default_expr)
-        strbuf_addf(sb, " DEFAULT %s", c->default_expr);
-    if (c->not_null)
-        strbuf_addstr(sb, " NOT NULL");
-    if (c->identity) {
-        strbuf_addf(sb, " GENERATED %s AS IDENTITY (", c->identity == 'a' ? "ALWAYS" : "BY DEFAULT");
-        seqopts_sql(sb, &c->idseq, false);
-        strbuf_addch(sb, ')');
-    }
 }
 
 /* Split "a=1, b=x" into KEY=VALUE items (malloc'd). */
@@ -366,7 +349,7 @@ static bool in_list(const struct strvec *v, const char *s, size_t keylen)
 }
 
 /* ALTER WHAT SET (...) / RESET (...) from options A to B. */
-static void options_diff(struct action *act, const char *what, const char *a, const char *b)
+void sqld_options_diff(struct action *act, const char *what, const char *a, const char *b)
 {
     struct strvec va = STRVEC_INIT, vb = STRVEC_INIT;
     struct strbuf reset = STRBUF_INIT, set = STRBUF_INIT;
@@ -390,96 +373,9 @@ static void options_diff(struct action *act, const char *what, const char *a, co
     strbuf_release(&set);
 }
 
-/* ---- helpers about the schemas ---- */
-
-/* The relation (table, view, materialized view) IDENT in CAT. */
-static const struct cat_relation *relation(const struct catalog *cat, const char *ident)
-{
-    for (int k = CAT_TABLE; k <= CAT_MATVIEW; k++) {
-        const struct cat_object *o = catalog_find(cat, (enum cat_kind)k, ident);
-        if (o && k != CAT_CONSTRAINT && k != CAT_INDEX)
-            return CAT_AS(cat_relation, o);
-    }
-    return NULL;
-}
-
-/* Whether relation IDENT exists in A and stays (so it may hold rows). */
-static bool existing(struct differ *d, const char *ident)
-{
-    const struct cat_relation *r = relation(d->a, ident);
-    struct pair *p = r ? sqld_pair(d, r->obj.kind, ident) : NULL;
-    return p && p->b && !sqld_gone(p);
-}
-
-static const char *volatile_builtins[] = {
-    "nextval(", "random(", "clock_timestamp(", "timeofday(", "gen_random_uuid(",
-    "uuid_generate_v1(", "uuid_generate_v1mc(", "uuid_generate_v4(", "txid_current(",
-    "setseed(", "gen_random_bytes(", NULL,
-};
-
-bool sqldiff_default_is_volatile(const struct catalog *cat, const char *expr)
-{
-    if (!expr)
-        return false;
-    for (const char **f = volatile_builtins; *f; f++) {
-        const char *p = strstr(expr, *f);
-        /* the name must start a word (not my_random() ) */
-        while (p && p > expr && (p[-1] == '_' || p[-1] == '"' ||
-                                 (p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= '0' && p[-1] <= '9')))
-            p = strstr(p + 1, *f);
-        if (p)
-            return true;
-    }
-    for (size_t i = 0; cat && i < cat->nfunctions; i++) {
-        const struct cat_function *fn = cat->functions[i];
-        if (fn->volatility != 'v')
-            continue;
-        char *call = xasprintf("%s.%s(", fn->obj.schema, fn->obj.name);
-        bool hit = strstr(expr, call) != NULL;
-        free(call);
-        if (hit)
-            return true;
-    }
-    return false;
-}
-
-char *sqldiff_index_sql(const char *def, bool concurrently)
-{
-    struct strbuf sb = STRBUF_INIT;
-    const char *on = strstr(def, " ON ONLY ");
-    const char *idx = strstr(def, "INDEX ");
-    if (concurrently && idx && (!on || idx < on)) {
-        strbuf_add(&sb, def, idx + 6 - def);
-        strbuf_addstr(&sb, "CONCURRENTLY ");
-        def = idx + 6;
-    }
-    on = strstr(def, " ON ONLY ");
-    if (on) { /* a partitioned table's index as pg_get_indexdef prints it: build it on the partitions too */
-        strbuf_add(&sb, def, on - def);
-        strbuf_addstr(&sb, " ON ");
-        def = on + 9;
-    }
-    strbuf_addstr(&sb, def);
-    return strbuf_detach(&sb, NULL);
-}
-
 /* ---- classification ---- */
 
-static bool column_differs(const struct cat_column *a, const struct cat_column *b)
-{
-    return strcmp(a->type, b->type) || !streq0(a->default_expr, b->default_expr) ||
-           !streq0(a->collation, b->collation) || !streq0(a->compression, b->compression) ||
-           a->identity != b->identity || a->generated != b->generated ||
-           a->not_null != b->not_null || !streq0(a->comment, b->comment) ||
-           !catalog_acl_equal(&a->acl, &b->acl) ||
-           (a->identity && b->identity &&
-            (!streq0(a->idseq.start, b->idseq.start) ||
-             !streq0(a->idseq.increment, b->idseq.increment) ||
-             !streq0(a->idseq.min, b->idseq.min) || !streq0(a->idseq.max, b->idseq.max) ||
-             !streq0(a->idseq.cache, b->idseq.cache) || a->idseq.cycle != b->idseq.cycle));
-}
-
-static bool strlists_equal(const char **a, size_t na, const char **b, size_t nb)
+bool sqld_strlists_equal(const char **a, size_t na, const char **b, size_t nb)
 {
     if (na != nb)
         return false;
@@ -489,51 +385,13 @@ static bool strlists_equal(const char **a, size_t na, const char **b, size_t nb)
     return true;
 }
 
-static const struct cat_column *find_column(const struct cat_column *cols, size_t n,
+const struct cat_column *sqld_find_column(const struct cat_column *cols, size_t n,
                                             const char *name)
 {
     for (size_t i = 0; i < n; i++)
         if (!strcmp(cols[i].name, name))
             return &cols[i];
     return NULL;
-}
-
-static enum state classify_table(struct differ *d, struct pair *p)
-{
-    const struct cat_relation *a = CAT_AS(cat_relation, p->a), *b = CAT_AS(cat_relation, p->b);
-    bool differ = attrs_differ(p->a, p->b);
-    p->cols = xcalloc(a->ncolumns + b->ncolumns + 1, sizeof(*p->cols));
-    for (size_t i = 0; i < a->ncolumns; i++) {
-        struct colpair *c = &p->cols[p->ncols++];
-        c->a = &a->columns[i];
-        c->b = find_column(b->columns, b->ncolumns, c->a->name);
-        if (!c->b) {
-            c->changed = differ = true;
-            continue;
-        }
-        if (column_differs(c->a, c->b))
-            differ = true;
-        if (!c->a->generated && c->b->generated)
-            c->recreate = true;
-        /* PG 17 changes a generation expression in place (SET EXPRESSION); before, drop and add */
-        if (c->a->generated && c->b->generated && !streq0(c->a->default_expr, c->b->default_expr) &&
-            (d->a->server_version < 170000 || c->a->generated != c->b->generated))
-            c->recreate = true;
-        if (c->recreate || strcmp(c->a->type, c->b->type) || !streq0(c->a->collation, c->b->collation))
-            c->changed = true;
-    }
-    for (size_t i = 0; i < b->ncolumns; i++)
-        if (!find_column(a->columns, a->ncolumns, b->columns[i].name)) {
-            p->cols[p->ncols++].b = &b->columns[i];
-            differ = true;
-        }
-    if (a->relkind != b->relkind || !streq0(a->partkey, b->partkey))
-        return ST_RECREATE;
-    if (a->unlogged != b->unlogged || !streq0(a->options, b->options) || a->rls != b->rls ||
-        a->force_rls != b->force_rls || !streq0(a->parent, b->parent) ||
-        !streq0(a->bound, b->bound) || !strlists_equal(a->inherits, a->ninherits, b->inherits, b->ninherits))
-        differ = true;
-    return differ ? ST_ALTER : ST_SAME;
 }
 
 /* Whether some column of a table in A has type T. */
@@ -564,12 +422,12 @@ static bool is_subsequence(const char **a, size_t na, const char **b, size_t nb)
 static enum state classify_type(struct differ *d, struct pair *p)
 {
     const struct cat_type *a = CAT_AS(cat_type, p->a), *b = CAT_AS(cat_type, p->b);
-    bool differ = attrs_differ(p->a, p->b);
+    bool differ = sqld_attrs_differ(p->a, p->b);
     if (a->typtype != b->typtype)
         return ST_RECREATE;
     switch (a->typtype) {
     case 'e':
-        if (strlists_equal(a->labels, a->nlabels, b->labels, b->nlabels))
+        if (sqld_strlists_equal(a->labels, a->nlabels, b->labels, b->nlabels))
             break;
         return is_subsequence(a->labels, a->nlabels, b->labels, b->nlabels) ? ST_ALTER
                                                                              : ST_RECREATE;
@@ -579,8 +437,8 @@ static enum state classify_type(struct differ *d, struct pair *p)
         bool changed = false;
         for (size_t i = 0; i < a->nattrs; i++) {
             const struct cat_column *x = &a->attrs[i];
-            const struct cat_column *y = find_column(b->attrs, b->nattrs, x->name);
-            if (!y || strcmp(x->type, y->type) || !streq0(x->collation, y->collation)) {
+            const struct cat_column *y = sqld_find_column(b->attrs, b->nattrs, x->name);
+            if (!y || strcmp(x->type, y->type) || !sqld_streq0(x->collation, y->collation)) {
                 changed = true;
                 if (!y)
                     continue;
@@ -589,10 +447,10 @@ static enum state classify_type(struct differ *d, struct pair *p)
             if (pos < last)
                 return ST_RECREATE;
             last = pos;
-            differ |= !streq0(x->comment, y->comment);
+            differ |= !sqld_streq0(x->comment, y->comment);
         }
         for (size_t i = 0; i < b->nattrs; i++)
-            if (!find_column(a->attrs, a->nattrs, b->attrs[i].name)) {
+            if (!sqld_find_column(a->attrs, a->nattrs, b->attrs[i].name)) {
                 changed = true;
                 if (i < last)
                     return ST_RECREATE;
@@ -603,19 +461,19 @@ static enum state classify_type(struct differ *d, struct pair *p)
         break;
     }
     case 'd':
-        if (strcmp(a->base, b->base) || !streq0(a->collation, b->collation))
+        if (strcmp(a->base, b->base) || !sqld_streq0(a->collation, b->collation))
             return ST_RECREATE;
-        differ |= !streq0(a->default_expr, b->default_expr) || a->not_null != b->not_null ||
+        differ |= !sqld_streq0(a->default_expr, b->default_expr) || a->not_null != b->not_null ||
                   a->nchecks != b->nchecks;
         for (size_t i = 0; i < a->nchecks && !differ; i++)
             differ = strcmp(a->checks[i].name, b->checks[i].name) ||
                      strcmp(a->checks[i].def, b->checks[i].def) ||
-                     !streq0(a->checks[i].comment, b->checks[i].comment);
+                     !sqld_streq0(a->checks[i].comment, b->checks[i].comment);
         break;
     case 'r':
-        if (!streq0(a->base, b->base) || !streq0(a->opclass, b->opclass) ||
-            !streq0(a->collation, b->collation) || !streq0(a->canonical, b->canonical) ||
-            !streq0(a->subdiff, b->subdiff) || !streq0(a->multirange, b->multirange))
+        if (!sqld_streq0(a->base, b->base) || !sqld_streq0(a->opclass, b->opclass) ||
+            !sqld_streq0(a->collation, b->collation) || !sqld_streq0(a->canonical, b->canonical) ||
+            !sqld_streq0(a->subdiff, b->subdiff) || !sqld_streq0(a->multirange, b->multirange))
             return ST_RECREATE;
         break;
     }
@@ -630,7 +488,7 @@ static bool columns_appended(const struct cat_relation *a, const struct cat_rela
     for (size_t i = 0; i < a->ncolumns; i++)
         if (strcmp(a->columns[i].name, b->columns[i].name) ||
             strcmp(a->columns[i].type, b->columns[i].type) ||
-            !streq0(a->columns[i].collation, b->columns[i].collation))
+            !sqld_streq0(a->columns[i].collation, b->columns[i].collation))
             return false;
     return true;
 }
@@ -638,8 +496,8 @@ static bool columns_appended(const struct cat_relation *a, const struct cat_rela
 static bool view_columns_attrs_differ(const struct cat_relation *a, const struct cat_relation *b)
 {
     for (size_t i = 0; i < b->ncolumns; i++) {
-        const struct cat_column *x = find_column(a->columns, a->ncolumns, b->columns[i].name);
-        if (!x || !streq0(x->comment, b->columns[i].comment) ||
+        const struct cat_column *x = sqld_find_column(a->columns, a->ncolumns, b->columns[i].name);
+        if (!x || !sqld_streq0(x->comment, b->columns[i].comment) ||
             !catalog_acl_equal(&x->acl, &b->columns[i].acl))
             return true;
     }
@@ -657,14 +515,14 @@ void sqld_classify(struct differ *d, struct pair *p)
         p->state = ST_DROP;
         return;
     }
-    bool differ = attrs_differ(a, b);
+    bool differ = sqld_attrs_differ(a, b);
     enum state st = ST_SAME;
     switch (a->kind) {
     case CAT_SCHEMA:
         break;
     case CAT_EXTENSION:
-        differ |= !streq0(CAT_AS(cat_extension, a)->version, CAT_AS(cat_extension, b)->version) ||
-                  !streq0(CAT_AS(cat_extension, a)->in_schema, CAT_AS(cat_extension, b)->in_schema);
+        differ |= !sqld_streq0(CAT_AS(cat_extension, a)->version, CAT_AS(cat_extension, b)->version) ||
+                  !sqld_streq0(CAT_AS(cat_extension, a)->in_schema, CAT_AS(cat_extension, b)->in_schema);
         break;
     case CAT_TYPE:
         st = classify_type(d, p);
@@ -672,13 +530,13 @@ void sqld_classify(struct differ *d, struct pair *p)
     case CAT_SEQUENCE: {
         const struct cat_sequence *x = CAT_AS(cat_sequence, a), *y = CAT_AS(cat_sequence, b);
         struct strbuf sb = STRBUF_INIT;
-        differ |= seqopts_changes(&sb, &x->opts, &y->opts, "") || strcmp(x->opts.type, y->opts.type) ||
-                  !streq0(x->owned_table, y->owned_table) || !streq0(x->owned_column, y->owned_column);
+        differ |= sqld_seqopts_changes(&sb, &x->opts, &y->opts, "") || strcmp(x->opts.type, y->opts.type) ||
+                  !sqld_streq0(x->owned_table, y->owned_table) || !sqld_streq0(x->owned_column, y->owned_column);
         strbuf_release(&sb);
         break;
     }
     case CAT_TABLE:
-        st = classify_table(d, p);
+        st = sqld_classify_table(d, p);
         break;
     case CAT_CONSTRAINT:
         if (CAT_AS(cat_constraint, a)->type != CAT_AS(cat_constraint, b)->type ||
@@ -695,12 +553,12 @@ void sqld_classify(struct differ *d, struct pair *p)
         bool body = strcmp(x->def, y->def) || x->ncolumns != y->ncolumns || !columns_appended(x, y);
         if (body && (a->kind == CAT_MATVIEW || !columns_appended(x, y)))
             st = ST_RECREATE;
-        differ |= body || !streq0(x->options, y->options) || view_columns_attrs_differ(x, y);
+        differ |= body || !sqld_streq0(x->options, y->options) || view_columns_attrs_differ(x, y);
         break;
     }
     case CAT_FUNCTION: {
         const struct cat_function *x = CAT_AS(cat_function, a), *y = CAT_AS(cat_function, b);
-        if (x->prokind != y->prokind || strcmp(x->args, y->args) || !streq0(x->result, y->result) ||
+        if (x->prokind != y->prokind || strcmp(x->args, y->args) || !sqld_streq0(x->result, y->result) ||
             (x->prokind == 'a' && strcmp(x->def, y->def)))
             st = ST_RECREATE;
         differ |= strcmp(x->def, y->def) != 0;
@@ -716,15 +574,15 @@ void sqld_classify(struct differ *d, struct pair *p)
         if (x->permissive != y->permissive || strcmp(x->command, y->command) ||
             (x->using_expr && !y->using_expr) || (x->check_expr && !y->check_expr))
             st = ST_RECREATE;
-        differ |= strcmp(x->roles, y->roles) || !streq0(x->using_expr, y->using_expr) ||
-                  !streq0(x->check_expr, y->check_expr);
+        differ |= strcmp(x->roles, y->roles) || !sqld_streq0(x->using_expr, y->using_expr) ||
+                  !sqld_streq0(x->check_expr, y->check_expr);
         break;
     }
     case CAT_EVENT_TRIGGER: {
         const struct cat_event_trigger *x = CAT_AS(cat_event_trigger, a),
                                        *y = CAT_AS(cat_event_trigger, b);
         if (strcmp(x->event, y->event) || strcmp(x->function, y->function) ||
-            !streq0(x->tags, y->tags))
+            !sqld_streq0(x->tags, y->tags))
             st = ST_RECREATE;
         differ |= x->enabled != y->enabled;
         break;
@@ -780,7 +638,7 @@ static void emit_drop(struct differ *d, struct pair *p)
 static void create_sequence(struct differ *d, struct action *act, const struct cat_sequence *s)
 {
     struct strbuf sb = STRBUF_INIT;
-    seqopts_sql(&sb, &s->opts, true);
+    sqld_seqopts_sql(&sb, &s->opts, true);
     sqld_stmt(act, 0, NULL, "CREATE SEQUENCE %s %s", s->obj.ident, sb.buf);
     strbuf_release(&sb);
 }
@@ -811,7 +669,7 @@ static void domain_check_add(struct differ *d, struct action *act, const char *d
     }
     if (c->comment) {
         struct strbuf sb = STRBUF_INIT;
-        add_lit(&sb, c->comment);
+        sqld_add_lit(&sb, c->comment);
         sqld_stmt(act, 0, NULL, "COMMENT ON CONSTRAINT %s ON DOMAIN %s IS %s", c->name, domain, sb.buf);
         strbuf_release(&sb);
     }
@@ -836,7 +694,7 @@ static void create_type(struct differ *d, struct action *act, const struct cat_t
         for (size_t i = 0; i < t->nattrs; i++)
             if (t->attrs[i].comment) {
                 strbuf_reset(&sb);
-                add_lit(&sb, t->attrs[i].comment);
+                sqld_add_lit(&sb, t->attrs[i].comment);
                 sqld_stmt(act, 0, NULL, "COMMENT ON COLUMN %s.%s IS %s", t->obj.ident,
                           t->attrs[i].name, sb.buf);
             }
@@ -858,7 +716,7 @@ static void create_type(struct differ *d, struct action *act, const struct cat_t
                 domain_check_add(d, act, t->obj.ident, &t->checks[i], false);
             } else if (t->checks[i].comment) {
                 strbuf_reset(&sb);
-                add_lit(&sb, t->checks[i].comment);
+                sqld_add_lit(&sb, t->checks[i].comment);
                 sqld_stmt(act, 0, NULL, "COMMENT ON CONSTRAINT %s ON DOMAIN %s IS %s",
                           t->checks[i].name, t->obj.ident, sb.buf);
             }
@@ -882,60 +740,11 @@ static void create_type(struct differ *d, struct action *act, const struct cat_t
     strbuf_release(&sb);
 }
 
-/* Whether constraint K goes inside its new table's CREATE TABLE. */
-static bool inline_constraint(struct differ *d, const struct cat_constraint *k)
-{
-    const struct cat_relation *r = relation(d->b, k->table);
-    struct pair *tp = sqld_pair(d, CAT_TABLE, k->table);
-    return r && !r->parent && tp && (tp->state == ST_CREATE || tp->state == ST_RECREATE) &&
-           k->type != 'f' && !strstr(k->def, " NOT VALID");
-}
-
-static void create_table(struct differ *d, struct action *act, const struct cat_relation *r)
-{
-    struct strbuf sb = STRBUF_INIT;
-    sqld_source(act, &r->obj, SRC_ALL, NULL);
-    if (r->parent) {
-        strbuf_addf(&sb, "CREATE TABLE %s PARTITION OF %s %s", r->obj.ident, r->parent, r->bound);
-    } else {
-        strbuf_addf(&sb, "CREATE %sTABLE %s (", r->unlogged ? "UNLOGGED " : "", r->obj.ident);
-        for (size_t i = 0; i < r->ncolumns; i++) {
-            strbuf_addstr(&sb, i ? ",\n    " : "\n    ");
-            column_def(&sb, &r->columns[i]);
-        }
-        for (size_t i = 0, n = r->ncolumns; i < r->nconstraints; i++) {
-            const struct cat_constraint *k = r->constraints[i];
-            if (!inline_constraint(d, k))
-                continue;
-            strbuf_addf(&sb, "%sCONSTRAINT %s %s", n++ ? ",\n    " : "\n    ", k->obj.name, k->def);
-            sqld_source(act, &k->obj, SRC_ALL, NULL);
-        }
-        strbuf_addstr(&sb, r->ncolumns || r->nconstraints ? "\n)" : ")");
-        for (size_t i = 0; i < r->ninherits; i++)
-            strbuf_addf(&sb, "%s%s", i ? ", " : " INHERITS (", r->inherits[i]);
-        if (r->ninherits)
-            strbuf_addch(&sb, ')');
-    }
-    if (r->partkey)
-        strbuf_addf(&sb, " PARTITION BY %s", r->partkey);
-    if (r->options)
-        strbuf_addf(&sb, " WITH (%s)", r->options);
-    sqld_stmt(act, 0, NULL, "%s", sb.buf);
-    strbuf_release(&sb);
-    if (r->rls)
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY", r->obj.ident);
-    if (r->force_rls)
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s FORCE ROW LEVEL SECURITY", r->obj.ident);
-    attrs(d, act, NULL, &r->obj);
-    for (size_t i = 0; i < r->ncolumns; i++)
-        column_attrs(act, r->obj.ident, NULL, &r->columns[i], &r->obj);
-}
-
 static void view_columns(struct differ *d, struct action *act, const struct cat_relation *a,
                          const struct cat_relation *b)
 {
     for (size_t i = 0; i < b->ncolumns; i++)
-        column_attrs(act, b->obj.ident, a ? find_column(a->columns, a->ncolumns, b->columns[i].name) : NULL,
+        sqld_column_attrs(d, act, b->obj.ident, a ? sqld_find_column(a->columns, a->ncolumns, b->columns[i].name) : NULL,
                      &b->columns[i], &b->obj);
 }
 
@@ -951,7 +760,7 @@ static void create_view(struct differ *d, struct action *act, const struct cat_r
         sqld_stmt(act, 0, NULL, "CREATE VIEW %s%s AS\n%.*s", v->obj.ident, with.buf, deflen(v->def),
                   v->def);
     strbuf_release(&with);
-    attrs(d, act, NULL, &v->obj);
+    sqld_attrs(d, act, NULL, &v->obj);
     view_columns(d, act, NULL, v);
 }
 
@@ -960,96 +769,7 @@ static void create_function(struct differ *d, struct action *act, const struct c
     if (!strcmp(f->language, "sql"))
         d->sql_functions = true;
     sqld_stmt(act, 0, NULL, "%.*s", deflen(f->def), f->def);
-    attrs(d, act, NULL, &f->obj);
-}
-
-static void create_index(struct differ *d, struct action *act, const struct cat_index *x)
-{
-    const struct cat_relation *t = relation(d->b, x->table);
-    bool old = existing(d, x->table);
-    bool concurrently = old && !d->opts.blocking_indexes && t && t->relkind != 'p';
-    char *sql = sqldiff_index_sql(x->def, concurrently);
-    if (concurrently) {
-        sqld_stmt_notx(act, 0, NULL, "%s", sql);
-    } else {
-        char *why = xasprintf("builds index %s and blocks writes to %s", x->obj.ident, x->table);
-        sqld_stmt(act, old ? SQLDIFF_BLOCKING_INDEX : 0, why, "%s", sql);
-        free(why);
-    }
-    free(sql);
-    attrs(d, act, NULL, &x->obj);
-}
-
-/* "PRIMARY KEY (a, b)" / "UNIQUE (a) INCLUDE (b)" → the index's column part; NULL when not that simple. */
-static char *key_columns(const char *def, const char **kind)
-{
-    const char *p;
-    if (starts_with(def, "PRIMARY KEY ("))
-        *kind = "PRIMARY KEY", p = def + 12;
-    else if (starts_with(def, "UNIQUE ("))
-        *kind = "UNIQUE", p = def + 7;
-    else
-        return NULL;
-    const char *end = strchr(p, ')');
-    if (!end)
-        return NULL;
-    end++;
-    if (starts_with(end, " INCLUDE (")) {
-        end = strchr(end + 10, ')');
-        if (!end)
-            return NULL;
-        end++;
-    }
-    if (*end && !starts_with(end, " DEFERRABLE"))
-        return NULL;
-    return xstrndup(p, end - p);
-}
-
-static void create_constraint(struct differ *d, struct action *act, const struct cat_constraint *k)
-{
-    const struct cat_relation *t = relation(d->b, k->table);
-    bool old = existing(d, k->table), partitioned = t && t->relkind == 'p';
-    bool novalid = strstr(k->def, " NOT VALID") != NULL;
-    char *why = NULL;
-    sqld_source(act, &k->obj, SRC_ALL, NULL);
-    if (inline_constraint(d, k))
-        goto comment;
-    if (old && (k->type == 'f' || k->type == 'c') && !novalid) {
-        /* FK NOT VALID on a partitioned table: PG 18+ */
-        bool split = !d->opts.plain_constraints &&
-                     (k->type == 'c' || !partitioned || d->a->server_version >= 180000);
-        if (split) {
-            sqld_stmt(act, 0, NULL, "ALTER TABLE %s ADD CONSTRAINT %s %s NOT VALID", k->table,
-                      k->obj.name, k->def);
-            sqld_stmt_notx(act, 0, NULL, "ALTER TABLE %s VALIDATE CONSTRAINT %s", k->table, k->obj.name);
-        } else {
-            why = xasprintf("checks every row of %s under lock", k->table);
-            sqld_stmt(act, SQLDIFF_FULL_SCAN, why, "ALTER TABLE %s ADD CONSTRAINT %s %s", k->table,
-                      k->obj.name, k->def);
-        }
-        goto comment;
-    }
-    if (old && (k->type == 'p' || k->type == 'u' || k->type == 'x')) {
-        const char *kw = NULL;
-        char *cols = k->type == 'x' ? NULL : key_columns(k->def, &kw);
-        if (cols && !partitioned && !d->opts.blocking_indexes) {
-            const char *rest = k->def + strlen(kw) + 1 + strlen(cols);
-            sqld_stmt_notx(act, 0, NULL, "CREATE UNIQUE INDEX CONCURRENTLY %s ON %s %s",
-                           k->obj.name, k->table, cols);
-            sqld_stmt(act, 0, NULL, "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s",
-                      k->table, k->obj.name, kw, k->obj.name, rest);
-        } else {
-            why = xasprintf("builds the index of %s and blocks writes to %s", k->obj.name, k->table);
-            sqld_stmt(act, SQLDIFF_BLOCKING_INDEX, why, "ALTER TABLE %s ADD CONSTRAINT %s %s",
-                      k->table, k->obj.name, k->def);
-        }
-        free(cols);
-        goto comment;
-    }
-    sqld_stmt(act, 0, NULL, "ALTER TABLE %s ADD CONSTRAINT %s %s", k->table, k->obj.name, k->def);
-comment:
-    free(why);
-    attrs(d, act, NULL, &k->obj);
+    sqld_attrs(d, act, NULL, &f->obj);
 }
 
 static const char *trigger_enable(char e)
@@ -1094,35 +814,35 @@ static void emit_create(struct differ *d, struct pair *p)
     switch (o->kind) {
     case CAT_SCHEMA:
         sqld_stmt(act, 0, NULL, "CREATE SCHEMA %s", o->ident);
-        attrs(d, act, NULL, o);
+        sqld_attrs(d, act, NULL, o);
         break;
     case CAT_EXTENSION: {
         struct strbuf sb = STRBUF_INIT;
-        add_lit(&sb, CAT_AS(cat_extension, o)->version);
+        sqld_add_lit(&sb, CAT_AS(cat_extension, o)->version);
         sqld_stmt(act, 0, NULL, "CREATE EXTENSION %s WITH SCHEMA %s VERSION %s", o->ident,
                   CAT_AS(cat_extension, o)->in_schema, sb.buf);
         strbuf_release(&sb);
-        attrs(d, act, NULL, o);
+        sqld_attrs(d, act, NULL, o);
         break;
     }
     case CAT_TYPE:
         create_type(d, act, CAT_AS(cat_type, o));
-        attrs(d, act, NULL, o);
+        sqld_attrs(d, act, NULL, o);
         break;
     case CAT_SEQUENCE:
         create_sequence(d, act, CAT_AS(cat_sequence, o));
-        attrs(d, act, NULL, o);
+        sqld_attrs(d, act, NULL, o);
         if (CAT_AS(cat_sequence, o)->owned_table)
             owned_by(d, CAT_AS(cat_sequence, o));
         break;
     case CAT_TABLE:
-        create_table(d, act, CAT_AS(cat_relation, o));
+        sqld_create_table(d, act, CAT_AS(cat_relation, o));
         break;
     case CAT_CONSTRAINT:
-        create_constraint(d, act, CAT_AS(cat_constraint, o));
+        sqld_create_constraint(d, act, CAT_AS(cat_constraint, o));
         break;
     case CAT_INDEX:
-        create_index(d, act, CAT_AS(cat_index, o));
+        sqld_create_index(d, act, CAT_AS(cat_index, o));
         break;
     case CAT_VIEW:
     case CAT_MATVIEW:
@@ -1137,12 +857,12 @@ static void emit_create(struct differ *d, struct pair *p)
         if (t->enabled != 'O')
             sqld_stmt(act, 0, NULL, "ALTER TABLE %s %s %s", t->table, trigger_enable(t->enabled),
                       o->name);
-        attrs(d, act, NULL, o);
+        sqld_attrs(d, act, NULL, o);
         break;
     }
     case CAT_POLICY:
         create_policy(act, CAT_AS(cat_policy, o));
-        attrs(d, act, NULL, o);
+        sqld_attrs(d, act, NULL, o);
         break;
     case CAT_EVENT_TRIGGER: {
         const struct cat_event_trigger *e = CAT_AS(cat_event_trigger, o);
@@ -1154,7 +874,7 @@ static void emit_create(struct differ *d, struct pair *p)
         strbuf_release(&sb);
         if (e->enabled != 'O')
             sqld_stmt(act, 0, NULL, "ALTER EVENT TRIGGER %s %s", o->ident, evt_enable(e->enabled));
-        attrs(d, act, NULL, o);
+        sqld_attrs(d, act, NULL, o);
         break;
     }
     default:
@@ -1176,7 +896,7 @@ static void emit_swap(struct differ *d, struct pair *p)
     sqld_stmt(act, SQLDIFF_DATA_LOSS, why, "ALTER %s %s RENAME TO %s", obj_word(&a->obj),
               a->obj.ident, old_name);
     create_type(d, act, b);
-    attrs(d, act, NULL, &b->obj);
+    sqld_attrs(d, act, NULL, &b->obj);
     struct action *fin = sqld_action(d, PH_FINAL, &a->obj, NULL, true);
     sqld_source(fin, &a->obj, SRC_ALL, NULL);
     sqld_stmt(fin, 0, NULL, "DROP %s %s", obj_word(&a->obj), old_ident);
@@ -1211,10 +931,10 @@ static void alter_type(struct differ *d, struct action *act, const struct cat_ty
         break;
     case 'c':
         for (size_t i = 0; i < a->nattrs; i++) {
-            const struct cat_column *x = &a->attrs[i], *y = find_column(b->attrs, b->nattrs, x->name);
+            const struct cat_column *x = &a->attrs[i], *y = sqld_find_column(b->attrs, b->nattrs, x->name);
             if (!y) {
                 sqld_stmt(act, 0, NULL, "ALTER TYPE %s DROP ATTRIBUTE %s", id, x->name);
-            } else if (strcmp(x->type, y->type) || !streq0(x->collation, y->collation)) {
+            } else if (strcmp(x->type, y->type) || !sqld_streq0(x->collation, y->collation)) {
                 strbuf_reset(&sb);
                 if (y->collation)
                     strbuf_addf(&sb, " COLLATE %s", y->collation);
@@ -1223,7 +943,7 @@ static void alter_type(struct differ *d, struct action *act, const struct cat_ty
             }
         }
         for (size_t i = 0; i < b->nattrs; i++) {
-            const struct cat_column *y = &b->attrs[i], *x = find_column(a->attrs, a->nattrs, y->name);
+            const struct cat_column *y = &b->attrs[i], *x = sqld_find_column(a->attrs, a->nattrs, y->name);
             if (!x) {
                 strbuf_reset(&sb);
                 if (y->collation)
@@ -1231,17 +951,17 @@ static void alter_type(struct differ *d, struct action *act, const struct cat_ty
                 sqld_stmt(act, 0, NULL, "ALTER TYPE %s ADD ATTRIBUTE %s %s%s", id, y->name, y->type,
                           sb.buf);
             }
-            if (!streq0(x ? x->comment : NULL, y->comment)) {
+            if (!sqld_streq0(x ? x->comment : NULL, y->comment)) {
                 strbuf_reset(&sb);
                 if (y->comment)
-                    add_lit(&sb, y->comment);
+                    sqld_add_lit(&sb, y->comment);
                 sqld_stmt(act, 0, NULL, "COMMENT ON COLUMN %s.%s IS %s", id, y->name,
                           y->comment ? sb.buf : "NULL");
             }
         }
         break;
     case 'd':
-        if (!streq0(a->default_expr, b->default_expr)) {
+        if (!sqld_streq0(a->default_expr, b->default_expr)) {
             if (b->default_expr)
                 sqld_stmt(act, 0, NULL, "ALTER DOMAIN %s SET DEFAULT %s", id, b->default_expr);
             else
@@ -1265,10 +985,10 @@ static void alter_type(struct differ *d, struct action *act, const struct cat_ty
                     old = &a->checks[i];
             if (!old) {
                 domain_check_add(d, act, id, &b->checks[k], true);
-            } else if (!streq0(old->comment, b->checks[k].comment)) {
+            } else if (!sqld_streq0(old->comment, b->checks[k].comment)) {
                 strbuf_reset(&sb);
                 if (b->checks[k].comment)
-                    add_lit(&sb, b->checks[k].comment);
+                    sqld_add_lit(&sb, b->checks[k].comment);
                 sqld_stmt(act, 0, NULL, "COMMENT ON CONSTRAINT %s ON DOMAIN %s IS %s",
                           b->checks[k].name, id, b->checks[k].comment ? sb.buf : "NULL");
             }
@@ -1283,217 +1003,12 @@ static void alter_type(struct differ *d, struct action *act, const struct cat_ty
     strbuf_release(&sb);
 }
 
-/* SET NOT NULL on a column that may hold rows. */
-static void set_not_null(struct differ *d, struct action *act, const struct cat_relation *t,
-                         const char *col)
-{
-    if (!d->opts.plain_constraints) {
-        /* a validated CHECK (c IS NOT NULL) lets SET NOT NULL skip its scan (PG 12+) */
-        const char *k = "dbtool_not_null";
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID",
-                  t->obj.ident, k, col);
-        sqld_stmt_notx(act, 0, NULL, "ALTER TABLE %s VALIDATE CONSTRAINT %s", t->obj.ident, k);
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL", t->obj.ident, col);
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s DROP CONSTRAINT %s", t->obj.ident, k);
-        return;
-    }
-    char *why = xasprintf("checks every row of %s under lock", t->obj.ident);
-    sqld_stmt(act, SQLDIFF_FULL_SCAN, why, "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL",
-              t->obj.ident, col);
-    free(why);
-}
-
-static void add_column(struct differ *d, struct pair *p, const struct cat_column *c)
-{
-    const struct cat_relation *t = CAT_AS(cat_relation, p->b);
-    struct action *act = sqld_action(d, PH_CREATE, &t->obj, c->name, true);
-    struct strbuf sb = STRBUF_INIT;
-    unsigned hz = 0;
-    char *why = NULL;
-    sqld_source(act, &t->obj, SRC_COLUMN, c->name);
-    column_def(&sb, c);
-    if (c->identity || c->generated == 's' ||
-        (!c->generated && sqldiff_default_is_volatile(d->b, c->default_expr))) {
-        hz = SQLDIFF_TABLE_REWRITE;
-        why = xasprintf("adding column %s.%s fills every row (%s)", t->obj.ident, c->name,
-                        c->identity ? "identity" : c->generated ? "stored generated column"
-                                                                : "volatile default");
-    }
-    if (c->not_null && !c->default_expr && !c->identity)
-        sqld_note(d, "column %s.%s is added NOT NULL without a default: it fails on a table with rows",
-                  t->obj.ident, c->name);
-    sqld_stmt(act, hz, why, "ALTER TABLE %s ADD COLUMN %s", t->obj.ident, sb.buf);
-    column_attrs(act, t->obj.ident, NULL, c, &t->obj);
-    free(why);
-    strbuf_release(&sb);
-}
-
-static void alter_column(struct differ *d, struct pair *p, const struct colpair *cp)
-{
-    const struct cat_relation *t = CAT_AS(cat_relation, p->b);
-    const struct cat_column *a = cp->a, *b = cp->b;
-    const char *T = t->obj.ident, *C = b->name;
-    struct action *act = sqld_action(d, PH_CREATE, &t->obj, C, true);
-    bool type_change = cp->convert || strcmp(a->type, b->type) || !streq0(a->collation, b->collation);
-    bool a_default = a->default_expr && !a->generated, b_default = b->default_expr && !b->generated;
-    bool default_change = !streq0(a_default ? a->default_expr : NULL, b_default ? b->default_expr : NULL);
-    bool default_gone = cp->reset_default; /* dropped in the drop phase */
-    sqld_source(act, &t->obj, SRC_COLUMN, C);
-    if (a_default && !default_gone && (default_change || type_change || (b->identity && !a->identity))) {
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT", T, C);
-        default_gone = true;
-    }
-    if (a->identity && !b->identity)
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY", T, C);
-    if (a->generated && !b->generated)
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s ALTER COLUMN %s DROP EXPRESSION", T, C);
-    if (a->generated && b->generated && !streq0(a->default_expr, b->default_expr)) {
-        /* PG 17+ (classify_table re-creates the column before) */
-        char *why = xasprintf("recomputes column %s.%s in every row", T, C);
-        sqld_stmt(act, SQLDIFF_TABLE_REWRITE, why, "ALTER TABLE %s ALTER COLUMN %s SET EXPRESSION AS (%s)",
-                  T, C, b->default_expr);
-        free(why);
-    }
-    if (type_change) {
-        struct strbuf sb = STRBUF_INIT;
-        char *why = xasprintf("changes the type of column %s.%s (%s to %s%s) and rewrites the table", T,
-                              C, a->type, b->type, cp->convert ? ", re-created type" : "");
-        if (b->collation)
-            strbuf_addf(&sb, " COLLATE %s", b->collation);
-        sqld_stmt(act, SQLDIFF_TABLE_REWRITE, why, "ALTER TABLE %s ALTER COLUMN %s TYPE %s%s USING %s::%s%s",
-                  T, C, b->type, sb.buf, C, cp->convert ? "text::" : "", b->type);
-        free(why);
-        strbuf_release(&sb);
-    }
-    if (b_default && (default_change || default_gone))
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s", T, C, b->default_expr);
-    if (!a->not_null && b->not_null)
-        set_not_null(d, act, t, C);
-    if (a->not_null && !b->not_null)
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", T, C);
-    if (!a->identity && b->identity) {
-        struct strbuf sb = STRBUF_INIT;
-        seqopts_sql(&sb, &b->idseq, false);
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (%s)", T, C,
-                  b->identity == 'a' ? "ALWAYS" : "BY DEFAULT", sb.buf);
-        strbuf_release(&sb);
-    } else if (a->identity && b->identity) {
-        struct strbuf sb = STRBUF_INIT;
-        if (a->identity != b->identity)
-            strbuf_addf(&sb, " SET GENERATED %s", b->identity == 'a' ? "ALWAYS" : "BY DEFAULT");
-        seqopts_changes(&sb, &a->idseq, &b->idseq, "SET ");
-        if (sb.len)
-            sqld_stmt(act, 0, NULL, "ALTER TABLE %s ALTER COLUMN %s%s", T, C, sb.buf);
-        strbuf_release(&sb);
-    }
-    if (!streq0(a->compression, b->compression))
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s ALTER COLUMN %s SET COMPRESSION %s", T, C,
-                  b->compression ? b->compression : "default");
-    column_attrs(act, T, a, b, &t->obj);
-}
-
-static void alter_table(struct differ *d, struct pair *p)
-{
-    const struct cat_relation *a = CAT_AS(cat_relation, p->a), *b = CAT_AS(cat_relation, p->b);
-    const char *T = b->obj.ident;
-    struct action *act;
-    /* drop phase: what must be gone before other objects go */
-    for (size_t i = 0; i < a->ninherits; i++) {
-        bool keep = false;
-        for (size_t k = 0; k < b->ninherits && !keep; k++)
-            keep = !strcmp(a->inherits[i], b->inherits[k]);
-        if (keep)
-            continue;
-        act = sqld_action(d, PH_DROP, &a->obj, NULL, false);
-        sqld_wait(act, CAT_TABLE, a->inherits[i], NULL);
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s NO INHERIT %s", T, a->inherits[i]);
-    }
-    bool detach = a->parent && (!streq0(a->parent, b->parent) || !streq0(a->bound, b->bound));
-    if (detach) {
-        act = sqld_action(d, PH_DROP, &a->obj, NULL, false);
-        sqld_wait(act, CAT_TABLE, a->parent, NULL);
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s DETACH PARTITION %s", a->parent, T);
-    }
-    for (size_t i = 0; i < p->ncols; i++) {
-        const struct colpair *c = &p->cols[i];
-        if (!c->a)
-            continue;
-        if (!c->b || c->recreate) {
-            char *why = xasprintf("drops column %s.%s%s", T, c->a->name,
-                                  c->recreate ? " (to add it again)" : "");
-            act = sqld_action(d, PH_DROP, &a->obj, c->a->name, true);
-            sqld_source(act, &a->obj, SRC_COLUMN, c->a->name);
-            sqld_stmt(act, c->a->generated ? 0 : SQLDIFF_DATA_LOSS, why, "ALTER TABLE %s DROP COLUMN %s",
-                      T, c->a->name);
-            free(why);
-        } else if (c->reset_default && c->a->default_expr && !c->a->generated) {
-            act = sqld_action(d, PH_DROP, &a->obj, c->a->name, true);
-            sqld_source(act, &a->obj, SRC_COLUMN, c->a->name);
-            sqld_stmt(act, 0, NULL, "ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT", T, c->a->name);
-        }
-    }
-    /* create phase: the table itself, then its columns */
-    act = sqld_action(d, PH_CREATE, &b->obj, NULL, false);
-    sqld_source(act, &b->obj, SRC_OBJECT, NULL);
-    if (a->unlogged != b->unlogged) {
-        char *why = xasprintf("rewrites %s", T);
-        sqld_stmt(act, SQLDIFF_TABLE_REWRITE, why, "ALTER TABLE %s SET %s", T,
-                  b->unlogged ? "UNLOGGED" : "LOGGED");
-        free(why);
-    }
-    if (!streq0(a->options, b->options)) {
-        char *what = xasprintf("TABLE %s", T);
-        options_diff(act, what, a->options, b->options);
-        free(what);
-    }
-    for (size_t k = 0; k < b->ninherits; k++) {
-        bool had = false;
-        for (size_t i = 0; i < a->ninherits && !had; i++)
-            had = !strcmp(a->inherits[i], b->inherits[k]);
-        if (!had)
-            sqld_stmt(act, 0, NULL, "ALTER TABLE %s INHERIT %s", T, b->inherits[k]);
-    }
-    if (b->parent && (detach || !a->parent)) {
-        char *why = xasprintf("checks every row of %s against its partition bound under lock", T);
-        sqld_stmt(act, SQLDIFF_FULL_SCAN, why, "ALTER TABLE %s ATTACH PARTITION %s %s", b->parent, T,
-                  b->bound);
-        free(why);
-    }
-    if (a->rls != b->rls)
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s %s ROW LEVEL SECURITY", T, b->rls ? "ENABLE" : "DISABLE");
-    if (a->force_rls != b->force_rls)
-        sqld_stmt(act, 0, NULL, "ALTER TABLE %s %sFORCE ROW LEVEL SECURITY", T, b->force_rls ? "" : "NO ");
-    attrs(d, act, &a->obj, &b->obj);
-    size_t last_common = 0;
-    bool order_lost = false;
-    for (size_t i = 0; i < p->ncols; i++) {
-        const struct colpair *c = &p->cols[i];
-        if (!c->b)
-            continue;
-        size_t pos = c->b - b->columns;
-        if (c->a && !c->recreate) {
-            order_lost |= pos < last_common;
-            last_common = pos;
-        }
-        if (!c->a || c->recreate)
-            add_column(d, p, c->b);
-        else if (column_differs(c->a, c->b) || c->convert || c->reset_default)
-            alter_column(d, p, c);
-    }
-    for (size_t i = 0; i < p->ncols; i++) /* added columns land at the end */
-        if (p->cols[i].b && (!p->cols[i].a || p->cols[i].recreate) &&
-            (size_t)(p->cols[i].b - b->columns) < last_common)
-            order_lost = true;
-    if (order_lost)
-        sqld_note(d, "the column order of %s differs and cannot be changed in place", T);
-}
-
 static void alter_object(struct differ *d, struct pair *p)
 {
     const struct cat_object *a = p->a, *b = p->b;
     struct action *act;
     if (a->kind == CAT_TABLE) {
-        alter_table(d, p);
+        sqld_alter_table(d, p);
         return;
     }
     if (a->kind == CAT_SEQUENCE) {
@@ -1502,7 +1017,7 @@ static void alter_object(struct differ *d, struct pair *p)
         struct pair *tp = x->owned_table ? sqld_pair(d, CAT_TABLE, x->owned_table) : NULL;
         struct colpair *c = tp ? sqld_colpair(tp, x->owned_column) : NULL;
         bool lost = tp && (sqld_gone(tp) || (c && (!c->b || c->recreate)));
-        bool moved = !streq0(x->owned_table, y->owned_table) || !streq0(x->owned_column, y->owned_column);
+        bool moved = !sqld_streq0(x->owned_table, y->owned_table) || !sqld_streq0(x->owned_column, y->owned_column);
         if (x->owned_table && (lost || moved)) {
             act = sqld_action(d, PH_DROP, a, NULL, false);
             sqld_wait(act, CAT_TABLE, x->owned_table, x->owned_column);
@@ -1520,11 +1035,11 @@ static void alter_object(struct differ *d, struct pair *p)
     switch (a->kind) {
     case CAT_EXTENSION: {
         const struct cat_extension *x = CAT_AS(cat_extension, a), *y = CAT_AS(cat_extension, b);
-        if (!streq0(x->in_schema, y->in_schema))
+        if (!sqld_streq0(x->in_schema, y->in_schema))
             sqld_stmt(act, 0, NULL, "ALTER EXTENSION %s SET SCHEMA %s", b->ident, y->in_schema);
-        if (!streq0(x->version, y->version)) {
+        if (!sqld_streq0(x->version, y->version)) {
             struct strbuf sb = STRBUF_INIT;
-            add_lit(&sb, y->version);
+            sqld_add_lit(&sb, y->version);
             sqld_stmt(act, 0, NULL, "ALTER EXTENSION %s UPDATE TO %s", b->ident, sb.buf);
             strbuf_release(&sb);
         }
@@ -1538,7 +1053,7 @@ static void alter_object(struct differ *d, struct pair *p)
         struct strbuf sb = STRBUF_INIT;
         if (strcmp(x->opts.type, y->opts.type))
             strbuf_addf(&sb, " AS %s", y->opts.type);
-        seqopts_changes(&sb, &x->opts, &y->opts, "");
+        sqld_seqopts_changes(&sb, &x->opts, &y->opts, "");
         if (sb.len)
             sqld_stmt(act, 0, NULL, "ALTER SEQUENCE %s%s", b->ident, sb.buf);
         strbuf_release(&sb);
@@ -1551,9 +1066,9 @@ static void alter_object(struct differ *d, struct pair *p)
         if (strcmp(x->def, y->def) || x->ncolumns != y->ncolumns) {
             /* CREATE OR REPLACE VIEW resets the options: set them again */
             sqld_stmt(act, 0, NULL, "CREATE OR REPLACE VIEW %s AS\n%.*s", b->ident, deflen(y->def), y->def);
-            options_diff(act, what, NULL, y->options);
+            sqld_options_diff(act, what, NULL, y->options);
         } else {
-            options_diff(act, what, x->options, y->options);
+            sqld_options_diff(act, what, x->options, y->options);
         }
         free(what);
         view_columns(d, act, x, y);
@@ -1574,9 +1089,9 @@ static void alter_object(struct differ *d, struct pair *p)
         struct strbuf sb = STRBUF_INIT;
         if (strcmp(x->roles, y->roles))
             strbuf_addf(&sb, " TO %s", y->roles);
-        if (!streq0(x->using_expr, y->using_expr))
+        if (!sqld_streq0(x->using_expr, y->using_expr))
             strbuf_addf(&sb, " USING (%s)", y->using_expr);
-        if (!streq0(x->check_expr, y->check_expr))
+        if (!sqld_streq0(x->check_expr, y->check_expr))
             strbuf_addf(&sb, " WITH CHECK (%s)", y->check_expr);
         if (sb.len)
             sqld_stmt(act, 0, NULL, "ALTER POLICY %s%s", b->ident, sb.buf);
@@ -1591,7 +1106,7 @@ static void alter_object(struct differ *d, struct pair *p)
     default:
         break;
     }
-    attrs(d, act, a, b);
+    sqld_attrs(d, act, a, b);
 }
 
 /* Default privileges: from A's entry (or the built-in default) to B's, at the end. */
@@ -1611,7 +1126,8 @@ static void emit_defacl(struct differ *d, struct pair *p)
     if (x->in_schema)
         strbuf_addf(&prefix, "IN SCHEMA %s ", x->in_schema);
     struct action *act = sqld_action(d, PH_FINAL, &x->obj, NULL, false);
-    acl_diff(act, prefix.buf, word, NULL, from, to, x->role ? x->role : "CURRENT_USER");
+    acl_diff(act, prefix.buf, word, NULL, from, to, x->role ? x->role : "CURRENT_USER",
+             d->a->server_version);
     strbuf_release(&prefix);
 }
 

@@ -117,5 +117,36 @@ void sqld_note(struct differ *d, const char *fmt, ...) PRINTF(2, 3);
 void sqld_classify(struct differ *d, struct pair *p);
 /* Emit the actions for P once every state is final. */
 void sqld_emit(struct differ *d, struct pair *p);
+/* Whether two nullable strings are equal. */
+bool sqld_streq0(const char *a, const char *b);
+/* Append S as a string literal (E'' when it holds a backslash). */
+void sqld_add_lit(struct strbuf *sb, const char *s);
+bool sqld_strlists_equal(const char **a, size_t na, const char **b, size_t nb);
+const struct cat_column *sqld_find_column(const struct cat_column *cols, size_t n,
+                                          const char *name);
+/* Whether owner, privileges or comment differ. */
+bool sqld_attrs_differ(const struct cat_object *a, const struct cat_object *b);
+/* Owner, privileges and comment from A's (NULL: a new object's) to B's. */
+void sqld_attrs(struct differ *d, struct action *act, const struct cat_object *a,
+                const struct cat_object *b);
+/* Comment and privileges of a column (A NULL: a new column). */
+void sqld_column_attrs(struct differ *d, struct action *act, const char *table,
+                       const struct cat_column *a, const struct cat_column *b,
+                       const struct cat_object *owner_obj);
+/* START WITH ... [NO] CYCLE (AS type first when WITH_TYPE). */
+void sqld_seqopts_sql(struct strbuf *sb, const struct cat_seqopts *o, bool with_type);
+/* The options that differ, each as " SET X v" (SET "SET ") or " X v"; whether any. */
+bool sqld_seqopts_changes(struct strbuf *sb, const struct cat_seqopts *a,
+                          const struct cat_seqopts *b, const char *set);
+/* ALTER WHAT RESET (...) / SET (...) from reloptions A to B. */
+void sqld_options_diff(struct action *act, const char *what, const char *a, const char *b);
+
+/* ---- sqldiff_table.c ---- */
+enum state sqld_classify_table(struct differ *d, struct pair *p);
+void sqld_create_table(struct differ *d, struct action *act, const struct cat_relation *r);
+void sqld_create_constraint(struct differ *d, struct action *act, const struct cat_constraint *k);
+void sqld_create_index(struct differ *d, struct action *act, const struct cat_index *x);
+/* Everything of a table in both schemas: drop-phase and create-phase actions. */
+void sqld_alter_table(struct differ *d, struct pair *p);
 
 #endif
