@@ -128,4 +128,25 @@ test_expect_success 'the DDL runs through dbtool sql as well as psql' '
     dump start >start.dump && dump target >target.dump && test_cmp target.dump start.dump
 '
 
+test_expect_success 'the DDL keeps the rows of the tables it changes' '
+    fresh data base &&
+    admin_db data "INSERT INTO app.customer (name, status) VALUES ('"'"'ann'"'"', '"'"'new'"'"'), ('"'"'bob'"'"', '"'"'active'"'"')" &&
+    admin_db data "INSERT INTO app.orders (customer_id, amount, note) SELECT id, 10, name FROM app.customer" &&
+    side want "ALTER TABLE app.customer ALTER COLUMN status DROP DEFAULT" \
+        "ALTER TABLE app.customer ALTER COLUMN status TYPE text" "DROP TYPE app.status" \
+        "CREATE TYPE app.status AS ENUM ('"'"'new'"'"', '"'"'active'"'"')" \
+        "ALTER TABLE app.customer ALTER COLUMN status TYPE app.status USING status::app.status" \
+        "ALTER TABLE app.customer ALTER COLUMN status SET DEFAULT '"'"'new'"'"'" \
+        "ALTER TABLE app.orders ALTER COLUMN note TYPE varchar(300)" \
+        "ALTER TABLE app.orders ALTER COLUMN note SET NOT NULL" \
+        "ALTER TABLE app.customer ADD CONSTRAINT customer_name_key UNIQUE (name)" \
+        "CREATE INDEX orders_note_idx ON app.orders (note)" &&
+    expect_diff data want keep.sql &&
+    test_grep "RENAME TO status__dbtool_old" keep.sql &&
+    apply data keep.sql &&
+    dump data >data.dump && dump want >want.dump && test_cmp want.dump data.dump &&
+    "$PSQL" -X -At -d "$(url_of data)" -c "SELECT string_agg(c.name || '"'"':'"'"' || c.status || '"'"':'"'"' || o.note, '"'"' '"'"' ORDER BY c.name) FROM app.customer c JOIN app.orders o ON o.customer_id = c.id" >rows &&
+    echo "ann:new:ann bob:active:bob" >want.rows && test_cmp want.rows rows
+'
+
 test_done
