@@ -1,8 +1,9 @@
 /*
  * sqldiff_ddl.c — per kind of object: what changed between A and B
  * (sqld_classify) and the statements for it (sqld_emit), as actions the
- * engine in sqldiff.c orders; privileges, comments and owners of every
- * kind. Tables, columns, constraints and indexes are sqldiff_table.c's.
+ * engine in sqldiff.c orders. Tables, columns, constraints and indexes
+ * are sqldiff_table.c's, types sqldiff_type.c's, privileges, comments and
+ * owners of every kind sqldiff_acl.c's.
  * The hazard of each statement is decided where it is written.
  */
 #include "lib/sqldiff_int.h"
@@ -25,15 +26,6 @@ void sqld_add_lit(struct strbuf *sb, const char *s)
     strbuf_addch(sb, '\'');
 }
 
-/* A quoted identifier with SUFFIX appended to the name inside the quotes. */
-static char *ident_suffix(const char *quoted, const char *suffix)
-{
-    size_t n = strlen(quoted);
-    if (n >= 2 && quoted[0] == '"')
-        return xasprintf("%.*s%s\"", (int)(n - 1), quoted, suffix);
-    return xasprintf("%s%s", quoted, suffix);
-}
-
 /* The text of a definition without trailing blanks and semicolon. */
 static int deflen(const char *def)
 {
@@ -45,7 +37,7 @@ static int deflen(const char *def)
 
 /* ---- words ---- */
 
-static const char *obj_word(const struct cat_object *o)
+const char *sqld_obj_word(const struct cat_object *o)
 {
     switch (o->kind) {
     case CAT_SCHEMA: return "SCHEMA";
@@ -68,232 +60,6 @@ static const char *obj_word(const struct cat_object *o)
     case CAT_EVENT_TRIGGER: return "EVENT TRIGGER";
     default: return "";
     }
-}
-
-/* The object word GRANT/REVOKE use. */
-static const char *grant_word(const struct cat_object *o)
-{
-    switch (o->kind) {
-    case CAT_TABLE:
-    case CAT_VIEW:
-    case CAT_MATVIEW: return "TABLE";
-    case CAT_FUNCTION: return CAT_AS(cat_function, o)->prokind == 'p' ? "PROCEDURE" : "FUNCTION";
-    default: return obj_word(o);
-    }
-}
-
-static const char *owner_sql(const struct cat_object *o)
-{
-    return o->owner ? o->owner : "CURRENT_USER";
-}
-
-/* ---- privileges ---- */
-
-static int cmp_item_key(const struct cat_acl_item *x, const struct cat_acl_item *y)
-{
-    int c = strcmp(x->grantee, y->grantee);
-    if (!c)
-        c = strcmp(x->privilege, y->privilege);
-    if (!c)
-        c = strcmp(x->grantor ? x->grantor : "", y->grantor ? y->grantor : "");
-    return c;
-}
-
-static const struct cat_acl_item *acl_find(const struct cat_acl *acl, const struct cat_acl_item *it)
-{
-    for (size_t i = 0; i < acl->nr; i++)
-        if (!cmp_item_key(&acl->v[i], it))
-            return &acl->v[i];
-    return NULL;
-}
-
-/* One GRANT or REVOKE to write: privileges grouped by grantee, grantor and kind. */
-struct acl_op {
-    int op; /* 0 revoke, 1 revoke grant option, 2 grant, 3 grant with grant option */
-    const struct cat_acl_item *it;
-};
-
-static int cmp_acl_op(const void *p, const void *q)
-{
-    const struct acl_op *x = p, *y = q;
-    if (x->op != y->op)
-        return x->op - y->op;
-    int c = strcmp(x->it->grantee, y->it->grantee);
-    if (!c)
-        c = strcmp(x->it->grantor ? x->it->grantor : "", y->it->grantor ? y->it->grantor : "");
-    if (!c)
-        c = strcmp(x->it->privilege, y->it->privilege);
-    return c;
-}
-
-/*
- * The GRANTs and REVOKEs that turn FROM into TO. PREFIX comes before the
- * verb ("" or "ALTER DEFAULT PRIVILEGES ... "), TARGET after ON; COLUMN makes
- * them column privileges; OWNER is what grantee OWNER is written as.
- */
-static void acl_diff(struct action *act, const char *prefix, const char *target,
-                     const char *column, const struct cat_acl *from, const struct cat_acl *to,
-                     const char *owner, int version)
-{
-    struct acl_op *ops = xcalloc(from->nr + to->nr + 1, sizeof(*ops));
-    size_t n = 0;
-    for (size_t i = 0; i < from->nr; i++) {
-        const struct cat_acl_item *b = acl_find(to, &from->v[i]);
-        if (!b)
-            ops[n++] = (struct acl_op){0, &from->v[i]};
-        else if (from->v[i].grantable && !b->grantable)
-            ops[n++] = (struct acl_op){1, &from->v[i]};
-    }
-    for (size_t i = 0; i < to->nr; i++) {
-        const struct cat_acl_item *a = acl_find(from, &to->v[i]);
-        if (!a)
-            ops[n++] = (struct acl_op){to->v[i].grantable ? 3 : 2, &to->v[i]};
-        else if (to->v[i].grantable && !a->grantable)
-            ops[n++] = (struct acl_op){3, &to->v[i]};
-    }
-    qsort(ops, n, sizeof(*ops), cmp_acl_op);
-    for (size_t i = 0; i < n;) {
-        struct strbuf privs = STRBUF_INIT;
-        size_t j = i;
-        for (; j < n && ops[j].op == ops[i].op && !strcmp(ops[j].it->grantee, ops[i].it->grantee) &&
-               sqld_streq0(ops[j].it->grantor, ops[i].it->grantor);
-             j++) {
-            strbuf_addf(&privs, "%s%s", j > i ? ", " : "", ops[j].it->privilege);
-            if (column)
-                strbuf_addf(&privs, " (%s)", column);
-        }
-        const struct cat_acl_item *it = ops[i].it;
-        const char *who = !strcmp(it->grantee, "OWNER") ? owner : it->grantee;
-        struct strbuf by = STRBUF_INIT;
-        /* GRANTED BY in GRANT and REVOKE: PG 14+ (before, the grant is the applying role's) */
-        if (it->grantor && !*prefix && version >= 140000)
-            strbuf_addf(&by, " GRANTED BY %s", it->grantor);
-        if (ops[i].op < 2)
-            sqld_stmt(act, 0, NULL, "%sREVOKE %s%s ON %s FROM %s%s", prefix,
-                      ops[i].op == 1 ? "GRANT OPTION FOR " : "", privs.buf, target, who, by.buf);
-        else
-            sqld_stmt(act, 0, NULL, "%sGRANT %s ON %s TO %s%s%s", prefix, privs.buf, target, who,
-                      ops[i].op == 3 ? " WITH GRANT OPTION" : "", by.buf);
-        strbuf_release(&privs);
-        strbuf_release(&by);
-        i = j;
-    }
-    free(ops);
-}
-
-static char defacl_objtype(enum cat_kind kind)
-{
-    switch (kind) {
-    case CAT_TABLE:
-    case CAT_VIEW:
-    case CAT_MATVIEW: return 'r';
-    case CAT_SEQUENCE: return 'S';
-    case CAT_FUNCTION: return 'f';
-    case CAT_TYPE: return 'T';
-    case CAT_SCHEMA: return 'n';
-    default: return 0;
-    }
-}
-
-static int acl_index(char objtype)
-{
-    switch (objtype) {
-    case 'r': return 0;
-    case 'S': return 1;
-    case 'f': return 2;
-    case 'T': return 3;
-    default: return 4;
-    }
-}
-
-static int cmp_item(const void *p, const void *q)
-{
-    const struct cat_acl_item *x = p, *y = q;
-    int c = cmp_item_key(x, y);
-    return c ? c : (int)x->grantable - (int)y->grantable;
-}
-
-/*
- * The privileges a new object gets in A: the kind's defaults, replaced by
- * A's global default privileges and extended by its schema's, for the role
- * that creates it. *OUT's items are malloc'd (free out->v).
- */
-static void initial_acl(struct differ *d, const struct cat_object *o, struct cat_acl *out)
-{
-    char t = defacl_objtype(o->kind);
-    const struct cat_acl *base = &d->a->acldefault[acl_index(t)];
-    const struct cat_acl *extra = NULL;
-    for (size_t i = 0; i < d->a->ndefacls; i++) {
-        const struct cat_defacl *x = d->a->defacls[i];
-        if (x->objtype != t || !(d->a->owner ? sqld_streq0(x->role, o->owner) : !x->role))
-            continue;
-        if (!x->in_schema)
-            base = &x->obj.acl;
-        else if (o->schema && !strcmp(x->in_schema, o->schema))
-            extra = &x->obj.acl;
-    }
-    out->nr = 0;
-    out->v = xcalloc(base->nr + (extra ? extra->nr : 0) + 1, sizeof(*out->v));
-    for (size_t i = 0; i < base->nr; i++)
-        out->v[out->nr++] = base->v[i];
-    for (size_t i = 0; extra && i < extra->nr; i++)
-        if (!acl_find(out, &extra->v[i]))
-            out->v[out->nr++] = extra->v[i];
-    qsort(out->v, out->nr, sizeof(*out->v), cmp_item);
-}
-
-/* Owner, privileges and comment of an object: from A's (or a new object's) to B's. */
-void sqld_attrs(struct differ *d, struct action *act, const struct cat_object *a,
-                  const struct cat_object *b)
-{
-    if (b->owner && (!a || !sqld_streq0(a->owner, b->owner)) && b->kind != CAT_EXTENSION)
-        sqld_stmt(act, 0, NULL, "ALTER %s %s OWNER TO %s", obj_word(b), b->ident, b->owner);
-    if (catalog_acl_kind(b->kind) >= 0) {
-        char *target = xasprintf("%s %s", grant_word(b), b->ident);
-        if (a) {
-            acl_diff(act, "", target, NULL, &a->acl, &b->acl, owner_sql(b), d->a->server_version);
-        } else {
-            struct cat_acl init;
-            initial_acl(d, b, &init);
-            acl_diff(act, "", target, NULL, &init, &b->acl, owner_sql(b), d->a->server_version);
-            free(init.v);
-        }
-        free(target);
-    }
-    if (!sqld_streq0(a ? a->comment : NULL, b->comment)) {
-        struct strbuf sb = STRBUF_INIT;
-        if (b->comment)
-            sqld_add_lit(&sb, b->comment);
-        sqld_stmt(act, 0, NULL, "COMMENT ON %s %s IS %s", obj_word(b), b->ident,
-                  b->comment ? sb.buf : "NULL");
-        strbuf_release(&sb);
-    }
-}
-
-bool sqld_attrs_differ(const struct cat_object *a, const struct cat_object *b)
-{
-    return !sqld_streq0(a->owner, b->owner) || !sqld_streq0(a->comment, b->comment) ||
-           !catalog_acl_equal(&a->acl, &b->acl);
-}
-
-/* Comment and privileges of a column (A's may be NULL: a new column). */
-void sqld_column_attrs(struct differ *d, struct action *act, const char *table,
-                         const struct cat_column *a, const struct cat_column *b,
-                         const struct cat_object *owner_obj)
-{
-    static const struct cat_acl none = {NULL, 0};
-    if (!sqld_streq0(a ? a->comment : NULL, b->comment)) {
-        struct strbuf sb = STRBUF_INIT;
-        if (b->comment)
-            sqld_add_lit(&sb, b->comment);
-        sqld_stmt(act, 0, NULL, "COMMENT ON COLUMN %s.%s IS %s", table, b->name,
-                  b->comment ? sb.buf : "NULL");
-        strbuf_release(&sb);
-    }
-    char *target = xasprintf("TABLE %s", table);
-    acl_diff(act, "", target, b->name, a ? &a->acl : &none, &b->acl, owner_sql(owner_obj),
-             d->a->server_version);
-    free(target);
 }
 
 /* ---- pieces of DDL ---- */
@@ -394,92 +160,6 @@ const struct cat_column *sqld_find_column(const struct cat_column *cols, size_t 
     return NULL;
 }
 
-/* Whether some column of a table in A has type T. */
-static bool type_in_use(struct differ *d, const struct cat_object *t)
-{
-    for (size_t i = 0; i < d->a->nrelations; i++) {
-        const struct cat_object *r = &d->a->relations[i]->obj;
-        for (size_t k = 0; k < r->ndeps; k++)
-            if (r->deps[k].ref == t && r->deps[k].column)
-                return true;
-    }
-    return false;
-}
-
-/* Whether A's items appear in B in the same order (B may have more). */
-static bool is_subsequence(const char **a, size_t na, const char **b, size_t nb)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < na; i++) {
-        while (j < nb && strcmp(a[i], b[j]))
-            j++;
-        if (j++ >= nb)
-            return false;
-    }
-    return true;
-}
-
-static enum state classify_type(struct differ *d, struct pair *p)
-{
-    const struct cat_type *a = CAT_AS(cat_type, p->a), *b = CAT_AS(cat_type, p->b);
-    bool differ = sqld_attrs_differ(p->a, p->b);
-    if (a->typtype != b->typtype)
-        return ST_RECREATE;
-    switch (a->typtype) {
-    case 'e':
-        if (sqld_strlists_equal(a->labels, a->nlabels, b->labels, b->nlabels))
-            break;
-        return is_subsequence(a->labels, a->nlabels, b->labels, b->nlabels) ? ST_ALTER
-                                                                             : ST_RECREATE;
-    case 'c': {
-        /* ADD/DROP/ALTER ATTRIBUTE keep the others in order; a type used by a column cannot change */
-        size_t last = 0;
-        bool changed = false;
-        for (size_t i = 0; i < a->nattrs; i++) {
-            const struct cat_column *x = &a->attrs[i];
-            const struct cat_column *y = sqld_find_column(b->attrs, b->nattrs, x->name);
-            if (!y || strcmp(x->type, y->type) || !sqld_streq0(x->collation, y->collation)) {
-                changed = true;
-                if (!y)
-                    continue;
-            }
-            size_t pos = y - b->attrs;
-            if (pos < last)
-                return ST_RECREATE;
-            last = pos;
-            differ |= !sqld_streq0(x->comment, y->comment);
-        }
-        for (size_t i = 0; i < b->nattrs; i++)
-            if (!sqld_find_column(a->attrs, a->nattrs, b->attrs[i].name)) {
-                changed = true;
-                if (i < last)
-                    return ST_RECREATE;
-            }
-        if (changed && type_in_use(d, p->a))
-            return ST_RECREATE;
-        differ |= changed;
-        break;
-    }
-    case 'd':
-        if (strcmp(a->base, b->base) || !sqld_streq0(a->collation, b->collation))
-            return ST_RECREATE;
-        differ |= !sqld_streq0(a->default_expr, b->default_expr) || a->not_null != b->not_null ||
-                  a->nchecks != b->nchecks;
-        for (size_t i = 0; i < a->nchecks && !differ; i++)
-            differ = strcmp(a->checks[i].name, b->checks[i].name) ||
-                     strcmp(a->checks[i].def, b->checks[i].def) ||
-                     !sqld_streq0(a->checks[i].comment, b->checks[i].comment);
-        break;
-    case 'r':
-        if (!sqld_streq0(a->base, b->base) || !sqld_streq0(a->opclass, b->opclass) ||
-            !sqld_streq0(a->collation, b->collation) || !sqld_streq0(a->canonical, b->canonical) ||
-            !sqld_streq0(a->subdiff, b->subdiff) || !sqld_streq0(a->multirange, b->multirange))
-            return ST_RECREATE;
-        break;
-    }
-    return differ ? ST_ALTER : ST_SAME;
-}
-
 /* A view's new columns extend the old ones (what CREATE OR REPLACE VIEW allows). */
 static bool columns_appended(const struct cat_relation *a, const struct cat_relation *b)
 {
@@ -525,7 +205,7 @@ void sqld_classify(struct differ *d, struct pair *p)
                   !sqld_streq0(CAT_AS(cat_extension, a)->in_schema, CAT_AS(cat_extension, b)->in_schema);
         break;
     case CAT_TYPE:
-        st = classify_type(d, p);
+        st = sqld_classify_type(d, p);
         break;
     case CAT_SEQUENCE: {
         const struct cat_sequence *x = CAT_AS(cat_sequence, a), *y = CAT_AS(cat_sequence, b);
@@ -627,7 +307,7 @@ static void emit_drop(struct differ *d, struct pair *p)
     case CAT_DEFACL:
         break; /* an ALTER of default privileges: sqld_emit */
     default:
-        sqld_stmt(act, hz, reason, "DROP %s %s", obj_word(o), o->ident);
+        sqld_stmt(act, hz, reason, "DROP %s %s", sqld_obj_word(o), o->ident);
         break;
     }
     free(reason);
@@ -652,92 +332,6 @@ static void owned_by(struct differ *d, const struct cat_sequence *s)
     sqld_wait(act, CAT_TABLE, s->owned_table, s->owned_column);
     sqld_stmt(act, 0, NULL, "ALTER SEQUENCE %s OWNED BY %s.%s", s->obj.ident, s->owned_table,
               s->owned_column);
-}
-
-static void domain_check_add(struct differ *d, struct action *act, const char *domain,
-                             const struct cat_domain_check *c, bool existed)
-{
-    bool novalid = strstr(c->def, " NOT VALID") != NULL;
-    if (existed && !novalid && !d->opts.plain_constraints) {
-        sqld_stmt(act, 0, NULL, "ALTER DOMAIN %s ADD CONSTRAINT %s %s NOT VALID", domain, c->name, c->def);
-        sqld_stmt_notx(act, 0, NULL, "ALTER DOMAIN %s VALIDATE CONSTRAINT %s", domain, c->name);
-    } else {
-        char *why = xasprintf("checks every column of domain %s", domain);
-        sqld_stmt(act, existed && !novalid ? SQLDIFF_FULL_SCAN : 0, why,
-                  "ALTER DOMAIN %s ADD CONSTRAINT %s %s", domain, c->name, c->def);
-        free(why);
-    }
-    if (c->comment) {
-        struct strbuf sb = STRBUF_INIT;
-        sqld_add_lit(&sb, c->comment);
-        sqld_stmt(act, 0, NULL, "COMMENT ON CONSTRAINT %s ON DOMAIN %s IS %s", c->name, domain, sb.buf);
-        strbuf_release(&sb);
-    }
-}
-
-static void create_type(struct differ *d, struct action *act, const struct cat_type *t)
-{
-    struct strbuf sb = STRBUF_INIT;
-    switch (t->typtype) {
-    case 'e':
-        for (size_t i = 0; i < t->nlabels; i++)
-            strbuf_addf(&sb, "%s%s", i ? ", " : "", t->labels[i]);
-        sqld_stmt(act, 0, NULL, "CREATE TYPE %s AS ENUM (%s)", t->obj.ident, sb.buf);
-        break;
-    case 'c':
-        for (size_t i = 0; i < t->nattrs; i++) {
-            strbuf_addf(&sb, "%s%s %s", i ? ", " : "", t->attrs[i].name, t->attrs[i].type);
-            if (t->attrs[i].collation)
-                strbuf_addf(&sb, " COLLATE %s", t->attrs[i].collation);
-        }
-        sqld_stmt(act, 0, NULL, "CREATE TYPE %s AS (%s)", t->obj.ident, sb.buf);
-        for (size_t i = 0; i < t->nattrs; i++)
-            if (t->attrs[i].comment) {
-                strbuf_reset(&sb);
-                sqld_add_lit(&sb, t->attrs[i].comment);
-                sqld_stmt(act, 0, NULL, "COMMENT ON COLUMN %s.%s IS %s", t->obj.ident,
-                          t->attrs[i].name, sb.buf);
-            }
-        break;
-    case 'd':
-        strbuf_addf(&sb, "CREATE DOMAIN %s AS %s", t->obj.ident, t->base);
-        if (t->collation)
-            strbuf_addf(&sb, " COLLATE %s", t->collation);
-        if (t->default_expr)
-            strbuf_addf(&sb, " DEFAULT %s", t->default_expr);
-        if (t->not_null)
-            strbuf_addstr(&sb, " NOT NULL");
-        for (size_t i = 0; i < t->nchecks; i++)
-            if (!strstr(t->checks[i].def, " NOT VALID"))
-                strbuf_addf(&sb, " CONSTRAINT %s %s", t->checks[i].name, t->checks[i].def);
-        sqld_stmt(act, 0, NULL, "%s", sb.buf);
-        for (size_t i = 0; i < t->nchecks; i++) {
-            if (strstr(t->checks[i].def, " NOT VALID")) {
-                domain_check_add(d, act, t->obj.ident, &t->checks[i], false);
-            } else if (t->checks[i].comment) {
-                strbuf_reset(&sb);
-                sqld_add_lit(&sb, t->checks[i].comment);
-                sqld_stmt(act, 0, NULL, "COMMENT ON CONSTRAINT %s ON DOMAIN %s IS %s",
-                          t->checks[i].name, t->obj.ident, sb.buf);
-            }
-        }
-        break;
-    case 'r':
-        strbuf_addf(&sb, "SUBTYPE = %s", t->base);
-        if (t->opclass)
-            strbuf_addf(&sb, ", SUBTYPE_OPCLASS = %s", t->opclass);
-        if (t->collation)
-            strbuf_addf(&sb, ", COLLATION = %s", t->collation);
-        if (t->canonical)
-            strbuf_addf(&sb, ", CANONICAL = %s", t->canonical);
-        if (t->subdiff)
-            strbuf_addf(&sb, ", SUBTYPE_DIFF = %s", t->subdiff);
-        if (t->multirange) /* PG 14+ */
-            strbuf_addf(&sb, ", MULTIRANGE_TYPE_NAME = %s", t->multirange);
-        sqld_stmt(act, 0, NULL, "CREATE TYPE %s AS RANGE (%s)", t->obj.ident, sb.buf);
-        break;
-    }
-    strbuf_release(&sb);
 }
 
 static void view_columns(struct differ *d, struct action *act, const struct cat_relation *a,
@@ -826,7 +420,7 @@ static void emit_create(struct differ *d, struct pair *p)
         break;
     }
     case CAT_TYPE:
-        create_type(d, act, CAT_AS(cat_type, o));
+        sqld_create_type(d, act, CAT_AS(cat_type, o));
         sqld_attrs(d, act, NULL, o);
         break;
     case CAT_SEQUENCE:
@@ -882,126 +476,7 @@ static void emit_create(struct differ *d, struct pair *p)
     }
 }
 
-/* ---- types re-created by swapping ---- */
-
-static void emit_swap(struct differ *d, struct pair *p)
-{
-    const struct cat_type *a = CAT_AS(cat_type, p->a), *b = CAT_AS(cat_type, p->b);
-    char *old_name = ident_suffix(a->obj.name, "__dbtool_old");
-    char *old_ident = xasprintf("%s.%s", a->obj.schema, old_name);
-    char *why = xasprintf("re-creates type %s: values that do not convert make it fail, columns of "
-                          "it are rewritten", b->obj.ident);
-    struct action *act = sqld_action(d, PH_CREATE, &b->obj, NULL, true);
-    sqld_source(act, &b->obj, SRC_ALL, NULL);
-    sqld_stmt(act, SQLDIFF_DATA_LOSS, why, "ALTER %s %s RENAME TO %s", obj_word(&a->obj),
-              a->obj.ident, old_name);
-    create_type(d, act, b);
-    sqld_attrs(d, act, NULL, &b->obj);
-    struct action *fin = sqld_action(d, PH_FINAL, &a->obj, NULL, true);
-    sqld_source(fin, &a->obj, SRC_ALL, NULL);
-    sqld_stmt(fin, 0, NULL, "DROP %s %s", obj_word(&a->obj), old_ident);
-    free(old_name);
-    free(old_ident);
-    free(why);
-}
-
 /* ---- alterations ---- */
-
-static void alter_type(struct differ *d, struct action *act, const struct cat_type *a,
-                       const struct cat_type *b)
-{
-    const char *id = b->obj.ident;
-    struct strbuf sb = STRBUF_INIT;
-    switch (a->typtype) {
-    case 'e':
-        for (size_t i = 0; i < b->nlabels; i++) {
-            bool known = false;
-            for (size_t k = 0; k < a->nlabels && !known; k++)
-                known = !strcmp(a->labels[k], b->labels[i]);
-            if (known)
-                continue;
-            /* the new value must be committed before later statements may use it */
-            if (i)
-                sqld_stmt_notx(act, 0, NULL, "ALTER TYPE %s ADD VALUE %s AFTER %s", id,
-                               b->labels[i], b->labels[i - 1]);
-            else
-                sqld_stmt_notx(act, 0, NULL, "ALTER TYPE %s ADD VALUE %s BEFORE %s", id,
-                               b->labels[i], b->labels[1]);
-        }
-        break;
-    case 'c':
-        for (size_t i = 0; i < a->nattrs; i++) {
-            const struct cat_column *x = &a->attrs[i], *y = sqld_find_column(b->attrs, b->nattrs, x->name);
-            if (!y) {
-                sqld_stmt(act, 0, NULL, "ALTER TYPE %s DROP ATTRIBUTE %s", id, x->name);
-            } else if (strcmp(x->type, y->type) || !sqld_streq0(x->collation, y->collation)) {
-                strbuf_reset(&sb);
-                if (y->collation)
-                    strbuf_addf(&sb, " COLLATE %s", y->collation);
-                sqld_stmt(act, 0, NULL, "ALTER TYPE %s ALTER ATTRIBUTE %s TYPE %s%s", id, x->name,
-                          y->type, sb.buf);
-            }
-        }
-        for (size_t i = 0; i < b->nattrs; i++) {
-            const struct cat_column *y = &b->attrs[i], *x = sqld_find_column(a->attrs, a->nattrs, y->name);
-            if (!x) {
-                strbuf_reset(&sb);
-                if (y->collation)
-                    strbuf_addf(&sb, " COLLATE %s", y->collation);
-                sqld_stmt(act, 0, NULL, "ALTER TYPE %s ADD ATTRIBUTE %s %s%s", id, y->name, y->type,
-                          sb.buf);
-            }
-            if (!sqld_streq0(x ? x->comment : NULL, y->comment)) {
-                strbuf_reset(&sb);
-                if (y->comment)
-                    sqld_add_lit(&sb, y->comment);
-                sqld_stmt(act, 0, NULL, "COMMENT ON COLUMN %s.%s IS %s", id, y->name,
-                          y->comment ? sb.buf : "NULL");
-            }
-        }
-        break;
-    case 'd':
-        if (!sqld_streq0(a->default_expr, b->default_expr)) {
-            if (b->default_expr)
-                sqld_stmt(act, 0, NULL, "ALTER DOMAIN %s SET DEFAULT %s", id, b->default_expr);
-            else
-                sqld_stmt(act, 0, NULL, "ALTER DOMAIN %s DROP DEFAULT", id);
-        }
-        if (a->not_null && !b->not_null)
-            sqld_stmt(act, 0, NULL, "ALTER DOMAIN %s DROP NOT NULL", id);
-        for (size_t i = 0; i < a->nchecks; i++) {
-            bool keep = false;
-            for (size_t k = 0; k < b->nchecks && !keep; k++)
-                keep = !strcmp(a->checks[i].name, b->checks[k].name) &&
-                       !strcmp(a->checks[i].def, b->checks[k].def);
-            if (!keep)
-                sqld_stmt(act, 0, NULL, "ALTER DOMAIN %s DROP CONSTRAINT %s", id, a->checks[i].name);
-        }
-        for (size_t k = 0; k < b->nchecks; k++) {
-            const struct cat_domain_check *old = NULL;
-            for (size_t i = 0; i < a->nchecks && !old; i++)
-                if (!strcmp(a->checks[i].name, b->checks[k].name) &&
-                    !strcmp(a->checks[i].def, b->checks[k].def))
-                    old = &a->checks[i];
-            if (!old) {
-                domain_check_add(d, act, id, &b->checks[k], true);
-            } else if (!sqld_streq0(old->comment, b->checks[k].comment)) {
-                strbuf_reset(&sb);
-                if (b->checks[k].comment)
-                    sqld_add_lit(&sb, b->checks[k].comment);
-                sqld_stmt(act, 0, NULL, "COMMENT ON CONSTRAINT %s ON DOMAIN %s IS %s",
-                          b->checks[k].name, id, b->checks[k].comment ? sb.buf : "NULL");
-            }
-        }
-        if (!a->not_null && b->not_null) {
-            char *why = xasprintf("checks every column of domain %s", id);
-            sqld_stmt(act, SQLDIFF_FULL_SCAN, why, "ALTER DOMAIN %s SET NOT NULL", id);
-            free(why);
-        }
-        break;
-    }
-    strbuf_release(&sb);
-}
 
 static void alter_object(struct differ *d, struct pair *p)
 {
@@ -1046,7 +521,7 @@ static void alter_object(struct differ *d, struct pair *p)
         break;
     }
     case CAT_TYPE:
-        alter_type(d, act, CAT_AS(cat_type, a), CAT_AS(cat_type, b));
+        sqld_alter_type(d, act, CAT_AS(cat_type, a), CAT_AS(cat_type, b));
         break;
     case CAT_SEQUENCE: {
         const struct cat_sequence *x = CAT_AS(cat_sequence, a), *y = CAT_AS(cat_sequence, b);
@@ -1062,7 +537,7 @@ static void alter_object(struct differ *d, struct pair *p)
     case CAT_VIEW:
     case CAT_MATVIEW: {
         const struct cat_relation *x = CAT_AS(cat_relation, a), *y = CAT_AS(cat_relation, b);
-        char *what = xasprintf("%s %s", obj_word(b), b->ident);
+        char *what = xasprintf("%s %s", sqld_obj_word(b), b->ident);
         if (strcmp(x->def, y->def) || x->ncolumns != y->ncolumns) {
             /* CREATE OR REPLACE VIEW resets the options: set them again */
             sqld_stmt(act, 0, NULL, "CREATE OR REPLACE VIEW %s AS\n%.*s", b->ident, deflen(y->def), y->def);
@@ -1109,38 +584,16 @@ static void alter_object(struct differ *d, struct pair *p)
     sqld_attrs(d, act, a, b);
 }
 
-/* Default privileges: from A's entry (or the built-in default) to B's, at the end. */
-static void emit_defacl(struct differ *d, struct pair *p)
-{
-    static const struct cat_acl none = {NULL, 0};
-    const struct cat_defacl *x = CAT_AS(cat_defacl, p->a ? p->a : p->b);
-    const struct cat_acl *base = x->in_schema ? &none : &d->a->acldefault[acl_index(x->objtype)];
-    const struct cat_acl *from = p->a ? &p->a->acl : base, *to = p->b ? &p->b->acl : base;
-    struct strbuf prefix = STRBUF_INIT;
-    const char *word = strrchr(x->obj.ident, ' ') + 1;
-    if (p->implicit_drop)
-        return;
-    strbuf_addstr(&prefix, "ALTER DEFAULT PRIVILEGES ");
-    if (x->role)
-        strbuf_addf(&prefix, "FOR ROLE %s ", x->role);
-    if (x->in_schema)
-        strbuf_addf(&prefix, "IN SCHEMA %s ", x->in_schema);
-    struct action *act = sqld_action(d, PH_FINAL, &x->obj, NULL, false);
-    acl_diff(act, prefix.buf, word, NULL, from, to, x->role ? x->role : "CURRENT_USER",
-             d->a->server_version);
-    strbuf_release(&prefix);
-}
-
 void sqld_emit(struct differ *d, struct pair *p)
 {
     const struct cat_object *o = p->a ? p->a : p->b;
     if (o->kind == CAT_DEFACL) {
         if (p->state != ST_SAME)
-            emit_defacl(d, p);
+            sqld_emit_defacl(d, p);
         return;
     }
     if (p->swap) {
-        emit_swap(d, p);
+        sqld_emit_swap(d, p);
         return;
     }
     if (p->state == ST_DROP || p->state == ST_RECREATE)

@@ -1,7 +1,8 @@
 /*
  * sqldiff_int.h — what the differ's engine (sqldiff.c: pairing,
- * propagation, ordering, output) and its DDL (sqldiff_ddl.c: what changed
- * in each kind of object and the statements for it) share. Not an API.
+ * propagation, ordering, output) and its DDL (sqldiff_ddl.c and, by noun,
+ * sqldiff_table.c, sqldiff_type.c, sqldiff_acl.c: what changed in each kind
+ * of object and the statements for it) share. Not an API.
  */
 #ifndef DBTOOL_SQLDIFF_INT_H
 #define DBTOOL_SQLDIFF_INT_H
@@ -124,6 +125,17 @@ void sqld_add_lit(struct strbuf *sb, const char *s);
 bool sqld_strlists_equal(const char **a, size_t na, const char **b, size_t nb);
 const struct cat_column *sqld_find_column(const struct cat_column *cols, size_t n,
                                           const char *name);
+/* CREATE/DROP/COMMENT word of an object's kind: TABLE, DOMAIN, PROCEDURE, ... */
+const char *sqld_obj_word(const struct cat_object *o);
+/* START WITH ... [NO] CYCLE (AS type first when WITH_TYPE). */
+void sqld_seqopts_sql(struct strbuf *sb, const struct cat_seqopts *o, bool with_type);
+/* The options that differ, each as " SET X v" (SET "SET ") or " X v"; whether any. */
+bool sqld_seqopts_changes(struct strbuf *sb, const struct cat_seqopts *a,
+                          const struct cat_seqopts *b, const char *set);
+/* ALTER WHAT RESET (...) / SET (...) from reloptions A to B. */
+void sqld_options_diff(struct action *act, const char *what, const char *a, const char *b);
+
+/* ---- sqldiff_acl.c ---- */
 /* Whether owner, privileges or comment differ. */
 bool sqld_attrs_differ(const struct cat_object *a, const struct cat_object *b);
 /* Owner, privileges and comment from A's (NULL: a new object's) to B's. */
@@ -133,13 +145,16 @@ void sqld_attrs(struct differ *d, struct action *act, const struct cat_object *a
 void sqld_column_attrs(struct differ *d, struct action *act, const char *table,
                        const struct cat_column *a, const struct cat_column *b,
                        const struct cat_object *owner_obj);
-/* START WITH ... [NO] CYCLE (AS type first when WITH_TYPE). */
-void sqld_seqopts_sql(struct strbuf *sb, const struct cat_seqopts *o, bool with_type);
-/* The options that differ, each as " SET X v" (SET "SET ") or " X v"; whether any. */
-bool sqld_seqopts_changes(struct strbuf *sb, const struct cat_seqopts *a,
-                          const struct cat_seqopts *b, const char *set);
-/* ALTER WHAT RESET (...) / SET (...) from reloptions A to B. */
-void sqld_options_diff(struct action *act, const char *what, const char *a, const char *b);
+/* Default privileges: from A's entry (or the built-in default) to B's, at the end. */
+void sqld_emit_defacl(struct differ *d, struct pair *p);
+
+/* ---- sqldiff_type.c ---- */
+enum state sqld_classify_type(struct differ *d, struct pair *p);
+void sqld_create_type(struct differ *d, struct action *act, const struct cat_type *t);
+void sqld_alter_type(struct differ *d, struct action *act, const struct cat_type *a,
+                     const struct cat_type *b);
+/* A re-created type: renamed aside and created (create phase), the old one dropped (final). */
+void sqld_emit_swap(struct differ *d, struct pair *p);
 
 /* ---- sqldiff_table.c ---- */
 enum state sqld_classify_table(struct differ *d, struct pair *p);
