@@ -107,7 +107,8 @@ static int sub_hash(int argc, char **argv)
 static int sub_diff(int argc, char **argv)
 {
     static const char *const u[] = {
-        "dbtool schema diff [--format sql|json] [--plain-constraints] [--blocking-indexes] FROM TO",
+        "dbtool schema diff [--format sql|json] [--owner] [--plain-constraints] [--blocking-indexes]\n"
+        "                   FROM TO",
         "",
         "Print the DDL that turns the schema of database FROM into the schema of database TO\n"
         "(both URLs). Drops come first (dependents before what they depend on), then\n"
@@ -120,9 +121,11 @@ static int sub_diff(int argc, char **argv)
         "validated after, SET NOT NULL goes through a validated CHECK, indexes (and UNIQUE or\n"
         "PRIMARY KEY) on existing tables are built CONCURRENTLY outside a transaction.",
         "SQL output runs as is with psql -f or dbtool sql -f: statements in BEGIN/COMMIT\n"
-        "blocks, those that cannot run in a transaction between them. Hazards (data-loss,\n"
+        "blocks, and between them those that must run outside a transaction (CONCURRENTLY,\n"
+        "VALIDATE CONSTRAINT, a new enum value later statements use). Hazards (data-loss,\n"
         "table-rewrite, full-scan-under-lock, blocking-index-build, mass-drop) are printed\n"
-        "as SQL comments above their statements and, as a report, on stderr.",
+        "as SQL comments above their statements and, as a report, on stderr, with notes on\n"
+        "what the DDL cannot do (a column order that differs).",
         "Exit status: 0 no difference, 1 differences, 3 a missing URL, 9 bad usage,\n"
         "13 a database could not be read.",
         NULL};
