@@ -45,6 +45,7 @@ static const struct applet applets[] = {
      APPLET_STRICT | APPLET_LINK},
     {"postgres-init", cmd_postgres_init, "make a local cluster ready and print or export its URL",
      APPLET_STRICT | APPLET_LINK},
+    {"schema", cmd_schema, "read a schema from pg_catalog: canonical dump, hash, DDL diff", 0},
     {"sql", cmd_sql, "run SQL scripts like psql -f, in-process (\\i, \\set, COPY, \\if ...)", APPLET_STRICT},
 };
 
