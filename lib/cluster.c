@@ -897,8 +897,9 @@ static int build_data_dir(struct cluster *c, const char *dir, const char *log)
 {
     struct child ch = CHILD_INIT;
     char *initdb = path_join(c->bindir, "initdb");
+    /* no --no-instructions: PostgreSQL 13's initdb rejects it, and the
+     * "Success. You can now start..." text only reaches LOG */
     initdb_args(c, &ch.args, initdb, dir);
-    strvec_push(&ch.args, "--no-instructions");
     free(initdb);
     int r = run_logged(c, &ch, "initdb", log);
     child_clear(&ch);
