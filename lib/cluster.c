@@ -716,13 +716,17 @@ bool cluster_lib_installed(const struct cluster *c, const char *name)
     free(cands[1]);
     if (found)
         return true;
-    /* ask pg_config where the server's libraries are */
+    /*
+     * Ask the server's own pg_config where its libraries are (Debian's
+     * /usr/lib/postgresql/N/lib is found above already). Never the pg_config
+     * on PATH: that is another installation, whose pg_cron this server
+     * cannot load (the preflight would pass and the server die at start).
+     */
     char *pgc = path_join(c->bindir, "pg_config");
-    char *prog = access(pgc, X_OK) == 0 ? xstrdup(pgc) : find_in_path("pg_config");
-    if (prog) {
+    if (access(pgc, X_OK) == 0) {
         struct child ch = CHILD_INIT;
         struct strbuf out = STRBUF_INIT;
-        strvec_pushl(&ch.args, prog, "--pkglibdir", NULL);
+        strvec_pushl(&ch.args, pgc, "--pkglibdir", NULL);
         ch.err = SPAWN_DEVNULL;
         if (spawn_capture(&ch, &out) == 0) {
             strbuf_trim_trailing(&out);
@@ -733,7 +737,6 @@ bool cluster_lib_installed(const struct cluster *c, const char *name)
         strbuf_release(&out);
         child_clear(&ch);
     }
-    free(prog);
     free(pgc);
     return found;
 }

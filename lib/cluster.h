@@ -65,7 +65,11 @@ pid_t cluster_running_pid(const char *data_dir);
  */
 int cluster_single_user(struct cluster *c, const char *dir, const char *db, const char *sql,
                         const char *log);
-/* Whether the shared library NAME (e.g. "pg_cron") is installed for C's server. */
+/*
+ * Whether the shared library NAME (e.g. "pg_cron") is installed for C's
+ * server: in its pkglibdir (bindir/../lib/postgresql, bindir/../lib, or what
+ * bindir/pg_config says), never another installation's.
+ */
 bool cluster_lib_installed(const struct cluster *c, const char *name);
 /* Check each preload library of C is installed; prints how to turn it off. 0 / -1. */
 int cluster_check_preload(struct cluster *c);
