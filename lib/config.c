@@ -46,6 +46,7 @@ static const struct setting settings[CFG__N] = {
     [CFG_HECTIC_LOG] = {"HECTIC_LOG", "log", T_STR},
     [CFG_PG_OS_USER] = {"PG_OS_USER", "postgres.os_user", T_STR},
     [CFG_PG_BINDIR] = {"PG_BINDIR", "postgres.bindir", T_PATH},
+    [CFG_PG_CLIENT_BINDIR] = {"PG_CLIENT_BINDIR", "postgres.client_bindir", T_PATH},
     [CFG_STAGING_SSH_HOST] = {"STAGING_SSH_HOST", "staging.ssh_host", T_STR},
     [CFG_STAGING_DB_URL] = {"STAGING_DB_URL", "staging.db_url", T_STR},
     [CFG_STAGING_DUMP_TABLES] = {"STAGING_DUMP_TABLES", "staging.dump_tables", T_LIST_SPACE},
