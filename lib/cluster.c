@@ -136,23 +136,81 @@ char *pg_find_bindir(const char **source)
     return dir;
 }
 
+int pg_program_major(const char *prog)
+{
+    struct child ch = CHILD_INIT;
+    struct strbuf out = STRBUF_INIT;
+    strvec_pushl(&ch.args, prog, "--version", NULL);
+    ch.err = SPAWN_DEVNULL;
+    int major = -1;
+    /* "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" -> 15 */
+    if (spawn_capture(&ch, &out) == 0) {
+        const char *p = strstr(out.buf, "(PostgreSQL) ");
+        if (p && p[13] >= '0' && p[13] <= '9')
+            major = atoi(p + 13);
+    }
+    strbuf_release(&out);
+    child_clear(&ch);
+    return major;
+}
+
+char *pg_client_bindir(const char **source)
+{
+    const char *dir = cfg_get(CFG_PG_CLIENT_BINDIR);
+    if (dir) {
+        if (source)
+            *source = "PG_CLIENT_BINDIR";
+        return xstrdup(dir);
+    }
+    if (source)
+        *source = "the server's bin dir";
+    return pg_find_bindir(NULL);
+}
+
+/*
+ * Client programs come from PG_CLIENT_BINDIR or the server's own bin dir,
+ * never from PATH: Debian's /usr/bin/pg_dump is a wrapper that picks a
+ * version by its own rules, and pg_dump/pg_basebackup refuse (or worse,
+ * misread) a server newer than themselves.
+ */
 char *pg_program(const char *name)
 {
     const char *src;
-    char *dir = pg_find_bindir(&src);
-    if (!dir)
+    char *sdir = pg_find_bindir(&src);
+    if (!sdir)
         die(EXIT_NO_PROGRAM, "PostgreSQL server programs not found: put 'postgres' in PATH, "
                              "or set PG_BINDIR to the directory holding initdb and postgres");
-    char *p = path_join(dir, name);
-    free(dir);
+    const char *cdir = cfg_get(CFG_PG_CLIENT_BINDIR);
+    char *p = path_join(cdir ? cdir : sdir, name);
+    char *server = path_join(sdir, "postgres");
+    int smajor = -1;
     if (access(p, X_OK) < 0) {
-        char *inpath = find_in_path(name);
-        if (inpath) {
-            free(p);
-            return inpath;
-        }
-        die(EXIT_NO_PROGRAM, "required program '%s' not found (looked in %s and PATH)", p, src);
+        smajor = pg_program_major(server);
+        struct strbuf want = STRBUF_INIT;
+        if (smajor > 0)
+            strbuf_addf(&want, "the client programs of PostgreSQL %d or newer (e.g. Debian's postgresql-client-%d)",
+                        smajor, smajor);
+        else
+            strbuf_addstr(&want, "the client programs of the server's PostgreSQL version or newer");
+        if (cdir)
+            die(EXIT_NO_PROGRAM, "'%s' not found in PG_CLIENT_BINDIR '%s': install %s and point "
+                                 "PG_CLIENT_BINDIR at their bin dir", name, cdir, want.buf);
+        die(EXIT_NO_PROGRAM, "'%s' not found in the server's bin dir '%s' (found via %s): install %s "
+                             "and set PG_CLIENT_BINDIR to their bin dir", name, sdir, src, want.buf);
     }
+    if (cdir) {
+        /* another installation: it must be at least as new as the server */
+        int cmajor = pg_program_major(p);
+        smajor = pg_program_major(server);
+        if (cmajor > 0 && smajor > 0 && cmajor < smajor)
+            die(EXIT_NO_PROGRAM, "'%s' is PostgreSQL %d, older than the server (PostgreSQL %d, %s), "
+                                 "which it cannot work with: install the client programs of PostgreSQL %d or newer "
+                                 "(e.g. Debian's postgresql-client-%d) and set PG_CLIENT_BINDIR to their "
+                                 "bin dir", p, cmajor, smajor, sdir, smajor, smajor);
+        debug(NS, "%s: PostgreSQL %d client for a PostgreSQL %d server", p, cmajor, smajor);
+    }
+    free(server);
+    free(sdir);
     return p;
 }
 

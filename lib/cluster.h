@@ -90,8 +90,17 @@ void cluster_release(struct cluster *c);
  * or NULL; *source says which rule matched.
  */
 char *pg_find_bindir(const char **source);
-/* Path of a PostgreSQL program (e.g. "pg_dump") in the resolved bindir; dies 127 when missing. */
+/*
+ * Path of a PostgreSQL client program (e.g. "pg_dump") in $PG_CLIENT_BINDIR,
+ * else in the server's bin dir (never PATH). Dies 127 with what to install
+ * when it is missing, or when a PG_CLIENT_BINDIR program is of an older major
+ * than the server (pg_dump and pg_basebackup refuse newer servers).
+ */
 char *pg_program(const char *name);
+/* Where client programs come from: $PG_CLIENT_BINDIR, else the server's bin dir (malloc'd or NULL). */
+char *pg_client_bindir(const char **source);
+/* The major version PROG --version reports ("... (PostgreSQL) 17.6" -> 17), or -1. */
+int pg_program_major(const char *prog);
 
 /*
  * `database cleanup`: stop the server and remove the working dir (and a
