@@ -53,7 +53,9 @@ static char *version_of(const char *prog)
 static void check_programs(const char *bindir)
 {
     static const char *const server[] = {"postgres", "initdb"};
-    static const char *const client[] = {"pg_dump", "pg_basebackup", "psql"};
+    static const struct {
+        const char *name, *user;
+    } client[] = {{"pg_dump", "database diff"}, {"pg_basebackup", "database backup"}};
     for (size_t i = 0; i < ARRAY_SIZE(server); i++) {
         char *p = path_join(bindir, server[i]);
         char *v = version_of(p);
@@ -64,14 +66,28 @@ static void check_programs(const char *bindir)
         free(v);
         free(p);
     }
+    /* the pairing pg_program() enforces: clients from PG_CLIENT_BINDIR or the server's dir, not older */
+    const char *csrc;
+    char *cdir = pg_client_bindir(&csrc);
+    char *pg = path_join(bindir, "postgres");
+    int smajor = pg_program_major(pg);
+    free(pg);
     for (size_t i = 0; i < ARRAY_SIZE(client); i++) {
-        char *p = path_join(bindir, client[i]);
-        if (access(p, X_OK) == 0)
-            report(0, client[i], "%s", p);
+        const char *n = client[i].name;
+        char *p = path_join(cdir, n);
+        int cmajor = access(p, X_OK) == 0 ? pg_program_major(p) : -1;
+        if (access(p, X_OK) < 0)
+            report(1, n, "not in %s (%s): `%s` needs it; install the client programs of PostgreSQL %d or newer "
+                   "and set PG_CLIENT_BINDIR to their bin dir", cdir, csrc, client[i].user, smajor);
+        else if (cmajor > 0 && smajor > 0 && cmajor < smajor)
+            report(1, n, "%s is PostgreSQL %d, older than the server (%d): `%s` refuses it; install the "
+                   "client programs of PostgreSQL %d or newer and set PG_CLIENT_BINDIR to their bin dir",
+                   p, cmajor, smajor, client[i].user, smajor);
         else
-            report(1, client[i], "not in %s: needed by backup/diff/pull_staging", bindir);
+            report(0, n, "%s (PostgreSQL %d for server %d, from %s)", p, cmajor, smajor, csrc);
         free(p);
     }
+    free(cdir);
     char *ssh = find_in_path("ssh");
     if (ssh)
         report(0, "ssh", "%s", ssh);
