@@ -27,6 +27,15 @@ test_expect_success 'set up: deploy with data' '
 '
 U=$(tail -n 1 out)
 export U
+test_expect_code 127 !CLIENT_MATCHES_SERVER 'backup with pg_basebackup older than the server: exit 127' '
+    "$DBTOOL" database backup >out 2>err
+'
+test_expect_success !CLIENT_MATCHES_SERVER '...before anything is written, naming the program, both majors and the fix' '
+    grep -q "pg_basebackup. is PostgreSQL $PG_CLIENT_MAJOR, older than the server (PostgreSQL $PG_SERVER_MAJOR" err &&
+    grep -q "PG_CLIENT_BINDIR" err && ! test -e "$B"
+'
+# the rest builds on a backup: pg_basebackup refuses a newer server
+test_prereq_from_here CLIENT_MATCHES_SERVER
 test_expect_success 'backup writes base.tar.gz, pg_wal.tar.gz and database_name' '
     "$DBTOOL" database backup >out 2>err &&
     test -s "$B/base.tar.gz" && test -s "$B/pg_wal.tar.gz" && test "$(cat "$B/database_name")" = appdb &&
