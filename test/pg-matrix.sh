@@ -12,7 +12,7 @@
 # else from test/pg-fetch.sh (npm). PG_CLIENT_BINDIR is left to the harness
 # (test/lib-pg.sh picks the newest client). Each run's verbose TAP goes to
 # LOGDIR/pg-MAJOR.log (default build/pg-matrix); one summary line per major:
-#   pg-matrix: 17.10 (full): 1234 passed, 0 failed, 12 skipped, 2 files skipped, 402 s
+#   pg-matrix: PostgreSQL 17.10, full suite, 120 s: 854 passed, 0 failed, 150 skipped (1004 tests run, 0 scripts skipped)
 # and a last line with the totals. Exit 1 when any major had a failure.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -22,7 +22,7 @@ if [ "${1:-}" = -l ]; then LOGDIR=$2; shift 2; fi
 mkdir -p "$LOGDIR" || exit 1
 LOGDIR=$(cd "$LOGDIR" && pwd)
 
-tot_p=0 tot_f=0 tot_s=0 rc=0 summary=""
+tot_p=0 tot_f=0 tot_s=0 rc=0 summary="" nmajors=$#
 for arg; do
     major=${arg%%:*}
     scripts=""
@@ -39,7 +39,7 @@ for arg; do
     *) what=$scripts T=$(for g in $(echo "$scripts" | tr , ' '); do ls test/$g; done) ;;
     esac
     log=$LOGDIR/pg-$major.log
-    echo "pg-matrix: PostgreSQL $ver ($bindir): make test ${T:+T=$what}" >&2
+    echo "pg-matrix: PostgreSQL $ver ($bindir): make test${T:+ T=$what}" >&2
     t0=$(date +%s)
     # shellcheck disable=SC2086
     PG_BINDIR=$bindir make test PROVE_FLAGS=-v ${T:+T="$(echo $T)"} >"$log" 2>&1
@@ -54,17 +54,24 @@ for arg; do
         END { printf "%d %d %d %d\n", p, f, s, fs }' "$log")
     p=$1 f=$2 s=$3 fs=$4
     [ "$st" = 0 ] || [ "$f" -gt 0 ] || f=1   # a script that died without a "not ok" line
-    line="pg-matrix: $ver ($what): $p passed, $f failed, $s skipped, $fs files skipped, $secs s"
+    case $what in full) what="full suite" ;; *) what="scripts $what" ;; esac
+    line="pg-matrix: PostgreSQL $ver, $what, $secs s: $p passed, $f failed, $s skipped ($((p + f + s)) tests run, $fs scripts skipped)"
     echo "$line"
     summary="$summary$line
 "
     if [ "$st" != 0 ]; then
         rc=1
-        grep -E '^(not ok|Failed|Result|Files=)|Wstat|Parse errors' "$log" | sed "s/^/pg-matrix: $major: /"
+        # each failed test with (up to 15 lines of) its output, then prove's verdict per script
+        awk '/^not ok [0-9]/ { n = 15; print; next } n > 0 && /^#/ { n--; print; next } { n = 0 }' "$log" |
+            head -n 300 | sed "s/^/pg-matrix: $major: /"
+        grep -E 'Wstat|Parse errors|^Result' "$log" | sed "s/^/pg-matrix: $major: /"
         echo "pg-matrix: $major: full log in $log"
     fi
     tot_p=$((tot_p + p)) tot_f=$((tot_f + f)) tot_s=$((tot_s + s))
 done
-printf '%s' "$summary"
+if [ "$nmajors" -gt 1 ]; then
+    echo "pg-matrix: summary"
+    printf '%s' "$summary"
+fi
 echo "pg-matrix: $tot_p passed, $tot_f failed, $tot_s skipped"
 exit $rc
