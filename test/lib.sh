@@ -2,7 +2,12 @@
 #   . "${0%/*}/lib.sh"
 #   test_expect_success 'description' 'shell body'
 #   test_expect_code 3 'description' 'body whose last command must exit 3'
+#   test_expect_success PREREQ 'description' 'body'   (also test_expect_code 3 PREREQ ...)
 #   test_done
+# Prerequisites (git's test_set_prereq/test_have_prereq): PREREQ is NAME or
+# NAME,NAME (all needed), !NAME negates. A test whose prerequisite is missing
+# prints `ok N - desc # SKIP missing NAME: why` (never a silent pass). lib.sh
+# sets ROOT or NONROOT; lib-pg.sh sets CLIENT_MATCHES_SERVER and PG_CRON.
 # Each script gets its own trash dir ($TRASH, short, under /tmp) removed at exit,
 # even on failure. Bodies run in the current shell with `set -e` semantics off;
 # use `&&` chains, as in git's suite. Output of a failing test is shown as '#' lines.
@@ -87,16 +92,72 @@ _report() { # ok? description
     fi
 }
 
+# ---- prerequisites ----
+_prereqs=" "
+# test_set_prereq NAME: NAME is available.
+test_set_prereq() { _prereqs="$_prereqs$1 "; }
+# test_missing_prereq NAME 'why': NAME is not available; WHY is the skip reason.
+test_missing_prereq() { eval "_prereq_why_$1=\$2"; }
+# test_have_prereq NAME[,NAME...]: all available (!NAME: NAME not available).
+# Sets $test_missing_reason to the first one that is not.
+test_have_prereq() {
+    _save_ifs=$IFS; IFS=,
+    set -- $1
+    IFS=$_save_ifs
+    for _p; do
+        case $_p in
+        !*) case $_prereqs in *" ${_p#!} "*)
+                test_missing_reason="${_p#!} is available (the test needs it missing)"; return 1 ;; esac ;;
+        *) case $_prereqs in *" $_p "*) ;; *)
+                eval "_why=\${_prereq_why_$_p:-not available}"
+                test_missing_reason="missing $_p: $_why"; return 1 ;; esac ;;
+        esac
+    done
+    return 0
+}
+if [ "$(id -u)" = 0 ]; then
+    test_set_prereq ROOT
+    test_missing_prereq NONROOT "runs as root"
+else
+    test_set_prereq NONROOT
+    test_missing_prereq ROOT "needs root"
+fi
+
+# test_prereq_from_here PREREQ: every later test of this script needs PREREQ too
+# (scripts whose remaining tests all build on a step that needs it, e.g. a backup).
+_prereq_rest=""
+test_prereq_from_here() { _prereq_rest="${_prereq_rest:+$_prereq_rest,}$1"; }
+# the prerequisites of a test: its own and those of test_prereq_from_here
+_test_prereq_ok() {
+    _all="$_prereq_rest${1:+${_prereq_rest:+,}$1}"
+    [ -z "$_all" ] || test_have_prereq "$_all"
+}
+
 test_expect_success() {
+    if [ $# = 2 ] && [ -n "$_prereq_rest" ]; then
+        set -- "" "$@"
+    fi
+    if [ $# = 3 ]; then
+        _test_prereq_ok "$1" || { test_skip "$2" "$test_missing_reason"; return 0; }
+        shift
+    fi
     _run_body "$2"
     _report $? "$1"
 }
 
 test_expect_failure_code() { :; }
 
-# test_expect_code CODE 'desc' 'body': the body's status must equal CODE.
+# test_expect_code CODE [PREREQ] 'desc' 'body': the body's status must equal CODE.
 test_expect_code() {
     _want=$1
+    if [ $# = 3 ] && [ -n "$_prereq_rest" ]; then
+        shift
+        set -- "$_want" "" "$@"
+    fi
+    if [ $# = 4 ]; then
+        _test_prereq_ok "$2" || { test_skip "$3" "$test_missing_reason"; return 0; }
+        shift
+    fi
     _run_body "$3"
     _got=$?
     if [ "$_got" = "$_want" ]; then
@@ -107,7 +168,13 @@ test_expect_code() {
     fi
 }
 
+# skip_all REASON: skip the (rest of the) script. Before any test: a skipped
+# script (1..0); after some ran: one skipped test for the rest, so the plan holds.
 skip_all() {
+    if [ "$test_count" -gt 0 ]; then
+        test_skip "the rest of $TEST_NAME" "$1"
+        test_done
+    fi
     printf '1..0 # SKIP %s\n' "$1"
     exit 0
 }

@@ -14,6 +14,22 @@ test_expect_success 'doctor says where throwaway clusters go (DBTOOL_SCRATCH_RAM
     DBTOOL_SCRATCH_DIR=$TRASH/scr LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err &&
     grep -q "^\[ok  \] throwaway clusters .*: $TRASH/scr (" out
 '
+test_expect_success CLIENT_MATCHES_SERVER 'doctor reports the client/server pairing: ok' '
+    LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err &&
+    grep -q "^\[ok  \] pg_dump *$PG_CLIENT_BINDIR/pg_dump (PostgreSQL $PG_CLIENT_MAJOR for server $PG_SERVER_MAJOR, from PG_CLIENT_BINDIR)" out &&
+    grep -q "^\[ok  \] pg_basebackup *$PG_CLIENT_BINDIR/pg_basebackup" out
+'
+test_expect_success !CLIENT_MATCHES_SERVER 'doctor reports the client/server pairing: an older client is a warning' '
+    LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err &&
+    grep -q "^\[warn\] pg_dump *$PG_CLIENT_BINDIR/pg_dump is PostgreSQL $PG_CLIENT_MAJOR, older than the server ($PG_SERVER_MAJOR)" out &&
+    grep -q "^\[warn\] pg_basebackup .*older than the server" out && grep -q "^0 problems found" out
+'
+test_expect_success 'doctor: no client programs beside the server and no PG_CLIENT_BINDIR is a warning naming the fix' '
+    mkdir -p srv && ln -sf "$PG_BINDIR/postgres" "$PG_BINDIR/initdb" srv/ &&
+    (unset PG_CLIENT_BINDIR && PG_BINDIR=$TRASH/srv LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err) &&
+    grep -q "^\[warn\] pg_dump *not in $TRASH/srv (the server.s bin dir): .database diff. needs it" out &&
+    grep -q "PG_CLIENT_BINDIR" out
+'
 test_expect_code 1 'doctor with PG_BINDIR pointing nowhere fails' '
     PG_BINDIR=$TRASH/nowhere LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err
 '
