@@ -56,7 +56,6 @@ static void check_programs(const struct pgbin *bin)
 {
     const char *bindir = bin->bindir;
     static const char *const server[] = {"postgres", "initdb"};
-    static const char *const client[] = {"pg_dump", "pg_basebackup", "psql"};
     for (size_t i = 0; i < ARRAY_SIZE(server); i++) {
         char *p = path_join(bindir, server[i]);
         char *v = version_of(p);
@@ -67,13 +66,28 @@ static void check_programs(const struct pgbin *bin)
         free(v);
         free(p);
     }
+    /* the pairing pgbin_client() enforces: clients from PG_CLIENT_BINDIR or the server's dir, not older */
+    static const struct {
+        const char *name, *user;
+    } client[] = {{"pg_dump", "database diff"}, {"pg_basebackup", "database backup"}};
     const char *cdir = bin->client_bindir ? bin->client_bindir : bindir;
+    const char *csrc = bin->client_bindir ? "PG_CLIENT_BINDIR" : "the server's bin dir";
+    char *pg = path_join(bindir, "postgres");
+    int smajor = pgbin_program_major(pg);
+    free(pg);
     for (size_t i = 0; i < ARRAY_SIZE(client); i++) {
-        char *p = path_join(cdir, client[i]);
-        if (access(p, X_OK) == 0)
-            report(0, client[i], "%s", p);
+        const char *n = client[i].name;
+        char *p = path_join(cdir, n);
+        int cmajor = access(p, X_OK) == 0 ? pgbin_program_major(p) : -1;
+        if (access(p, X_OK) < 0)
+            report(1, n, "not in %s (%s): `%s` needs it; install the client programs of PostgreSQL %d or newer "
+                   "and set PG_CLIENT_BINDIR to their bin dir", cdir, csrc, client[i].user, smajor);
+        else if (cmajor > 0 && smajor > 0 && cmajor < smajor)
+            report(1, n, "%s is PostgreSQL %d, older than the server (%d): `%s` refuses it; install the "
+                   "client programs of PostgreSQL %d or newer and set PG_CLIENT_BINDIR to their bin dir",
+                   p, cmajor, smajor, client[i].user, smajor);
         else
-            report(1, client[i], "not in %s: needed by backup/diff (set PG_CLIENT_BINDIR)", cdir);
+            report(0, n, "%s (PostgreSQL %d for server %d, from %s)", p, cmajor, smajor, csrc);
         free(p);
     }
     char *ssh = find_in_path("ssh");
