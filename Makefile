@@ -6,6 +6,7 @@
 #   make test T='test/t0605*.sh'   only those scripts (test, sanitize, valgrind)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #
+# Tables leave trailing zero fields out (as git does: -Wno-missing-field-initializers).
 # Knobs: DEVELOPER=1 (default on: -Werror), SANITIZE=address,undefined, O=build dir.
 
 VERSION    := 0.2.0
@@ -21,7 +22,7 @@ DEVELOPER  ?= 1
 
 PKGS    := libpq yaml-0.1
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
+ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wmissing-prototypes -Wstrict-prototypes -Wvla \
               -D_GNU_SOURCE -DDBTOOL_VERSION='"$(VERSION)"' -I. -I$(O) \
               $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
