@@ -9,7 +9,7 @@
 # Tables leave trailing zero fields out (as git does: -Wno-missing-field-initializers).
 # Knobs: DEVELOPER=1 (default on: -Werror), SANITIZE=address,undefined, O=build dir.
 
-VERSION    := 0.2.0
+VERSION    := 0.3.0
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 O          ?= build
@@ -86,7 +86,12 @@ $(O)/links: $(O)/dbtool nix/postgres-init.sh
 	@ln -sf ../dbtool $(O)/bin/dbtool
 	@touch $@
 
-$(O)/%.o: %.c
+# Objects are rebuilt when the flags change (VERSION, DEVELOPER, SANITIZE ...), as git's GIT-CFLAGS.
+$(O)/CFLAGS: FORCE
+	@mkdir -p $(O)
+	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ 2>/dev/null || echo '$(CC) $(ALL_CFLAGS)' > $@
+
+$(O)/%.o: %.c $(O)/CFLAGS
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -96,7 +101,7 @@ $(O)/bundle-gen: bundle/gen.c
 	$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
 $(O)/bundle_data.c: $(O)/bundle-gen $(BUNDLE_SQL)
 	$(O)/bundle-gen $(BUNDLE_SQL) > $@.tmp && mv $@.tmp $@
-$(O)/bundle_data.o: $(O)/bundle_data.c
+$(O)/bundle_data.o: $(O)/bundle_data.c $(O)/CFLAGS
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(O)/test/unit/%: test/unit/%.c $(LIB_OBJ) $(filter $(PG_QUERY_LIB),$(PG_QUERY_LIBS))

@@ -24,7 +24,7 @@ let
 in
 stdenv.mkDerivation {
   pname = "dbtool";
-  version = "0.2.0";
+  version = "0.3.0";
   inherit src;
 
   nativeBuildInputs = [ pkg-config makeWrapper ];

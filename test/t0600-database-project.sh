@@ -118,7 +118,7 @@ test_expect_success 'hydrate --no-hook creates no hectic schema' '
 '
 test_expect_success 'hydrate (default) applies the bundle and uses the project cluster URL' '
     "$DBTOOL" database hydrate >out 2>err &&
-    test "$(q "select version from hectic.version")" = 0.2.0 &&
+    test "$(q "select version from hectic.version")" = 0.3.0 &&
     test "$(q "select count(*) from item")" = 1 && grep -q "CREATE TABLE" out
 '
 test_expect_success 'HECTIC_DOTENV_FILE is loaded into hectic.secret' '
