@@ -183,8 +183,8 @@ static void describe(void)
     for (size_t i = 0; i < ARRAY_SIZE(exit_codes); i++)
         printf("exit\t%d\t%s\n", exit_codes[i].code, exit_codes[i].meaning);
     for (int k = 0; k < SET__N; k++) {
-        const char *y = set_yaml_key(k);
-        printf("setting\t%s\t%s\n", set_name(k), y ? y : "-");
+        const char *y = set_yaml_key(k), *h = set_help(k);
+        printf("setting\t%s\t%s\t%s\n", set_name(k), y ? y : "-", h ? h : "");
     }
 }
 

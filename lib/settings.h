@@ -141,6 +141,8 @@ enum set_source set_source(const struct settings *s, enum set_key k);
 const char *set_name(enum set_key k);
 /* The dbtool.yaml key of K ("postgres.port"), NULL for environment-only settings. */
 const char *set_yaml_key(enum set_key k);
+/* One line saying what K means (man pages), or NULL. */
+const char *set_help(enum set_key k);
 /* The key named NAME (environment name), or -1. */
 int set_lookup(const char *name);
 /* Whether K holds a URL whose password must be masked when shown. */
