@@ -256,7 +256,8 @@ int main(int argc, char **argv)
         settings_report(&settings);
         dbtool_exit(EXIT_MISSING);
     }
-    if (!help)
+    /* doctor lists them as findings */
+    if (!help && !(a->flags & APPLET_LENIENT))
         for (size_t i = 0; i < settings.warnings.nr; i++)
             warn("%s", settings.warnings.v[i]);
     {
