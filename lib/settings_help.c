@@ -7,8 +7,8 @@
 #include "lib/settings.h"
 
 static const char *const help[SET__N] = {
-    [SET_LOCAL_DIR] = "the project root; unset: the nearest directory upwards with a dbtool.yaml, "
-                      "else the current directory",
+    [SET_LOCAL_DIR] = ("the project root; unset: the nearest directory upwards with a dbtool.yaml, "
+                       "else the current directory"),
     [SET_DBTOOL_CONFIG] = "the project file to read instead of $LOCAL_DIR/dbtool.yaml",
     [SET_ENVIRONMENT] = "selects the dotenv file $LOCAL_DIR/.env.$ENVIRONMENT",
     [SET_DB_URL] = "connection string of database and migrator (default $PGURL)",
