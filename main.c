@@ -101,6 +101,8 @@ static const struct applet applets[] = {
      "$PG_WORKING_DIR/sock/\tthe socket directory\n"
      "$PG_WORKING_DIR/postgres.log\tserver output before its logging collector starts\n"
      "$DBTOOL_CACHE_DIR/pg-KEY\tthe initdb template cache"},
+    {"schema", cmd_schema, "read a schema from pg_catalog: canonical dump, hash, DDL diff", 0,
+     "dbtool schema diff \"$A_URL\" \"$B_URL\"\t# the DDL that turns one schema into the other"},
     {"sql", cmd_sql, "run SQL scripts like psql -f, in-process (\\i, \\set, COPY, \\if ...)", APPLET_STRICT,
      "dbtool sql -u \"$PGURL\" -f seed.sql\t# as psql -v ON_ERROR_STOP=1 -f", "DB_URL PGURL HECTIC_LOG"},
 };

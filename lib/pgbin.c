@@ -155,17 +155,6 @@ void pgbin_identity(const struct pgbin *b, struct strbuf *sb)
     free(pg);
 }
 
-static uint64_t fnv1a(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 int pgbin_server_major(const struct pgbin *b, const char *cache_dir)
 {
     struct strbuf id = STRBUF_INIT;
@@ -173,7 +162,7 @@ int pgbin_server_major(const struct pgbin *b, const char *cache_dir)
     char *path = NULL;
     int major = 0;
     if (cache_dir && id.len) {
-        path = xasprintf("%s/major-%016llx", cache_dir, (unsigned long long)fnv1a(id.buf, id.len));
+        path = xasprintf("%s/major-%016llx", cache_dir, (unsigned long long)hash_fnv1a(id.buf, id.len));
         struct strbuf sb = STRBUF_INIT;
         if (fs_read_regular(path, 64, &sb, NULL) == 0)
             major = atoi(sb.buf);

@@ -259,6 +259,7 @@ static int run_editor(const char *file)
         return EXIT_MISSING;
     }
     strvec_push(&c.args, file);
+    c.env_mode = SPAWN_ENV_USER; /* the user's editor with the user's environment, minus secrets */
     int st = spawn_run(&c);
     int ret = 0;
     if (st < 0) {
