@@ -91,10 +91,12 @@ $(O)/links: $(O)/dbtool nix/postgres-init.sh
 	@ln -sf ../dbtool $(O)/bin/dbtool
 	@touch $@
 
-# Objects are rebuilt when the flags change (VERSION, DEVELOPER, SANITIZE ...), as git's GIT-CFLAGS.
+# Objects are rebuilt when the flags change (VERSION, DEVELOPER, SANITIZE ...), as git's
+# GIT-CFLAGS; without -I$(O), so O=build and O=$PWD/build (the install test) agree.
+STAMP_FLAGS = $(CC) $(filter-out -I$(O),$(ALL_CFLAGS))
 $(O)/CFLAGS: FORCE
 	@mkdir -p $(O)
-	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ 2>/dev/null || echo '$(CC) $(ALL_CFLAGS)' > $@
+	@echo '$(STAMP_FLAGS)' | cmp -s - $@ 2>/dev/null || echo '$(STAMP_FLAGS)' > $@
 
 $(O)/%.o: %.c $(O)/CFLAGS
 	@mkdir -p $(dir $@)
