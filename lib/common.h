@@ -52,6 +52,11 @@ void log_msg(const char *ns, enum log_level level, const char *fmt, ...) PRINTF(
 void log_vmsg(const char *ns, enum log_level level, const char *fmt, va_list ap);
 /* Whether stderr gets colour (a terminal and no NO_COLOR). */
 bool log_color(void);
+/*
+ * Called (when set) before a log line is written to stderr: lib/progress sets
+ * it to erase its status line, so messages never land in the middle of it.
+ */
+extern void (*log_before_write)(void);
 
 #define trace(ns, ...) log_msg(ns, LOG_TRACE, __VA_ARGS__)
 #define debug(ns, ...) log_msg(ns, LOG_DEBUG, __VA_ARGS__)

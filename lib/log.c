@@ -11,6 +11,7 @@
 
 const char *progname = "dbtool";
 volatile int interrupted;
+void (*log_before_write)(void);
 
 /* ---- levels ---- */
 
@@ -141,6 +142,8 @@ static void emit(const char *ns, enum log_level level, const char *fmt, va_list 
     strbuf_vaddf(&sb, fmt, ap);
     strbuf_addch(&sb, '\n');
     fflush(stdout);
+    if (log_before_write)
+        log_before_write();
     /* one write so concurrent processes do not interleave within a line */
     ssize_t off = 0;
     while ((size_t)off < sb.len) {

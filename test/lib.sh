@@ -8,9 +8,13 @@
 # NAME,NAME (all needed), !NAME negates. A test whose prerequisite is missing
 # prints `ok N - desc # SKIP missing NAME: why` (never a silent pass). lib.sh
 # sets ROOT or NONROOT; lib-pg.sh sets CLIENT_MATCHES_SERVER and PG_CRON.
-# Each script gets its own trash dir ($TRASH, short, under /tmp) removed at exit,
-# even on failure. Bodies run in the current shell with `set -e` semantics off;
-# use `&&` chains, as in git's suite. Output of a failing test is shown as '#' lines.
+# Each script gets its own trash dir ($TRASH, short, under /tmp), removed at exit
+# when every test passed and kept (its path printed) when one failed, as git's
+# test-lib does; clusters registered with test_at_exit are stopped either way.
+# Bodies run in the current shell with `set -e` semantics off; use `&&` chains,
+# as in git's suite. The whole output of a failing test is shown as '#' lines
+# (TEST_OUTPUT_LINES, default 400, bounds it); TEST_KEEP_TRASH=1 keeps the trash
+# dir of a passing script too.
 set -u
 TEST_NAME=${0##*/}
 TEST_NAME=${TEST_NAME%.sh}
@@ -48,6 +52,10 @@ _test_exit() {
         eval "$test_cleanup_global" >/dev/null 2>&1
     fi
     cd / || exit 1
+    if [ "$test_failed" -gt 0 ] || [ "${TEST_KEEP_TRASH:-0}" = 1 ]; then
+        printf '# %s: trash dir kept: %s\n' "$TEST_NAME" "$TRASH" >&2
+        exit $rc
+    fi
     # dbtool's background jobs work in the cache, never in a working dir: nothing to stop here
     for _i in 1 2 3 4 5; do rm -rf "$TRASH" 2>/dev/null && break; sleep 0.2; done
     exit $rc
@@ -88,7 +96,18 @@ _report() { # ok? description
     else
         test_failed=$((test_failed + 1))
         printf 'not ok %d - %s\n' "$test_count" "$2"
-        sed 's/^/#    /' "$TRASH/.test-output" | tail -n 60
+        # the whole output (git's -v for the failing test), kept as .test-output-N; on
+        # stderr, as TAP diagnostics go, so prove shows it without -v
+        cp "$TRASH/.test-output" "$TRASH/.test-output-$test_count" 2>/dev/null
+        {
+            printf '# %s: not ok %d - %s\n' "$TEST_NAME" "$test_count" "$2"
+            _n=$(wc -l <"$TRASH/.test-output")
+            if [ "$_n" -gt "${TEST_OUTPUT_LINES:-400}" ]; then
+                printf '#    (%d lines, the last %d shown; all in %s)\n' "$_n" "${TEST_OUTPUT_LINES:-400}" \
+                    "$TRASH/.test-output-$test_count"
+            fi
+            sed 's/^/#    /' "$TRASH/.test-output" | tail -n "${TEST_OUTPUT_LINES:-400}"
+        } >&2
     fi
 }
 

@@ -77,7 +77,7 @@ test_expect_success 'bundle apply creates the schema, the six tables and the ver
            on n.oid = c.relnamespace where nspname = '"'hectic'"' and relkind = '"'r'"'" >out &&
     echo "created_at immutable migration secret updated_at version" >want && test_cmp want out &&
     q a "select name || '"' '"' || version from hectic.version" >out &&
-    echo "hectic 0.2.0" >want && test_cmp want out &&
+    echo "hectic 0.3.0" >want && test_cmp want out &&
     q a "select string_agg(evtname, '"' '"' order by evtname) from pg_event_trigger" >out &&
     grep -q hectic_enforce_created_at_inheritance out
 '
@@ -109,15 +109,15 @@ test_expect_success CLIENT_MATCHES_SERVER 'bundle print | psql installs the same
 '
 test_expect_success 'URL from -u before the subcommand, from DB_URL, from PGURL' '
     newdb u1 && "$DBTOOL" bundle -u "$(dburl u1)" apply 2>err &&
-    test "$(q u1 "select version from hectic.version")" = 0.2.0 &&
+    test "$(q u1 "select version from hectic.version")" = 0.3.0 &&
     newdb u2 && DB_URL=$(dburl u2) "$DBTOOL" bundle apply 2>err &&
-    test "$(q u2 "select version from hectic.version")" = 0.2.0 &&
+    test "$(q u2 "select version from hectic.version")" = 0.3.0 &&
     newdb u3 && PGURL=$(dburl u3) "$DBTOOL" bundle apply 2>err &&
-    test "$(q u3 "select version from hectic.version")" = 0.2.0
+    test "$(q u3 "select version from hectic.version")" = 0.3.0
 '
 test_expect_success 'bundle apply inheritance: the version part and that part only' '
     newdb i && "$DBTOOL" bundle apply -u "$(dburl i)" inheritance 2>err &&
-    test "$(q i "select version from hectic.version")" = 0.2.0 &&
+    test "$(q i "select version from hectic.version")" = 0.3.0 &&
     test "$(q i "select to_regclass('"'hectic.created_at'"') is not null")" = t &&
     test "$(q i "select to_regclass('"'hectic.secret'"') is null")" = t &&
     test "$(q i "select to_regclass('"'hectic.migration'"') is null")" = t
@@ -151,7 +151,7 @@ at_010() { # DB: a database as the shell tools left it (bundle 0.1.0)
 test_expect_success 'a database at another version is refused before anything changes' '
     at_999 v &&
     ! "$DBTOOL" bundle apply -u "$(dburl v)" 2>err &&
-    grep -q "version mismatch: the database has 9.9.9 and this bundle is 0.2.0" err &&
+    grep -q "version mismatch: the database has 9.9.9 and this bundle is 0.3.0" err &&
     ! "$DBTOOL" bundle apply -u "$(dburl v)" inheritance 2>err &&
     test "$(q v "select count(*) from pg_event_trigger")" = 0 &&
     test "$(q v "select version from hectic.version")" = 9.9.9

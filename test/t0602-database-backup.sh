@@ -67,6 +67,17 @@ test_expect_success 'restore brings the data back after changes' '
     newpid=$(head -n 1 "$P/focus/postgresql/data/postmaster.pid") && test "$oldpid" != "$newpid" &&
     pid_gone "$oldpid"
 '
+test_expect_success '...no progress line when stderr is not a terminal (no carriage return)' '
+    ! grep -q "$(printf "\r")" err
+'
+test_expect_success 'DEFAULT_BACKUP_PATH moves where backup writes and restore reads' '
+    DEFAULT_BACKUP_PATH=$TRASH/elsewhere "$DBTOOL" database backup >out 2>err &&
+    test -s "$TRASH/elsewhere/base.tar.gz" && grep -q "$TRASH/elsewhere" err &&
+    DEFAULT_BACKUP_PATH=$TRASH/elsewhere "$DBTOOL" database restore >out 2>err &&
+    grep -q "$TRASH/elsewhere/base.tar.gz" err && test "$(q "select count(*) from item")" = 1000 &&
+    printf "paths:\n  backup: alt-backup\n" >"$P/dbtool.yaml" && test_when_finished "rm -f \"$P/dbtool.yaml\"" &&
+    test "$("$DBTOOL" config DEFAULT_BACKUP_PATH)" = "$P/alt-backup"
+'
 test_expect_success '...no recovery signal files, no old data dir left, owned by the server user' '
     ! test -e "$P/focus/postgresql/data/recovery.signal" &&
     ! test -e "$P/focus/postgresql/data/standby.signal" &&

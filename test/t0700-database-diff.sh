@@ -194,6 +194,13 @@ test_expect_code 0 '--ignore-migration-fail warns and compares' '
 test_expect_success '...with the warning' '
     grep -q "comparing anyway" err && grep -q "no differences found" out && rm -rf "$M/20240101000000-bad"
 '
+test_expect_code 2 'sources that do not hydrate: exit 2, never 1 (1 means "differences")' '
+    mkdir -p "$TRASH/badsrc" && echo "SELECT 1/0;" >"$TRASH/badsrc/entrypoint.sql" &&
+    DATABASE_SOURCE=$TRASH/badsrc "$DBTOOL" database diff >out 2>err
+'
+test_expect_success '...saying why, nothing printed, clusters removed' '
+    grep -q "division by zero" err && ! test -s out && no_leftovers
+'
 
 test_expect_success '--against a live database: read only, drift found' '
     U=$("$DBTOOL" database init --reuse 2>/dev/null | tail -n 1) &&

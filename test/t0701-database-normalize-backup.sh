@@ -73,7 +73,9 @@ test_expect_success 'restore starts the normalised backup: data, owner and roles
     U=$(tail -n 1 out) && case "$U" in */proddb\?*) ;; *) exit 1;; esac &&
     test "$("$PSQL" -X -At -d "$U" -c "select count(*) from t")" = 100 &&
     test "$("$PSQL" -X -At -d "$U" -c "select pg_get_userbyid(datdba) from pg_database where datname = current_database()")" = app &&
-    test "$("$PSQL" -X -At -d "$U" -c "select string_agg(rolname, \$\$,\$\$ order by rolname) from pg_roles where rolname in (\$\$appadmin\$\$, \$\$pgboot\$\$, \$\$$ME\$\$)")" = "appadmin,pgboot,$ME"
+    "$PSQL" -X -At -d "$U" -c "select rolname from pg_roles where rolname in (\$\$appadmin\$\$, \$\$pgboot\$\$, \$\$$ME\$\$)" |
+        LC_ALL=C sort >roles &&
+    printf "%s\n" appadmin pgboot "$ME" | LC_ALL=C sort -u >want-roles && test_cmp want-roles roles
 '
 test_expect_success 'the default output is the project backup dir' '
     "$DBTOOL" database normalize-backup "$RAW" --database proddb 2>err &&

@@ -37,8 +37,31 @@ test_expect_success '...saying what to set' 'grep -q "PG_BINDIR" out err'
 test_expect_code 1 'doctor with a preload library that is not installed fails' '
     PG_SHARED_PRELOAD_LIBRARIES=no_such_lib_xyz LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err
 '
-test_expect_success '...naming it and how to disable it' '
-    grep -q "FAIL.*preload" out && grep -q "no_such_lib_xyz" err && grep -q "PG_SHARED_PRELOAD_LIBRARIES=" err
+test_expect_success '...naming it and how to leave it out, inline' '
+    grep -q "FAIL.*preload libraries *no_such_lib_xyz is not installed for .*PG_SHARED_PRELOAD_LIBRARIES" out
+'
+test_expect_success 'a missing pg_cron names the Debian package and how to preload nothing' '
+    mkdir -p fakebin && ln -sf "$PG_BINDIR/postgres" fakebin/postgres && ln -sf "$PG_BINDIR/initdb" fakebin/initdb &&
+    { PG_SHARED_PRELOAD_LIBRARIES=pg_cron PG_BINDIR=$TRASH/fakebin LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err; test $? = 1; } &&
+    grep -q "FAIL.*pg_cron is not installed for $TRASH/fakebin: install postgresql-[0-9]*-cron" out &&
+    grep -q "PG_SHARED_PRELOAD_LIBRARIES=\"\"" out
+'
+test_expect_code 1 'a mistyped LOCAL_DIR is a finding with the reason' '
+    LOCAL_DIR=$TRASH/prjo "$DBTOOL" doctor >out 2>err
+'
+test_expect_success '...and nothing is created there' '
+    grep -q "FAIL.*LOCAL_DIR .*prjo. does not exist" out && ! test -e "$TRASH/prjo"
+'
+test_expect_success 'LOCAL_DIR unset: the project found by its dbtool.yaml, from a subdirectory' '
+    echo "environment: x" >proj/dbtool.yaml && test_when_finished "rm -f proj/dbtool.yaml" &&
+    (cd proj/db/src && "$DBTOOL" doctor) >out 2>err &&
+    grep -q "^\[ok  \] LOCAL_DIR *$TRASH/proj (found by its dbtool.yaml)" out
+'
+test_expect_success 'LOCAL_DIR set while inside another project: a warning finding (once)' '
+    echo "environment: x" >proj/dbtool.yaml && test_when_finished "rm -f proj/dbtool.yaml" && mkdir -p other &&
+    (cd proj && LOCAL_DIR=$TRASH/other "$DBTOOL" doctor) >out 2>err;
+    grep -q "^\[warn\] LOCAL_DIR *LOCAL_DIR is $TRASH/other, but the current directory is inside the project $TRASH/proj" out &&
+    ! grep -q "inside the project" err
 '
 test_expect_code 1 'doctor with an unreadable dotenv file fails' '
     HECTIC_DOTENV_FILE=$TRASH/missing.env LOCAL_DIR=$TRASH/proj "$DBTOOL" doctor >out 2>err
