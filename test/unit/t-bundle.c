@@ -16,7 +16,7 @@ int main(void)
     ok(v && strstr(v->sql, "bundle_version constant text := '" BUNDLE_VERSION "';") != NULL,
        "01-version.sql installs version " BUNDLE_VERSION);
 
-    const char *want[] = {"01-version", "02-secret", "03-migration", "04-inheritance"};
+    const char *want[] = {"01-version", "02-secret", "03-migration", "04-inheritance", "05-code"};
     size_t n = 0;
     for (const struct bundle_part *p = bundle_parts; p->name; p++) {
         if (!bundle_is_part(p))
@@ -26,7 +26,7 @@ int main(void)
         ok(!strstr(p->sql, "\n\\"), "%s has no psql meta-command", p->name);
         n++;
     }
-    is_int((long long)n, 4, "four parts");
+    is_int((long long)n, 5, "five parts");
 
     ok(bundle_find("inheritance") == bundle_find(BUNDLE_INHERITANCE_PART), "short name 'inheritance'");
     ok(bundle_find("secret") == bundle_find("02-secret"), "short name 'secret'");
