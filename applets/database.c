@@ -7,6 +7,7 @@
  */
 #include "lib/common.h"
 #include "applets/applets.h"
+#include "applets/database_code.h"
 #include "applets/database_diff.h"
 #include "ops/backup.h"
 #include "lib/cluster.h"
@@ -42,6 +43,9 @@ static const struct subcommand subcommands[] = {
     {"cleanup", sub_cleanup, "stop the cluster and remove PG_WORKING_DIR"},
     {"log", sub_log, "show server logs: list, by index or name, or all"},
     {"migrator", sub_migrator, "the migrator with this project's MIGRATION_DIR and URL"},
+    {"plan", database_sub_plan, "what apply would do: migrations, code objects, the SQL (read-only)"},
+    {"apply", database_sub_apply, "pending migrations + the code directory, in one transaction"},
+    {"watch", database_sub_watch, "apply the code directory on every save"},
     {"backup", sub_backup, "pg_basebackup of the cluster into $LOCAL_DIR/focus/postgresql-backup"},
     {"restore", sub_restore, "restore the cluster from a backup (or --archive FILE)"},
     {"normalize-backup", database_sub_normalize_backup, "make a backup from another server start here"},

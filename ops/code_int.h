@@ -1,0 +1,116 @@
+/*
+ * code_int.h — shared by ops/code.c (plan, apply) and ops/code_watch.c
+ * (watch). Not an API: see code.h.
+ */
+#ifndef DBTOOL_CODE_INT_H
+#define DBTOOL_CODE_INT_H
+
+#include "ops/code.h"
+#include "lib/codeobj.h"
+
+/* One row of hectic.code_object. */
+struct code_row {
+    char *identity, *kind, *file;
+    unsigned line;
+    char sha[SHA256_HEX_LEN], file_sha[SHA256_HEX_LEN];
+    struct strvec depends, body_depends;
+    char *ctype, *cidentity;       /* pg_identify_object(): type, identity */
+    char *atype;                   /* pg_identify_object_as_address(): type ... */
+    struct strvec anames, aargs;   /* ... names, args */
+    char *drop_sql;
+    bool used;                     /* matched with a unit */
+};
+
+/* What the plan knows about one unit (parallel to cs.units). */
+struct code_uinfo {
+    bool exists;              /* the catalog has it (looked up for new, changed, removed ones) */
+    unsigned classid, objid;
+    char *ckey;               /* "type identity" of its catalog object (state or lookup) */
+    bool adopt;               /* new, but an object of that name exists: dropped, created */
+    bool affected;            /* depends on something dropped: dropped, created again */
+    bool target;              /* a pending migration changes it: created again after it */
+    bool drop, create;        /* in the drop / create phase */
+    char *reason;             /* why affected / target */
+    /* after creation */
+    bool created;
+    unsigned nclassid, nobjid;
+    char *nctype, *ncid, *natype;
+    struct strvec nnames, nargs;
+    struct strvec learnt;     /* pg_depend dependencies on code objects the parse did not see */
+};
+
+struct code_ckey {
+    const char *key;
+    size_t unit;
+};
+
+struct code_run_opts {
+    const char *code_dir;
+    bool migrations;                  /* pending migrations are part of it */
+    const char *migration_dir;        /* scanned when FOLDER is NULL */
+    const struct mig_folder *folder;  /* the caller's scanned folder (migrator) */
+    const struct mig_request *req;    /* NULL: up all */
+    const struct mig_opts *mig;       /* vars, force, accept_changed, verbose, out */
+    bool stateless;                   /* no hectic bundle: create everything, record nothing */
+    bool plan_only;
+    bool watch;                       /* one timed line per object on stdout */
+    bool quiet;                       /* only errors and a summary */
+    const char *label;                /* message prefix: "apply", "hydrate", "migrate", "watch" */
+};
+
+struct code_plan {
+    const struct code_run_opts *o;
+    struct code_set cs;
+    struct code_uinfo *ui;
+    size_t ui_nr;
+    struct code_row *rows;
+    size_t rows_nr;
+    bool have_state; /* hectic.code_object exists */
+    /* migrations */
+    struct mig_folder own_folder;
+    bool own_folder_set;
+    const struct mig_folder *folder;
+    struct mig_db db;
+    struct mig_plan steps;
+    struct code_mig *eff; /* per step */
+    struct strvec accept_names, accept_hashes; /* --accept-changed */
+    bool split;           /* a step cannot run inside the one transaction */
+    char *split_why;
+    /* code */
+    size_t (*extra)[2];   /* order edges {before, after} the parse did not give */
+    size_t nextra, aextra;
+    size_t (*drop_edges)[2];
+    size_t ndrop_edges, adrop_edges;
+    struct code_ckey *ckeys;
+    size_t nckeys;
+    size_t *drops, ndrops;     /* unit indices, dependents first */
+    size_t *creates, ncreates; /* unit indices, dependencies first */
+    size_t nnew, nchanged, nmoved, nremoved, naffected;
+    size_t nrefresh;           /* unchanged objects of changed files: their file hash is recorded */
+    struct strvec notes;       /* said once: statements not analysed, unknown body refs */
+    struct strvec lines;       /* watch: what is printed after the commit */
+};
+
+enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct code_run_opts *o,
+                                int *code_errors);
+/* Whether the schema changes (what `plan` exits 1 for). */
+bool code_plan_has_work(const struct code_plan *p);
+/* ... or at least the state table (file hashes) is written. */
+bool code_plan_has_writes(const struct code_plan *p);
+void code_plan_release(struct code_plan *p);
+
+/* How a run ended. */
+enum code_run_status {
+    CODE_RUN_OK,
+    CODE_RUN_MIG_FAILED, /* a migration failed: rolled back */
+    CODE_RUN_OBJ_FAILED, /* a code object failed: rolled back */
+    CODE_RUN_ERROR,      /* anything else */
+};
+/* Run plan P on CONN (idle, under the migrator lock). */
+enum code_run_status code_plan_run(PGconn *conn, struct code_plan *p);
+
+void code_json_str(struct strbuf *sb, const char *s);
+/* The hectic bundle at this version with its code part; applied when not. 0 or -1. */
+int code_ensure_bundle(PGconn *conn, const char *inheritance_sql);
+
+#endif
