@@ -378,6 +378,13 @@ int code_scan(struct code_set *cs)
 
 /* ---- parsing a file into units --------------------------------------------------- */
 
+static void upper_kind(struct strbuf *sb, const char *kind_name)
+{
+    for (const char *p = kind_name; *p; p++)
+        strbuf_addch(sb, *p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+}
+
+
 static int kind_of(enum parse_obj_kind k)
 {
     switch (k) {
@@ -633,7 +640,7 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
             cur->loaded = true;
             memcpy(cur->file_sha256, f->sha256, sizeof(f->sha256));
             cur->note = xasprintf("%s:%u:%u: not analysed (the PostgreSQL 15 grammar rejects it: %s)",
-                                  f->path, st->error_pos.line ? st->error_pos.line : st->pos.line,
+                                  path, st->error_pos.line ? st->error_pos.line : st->pos.line,
                                   st->error_pos.line ? st->error_pos.col : st->pos.col,
                                   st->error ? st->error : "syntax error");
             code_unit_hash(cur);
@@ -644,7 +651,7 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
             struct code_unit *t = comment_target(cs, first, o);
             if (!t) {
                 errors++;
-                error_at(f->path, st->pos.line, st->pos.col,
+                error_at(path, st->pos.line, st->pos.col,
                          "COMMENT ON %s %s: the object is not defined before it in this file (keep "
                          "comments with their object)", o->kind_name, o->name ? o->name : "?");
                 continue;
@@ -656,7 +663,7 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
         if (!o && attaches(st)) {
             if (!cur || cur->kind == CODE_STATEMENT) {
                 errors++;
-                error_at(f->path, st->pos.line, st->pos.col,
+                error_at(path, st->pos.line, st->pos.col,
                          "%s must follow the object it is about in the same file",
                          node_what(st));
                 continue;
@@ -667,21 +674,24 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
         }
         int kind = o ? kind_of(o->kind) : -1;
         if (kind < 0 || st->creates_nr > 1) {
+            struct strbuf upper = STRBUF_INIT;
+            if (o)
+                upper_kind(&upper, o->kind_name);
             errors++;
             if (o && (o->kind == PARSE_OBJ_TABLE || o->kind == PARSE_OBJ_SEQUENCE ||
                       o->kind == PARSE_OBJ_SCHEMA || o->kind == PARSE_OBJ_EXTENSION ||
                       o->kind == PARSE_OBJ_FOREIGN_TABLE))
-                error_at(f->path, st->pos.line, st->pos.col,
+                error_at(path, st->pos.line, st->pos.col,
                          "CREATE %s does not belong in the code directory: tables, sequences, "
                          "schemas and extensions hold data or state; create them in a migration",
-                         o->kind_name);
+                         upper.buf);
             else if (o)
-                error_at(f->path, st->pos.line, st->pos.col,
+                error_at(path, st->pos.line, st->pos.col,
                          "CREATE %s is not managed as code (views, materialized views, functions, "
                          "procedures, aggregates, types, domains, triggers, policies and indexes "
-                         "on materialized views are)", o->kind_name);
+                         "on materialized views are)", upper.buf);
             else
-                error_at(f->path, st->pos.line, st->pos.col,
+                error_at(path, st->pos.line, st->pos.col,
                          "%s does not belong in the code directory: it holds CREATE statements of "
                          "code objects (and COMMENT, GRANT, ALTER ... OWNER on them); dbtool drops "
                          "and creates them itself%s",
@@ -689,6 +699,7 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
                          st->node && !strcmp(st->node, "VariableSetStmt")
                              ? " (qualify names with their schema instead of SET search_path)"
                              : "");
+            strbuf_release(&upper);
             continue;
         }
         cur = code_unit_new(cs, "", (enum code_kind)kind);
@@ -698,6 +709,7 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
         memcpy(cur->file_sha256, f->sha256, sizeof(f->sha256));
         cur->name = o->name ? xstrdup(o->name) : NULL;
         cur->args = o->args ? xstrdup(o->args) : NULL;
+        cur->or_replace = o->or_replace;
         if (kind == CODE_TRIGGER || kind == CODE_POLICY || kind == CODE_INDEX) {
             cur->table = o->table ? xstrdup(o->table) : NULL;
             cur->table_schema = xstrdup(o->table_schema ? o->table_schema : cs->schema);
@@ -709,7 +721,7 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
         if (!cur->name || ((kind == CODE_TRIGGER || kind == CODE_POLICY || kind == CODE_INDEX) &&
                            !cur->table)) {
             errors++;
-            error_at(f->path, st->pos.line, st->pos.col, "CREATE %s without a name: name it, so "
+            error_at(path, st->pos.line, st->pos.col, "CREATE %s without a name: name it, so "
                      "that dbtool can drop and re-create it", o->kind_name);
             cs->units_nr--;
             code_unit_release(cur);
@@ -719,7 +731,7 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
         add_stmt(cur, text.buf, st);
         add_refs(cs, cur, st);
         if (st->body_error)
-            cur->note = xasprintf("%s:%u:%u: %s not fully analysed (%s)", f->path,
+            cur->note = xasprintf("%s:%u:%u: %s not fully analysed (%s)", path,
                                   st->body_error_pos.line, st->body_error_pos.col,
                                   cur->name, st->body_error);
         describe(cur);
@@ -815,10 +827,12 @@ int code_resolve(struct code_set *cs)
             const struct code_unit *o = &cs->units[b->v[j]];
             if (b->v[j] >= i || o->status == CODE_REMOVED)
                 continue;
-            char *where = xstrdup(code_unit_where(o));
+            char *where = xasprintf("%s/%s", cs->dir, code_unit_where(o));
+            char *file = xasprintf("%s/%s", cs->dir, u->file);
             errors++;
-            error_at(u->file, u->line, 1, "%s is defined twice: here and at %s", u->identity, where);
+            error_at(file, u->line, 1, "%s is defined twice: here and at %s", u->identity, where);
             free(where);
+            free(file);
             break;
         }
     }
@@ -874,10 +888,12 @@ int code_resolve(struct code_set *cs)
                 on_code = t && t->kind == CODE_MATVIEW && t->name && !strcmp(t->name, u->table);
             }
             if (!on_code) {
+                char *file = xasprintf("%s/%s", cs->dir, u->file);
                 errors++;
-                error_at(u->file, u->line, 1,
+                error_at(file, u->line, 1,
                          "index %s is on %s, which is not a materialized view of the code "
                          "directory: indexes of tables belong in migrations", u->name, u->table);
+                free(file);
             }
         }
     }
@@ -1037,10 +1053,10 @@ static void report_cycle(const struct code_set *cs, const struct graph *g, const
     /* edges point from what is needed to what needs it: print "needs" backwards */
     for (size_t i = len; i-- > from;) {
         const struct code_unit *u = &cs->units[path[i]];
-        strbuf_addf(&sb, "%s (%s) needs ", u->identity, code_unit_where(u));
+        strbuf_addf(&sb, "%s (%s/%s) needs ", u->identity, cs->dir, code_unit_where(u));
     }
     const struct code_unit *u = &cs->units[path[len - 1]];
-    strbuf_addf(&sb, "%s (%s)", u->identity, code_unit_where(u));
+    strbuf_addf(&sb, "%s (%s/%s)", u->identity, cs->dir, code_unit_where(u));
     error("dependency cycle between code objects: %s", sb.buf);
     strbuf_release(&sb);
     free(seen);
@@ -1164,12 +1180,6 @@ static char target_kind(enum parse_obj_kind k)
     default:
         return 0;
     }
-}
-
-static void upper_kind(struct strbuf *sb, const char *kind_name)
-{
-    for (const char *p = kind_name; *p; p++)
-        strbuf_addch(sb, *p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
 }
 
 static void analyse_stmt(struct code_mig *m, const struct parse_stmt *st, const char *file)

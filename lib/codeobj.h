@@ -114,6 +114,7 @@ struct code_unit {
     struct code_ref *external;  /* refs code_resolve() found no unit for */
     size_t external_nr, external_alloc;
     char *note;                 /* not (fully) analysed: why, with file:line */
+    bool or_replace;            /* CREATE OR REPLACE: a changed object may be replaced in place */
     /* for ops/code.c */
     enum code_status status;
     void *priv;

@@ -380,7 +380,8 @@ static void index_ckeys(struct code_plan *p)
     "        WHEN x.t = 'policy' THEN 'pg_policy'::regclass::oid END AS classid,"                  \
     "   CASE WHEN x.t IN ('view', 'materialized view', 'index', 'table', 'composite type',"       \
     "          'sequence', 'foreign table') THEN to_regclass(q.q)::oid"                            \
-    "        WHEN x.t IN ('function', 'procedure', 'aggregate') THEN"                              \
+    "        WHEN x.t IN ('function', 'procedure', 'aggregate') AND NOT EXISTS (SELECT"            \
+    "          FROM unnest(p.a) y WHERE to_regtype(y) IS NULL) THEN"                               \
     "          to_regprocedure(q.q || '(' || array_to_string(p.a, ',') || ')')::oid"              \
     "        WHEN x.t IN ('type', 'domain') THEN to_regtype(q.q)::oid"                             \
     "        WHEN x.t = 'trigger' THEN (SELECT t.oid FROM pg_trigger t"                            \
@@ -590,10 +591,11 @@ static int plan_code(struct code_plan *p)
                 u->status = CODE_CHANGED;
             else if (strcmp(w->file, u->file) || w->line != u->line)
                 u->status = CODE_MOVED;
-            else if (strcmp(w->file_sha, u->file_sha256))
-                p->nrefresh++; /* the file changed around it: only its file hash is recorded */
             else
                 u->status = CODE_UNCHANGED;
+            /* the file changed around it: only its file hash is recorded */
+            if (u->status == CODE_UNCHANGED && strcmp(w->file_sha, u->file_sha256))
+                p->nrefresh++;
             /* a statement's catalog object is only known from the state */
             if (u->kind == CODE_STATEMENT && w->atype && !u->addr_type) {
                 u->addr_type = xstrdup(w->atype);
@@ -616,6 +618,21 @@ static int plan_code(struct code_plan *p)
         w->used = true;
     }
     int e = code_resolve(cs);
+    for (size_t i = 0; i < cs->units_nr; i++) {
+        const struct code_unit *u = &cs->units[i];
+        debug(NS, "%s: %s (%s)%s", u->identity,
+              (const char *[]){"unchanged", "new", "changed", "moved", "removed"}[u->status],
+              code_unit_where(u), u->loaded ? ", parsed" : "");
+        /* an unchanged object (not parsed again) that needs one removed */
+        for (size_t k = 0; !u->loaded && u->status != CODE_REMOVED && k < u->depends.nr; k++) {
+            const struct code_unit *t = code_unit_find(cs, u->depends.v[k]);
+            if (t && t->status == CODE_REMOVED) {
+                e++;
+                error("%s/%s:%u: %s needs %s, whose definition was removed (from %s)", cs->dir,
+                      u->file, u->line, u->identity, t->identity, t->file);
+            }
+        }
+    }
     return errors + e;
 }
 
@@ -628,7 +645,10 @@ static bool created_by_migration(const struct code_plan *p, const struct code_re
         const struct code_mig *m = &p->eff[i];
         for (size_t k = 0; k < m->creates_nr; k++) {
             const struct code_ref *c = &m->creates[k];
-            if (c->kind != r->kind || strcmp(c->name, r->name))
+            /* a relation has a row type of its name */
+            bool kind_ok = c->kind == r->kind ||
+                           (r->kind == PARSE_REF_TYPE && c->kind == PARSE_REF_RELATION);
+            if (!kind_ok || strcmp(c->name, r->name))
                 continue;
             if (r->schema && c->schema && strcmp(r->schema, c->schema))
                 continue;
@@ -709,9 +729,9 @@ static int check_external(PGconn *conn, struct code_plan *p)
                 code_qualified(&nm, ref->schema, ref->name);
                 if (ref->in_body || statements) {
                     /* a body runs later; a statement not analysed may create it */
-                    strvec_pushf(&p->notes, "%s:%u: %s names %s %s, which is neither in the code "
+                    strvec_pushf(&p->notes, "%s/%s:%u: %s names %s %s, which is neither in the code "
                                  "directory nor in the database%s",
-                                 u->file, ref->line, u->identity, what, nm.buf,
+                                 cs->dir, u->file, ref->line, u->identity, what, nm.buf,
                                  statements ? " (a statement that could not be analysed may create it)"
                                             : " (inside a function body: only a call will fail)");
                     if (statements && !ref->in_body) {
@@ -1087,9 +1107,13 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
         return mst;
     }
     free(look);
-    for (size_t i = 0; i < cs->units_nr; i++)
+    for (size_t i = 0; i < cs->units_nr; i++) {
         if (cs->units[i].status == CODE_NEW && p->ui[i].exists)
             p->ui[i].adopt = true;
+        /* CREATE OR REPLACE of an object that is there: its dependents stay */
+        if (cs->units[i].status == CODE_CHANGED && p->ui[i].exists && cs->units[i].or_replace)
+            p->ui[i].in_place = true;
+    }
     index_ckeys(p);
     /* what depends on what changes */
     struct walk *front = NULL;
@@ -1097,7 +1121,8 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
     for (size_t i = 0; i < cs->units_nr; i++) {
         const struct code_unit *u = &cs->units[i];
         struct code_uinfo *xi = &p->ui[i];
-        if (!xi->exists || !(u->status == CODE_CHANGED || u->status == CODE_REMOVED || xi->adopt))
+        if (!xi->exists || xi->in_place ||
+            !(u->status == CODE_CHANGED || u->status == CODE_REMOVED || xi->adopt))
             continue;
         walk_push(&front, &nfront, &afront,
                   (struct walk){xi->classid, xi->objid, 0, true, (long)i,
@@ -1126,7 +1151,8 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
         const struct code_unit *u = &cs->units[i];
         struct code_uinfo *xi = &p->ui[i];
         xi->drop = xi->exists && !xi->target &&
-                   (u->status == CODE_CHANGED || u->status == CODE_REMOVED || xi->adopt || xi->affected);
+                   ((u->status == CODE_CHANGED && !xi->in_place) || u->status == CODE_REMOVED ||
+                    xi->adopt || xi->affected);
         xi->create = u->status != CODE_REMOVED &&
                      (o->stateless || u->status == CODE_NEW || u->status == CODE_CHANGED ||
                       xi->affected || xi->target);
@@ -1191,7 +1217,7 @@ static const char *status_word(const struct code_plan *p, size_t i)
     case CODE_NEW:
         return x->adopt ? "adopt" : "new";
     case CODE_CHANGED:
-        return "changed";
+        return x->in_place && !x->affected ? "replace" : "changed";
     case CODE_MOVED:
         return x->affected || x->target ? "re-create" : "moved";
     case CODE_REMOVED:
@@ -1619,7 +1645,10 @@ static int create_unit(PGconn *conn, struct code_plan *p, size_t i)
         PQclear(after);
     }
     x->created = true;
-    say(p, u->status == CODE_NEW && !x->adopt ? "created" : "re-created", u, now_monotonic() - t);
+    say(p, u->status == CODE_NEW && !x->adopt ? "created"
+           : x->in_place && !x->drop          ? "replaced"
+                                              : "re-created",
+        u, now_monotonic() - t);
     return 0;
 }
 
@@ -1782,9 +1811,13 @@ static int check_created(PGconn *conn, struct code_plan *p)
                 if (u->kind == CODE_STATEMENT)
                     debug(NS, "pg_depend: %s (%s) depends on %s", u->identity, code_unit_where(u), dep);
                 else
+                {
+                    char *where = xstrdup(code_unit_where(u));
                     notice("%s: pg_depend: %s (%s) depends on %s (%s), which the parse did not see; "
-                           "recorded for the next order", p->o->label, u->identity,
-                           code_unit_where(u), dep, code_unit_where(&cs->units[v]));
+                           "recorded for the next order", p->o->label, u->identity, where, dep,
+                           code_unit_where(&cs->units[v]));
+                    free(where);
+                }
             }
             PQclear(r);
         }
@@ -2215,8 +2248,12 @@ int code_apply_cmd(const struct settings *s, const char *url, const struct strve
         rc = EXIT_OK;
         goto out;
     }
+    bool work = code_plan_has_work(&p);
     rc = run_status_exit(code_plan_run(conn, &p));
-    if (!rc)
+    if (!rc && !work)
+        info("apply: nothing to do (file hashes of %zu unchanged object%s recorded)", p.nrefresh,
+             p.nrefresh == 1 ? "" : "s");
+    else if (!rc)
         info("apply: done in %.0f ms: %zu dropped, %zu migration%s, %zu created", 
              (now_monotonic() - t0) * 1000, p.ndrops, p.steps.nr, p.steps.nr == 1 ? "" : "s",
              p.ncreates);

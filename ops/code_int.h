@@ -29,6 +29,7 @@ struct code_uinfo {
     bool adopt;               /* new, but an object of that name exists: dropped, created */
     bool affected;            /* depends on something dropped: dropped, created again */
     bool target;              /* a pending migration changes it: created again after it */
+    bool in_place;            /* changed, written CREATE OR REPLACE: replaced, not dropped */
     bool drop, create;        /* in the drop / create phase */
     char *reason;             /* why affected / target */
     /* after creation */

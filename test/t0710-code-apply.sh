@@ -10,7 +10,7 @@
 pg_cluster pg || exit 1
 dburl() { printf '%s' "$PGURL" | sed "s|@/[^?]*?|@/$1?|"; }
 q() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -At -d "$(dburl "$1")" -c "$2"; }
-newdb() { q postgres "DROP DATABASE IF EXISTS $1" && q postgres "CREATE DATABASE $1"; }
+newdb() { PGOPTIONS="-c client_min_messages=warning" q postgres "DROP DATABASE IF EXISTS $1" && q postgres "CREATE DATABASE $1"; }
 
 P=$TRASH/shop
 cp -R "$SRC_DIR/test/fixtures/code-shop" "$P"
