@@ -539,6 +539,15 @@ out:
     return ret;
 }
 
+/* Whether the set has statements that could not be analysed. */
+static bool unanalysed(const struct code_set *cs)
+{
+    for (size_t i = 0; i < cs->units_nr; i++)
+        if (cs->units[i].kind == CODE_STATEMENT && cs->units[i].status != CODE_REMOVED)
+            return true;
+    return false;
+}
+
 /* The code part: files, state, parse, match, resolve. Returns the number of errors, -1 on I/O. */
 static int plan_code(struct code_plan *p)
 {
@@ -623,14 +632,21 @@ static int plan_code(struct code_plan *p)
         debug(NS, "%s: %s (%s)%s", u->identity,
               (const char *[]){"unchanged", "new", "changed", "moved", "removed"}[u->status],
               code_unit_where(u), u->loaded ? ", parsed" : "");
-        /* an unchanged object (not parsed again) that needs one removed */
+        /* an unchanged object (not parsed again) that needs one removed: an error, unless a
+         * statement that could not be analysed may define it again (the server will tell) */
         for (size_t k = 0; !u->loaded && u->status != CODE_REMOVED && k < u->depends.nr; k++) {
             const struct code_unit *t = code_unit_find(cs, u->depends.v[k]);
-            if (t && t->status == CODE_REMOVED) {
-                e++;
-                error("%s/%s:%u: %s needs %s, whose definition was removed (from %s)", cs->dir,
-                      u->file, u->line, u->identity, t->identity, t->file);
+            if (!t || t->status != CODE_REMOVED)
+                continue;
+            if (unanalysed(cs)) {
+                strvec_pushf(&p->notes, "%s/%s:%u: %s needs %s, whose definition was removed (a "
+                             "statement that could not be analysed may create it)", cs->dir,
+                             u->file, u->line, u->identity, t->identity);
+                continue;
             }
+            e++;
+            error("%s/%s:%u: %s needs %s, whose definition was removed (from %s)", cs->dir,
+                  u->file, u->line, u->identity, t->identity, t->file);
         }
     }
     return errors + e;
@@ -676,7 +692,7 @@ static int check_external(PGconn *conn, struct code_plan *p)
         for (size_t k = 0; k < u->external_nr; k++) {
             const struct code_ref *r = &u->external[k];
             const struct code_unit *gone = code_ref_removed(cs, r);
-            if (gone) {
+            if (gone && !statements) {
                 errors++;
                 error("%s/%s:%u: %s needs %s, whose definition was removed (from %s)", cs->dir,
                       u->file, r->line, u->identity, gone->identity, gone->file);
@@ -1982,6 +1998,9 @@ static int run_creates(PGconn *conn, struct code_plan *p, const char **failed)
         return 0;
     if (check_created(conn, p) < 0 || write_state(conn, p) < 0)
         return -1;
+    for (size_t i = 0; i < p->cs.units_nr; i++)
+        if (p->cs.units[i].status == CODE_MOVED && !p->ui[i].created)
+            say(p, "moved", &p->cs.units[i], 0);
     return 0;
 }
 
@@ -2152,10 +2171,19 @@ int code_ensure_bundle(PGconn *conn, const char *inheritance_sql)
     return bundle_apply(conn, NULL, inheritance_sql);
 }
 
-static void print_notes(const struct code_plan *p)
+void code_print_notes(const struct code_plan *p)
 {
-    for (size_t i = 0; i < p->notes.nr; i++)
+    struct strvec *said = p->o->said;
+    for (size_t i = 0; i < p->notes.nr; i++) {
+        bool again = false;
+        for (size_t k = 0; said && k < said->nr && !again; k++)
+            again = !strcmp(said->v[k], p->notes.v[i]);
+        if (again)
+            continue;
         notice("%s: %s", p->o->label, p->notes.v[i]);
+        if (said)
+            strvec_push(said, p->notes.v[i]);
+    }
 }
 
 int code_plan_cmd(const struct settings *s, const char *url, bool json)
@@ -2241,7 +2269,7 @@ int code_apply_cmd(const struct settings *s, const char *url, const struct strve
     }
     if (mst != MIG_OK && mst != MIG_AT_TARGET)
         goto out;
-    print_notes(&p);
+    code_print_notes(&p);
     if (!code_plan_has_writes(&p)) {
         info("apply: nothing to do (%zu code objects as in %s, no pending migration)",
              p.cs.units_nr, p.cs.dir ? p.cs.dir : o.code_dir);
@@ -2294,7 +2322,7 @@ enum mig_status code_migrate(PGconn *conn, const char *code_dir, const struct mi
     } else if (mst != MIG_OK && mst != MIG_AT_TARGET) {
         st = mst;
     } else {
-        print_notes(&p);
+        code_print_notes(&p);
         double t0 = now_monotonic();
         switch (code_plan_run(conn, &p)) {
         case CODE_RUN_OK:
@@ -2333,7 +2361,7 @@ int code_hydrate(PGconn *conn, const char *code_dir, bool stateless)
         error("hydrate: %d problem%s in the code directory %s", ce, ce == 1 ? "" : "s", p.cs.dir);
     if (ce)
         goto out;
-    print_notes(&p);
+    code_print_notes(&p);
     if (code_plan_run(conn, &p) != CODE_RUN_OK)
         goto out;
     info("hydrate: code directory %s: %zu object%s created%s in %.0f ms", code_dir, p.ncreates,

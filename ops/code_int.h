@@ -57,6 +57,7 @@ struct code_run_opts {
     bool watch;                       /* one timed line per object on stdout */
     bool quiet;                       /* only errors and a summary */
     const char *label;                /* message prefix: "apply", "hydrate", "migrate", "watch" */
+    struct strvec *said;              /* notes already printed (watch: each said once) */
 };
 
 struct code_plan {
@@ -111,6 +112,8 @@ enum code_run_status {
 enum code_run_status code_plan_run(PGconn *conn, struct code_plan *p);
 
 void code_json_str(struct strbuf *sb, const char *s);
+/* Print the plan's notes (those not in o->said), and remember them there. */
+void code_print_notes(const struct code_plan *p);
 /* The hectic bundle at this version with its code part; applied when not. 0 or -1. */
 int code_ensure_bundle(PGconn *conn, const char *inheritance_sql);
 

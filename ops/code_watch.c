@@ -98,8 +98,7 @@ static void apply_round(PGconn **connp, const char *url, const struct code_run_o
         error("watch: not applied (%d problem%s above); the database keeps the last good state, "
               "watching on", ce, ce == 1 ? "" : "s");
     else if (ce == 0) {
-        for (size_t i = 0; i < p.notes.nr; i++)
-            notice("watch: %s", p.notes.v[i]);
+        code_print_notes(&p);
         if (code_plan_run(conn, &p) != CODE_RUN_OK && !interrupted)
             error("watch: not applied; the database keeps the last good state, watching on");
     }
@@ -117,6 +116,7 @@ int code_watch_cmd(const struct settings *s, const char *url)
     PGconn *conn = pg_connect(url);
     if (!conn)
         return EXIT_ERR;
+    struct strvec said = STRVEC_INIT;
     int rc = EXIT_ERR;
     int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) {
@@ -149,7 +149,7 @@ int code_watch_cmd(const struct settings *s, const char *url)
     }
     if (watch_tree(fd, dir, 0) < 0)
         goto out;
-    struct code_run_opts o = {.code_dir = dir, .watch = true, .label = "watch"};
+    struct code_run_opts o = {.code_dir = dir, .watch = true, .label = "watch", .said = &said};
     info("watch: watching %s (Ctrl-C stops)", dir);
     apply_round(&conn, url, &o);
     while (!interrupted) {
@@ -181,6 +181,7 @@ int code_watch_cmd(const struct settings *s, const char *url)
     info("watch: stopped");
     rc = EXIT_INTERRUPTED;
 out:
+    strvec_clear(&said);
     if (fd >= 0)
         close(fd);
     PQfinish(conn);
