@@ -12,6 +12,7 @@
 --   kind              view, materialized view, function, procedure,
 --                     aggregate, type, domain, trigger, policy, index,
 --                     statement
+--   object_schema, object_name   as written (schema resolved); NULL for a statement
 --   file, line        where it is defined (relative to the code directory)
 --   sha256            of the object's statements as written (comments and
 --                     blank lines around them do not count): moving an
@@ -32,6 +33,8 @@ CREATE SCHEMA IF NOT EXISTS hectic;
 CREATE TABLE IF NOT EXISTS hectic.code_object (
     identity text PRIMARY KEY,
     kind text NOT NULL,
+    object_schema text,
+    object_name text,
     file text NOT NULL,
     line integer NOT NULL,
     sha256 text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),

@@ -127,6 +127,8 @@ static void row_release(struct code_row *r)
     free(r->identity);
     free(r->kind);
     free(r->file);
+    free(r->schema);
+    free(r->name);
     strvec_clear(&r->depends);
     strvec_clear(&r->body_depends);
     free(r->ctype);
@@ -142,7 +144,8 @@ static int read_state(PGconn *conn, struct code_plan *p)
     PGresult *r = query(conn,
                         "SELECT identity, kind, file, line, sha256, file_sha256, depends, body_depends,"
                         " catalog_type, catalog_identity, address_type, address_names, address_args,"
-                        " drop_sql FROM hectic.code_object ORDER BY file, line, identity",
+                        " drop_sql, object_schema, object_name FROM hectic.code_object"
+                        " ORDER BY file, line, identity",
                         0, NULL, PGRES_TUPLES_OK, "cannot read hectic.code_object");
     if (!r)
         return -1;
@@ -167,6 +170,8 @@ static int read_state(PGconn *conn, struct code_plan *p)
         if (!PQgetisnull(r, i, 12))
             array_parse(PQgetvalue(r, i, 12), &w->aargs);
         w->drop_sql = xstrdup(PQgetvalue(r, i, 13));
+        w->schema = PQgetisnull(r, i, 14) ? NULL : xstrdup(PQgetvalue(r, i, 14));
+        w->name = PQgetisnull(r, i, 15) ? NULL : xstrdup(PQgetvalue(r, i, 15));
     }
     PQclear(r);
     return 0;
@@ -186,6 +191,10 @@ static struct code_unit *unit_from_row(struct code_set *cs, const struct code_ro
     for (size_t i = 0; i < w->body_depends.nr; i++)
         strvec_push(&u->body_depends, w->body_depends.v[i]);
     u->drop_sql = xstrdup(w->drop_sql);
+    if (w->schema && w->name) {
+        u->schema = xstrdup(w->schema);
+        u->name = xstrdup(w->name);
+    }
     if (w->atype) {
         u->addr_type = xstrdup(w->atype);
         for (size_t i = 0; i < w->anames.nr; i++)
@@ -1849,7 +1858,7 @@ static int write_state(PGconn *conn, struct code_plan *p)
 {
     struct code_set *cs = &p->cs;
     struct strvec gone = STRVEC_INIT;
-    struct strvec col[14];
+    struct strvec col[16];
     struct strvec mv[4];
     struct strbuf one = STRBUF_INIT;
     int ret = 0;
@@ -1893,6 +1902,8 @@ static int write_state(PGconn *conn, struct code_plan *p)
             array_lit(&one, &x->nargs);
             strvec_push(&col[12], one.buf);
             strvec_push(&col[13], u->drop_sql ? u->drop_sql : "");
+            strvec_push(&col[14], u->kind != CODE_STATEMENT && u->schema ? u->schema : "");
+            strvec_push(&col[15], u->kind != CODE_STATEMENT && u->name ? u->name : "");
             strvec_clear(&deps);
         } else if (w && u->loaded &&
                    (strcmp(w->file, u->file) || w->line != u->line ||
@@ -1903,8 +1914,8 @@ static int write_state(PGconn *conn, struct code_plan *p)
             strvec_push(&mv[3], u->file_sha256);
         }
     }
-    struct strbuf a[14];
-    const char *params[14];
+    struct strbuf a[16];
+    const char *params[16];
     if (gone.nr) {
         strbuf_reset(&one);
         array_lit(&one, &gone);
@@ -1916,7 +1927,7 @@ static int write_state(PGconn *conn, struct code_plan *p)
         PQclear(r);
     }
     if (!ret && col[0].nr) {
-        for (size_t i = 0; i < 14; i++) {
+        for (size_t i = 0; i < 16; i++) {
             a[i] = (struct strbuf)STRBUF_INIT;
             array_lit(&a[i], &col[i]);
             params[i] = a[i].buf;
@@ -1925,27 +1936,29 @@ static int write_state(PGconn *conn, struct code_plan *p)
             conn,
             "INSERT INTO hectic.code_object AS o (identity, kind, file, line, sha256, file_sha256,"
             " depends, body_depends, catalog_type, catalog_identity, address_type, address_names,"
-            " address_args, drop_sql, applied_at)"
+            " address_args, drop_sql, object_schema, object_name, applied_at)"
             " SELECT x.id, x.kind, x.file, x.line::int, x.sha, x.fsha, x.dep::text[], x.bdep::text[],"
             "  NULLIF(x.ct, ''), NULLIF(x.ci, ''), NULLIF(x.at, ''),"
             "  CASE WHEN x.at = '' THEN NULL ELSE x.an::text[] END,"
-            "  CASE WHEN x.at = '' THEN NULL ELSE x.aa::text[] END, x.drop, now()"
+            "  CASE WHEN x.at = '' THEN NULL ELSE x.aa::text[] END, x.drop, NULLIF(x.os, ''),"
+            "  NULLIF(x.oname, ''), now()"
             " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
             "  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],"
-            "  $13::text[], $14::text[]) AS x(id, kind, file, line, sha, fsha, dep, bdep, ct, ci, at,"
-            "  an, aa, drop)"
+            "  $13::text[], $14::text[], $15::text[], $16::text[]) AS x(id, kind, file, line, sha,"
+            "  fsha, dep, bdep, ct, ci, at, an, aa, drop, os, oname)"
             " ON CONFLICT (identity) DO UPDATE SET kind = EXCLUDED.kind, file = EXCLUDED.file,"
             "  line = EXCLUDED.line, sha256 = EXCLUDED.sha256, file_sha256 = EXCLUDED.file_sha256,"
             "  depends = EXCLUDED.depends, body_depends = EXCLUDED.body_depends,"
             "  catalog_type = EXCLUDED.catalog_type, catalog_identity = EXCLUDED.catalog_identity,"
             "  address_type = EXCLUDED.address_type, address_names = EXCLUDED.address_names,"
             "  address_args = EXCLUDED.address_args, drop_sql = EXCLUDED.drop_sql,"
+            "  object_schema = EXCLUDED.object_schema, object_name = EXCLUDED.object_name,"
             "  applied_at = EXCLUDED.applied_at",
-            14, params, PGRES_COMMAND_OK, "cannot update hectic.code_object");
+            16, params, PGRES_COMMAND_OK, "cannot update hectic.code_object");
         if (!r)
             ret = -1;
         PQclear(r);
-        for (size_t i = 0; i < 14; i++)
+        for (size_t i = 0; i < 16; i++)
             strbuf_release(&a[i]);
     }
     if (!ret && mv[0].nr) {

@@ -11,6 +11,7 @@
 /* One row of hectic.code_object. */
 struct code_row {
     char *identity, *kind, *file;
+    char *schema, *name;           /* object_schema, object_name */
     unsigned line;
     char sha[SHA256_HEX_LEN], file_sha[SHA256_HEX_LEN];
     struct strvec depends, body_depends;
