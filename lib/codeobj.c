@@ -557,6 +557,11 @@ static const char *node_what(const struct parse_stmt *st)
         {"TransactionStmt", "transaction control"},
         {"RenameStmt", "RENAME"},
         {"AlterObjectSchemaStmt", "ALTER ... SET SCHEMA"},
+        {"GrantStmt", "GRANT"},
+        {"AlterTableStmt", "ALTER"},
+        {"AlterOwnerStmt", "ALTER ... OWNER"},
+        {"AlterFunctionStmt", "ALTER FUNCTION"},
+        {"SecLabelStmt", "SECURITY LABEL"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)
         if (st->node && !strcmp(st->node, names[i][0]))
@@ -602,24 +607,16 @@ static struct code_unit *comment_target(struct code_set *cs, size_t first,
     return NULL;
 }
 
-int code_parse_file(struct code_set *cs, size_t file_idx)
+/* Units of TEXT, the contents of file FILE_IDX (PATH: its name in messages). */
+static int parse_text(struct code_set *cs, size_t file_idx, const char *path, struct strbuf *text)
 {
     struct code_file *f = &cs->files[file_idx];
-    char *path = path_join(cs->dir, f->path);
-    struct strbuf text = STRBUF_INIT;
-    const char *why = NULL;
     int errors = 0;
-    if (fs_read_regular(path, (size_t)64 << 20, &text, &why) < 0) {
-        error("cannot read '%s': %s", path, why);
-        free(path);
-        strbuf_release(&text);
-        return -1;
-    }
     /* what was parsed is what is hashed, even if the file changed since the scan */
-    sha256_hex(text.buf, text.len, f->sha256);
+    sha256_hex(text->buf, text->len, f->sha256);
     f->parsed = true;
     struct parse_list pl = PARSE_LIST_INIT;
-    parse_script(&pl, text.buf);
+    parse_script(&pl, text->buf);
     size_t first = cs->units_nr;
     struct code_unit *cur = NULL;
     for (size_t i = 0; i < pl.nr; i++) {
@@ -627,14 +624,14 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
         if (st->status == PARSE_UNKNOWN) {
             struct strbuf sb = STRBUF_INIT;
             char sha[SHA256_HEX_LEN];
-            strbuf_add(&sb, text.buf + st->pos.offset, st->len);
+            strbuf_add(&sb, text->buf + st->pos.offset, st->len);
             strbuf_addstr(&sb, ";\n");
             sha256_hex(sb.buf, sb.len, sha);
             strbuf_reset(&sb);
             strbuf_addf(&sb, "statement %.16s", sha);
             cur = code_unit_new(cs, sb.buf, CODE_STATEMENT);
             strbuf_release(&sb);
-            add_stmt(cur, text.buf, st);
+            add_stmt(cur, text->buf, st);
             cur->file = xstrdup(f->path);
             cur->line = st->pos.line;
             cur->loaded = true;
@@ -656,7 +653,7 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
                          "comments with their object)", o->kind_name, o->name ? o->name : "?");
                 continue;
             }
-            add_stmt(t, text.buf, st);
+            add_stmt(t, text->buf, st);
             add_refs(cs, t, st);
             continue;
         }
@@ -668,7 +665,7 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
                          node_what(st));
                 continue;
             }
-            add_stmt(cur, text.buf, st);
+            add_stmt(cur, text->buf, st);
             add_refs(cs, cur, st);
             continue;
         }
@@ -721,14 +718,17 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
         if (!cur->name || ((kind == CODE_TRIGGER || kind == CODE_POLICY || kind == CODE_INDEX) &&
                            !cur->table)) {
             errors++;
+            struct strbuf upper = STRBUF_INIT;
+            upper_kind(&upper, o->kind_name);
             error_at(path, st->pos.line, st->pos.col, "CREATE %s without a name: name it, so "
-                     "that dbtool can drop and re-create it", o->kind_name);
+                     "that dbtool can drop and re-create it", upper.buf);
+            strbuf_release(&upper);
             cs->units_nr--;
             code_unit_release(cur);
             cur = NULL;
             continue;
         }
-        add_stmt(cur, text.buf, st);
+        add_stmt(cur, text->buf, st);
         add_refs(cs, cur, st);
         if (st->body_error)
             cur->note = xasprintf("%s:%u:%u: %s not fully analysed (%s)", path,
@@ -740,9 +740,39 @@ int code_parse_file(struct code_set *cs, size_t file_idx)
         if (cs->units[i].kind != CODE_STATEMENT)
             code_unit_hash(&cs->units[i]);
     parse_list_release(&pl);
-    strbuf_release(&text);
-    free(path);
     return errors;
+}
+
+int code_parse_file(struct code_set *cs, size_t file_idx)
+{
+    char *path = path_join(cs->dir ? cs->dir : ".", cs->files[file_idx].path);
+    struct strbuf text = STRBUF_INIT;
+    const char *why = NULL;
+    int ret;
+    if (fs_read_regular(path, (size_t)64 << 20, &text, &why) < 0) {
+        error("cannot read '%s': %s", path, why);
+        ret = -1;
+    } else {
+        ret = parse_text(cs, file_idx, path, &text);
+    }
+    free(path);
+    strbuf_release(&text);
+    return ret;
+}
+
+int code_add_text(struct code_set *cs, const char *path, const char *text, size_t len)
+{
+    ALLOC_GROW(cs->files, cs->files_nr + 1, cs->files_alloc);
+    size_t i = cs->files_nr++;
+    memset(&cs->files[i], 0, sizeof(cs->files[i]));
+    cs->files[i].path = xstrdup(path);
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_add(&sb, text, len);
+    int ret = parse_text(cs, i, path, &sb);
+    strbuf_release(&sb);
+    /* keep the files sorted for code_file_find() */
+    qsort(cs->files, cs->files_nr, sizeof(*cs->files), cmp_file);
+    return ret;
 }
 
 /* ---- resolving references --------------------------------------------------------- */

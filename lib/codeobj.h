@@ -156,6 +156,13 @@ int code_scan(struct code_set *cs);
  */
 int code_parse_file(struct code_set *cs, size_t file_idx);
 
+/*
+ * code_parse_file() for TEXT (LEN bytes, NUL-terminated) as a file PATH of
+ * the set (tests, fuzzing): the file is added, hashed and parsed. The same
+ * return values.
+ */
+int code_add_text(struct code_set *cs, const char *path, const char *text, size_t len);
+
 /* The file at PATH (relative), or NULL. */
 struct code_file *code_file_find(const struct code_set *cs, const char *path);
 
