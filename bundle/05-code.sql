@@ -18,6 +18,8 @@
 --                     blank lines around them do not count): moving an
 --                     object to another file keeps it
 --   file_sha256       of the whole file: an unchanged file is not parsed again
+--   statements, statement_lines   the object's statements and where each starts:
+--                     what re-creates it when its file is not parsed again
 --   depends           identities of the code objects it needs first (from
 --                     the parse and from pg_depend after creation)
 --   body_depends      ... named only inside a function body (no pg_depend edge)
@@ -47,6 +49,8 @@ CREATE TABLE IF NOT EXISTS hectic.code_object (
     address_names text[],
     address_args text[],
     drop_sql text NOT NULL,
+    statements text[] NOT NULL DEFAULT '{}',
+    statement_lines integer[] NOT NULL DEFAULT '{}',
     applied_at timestamptz NOT NULL DEFAULT now()
 );
 

@@ -168,6 +168,21 @@ static void index_add(struct index *ix, const char *key, size_t idx)
     b->v[b->nr++] = idx;
 }
 
+/* Push "P:SCHEMA.NAME" (no printf: this runs for every unit of every plan). */
+static void push_key(struct strvec *keys, char prefix, const char *schema, const char *name)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_grow(&sb, strlen(schema) + strlen(name) + 4);
+    strbuf_addch(&sb, prefix);
+    strbuf_addch(&sb, ':');
+    strbuf_addstr(&sb, schema);
+    strbuf_addch(&sb, '.');
+    strbuf_addstr(&sb, name);
+    ALLOC_GROW(keys->v, keys->nr + 2, keys->alloc);
+    keys->v[keys->nr++] = strbuf_detach(&sb, NULL);
+    keys->v[keys->nr] = NULL;
+}
+
 /* The name keys of U: "r:" relations, "f:" routines, "t:" types (views have a row type). */
 static void name_keys(const struct code_unit *u, struct strvec *keys)
 {
@@ -177,17 +192,17 @@ static void name_keys(const struct code_unit *u, struct strvec *keys)
     switch (u->kind) {
     case CODE_VIEW:
     case CODE_MATVIEW:
-        strvec_pushf(keys, "r:%s.%s", schema, u->name);
-        strvec_pushf(keys, "t:%s.%s", schema, u->name);
+        push_key(keys, 'r', schema, u->name);
+        push_key(keys, 't', schema, u->name);
         break;
     case CODE_FUNCTION:
     case CODE_PROCEDURE:
     case CODE_AGGREGATE:
-        strvec_pushf(keys, "f:%s.%s", schema, u->name);
+        push_key(keys, 'f', schema, u->name);
         break;
     case CODE_TYPE:
     case CODE_DOMAIN:
-        strvec_pushf(keys, "t:%s.%s", schema, u->name);
+        push_key(keys, 't', schema, u->name);
         break;
     default:
         break;
@@ -207,7 +222,12 @@ static struct index *index_of(const struct code_set *cs)
     for (; ix->built < cs->units_nr; ix->built++) {
         const struct code_unit *u = &cs->units[ix->built];
         struct strvec keys = STRVEC_INIT;
-        strvec_pushf(&keys, "=%s", u->identity);
+        char *id = xmalloc(strlen(u->identity) + 2);
+        id[0] = '=';
+        strcpy(id + 1, u->identity);
+        ALLOC_GROW(keys.v, 2, keys.alloc);
+        keys.v[keys.nr++] = id;
+        keys.v[keys.nr] = NULL;
         name_keys(u, &keys);
         for (size_t k = 0; k < keys.nr; k++)
             index_add(ix, keys.v[k], ix->built);
@@ -314,6 +334,55 @@ struct code_file *code_file_find(const struct code_set *cs, const char *path)
 
 /* ---- scanning the directory ------------------------------------------------------ */
 
+struct code_hash_entry {
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    char sha256[SHA256_HEX_LEN];
+};
+
+void code_hash_cache_release(struct code_hash_cache *hc)
+{
+    for (size_t i = 0; i < hc->nr; i++)
+        free(hc->v[i].path);
+    free(hc->v);
+    memset(hc, 0, sizeof(*hc));
+}
+
+static struct code_hash_entry *cache_entry(struct code_hash_cache *hc, const char *path)
+{
+    for (size_t i = 0; i < hc->nr; i++)
+        if (!strcmp(hc->v[i].path, path))
+            return &hc->v[i];
+    ALLOC_GROW(hc->v, hc->nr + 1, hc->alloc);
+    struct code_hash_entry *e = &hc->v[hc->nr++];
+    memset(e, 0, sizeof(*e));
+    e->path = xstrdup(path);
+    return e;
+}
+
+/* Hash P (of stat ST) into HEX, through the cache when there is one. 0 or -1 (errno). */
+static int hash_file(struct code_set *cs, const char *p, const struct stat *st,
+                     char hex[SHA256_HEX_LEN])
+{
+    struct code_hash_entry *e = cs->hash_cache ? cache_entry(cs->hash_cache, p) : NULL;
+    if (e && e->sha256[0] && e->dev == st->st_dev && e->ino == st->st_ino &&
+        e->size == st->st_size && e->mtime.tv_sec == st->st_mtim.tv_sec &&
+        e->mtime.tv_nsec == st->st_mtim.tv_nsec) {
+        memcpy(hex, e->sha256, SHA256_HEX_LEN);
+        return 0;
+    }
+    if (sha256_file_hex(p, hex) < 0)
+        return -1;
+    if (e) {
+        e->dev = st->st_dev, e->ino = st->st_ino, e->size = st->st_size, e->mtime = st->st_mtim;
+        memcpy(e->sha256, hex, SHA256_HEX_LEN);
+    }
+    return 0;
+}
+
 static int scan_dir(struct code_set *cs, const char *rel, int depth)
 {
     char *abs = rel ? path_join(cs->dir, rel) : xstrdup(cs->dir);
@@ -350,7 +419,7 @@ static int scan_dir(struct code_set *cs, const char *rel, int depth)
             memset(f, 0, sizeof(*f));
             f->path = r;
             r = NULL;
-            if (sha256_file_hex(p, f->sha256) < 0)
+            if (hash_file(cs, p, &st, f->sha256) < 0)
                 ret = error_errno("cannot read '%s'", p);
         }
         free(p);

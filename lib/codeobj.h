@@ -127,7 +127,19 @@ struct code_file {
     bool parsed;
 };
 
+/*
+ * File hashes known by their stat data (device, inode, size, mtime): a
+ * long-running caller (watch) keeps one across scans so that only the
+ * files that changed are read again.
+ */
+struct code_hash_cache {
+    struct code_hash_entry *v;
+    size_t nr, alloc;
+};
+void code_hash_cache_release(struct code_hash_cache *hc);
+
 struct code_set {
+    struct code_hash_cache *hash_cache; /* NULL, or used and updated by code_scan() */
     char *dir;    /* the code directory (NULL: none) */
     char *schema; /* default schema for unqualified names */
     struct code_file *files;

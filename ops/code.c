@@ -557,6 +557,68 @@ static bool unanalysed(const struct code_set *cs)
     return false;
 }
 
+/*
+ * The statements of the units to create whose files were not parsed, as the
+ * state recorded them (checked against their hash): no parse needed. A unit
+ * whose text is not there (an older row) is left to load_text().
+ */
+static int fetch_texts(PGconn *conn, struct code_plan *p)
+{
+    struct code_set *cs = &p->cs;
+    struct strvec ids = STRVEC_INIT;
+    for (size_t i = 0; i < p->ncreates; i++)
+        if (!cs->units[p->creates[i]].loaded && cs->units[p->creates[i]].priv)
+            strvec_push(&ids, cs->units[p->creates[i]].identity);
+    if (!ids.nr)
+        return 0;
+    struct strbuf lit = STRBUF_INIT;
+    array_lit(&lit, &ids);
+    strvec_clear(&ids);
+    const char *params[1] = {lit.buf};
+    PGresult *r = query(conn,
+                        "SELECT identity, statements, statement_lines FROM hectic.code_object"
+                        " WHERE identity = ANY($1::text[])",
+                        1, params, PGRES_TUPLES_OK, "cannot read hectic.code_object");
+    strbuf_release(&lit);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct code_unit *u = code_unit_find(cs, PQgetvalue(r, i, 0));
+        struct strvec st = STRVEC_INIT, sl = STRVEC_INIT;
+        struct strbuf lines = STRBUF_INIT;
+        if (!u || u->loaded || array_parse(PQgetvalue(r, i, 1), &st) < 0 || !st.nr)
+            goto next;
+        /* int[] prints like a text[] without quotes */
+        if (array_parse(PQgetvalue(r, i, 2), &sl) < 0 || sl.nr != st.nr)
+            goto next;
+        for (size_t k = 0; k < st.nr; k++) {
+            ALLOC_GROW(u->stmts, u->stmts_nr + 1, u->stmts_alloc);
+            u->stmts[u->stmts_nr].sql = xstrdup(st.v[k]);
+            u->stmts[u->stmts_nr].line = (unsigned)strtoul(sl.v[k], NULL, 10);
+            u->stmts[u->stmts_nr].offset = 0;
+            u->stmts_nr++;
+        }
+        char sha[SHA256_HEX_LEN];
+        memcpy(sha, u->sha256, sizeof(sha));
+        code_unit_hash(u);
+        if (strcmp(sha, u->sha256)) {
+            /* not what was recorded: parse the file after all */
+            for (size_t k = 0; k < u->stmts_nr; k++)
+                free(u->stmts[k].sql);
+            u->stmts_nr = 0;
+            memcpy(u->sha256, sha, sizeof(sha));
+        } else {
+            u->loaded = true;
+        }
+    next:
+        strvec_clear(&st);
+        strvec_clear(&sl);
+        strbuf_release(&lines);
+    }
+    PQclear(r);
+    return 0;
+}
+
 /* The code part: files, state, parse, match, resolve. Returns the number of errors, -1 on I/O. */
 static int plan_code(struct code_plan *p)
 {
@@ -635,12 +697,20 @@ static int plan_code(struct code_plan *p)
         u->priv = w;
         w->used = true;
     }
+    /* nothing parsed, nothing removed: what the state says was checked when it was applied */
+    bool news = false;
+    for (size_t i = 0; i < cs->units_nr && !news; i++)
+        news = cs->units[i].loaded || cs->units[i].status == CODE_REMOVED;
+    if (!news)
+        return errors;
     int e = code_resolve(cs);
+    bool dbg = log_enabled(NS, LOG_DEBUG);
     for (size_t i = 0; i < cs->units_nr; i++) {
         const struct code_unit *u = &cs->units[i];
-        debug(NS, "%s: %s (%s)%s", u->identity,
-              (const char *[]){"unchanged", "new", "changed", "moved", "removed"}[u->status],
-              code_unit_where(u), u->loaded ? ", parsed" : "");
+        if (dbg)
+            debug(NS, "%s: %s (%s)%s", u->identity,
+                  (const char *[]){"unchanged", "new", "changed", "moved", "removed"}[u->status],
+                  code_unit_where(u), u->loaded ? ", parsed" : "");
         /* an unchanged object (not parsed again) that needs one removed: an error, unless a
          * statement that could not be analysed may define it again (the server will tell) */
         for (size_t k = 0; !u->loaded && u->status != CODE_REMOVED && k < u->depends.nr; k++) {
@@ -1075,16 +1145,21 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
     }
     const char *schema = PQgetisnull(r, 0, 0) ? "public" : PQgetvalue(r, 0, 0);
     code_set_init(&p->cs, o->code_dir && is_dir(o->code_dir) ? o->code_dir : NULL, schema);
+    p->cs.hash_cache = o->hash_cache;
     p->have_state = !strcmp(PQgetvalue(r, 0, 1), "t");
     PQclear(r);
     if (p->have_state && !o->stateless && read_state(conn, p) < 0) {
         *code_errors = -1;
         return MIG_ERROR;
     }
+    double t0 = now_monotonic();
     enum mig_status mst = plan_migrations(conn, p);
     if (mst != MIG_OK && mst != MIG_AT_TARGET)
         return mst;
+    double t1 = now_monotonic();
     int e = plan_code(p);
+    debug(NS, "plan: state %zu rows, migrations %.1f ms, files %.1f ms (%zu files)", p->rows_nr,
+          (t1 - t0) * 1000, (now_monotonic() - t1) * 1000, p->cs.files_nr);
     if (e < 0) {
         *code_errors = -1;
         return mst;
@@ -1092,6 +1167,11 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
     struct code_set *cs = &p->cs;
     p->ui = xcalloc(cs->units_nr + 1, sizeof(*p->ui));
     p->ui_nr = cs->units_nr;
+    bool same = !e && !p->steps.nr;
+    for (size_t i = 0; i < cs->units_nr && same; i++)
+        same = cs->units[i].status == CODE_UNCHANGED && !cs->units[i].loaded;
+    if (same && !o->stateless)
+        return mst; /* the fast path: nothing to do */
     for (size_t i = 0; i < cs->units_nr; i++) {
         const struct code_row *w = cs->units[i].priv;
         if (w && w->ctype && w->cidentity)
@@ -1164,7 +1244,9 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
         *code_errors = -1;
         return mst;
     }
+    double t2 = now_monotonic();
     x = nfront ? closure(conn, p, front, nfront) : (free(front), 0);
+    debug(NS, "plan: closure %.1f ms", (now_monotonic() - t2) * 1000);
     if (x) {
         free(all);
         *code_errors = x < 0 ? -1 : x;
@@ -1201,6 +1283,10 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
         if (p->ui[all[i]].create)
             p->creates[p->ncreates++] = all[i];
     free(all);
+    if (fetch_texts(conn, p) < 0) {
+        *code_errors = -1;
+        return mst;
+    }
     for (size_t i = 0; i < p->ncreates; i++) {
         struct code_unit *u = &cs->units[p->creates[i]];
         if (!u->loaded && load_text(p, u) < 0) {
@@ -1470,10 +1556,16 @@ static void print_json(const struct code_plan *p, FILE *f)
 
 /* ---- running a plan ------------------------------------------------------------------ */
 
+/* {"event":EVENT,"pid":N,EXTRA} (malloc'd). */
+static char *notify_payload(const char *event, const char *extra)
+{
+    return xasprintf("{\"event\":\"%s\",\"pid\":%d%s%s}", event, (int)getpid(),
+                     extra ? "," : "", extra ? extra : "");
+}
+
 static void notify(PGconn *conn, const char *event, const char *extra)
 {
-    char *payload = xasprintf("{\"event\":\"%s\",\"pid\":%d%s%s}", event, (int)getpid(),
-                              extra ? "," : "", extra ? extra : "");
+    char *payload = notify_payload(event, extra);
     const char *params[1] = {payload};
     PGresult *r = PQexecParams(conn, "SELECT pg_notify('" CODE_NOTIFY_CHANNEL "', $1)", 1, NULL,
                                params, NULL, NULL, 0);
@@ -1633,6 +1725,8 @@ static void learn_statement(struct code_plan *p, size_t i, const PGresult *befor
     }
 }
 
+static const char *create_verb(const struct code_plan *p, size_t i);
+
 static int create_unit(PGconn *conn, struct code_plan *p, size_t i)
 {
     struct code_unit *u = &p->cs.units[i];
@@ -1670,10 +1764,7 @@ static int create_unit(PGconn *conn, struct code_plan *p, size_t i)
         PQclear(after);
     }
     x->created = true;
-    say(p, u->status == CODE_NEW && !x->adopt ? "created"
-           : x->in_place && !x->drop          ? "replaced"
-                                              : "re-created",
-        u, now_monotonic() - t);
+    say(p, create_verb(p, i), u, now_monotonic() - t);
     return 0;
 }
 
@@ -1853,13 +1944,32 @@ static int check_created(PGconn *conn, struct code_plan *p)
     return ret;
 }
 
+/* U's statements and their lines as text[] and int[] literals, pushed on ST and SL. */
+static void stmts_lits(const struct code_unit *u, struct strvec *st, struct strvec *sl)
+{
+    struct strvec sv = STRVEC_INIT;
+    struct strbuf lit = STRBUF_INIT;
+    for (size_t k = 0; k < u->stmts_nr; k++)
+        strvec_push(&sv, u->stmts[k].sql);
+    array_lit(&lit, &sv);
+    strvec_push(st, lit.buf);
+    strbuf_reset(&lit);
+    strbuf_addch(&lit, '{');
+    for (size_t k = 0; k < u->stmts_nr; k++)
+        strbuf_addf(&lit, "%s%u", k ? "," : "", u->stmts[k].line);
+    strbuf_addch(&lit, '}');
+    strvec_push(sl, lit.buf);
+    strvec_clear(&sv);
+    strbuf_release(&lit);
+}
+
 /* Write hectic.code_object: created objects, moved ones, forgotten ones. */
 static int write_state(PGconn *conn, struct code_plan *p)
 {
     struct code_set *cs = &p->cs;
     struct strvec gone = STRVEC_INIT;
-    struct strvec col[16];
-    struct strvec mv[4];
+    struct strvec col[18];
+    struct strvec mv[5];
     struct strbuf one = STRBUF_INIT;
     int ret = 0;
     for (size_t i = 0; i < ARRAY_SIZE(col); i++)
@@ -1904,6 +2014,7 @@ static int write_state(PGconn *conn, struct code_plan *p)
             strvec_push(&col[13], u->drop_sql ? u->drop_sql : "");
             strvec_push(&col[14], u->kind != CODE_STATEMENT && u->schema ? u->schema : "");
             strvec_push(&col[15], u->kind != CODE_STATEMENT && u->name ? u->name : "");
+            stmts_lits(u, &col[16], &col[17]);
             strvec_clear(&deps);
         } else if (w && u->loaded &&
                    (strcmp(w->file, u->file) || w->line != u->line ||
@@ -1912,10 +2023,13 @@ static int write_state(PGconn *conn, struct code_plan *p)
             strvec_push(&mv[1], u->file);
             strvec_pushf(&mv[2], "%u", u->line);
             strvec_push(&mv[3], u->file_sha256);
+            struct strvec ignore = STRVEC_INIT;
+            stmts_lits(u, &ignore, &mv[4]);
+            strvec_clear(&ignore);
         }
     }
-    struct strbuf a[16];
-    const char *params[16];
+    struct strbuf a[18];
+    const char *params[18];
     if (gone.nr) {
         strbuf_reset(&one);
         array_lit(&one, &gone);
@@ -1927,7 +2041,7 @@ static int write_state(PGconn *conn, struct code_plan *p)
         PQclear(r);
     }
     if (!ret && col[0].nr) {
-        for (size_t i = 0; i < 16; i++) {
+        for (size_t i = 0; i < 18; i++) {
             a[i] = (struct strbuf)STRBUF_INIT;
             array_lit(&a[i], &col[i]);
             params[i] = a[i].buf;
@@ -1936,16 +2050,18 @@ static int write_state(PGconn *conn, struct code_plan *p)
             conn,
             "INSERT INTO hectic.code_object AS o (identity, kind, file, line, sha256, file_sha256,"
             " depends, body_depends, catalog_type, catalog_identity, address_type, address_names,"
-            " address_args, drop_sql, object_schema, object_name, applied_at)"
+            " address_args, drop_sql, object_schema, object_name, statements, statement_lines,"
+            " applied_at)"
             " SELECT x.id, x.kind, x.file, x.line::int, x.sha, x.fsha, x.dep::text[], x.bdep::text[],"
             "  NULLIF(x.ct, ''), NULLIF(x.ci, ''), NULLIF(x.at, ''),"
             "  CASE WHEN x.at = '' THEN NULL ELSE x.an::text[] END,"
             "  CASE WHEN x.at = '' THEN NULL ELSE x.aa::text[] END, x.drop, NULLIF(x.os, ''),"
-            "  NULLIF(x.oname, ''), now()"
+            "  NULLIF(x.oname, ''), x.st::text[], x.sl::int[], now()"
             " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
             "  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],"
-            "  $13::text[], $14::text[], $15::text[], $16::text[]) AS x(id, kind, file, line, sha,"
-            "  fsha, dep, bdep, ct, ci, at, an, aa, drop, os, oname)"
+            "  $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])"
+            "  AS x(id, kind, file, line, sha, fsha, dep, bdep, ct, ci, at, an, aa, drop, os, oname,"
+            "  st, sl)"
             " ON CONFLICT (identity) DO UPDATE SET kind = EXCLUDED.kind, file = EXCLUDED.file,"
             "  line = EXCLUDED.line, sha256 = EXCLUDED.sha256, file_sha256 = EXCLUDED.file_sha256,"
             "  depends = EXCLUDED.depends, body_depends = EXCLUDED.body_depends,"
@@ -1953,29 +2069,31 @@ static int write_state(PGconn *conn, struct code_plan *p)
             "  address_type = EXCLUDED.address_type, address_names = EXCLUDED.address_names,"
             "  address_args = EXCLUDED.address_args, drop_sql = EXCLUDED.drop_sql,"
             "  object_schema = EXCLUDED.object_schema, object_name = EXCLUDED.object_name,"
+            "  statements = EXCLUDED.statements, statement_lines = EXCLUDED.statement_lines,"
             "  applied_at = EXCLUDED.applied_at",
-            16, params, PGRES_COMMAND_OK, "cannot update hectic.code_object");
+            18, params, PGRES_COMMAND_OK, "cannot update hectic.code_object");
         if (!r)
             ret = -1;
         PQclear(r);
-        for (size_t i = 0; i < 16; i++)
+        for (size_t i = 0; i < 18; i++)
             strbuf_release(&a[i]);
     }
     if (!ret && mv[0].nr) {
-        for (size_t i = 0; i < 4; i++) {
+        for (size_t i = 0; i < 5; i++) {
             a[i] = (struct strbuf)STRBUF_INIT;
             array_lit(&a[i], &mv[i]);
             params[i] = a[i].buf;
         }
         PGresult *r = query(conn,
                             "UPDATE hectic.code_object o SET file = x.file, line = x.line::int,"
-                            " file_sha256 = x.fsha FROM unnest($1::text[], $2::text[], $3::text[],"
-                            " $4::text[]) AS x(id, file, line, fsha) WHERE o.identity = x.id",
-                            4, params, PGRES_COMMAND_OK, "cannot update hectic.code_object");
+                            " file_sha256 = x.fsha, statement_lines = x.sl::int[] FROM"
+                            " unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
+                            " AS x(id, file, line, fsha, sl) WHERE o.identity = x.id",
+                            5, params, PGRES_COMMAND_OK, "cannot update hectic.code_object");
         if (!r)
             ret = -1;
         PQclear(r);
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < 5; i++)
             strbuf_release(&a[i]);
     }
     for (size_t i = 0; i < ARRAY_SIZE(col); i++)
@@ -1997,16 +2115,169 @@ static int exec_plain(PGconn *conn, const char *sql)
     return ok ? 0 : -1;
 }
 
-static int run_creates(PGconn *conn, struct code_plan *p, const char **failed)
+/* ---- pipelines: many statements, one round trip ---- */
+
+/* One item of a pipeline. */
+struct pitem {
+    bool sync;                    /* a Sync: ends the implicit transaction of what came before */
+    const char *sql;              /* one statement (extended protocol: no ';' lists) */
+    const char *param;            /* one text parameter ($1), or NULL */
+    long unit;                    /* the unit it belongs to, or -1 */
+    const struct code_stmt *stmt; /* the unit's statement (errors at its file:line); NULL: a drop */
+    const char *verb;             /* said for UNIT when this item succeeded ("dropped" ...), or NULL */
+};
+
+struct pipe {
+    struct pitem *v;
+    size_t nr, alloc;
+};
+
+static void pipe_add(struct pipe *pp, struct pitem it)
 {
-    for (size_t i = 0; i < p->ncreates; i++) {
-        if (interrupted)
-            return error("interrupted");
-        if (create_unit(conn, p, p->creates[i]) < 0) {
-            *failed = p->cs.units[p->creates[i]].identity;
-            return -1;
+    ALLOC_GROW(pp->v, pp->nr + 1, pp->alloc);
+    pp->v[pp->nr++] = it;
+}
+
+static void pipe_sql(struct pipe *pp, const char *sql, const char *param, long unit,
+                     const struct code_stmt *st, const char *verb)
+{
+    pipe_add(pp, (struct pitem){false, sql, param, unit, st, verb});
+}
+
+static void pipe_sync(struct pipe *pp)
+{
+    pipe_add(pp, (struct pitem){true, NULL, NULL, -1, NULL, NULL});
+}
+
+/*
+ * Send the items of PP in one pipeline (ending with a Sync), then read the
+ * results in order: each object is said as its last statement succeeds.
+ * 0, or -1 after the first failing item was reported (*FAILED: its unit's
+ * identity, when it has one); the server skips what follows it up to the
+ * next Sync. PP is emptied.
+ */
+static int pipe_run(PGconn *conn, struct code_plan *p, struct pipe *pp, const char **failed)
+{
+    int ret = 0;
+    if (!pp->nr)
+        return 0;
+    if (!pp->v[pp->nr - 1].sync)
+        pipe_sync(pp);
+    if (!PQenterPipelineMode(conn)) {
+        pp->nr = 0;
+        return error("cannot enter pipeline mode: %s", PQerrorMessage(conn));
+    }
+    size_t sent = 0;
+    for (; sent < pp->nr; sent++) {
+        const struct pitem *it = &pp->v[sent];
+        int ok = it->sync ? PQpipelineSync(conn)
+                          : PQsendQueryParams(conn, it->sql, it->param ? 1 : 0, NULL,
+                                              it->param ? &it->param : NULL, NULL, NULL, 0);
+        if (!ok) {
+            ret = error("cannot send a statement: %s", PQerrorMessage(conn));
+            break;
         }
     }
+    if (!ret && sent && !pp->v[sent - 1].sync)
+        PQpipelineSync(conn);
+    double t = now_monotonic();
+    bool failed_once = false;
+    for (size_t i = 0; i < sent; i++) {
+        const struct pitem *it = &pp->v[i];
+        PGresult *r = PQgetResult(conn);
+        if (!r) {
+            ret = error("lost the connection while applying: %s", PQerrorMessage(conn));
+            break;
+        }
+        ExecStatusType s = PQresultStatus(r);
+        if (it->sync) {
+            if (s != PGRES_PIPELINE_SYNC && !failed_once)
+                ret = error("unexpected pipeline result %s", PQresStatus(s));
+            PQclear(r);
+            continue;
+        }
+        if (s == PGRES_FATAL_ERROR && !failed_once) {
+            const struct code_unit *u = it->unit >= 0 ? &p->cs.units[it->unit] : NULL;
+            failed_once = true;
+            ret = -1;
+            if (u && it->stmt) {
+                report_stmt_error(p, u, it->stmt, r);
+                error("creating %s (%s) failed", u->identity, code_unit_where(u));
+            } else if (u) {
+                pg_print_result_error(r, it->sql);
+                error("dropping %s (%s) failed", u->identity, code_unit_where(u));
+            } else {
+                pg_print_result_error(r, it->sql);
+            }
+            if (u && failed)
+                *failed = u->identity;
+        } else if (s != PGRES_FATAL_ERROR && s != PGRES_PIPELINE_ABORTED && it->verb && it->unit >= 0) {
+            double now = now_monotonic();
+            if (!strcmp(it->verb, "created") || !strcmp(it->verb, "re-created") ||
+                !strcmp(it->verb, "replaced"))
+                p->ui[it->unit].created = true;
+            say(p, it->verb, &p->cs.units[it->unit], now - t);
+            t = now;
+        }
+        PQclear(r);
+        /* every query result is followed by a NULL */
+        while ((r = PQgetResult(conn)))
+            PQclear(r);
+    }
+    if (!PQexitPipelineMode(conn) && !ret)
+        ret = error("cannot leave pipeline mode: %s", PQerrorMessage(conn));
+    pp->nr = 0;
+    return ret;
+}
+
+/* The verb for creating unit I. */
+static const char *create_verb(const struct code_plan *p, size_t i)
+{
+    const struct code_unit *u = &p->cs.units[i];
+    const struct code_uinfo *x = &p->ui[i];
+    return u->status == CODE_NEW && !x->adopt ? "created"
+           : x->in_place && !x->drop          ? "replaced"
+                                              : "re-created";
+}
+
+static int run_creates(PGconn *conn, struct code_plan *p, const char **failed)
+{
+    /* in pipelines, but a statement that was not analysed alone (the catalog is read around it) */
+    struct pipe pp = {NULL, 0, 0};
+    struct strvec dropx = STRVEC_INIT;
+    int ret = 0;
+    for (size_t i = 0; i < p->ncreates && !ret; i++) {
+        size_t k = p->creates[i];
+        struct code_unit *u = &p->cs.units[k];
+        if (interrupted) {
+            ret = error("interrupted");
+            break;
+        }
+        if (u->kind == CODE_STATEMENT && !p->o->stateless) {
+            if ((ret = pipe_run(conn, p, &pp, failed)) < 0)
+                break;
+            if (create_unit(conn, p, k) < 0) {
+                *failed = u->identity;
+                ret = -1;
+            }
+            continue;
+        }
+        if (p->ui[k].target && u->drop_sql) {
+            char *d = drop_if_exists(u->drop_sql);
+            strvec_push(&dropx, d);
+            free(d);
+            pipe_sql(&pp, dropx.v[dropx.nr - 1], NULL, (long)k, NULL, NULL);
+        }
+        for (size_t j = 0; j < u->stmts_nr; j++)
+            pipe_sql(&pp, u->stmts[j].sql, NULL, (long)k, &u->stmts[j],
+                     j + 1 == u->stmts_nr ? create_verb(p, k) : NULL);
+    }
+    if (!ret)
+        ret = pipe_run(conn, p, &pp, failed);
+    free(pp.v);
+    strvec_clear(&dropx);
+    if (ret < 0)
+        return -1;
     if (p->o->stateless)
         return 0;
     if (check_created(conn, p) < 0 || write_state(conn, p) < 0)
@@ -2046,19 +2317,27 @@ enum code_run_status code_plan_run(PGconn *conn, struct code_plan *p)
     enum code_run_status st = CODE_RUN_ERROR;
     const char *failed = NULL;
     size_t migs = 0;
-    if (work && !o->stateless)
-        notify(conn, "start", NULL);
     if (!p->split) {
-        if (exec_plain(conn, "BEGIN") < 0)
-            goto fail;
-        if (p->steps.nr && exec_plain(conn, "SET LOCAL hectic.migration_mode = 'on'") < 0)
-            goto fail;
+        /* one round trip: NOTIFY start (its own transaction), BEGIN, the drops */
+        struct pipe pp = {NULL, 0, 0};
+        char *start = notify_payload("start", NULL);
+        if (work && !o->stateless) {
+            pipe_sql(&pp, "SELECT pg_notify('" CODE_NOTIFY_CHANNEL "', $1)", start, -1, NULL, NULL);
+            pipe_sync(&pp);
+        }
+        pipe_sql(&pp, "BEGIN", NULL, -1, NULL, NULL);
+        if (p->steps.nr)
+            pipe_sql(&pp, "SET LOCAL hectic.migration_mode = 'on'", NULL, -1, NULL, NULL);
         for (size_t i = 0; i < p->ndrops; i++)
-            if (drop_unit(conn, p, p->drops[i]) < 0) {
-                failed = p->cs.units[p->drops[i]].identity;
-                st = CODE_RUN_OBJ_FAILED;
-                goto fail;
-            }
+            pipe_sql(&pp, p->cs.units[p->drops[i]].drop_sql, NULL, (long)p->drops[i], NULL, "dropped");
+        int r = pipe_run(conn, p, &pp, &failed);
+        free(pp.v);
+        pp = (struct pipe){NULL, 0, 0};
+        free(start);
+        if (r < 0) {
+            st = failed ? CODE_RUN_OBJ_FAILED : CODE_RUN_ERROR;
+            goto fail;
+        }
         if (accept_hashes(conn, p) < 0)
             goto fail;
         for (size_t i = 0; i < p->steps.nr; i++, migs++) {
@@ -2076,17 +2355,24 @@ enum code_run_status code_plan_run(PGconn *conn, struct code_plan *p)
             st = failed && !interrupted ? CODE_RUN_OBJ_FAILED : CODE_RUN_ERROR;
             goto fail;
         }
-        if (work && !o->stateless) {
-            char *s = summary(p, p->ndrops, migs, p->ncreates);
-            notify(conn, "success", s);
-            free(s);
-        }
-        if (exec_plain(conn, "COMMIT") < 0)
+        /* one round trip: NOTIFY success (delivered at the commit), COMMIT */
+        char *sum = summary(p, p->ndrops, migs, p->ncreates);
+        char *success = notify_payload("success", sum);
+        if (work && !o->stateless)
+            pipe_sql(&pp, "SELECT pg_notify('" CODE_NOTIFY_CHANNEL "', $1)", success, -1, NULL, NULL);
+        pipe_sql(&pp, "COMMIT", NULL, -1, NULL, NULL);
+        r = pipe_run(conn, p, &pp, &failed);
+        free(pp.v);
+        free(sum);
+        free(success);
+        if (r < 0 || PQtransactionStatus(conn) != PQTRANS_IDLE)
             goto fail;
         print_lines(p);
         return CODE_RUN_OK;
     }
     /* split: drops (and their rows) first, the migrations as the migrator runs them, creates */
+    if (work && !o->stateless)
+        notify(conn, "start", NULL);
     if (exec_plain(conn, "BEGIN") < 0)
         goto fail;
     for (size_t i = 0; i < p->ndrops; i++)
@@ -2164,20 +2450,12 @@ fail:
 /* The hectic bundle at this version, with the code part; applied when not. 0 or -1. */
 int code_ensure_bundle(PGconn *conn, const char *inheritance_sql)
 {
-    struct strbuf v = STRBUF_INIT;
-    int r = bundle_db_version(conn, &v);
-    bool ok = r == 1 && !strcmp(v.buf, BUNDLE_VERSION);
-    strbuf_release(&v);
-    if (r < 0)
-        return -1;
-    if (ok) {
-        struct strbuf t = STRBUF_INIT;
-        r = pg_query_value(conn, "SELECT to_regclass('hectic.code_object') IS NOT NULL", 0, NULL, &t);
-        ok = r == 1 && !strcmp(t.buf, "t");
-        strbuf_release(&t);
-        if (r < 0)
-            return -1;
-    }
+    /* one query in the usual case; a missing hectic.version is an error that says "apply it" */
+    PGresult *r = PQexec(conn, "SELECT v.version, to_regclass('hectic.code_object') IS NOT NULL"
+                               " FROM hectic.version v WHERE v.name = 'hectic'");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+              !strcmp(PQgetvalue(r, 0, 0), BUNDLE_VERSION) && !strcmp(PQgetvalue(r, 0, 1), "t");
+    PQclear(r);
     if (ok)
         return 0;
     debug(NS, "applying the hectic bundle %s", BUNDLE_VERSION);

@@ -59,6 +59,7 @@ struct code_run_opts {
     bool quiet;                       /* only errors and a summary */
     const char *label;                /* message prefix: "apply", "hydrate", "migrate", "watch" */
     struct strvec *said;              /* notes already printed (watch: each said once) */
+    struct code_hash_cache *hash_cache; /* file hashes kept across plans (watch) */
 };
 
 struct code_plan {

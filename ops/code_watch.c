@@ -91,9 +91,11 @@ static void apply_round(PGconn **connp, const char *url, const struct code_run_o
     (void)url;
     struct code_plan p;
     int ce = 0;
+    double t0 = now_monotonic();
     if (mig_lock(conn, -1) < 0)
         return;
     code_plan_build(conn, &p, o, &ce);
+    double t1 = now_monotonic();
     if (ce > 0)
         error("watch: not applied (%d problem%s above); the database keeps the last good state, "
               "watching on", ce, ce == 1 ? "" : "s");
@@ -102,6 +104,7 @@ static void apply_round(PGconn **connp, const char *url, const struct code_run_o
         if (code_plan_run(conn, &p) != CODE_RUN_OK && !interrupted)
             error("watch: not applied; the database keeps the last good state, watching on");
     }
+    debug(NS, "round: plan %.1f ms, run %.1f ms", (t1 - t0) * 1000, (now_monotonic() - t1) * 1000);
     code_plan_release(&p);
     mig_unlock(conn);
 }
@@ -117,6 +120,7 @@ int code_watch_cmd(const struct settings *s, const char *url)
     if (!conn)
         return EXIT_ERR;
     struct strvec said = STRVEC_INIT;
+    struct code_hash_cache hashes = {NULL, 0, 0};
     int rc = EXIT_ERR;
     int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) {
@@ -149,7 +153,8 @@ int code_watch_cmd(const struct settings *s, const char *url)
     }
     if (watch_tree(fd, dir, 0) < 0)
         goto out;
-    struct code_run_opts o = {.code_dir = dir, .watch = true, .label = "watch", .said = &said};
+    struct code_run_opts o = {.code_dir = dir, .watch = true, .label = "watch", .said = &said,
+                              .hash_cache = &hashes};
     info("watch: watching %s (Ctrl-C stops)", dir);
     apply_round(&conn, url, &o);
     while (!interrupted) {
@@ -182,6 +187,7 @@ int code_watch_cmd(const struct settings *s, const char *url)
     rc = EXIT_INTERRUPTED;
 out:
     strvec_clear(&said);
+    code_hash_cache_release(&hashes);
     if (fd >= 0)
         close(fd);
     PQfinish(conn);
