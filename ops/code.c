@@ -628,11 +628,18 @@ static int plan_code(struct code_plan *p)
         return -1;
     /* a file whose hash the state knows is not parsed: its units are the rows */
     bool *known = xcalloc(cs->files_nr + 1, sizeof(bool));
+    bool *stale = xcalloc(cs->files_nr + 1, sizeof(bool));
     for (size_t i = 0; i < p->rows_nr; i++) {
         struct code_file *f = code_file_find(cs, p->rows[i].file);
         if (f && !strcmp(f->sha256, p->rows[i].file_sha))
             known[f - cs->files] = true;
+        else if (f)
+            stale[f - cs->files] = true;
     }
+    /* every row of the file must say so */
+    for (size_t i = 0; i < cs->files_nr; i++)
+        known[i] = known[i] && !stale[i];
+    free(stale);
     for (size_t i = 0; i < p->rows_nr; i++) {
         struct code_row *w = &p->rows[i];
         struct code_file *f = code_file_find(cs, w->file);
@@ -2388,8 +2395,14 @@ enum code_run_status code_plan_run(PGconn *conn, struct code_plan *p)
             strvec_push(&ids, p->cs.units[p->drops[i]].identity);
         array_lit(&lit, &ids);
         const char *params[1] = {lit.buf};
-        PGresult *r = query(conn, "DELETE FROM hectic.code_object WHERE identity = ANY($1::text[])", 1,
-                            params, PGRES_COMMAND_OK, "cannot update hectic.code_object");
+        /* forget them, and make their files be read again next time (they are no longer
+         * all in the state) */
+        PGresult *r = query(conn,
+                            "WITH gone AS (DELETE FROM hectic.code_object"
+                            "  WHERE identity = ANY($1::text[]) RETURNING file)"
+                            " UPDATE hectic.code_object SET file_sha256 = repeat('0', 64)"
+                            " WHERE file IN (SELECT file FROM gone) AND identity <> ALL($1::text[])",
+                            1, params, PGRES_COMMAND_OK, "cannot update hectic.code_object");
         strvec_clear(&ids);
         strbuf_release(&lit);
         if (!r)
