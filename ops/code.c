@@ -139,13 +139,35 @@ static void row_release(struct code_row *r)
     free(r->drop_sql);
 }
 
+/*
+ * Whether a row's object is still in the catalog (someone may have dropped
+ * it by hand): a missing one is created again. A routine whose argument
+ * types are gone is missing too (to_regprocedure would raise).
+ */
+#define PRESENT_SQL                                                                                \
+    "CASE WHEN catalog_type IS NULL THEN true"                                                    \
+    " WHEN catalog_type IN ('view', 'materialized view', 'index', 'table')"                       \
+    "   THEN to_regclass(catalog_identity) IS NOT NULL"                                           \
+    " WHEN catalog_type IN ('type', 'composite type', 'domain')"                                  \
+    "   THEN to_regtype(catalog_identity) IS NOT NULL"                                            \
+    " WHEN catalog_type IN ('function', 'procedure', 'aggregate')"                                \
+    "   THEN NOT EXISTS (SELECT FROM unnest(address_args) a WHERE to_regtype(a) IS NULL)"         \
+    "     AND to_regprocedure(catalog_identity) IS NOT NULL"                                      \
+    " WHEN catalog_type = 'trigger' THEN EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid ="      \
+    "   to_regclass(quote_ident(address_names[1]) || '.' || quote_ident(address_names[2]))"       \
+    "   AND t.tgname = address_names[3])"                                                         \
+    " WHEN catalog_type = 'policy' THEN EXISTS (SELECT FROM pg_policy t WHERE t.polrelid ="       \
+    "   to_regclass(quote_ident(address_names[1]) || '.' || quote_ident(address_names[2]))"       \
+    "   AND t.polname = address_names[3])"                                                        \
+    " ELSE true END"
+
 static int read_state(PGconn *conn, struct code_plan *p)
 {
     PGresult *r = query(conn,
                         "SELECT identity, kind, file, line, sha256, file_sha256, depends, body_depends,"
                         " catalog_type, catalog_identity, address_type, address_names, address_args,"
-                        " drop_sql, object_schema, object_name FROM hectic.code_object"
-                        " ORDER BY file, line, identity",
+                        " drop_sql, object_schema, object_name, " PRESENT_SQL
+                        " FROM hectic.code_object ORDER BY file, line, identity",
                         0, NULL, PGRES_TUPLES_OK, "cannot read hectic.code_object");
     if (!r)
         return -1;
@@ -172,6 +194,7 @@ static int read_state(PGconn *conn, struct code_plan *p)
         w->drop_sql = xstrdup(PQgetvalue(r, i, 13));
         w->schema = PQgetisnull(r, i, 14) ? NULL : xstrdup(PQgetvalue(r, i, 14));
         w->name = PQgetisnull(r, i, 15) ? NULL : xstrdup(PQgetvalue(r, i, 15));
+        w->missing = strcmp(PQgetvalue(r, i, 16), "t") != 0;
     }
     PQclear(r);
     return 0;
@@ -548,6 +571,8 @@ out:
     return ret;
 }
 
+static const char *status_word(const struct code_plan *p, size_t i);
+
 /* Whether the set has statements that could not be analysed. */
 static bool unanalysed(const struct code_set *cs)
 {
@@ -694,6 +719,13 @@ static int plan_code(struct code_plan *p)
             break;
         }
     }
+    /* in the state, not in the catalog (dropped by hand): created again */
+    for (size_t i = 0; i < cs->units_nr; i++) {
+        struct code_unit *u = &cs->units[i];
+        const struct code_row *w = u->priv;
+        if (w && w->missing && (u->status == CODE_UNCHANGED || u->status == CODE_MOVED))
+            u->status = CODE_CHANGED, p->nmissing++;
+    }
     /* rows of no unit: removed */
     for (size_t k = 0; k < p->rows_nr; k++) {
         struct code_row *w = &p->rows[k];
@@ -705,7 +737,7 @@ static int plan_code(struct code_plan *p)
         w->used = true;
     }
     /* nothing parsed, nothing removed: what the state says was checked when it was applied */
-    bool news = false;
+    bool news = p->nmissing > 0;
     for (size_t i = 0; i < cs->units_nr && !news; i++)
         news = cs->units[i].loaded || cs->units[i].status == CODE_REMOVED;
     if (!news)
@@ -1174,7 +1206,7 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
     struct code_set *cs = &p->cs;
     p->ui = xcalloc(cs->units_nr + 1, sizeof(*p->ui));
     p->ui_nr = cs->units_nr;
-    bool same = !e && !p->steps.nr;
+    bool same = !e && !p->steps.nr && !p->nmissing;
     for (size_t i = 0; i < cs->units_nr && same; i++)
         same = cs->units[i].status == CODE_UNCHANGED && !cs->units[i].loaded;
     if (same && !o->stateless)
@@ -1304,7 +1336,7 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
     for (size_t i = 0; i < cs->units_nr; i++) {
         const struct code_unit *u = &cs->units[i];
         p->nnew += u->status == CODE_NEW;
-        p->nchanged += u->status == CODE_CHANGED;
+        p->nchanged += u->status == CODE_CHANGED && strcmp(status_word(p, i), "missing");
         p->nmoved += u->status == CODE_MOVED;
         p->nremoved += u->status == CODE_REMOVED;
         p->naffected += p->ui[i].affected && u->status != CODE_CHANGED && u->status != CODE_REMOVED;
@@ -1334,8 +1366,12 @@ static const char *status_word(const struct code_plan *p, size_t i)
     switch (u->status) {
     case CODE_NEW:
         return x->adopt ? "adopt" : "new";
-    case CODE_CHANGED:
+    case CODE_CHANGED: {
+        const struct code_row *w = u->priv;
+        if (w && w->missing && !strcmp(w->sha, u->sha256))
+            return "missing";
         return x->in_place && !x->affected ? "replace" : "changed";
+    }
     case CODE_MOVED:
         return x->affected || x->target ? "re-create" : "moved";
     case CODE_REMOVED:
@@ -1388,9 +1424,12 @@ static void print_text(const struct code_plan *p, FILE *f)
         }
     }
     fprintf(f, "Code objects (%s): %zu new, %zu changed, %zu moved, %zu removed, %zu re-created, "
-               "%zu unchanged\n",
+               "%zu unchanged",
             cs->dir ? cs->dir : "no code directory", p->nnew, p->nchanged, p->nmoved, p->nremoved,
             p->naffected, nunchanged);
+    if (p->nmissing)
+        fprintf(f, ", %zu missing from the database", p->nmissing);
+    fputc('\n', f);
     size_t w = 0;
     for (size_t i = 0; i < cs->units_nr; i++)
         if (status_word(p, i) && strlen(cs->units[i].identity) > w)

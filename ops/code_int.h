@@ -20,6 +20,7 @@ struct code_row {
     struct strvec anames, aargs;   /* ... names, args */
     char *drop_sql;
     bool used;                     /* matched with a unit */
+    bool missing;                  /* its object is not in the catalog */
 };
 
 /* What the plan knows about one unit (parallel to cs.units). */
@@ -91,6 +92,7 @@ struct code_plan {
     size_t *creates, ncreates; /* unit indices, dependencies first */
     size_t nnew, nchanged, nmoved, nremoved, naffected;
     size_t nrefresh;           /* unchanged objects of changed files: their file hash is recorded */
+    size_t nmissing;           /* recorded, but gone from the catalog: created again */
     struct strvec notes;       /* said once: statements not analysed, unknown body refs */
     struct strvec lines;       /* watch: what is printed after the commit */
 };

@@ -152,6 +152,18 @@ test_expect_success 'a removed file: its object is dropped and forgotten' '
     test_grep "dropped view public.top_customers" err
 '
 
+test_expect_success 'objects dropped by hand are missing: apply creates them again' '
+    PGOPTIONS="-c client_min_messages=warning" q shop "DROP VIEW public.order_lines CASCADE" &&
+    db plan >plan; test $? = 1 &&
+    test_grep "3 missing from the database" plan &&
+    test_grep "missing   function public.customer_total(text)" plan &&
+    test_grep "missing   view public.order_lines" plan &&
+    test_grep "missing   view public.customer_totals" plan &&
+    db apply 2>err &&
+    test "$(q shop "select count(*) from public.customer_totals")" = 2 &&
+    test "$(q shop "select public.customer_total('"'ada'"')")" = 120.00
+'
+
 # --- failure: everything rolled back -------------------------------------------
 
 test_expect_success 'set up: a new migration and a new view that fails' '
