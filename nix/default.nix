@@ -38,5 +38,6 @@ in
     "share/hectic/02-secret.sql"
     "share/hectic/03-migration.sql"
     "share/hectic/04-inheritance.sql"
+    "share/hectic/05-code.sql"
   ];
 }

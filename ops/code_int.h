@@ -1,12 +1,14 @@
 /*
- * code_int.h — shared by ops/code.c (plan, apply) and ops/code_watch.c
- * (watch). Not an API: see code.h.
+ * code_int.h — shared by the files of schema as code: code.c (commands,
+ * helpers), code_plan.c, code_catalog.c, code_show.c, code_run.c,
+ * code_watch.c. Not an API: see code.h.
  */
 #ifndef DBTOOL_CODE_INT_H
 #define DBTOOL_CODE_INT_H
 
 #include "ops/code.h"
 #include "lib/codeobj.h"
+#include <libpq-fe.h>
 
 /* One row of hectic.code_object. */
 struct code_row {
@@ -97,6 +99,59 @@ struct code_plan {
     struct strvec lines;       /* watch: what is printed after the commit */
 };
 
+/* One object being walked in the pg_depend closure. */
+struct walk {
+    unsigned classid, objid;
+    int subid;
+    bool from_code; /* a code object or a part of one: its outside dependents are errors */
+    long owner;     /* the unit it is (a part of), -1 */
+    char *desc;     /* for reasons: "table public.orders (ALTER COLUMN amount TYPE in migration X)" */
+};
+
+/* code.c: small helpers */
+/* A text[] literal of SV: {"a","b"}. */
+void code_array_lit(struct strbuf *sb, const struct strvec *sv);
+/* Parse a one-dimensional text[] (or int[]) literal as PostgreSQL prints it. 0 or -1. */
+int code_array_parse(const char *s, struct strvec *out);
+/* PQexecParams with text parameters; prints the error (WHAT: its prefix). NULL on failure. */
+PGresult *code_query(PGconn *conn, const char *sql, int n, const char *const *params,
+                     ExecStatusType want, const char *what);
+unsigned code_oid(const char *s);
+
+/* code_catalog.c */
+/* The unit whose catalog object is KEY ("type identity"), or -1 (after code_index_ckeys()). */
+long code_unit_by_ckey(const struct code_plan *p, const char *key);
+/* Index the units' catalog keys (ui[].ckey) for code_unit_by_ckey(). */
+void code_index_ckeys(struct code_plan *p);
+/*
+ * Look up the catalog objects of the units WHICH[0..N) by their addresses
+ * (the state's, or the parse's for new units): exists/classid/objid/ckey,
+ * or with NEW_INFO (after creation) the n* fields. 0 or -1.
+ */
+int code_lookup_units(PGconn *conn, struct code_plan *p, const size_t *which, size_t n,
+                      bool new_info);
+/* Refs to nothing in the code directory: the database or a pending migration must have them. */
+int code_check_external(PGconn *conn, struct code_plan *p);
+void code_walk_push(struct walk **v, size_t *nr, size_t *alloc, struct walk w);
+/* Walk pg_depend from FRONT (taken over); the number of errors, -1 on a query failure. */
+int code_closure(PGconn *conn, struct code_plan *p, struct walk *front, size_t nfront);
+/* The catalog objects the pending migrations break, as walk starts. 0 or -1. */
+int code_migration_starts(PGconn *conn, struct code_plan *p, struct walk **front, size_t *nfront,
+                          size_t *afront);
+/* After the creates: catalog identities and pg_depend dependencies the parse did not see. 0/-1. */
+int code_check_created(PGconn *conn, struct code_plan *p);
+
+/* code_show.c */
+/* "new", "changed", "re-create" ... for unit I, NULL when unchanged. */
+const char *code_status_word(const struct code_plan *p, size_t i);
+/* "DROP VIEW x" -> "DROP VIEW IF EXISTS x" (malloc'd). */
+char *code_drop_if_exists(const char *drop_sql);
+/* The file a migration step runs. */
+const char *code_mig_path(const struct mig_step *s);
+void code_print_text(const struct code_plan *p, FILE *f);
+void code_print_json(const struct code_plan *p, FILE *f);
+
+/* code_plan.c */
 enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct code_run_opts *o,
                                 int *code_errors);
 /* Whether the schema changes (what `plan` exits 1 for). */
