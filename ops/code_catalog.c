@@ -374,11 +374,13 @@ static void add_extra(struct code_plan *p, size_t before, size_t after)
  */
 int code_closure(PGconn *conn, struct code_plan *p, struct walk *front, size_t nfront)
 {
-    struct seen seen = {NULL, 0, 0};
+    /* walked once from starts of each kind: a target's dependents may be dropped before the
+     * migrations all the same, when something else needs it */
+    struct seen seen[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
     size_t afront = nfront;
     int errors = 0;
     for (size_t i = 0; i < nfront; i++)
-        seen_add(&seen, front[i].classid, front[i].objid);
+        seen_add(&seen[front[i].via_target], front[i].classid, front[i].objid);
     while (nfront && errors >= 0) {
         struct strbuf c = STRBUF_INIT, o = STRBUF_INIT, s = STRBUF_INIT;
         strbuf_addch(&c, '{');
@@ -417,7 +419,7 @@ int code_closure(PGconn *conn, struct code_plan *p, struct walk *front, size_t n
                 u = -1;
             if (u >= 0 && par->owner >= 0 && u != par->owner)
                 add_extra(p, (size_t)par->owner, (size_t)u);
-            if (!seen_add(&seen, classid, objid)) {
+            if (!seen_add(&seen[par->via_target], classid, objid)) {
                 free(key);
                 continue;
             }
@@ -426,18 +428,24 @@ int code_closure(PGconn *conn, struct code_plan *p, struct walk *front, size_t n
                 x->exists = true;
                 x->classid = classid;
                 x->objid = objid;
-                if (!x->affected && !x->target) {
+                if (!par->via_target && !x->affected) {
+                    /* dropped before the migrations */
                     x->affected = true;
+                    free(x->reason);
+                    x->reason = xasprintf("depends on %s", par->desc);
+                } else if (par->via_target && !x->affected && !x->target) {
+                    /* left to the migration, dropped (if still there) after it */
+                    x->target = true;
                     x->reason = xasprintf("depends on %s", par->desc);
                 }
                 code_walk_push(&next, &nnext, &anext,
                           (struct walk){classid, objid, 0, true, u,
-                                        xstrdup(p->cs.units[u].identity)});
+                                        xstrdup(p->cs.units[u].identity), par->via_target});
             } else if (dt == 'i' || dt == 'a') {
                 code_walk_push(&next, &nnext, &anext,
                           (struct walk){classid, objid, 0, par->from_code, par->owner,
-                                        xstrdup(par->desc)});
-            } else if (par->from_code) {
+                                        xstrdup(par->desc), par->via_target});
+            } else if (par->from_code && !par->via_target) {
                 const struct code_unit *ow = par->owner >= 0 ? &p->cs.units[par->owner] : NULL;
                 errors++;
                 error("%s depends on %s (%s), which must be dropped and created again; %s is not "
@@ -459,7 +467,8 @@ int code_closure(PGconn *conn, struct code_plan *p, struct walk *front, size_t n
     for (size_t i = 0; i < nfront; i++)
         free(front[i].desc);
     free(front);
-    free(seen.v);
+    free(seen[0].v);
+    free(seen[1].v);
     return errors;
 }
 
@@ -537,15 +546,15 @@ int code_migration_starts(PGconn *conn, struct code_plan *p, struct walk **front
                 if (u >= 0) {
                     /* the migration itself changes a code object: created again after it */
                     struct code_uinfo *x = &p->ui[u];
-                    x->target = true;
+                    x->acted = x->target = true;
                     free(x->reason);
                     x->reason = xasprintf("changed by migration %s (%s)",
                                           p->steps.v[at[j].step].m->name, t->what);
                     code_walk_push(front, nfront, afront,
-                              (struct walk){classid, objid, 0, true, u, desc});
+                              (struct walk){classid, objid, 0, true, u, desc, true});
                 } else {
                     code_walk_push(front, nfront, afront,
-                              (struct walk){classid, objid, subid, false, -1, desc});
+                              (struct walk){classid, objid, subid, false, -1, desc, false});
                 }
                 free(key);
             }

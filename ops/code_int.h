@@ -32,7 +32,9 @@ struct code_uinfo {
     char *ckey;               /* "type identity" of its catalog object (state or lookup) */
     bool adopt;               /* new, but an object of that name exists: dropped, created */
     bool affected;            /* depends on something dropped: dropped, created again */
-    bool target;              /* a pending migration changes it: created again after it */
+    bool acted;               /* a pending migration acts on it itself (DROP, RENAME ...) */
+    bool target;              /* acted, or depends on one: dropped if still there and created
+                                 again after the migrations (the migration may need it before) */
     bool in_place;            /* changed, written CREATE OR REPLACE: replaced, not dropped */
     bool drop, create;        /* in the drop / create phase */
     char *reason;             /* why affected / target */
@@ -106,6 +108,7 @@ struct walk {
     bool from_code; /* a code object or a part of one: its outside dependents are errors */
     long owner;     /* the unit it is (a part of), -1 */
     char *desc;     /* for reasons: "table public.orders (ALTER COLUMN amount TYPE in migration X)" */
+    bool via_target; /* reached from a code object a pending migration acts on itself */
 };
 
 /* code.c: small helpers */

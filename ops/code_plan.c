@@ -602,7 +602,7 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
                                 xasprintf("%s, which %s", u->identity,
                                           u->status == CODE_REMOVED ? "is removed"
                                           : xi->adopt             ? "is created from its file"
-                                                                  : "changes")});
+                                                                  : "changes"), false});
     }
     if (p->steps.nr && code_migration_starts(conn, p, &front, &nfront, &afront) < 0) {
         for (size_t i = 0; i < nfront; i++)
@@ -625,9 +625,11 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
     for (size_t i = 0; i < cs->units_nr; i++) {
         const struct code_unit *u = &cs->units[i];
         struct code_uinfo *xi = &p->ui[i];
-        xi->drop = xi->exists && !xi->target &&
+        xi->drop = xi->exists && !xi->acted &&
                    ((u->status == CODE_CHANGED && !xi->in_place) || u->status == CODE_REMOVED ||
                     xi->adopt || xi->affected);
+        if (xi->drop)
+            xi->target = false; /* gone before the migrations: nothing left to drop after */
         xi->create = u->status != CODE_REMOVED &&
                      (o->stateless || u->status == CODE_NEW || u->status == CODE_CHANGED ||
                       xi->affected || xi->target);

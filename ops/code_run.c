@@ -191,14 +191,6 @@ static int create_unit(PGconn *conn, struct code_plan *p, size_t i)
     struct code_uinfo *x = &p->ui[i];
     double t = now_monotonic();
     PGresult *before = NULL;
-    if (x->target && u->drop_sql) {
-        char *d = code_drop_if_exists(u->drop_sql);
-        int r = exec_unit_sql(conn, p, u, NULL, d);
-        free(d);
-        if (r < 0)
-            return error("dropping %s (%s) before creating it again failed", u->identity,
-                         code_unit_where(u));
-    }
     if (u->kind == CODE_STATEMENT && !p->o->stateless) {
         before = code_query(conn, NEW_OBJECTS_SQL, 0, NULL, PGRES_TUPLES_OK, "cannot read the catalog");
         if (!before)
@@ -593,6 +585,19 @@ static int run_creates(PGconn *conn, struct code_plan *p, const char **failed)
     struct pipe pp = {NULL, 0, 0};
     struct strvec dropx = STRVEC_INIT;
     int ret = 0;
+    /* what the migrations acted on, and what depends on it: dropped if still there,
+     * dependents first */
+    for (size_t i = p->ncreates; i-- > 0;) {
+        size_t k = p->creates[i];
+        const struct code_unit *u = &p->cs.units[k];
+        if (!p->ui[k].target || !u->drop_sql)
+            continue;
+        char *d = code_drop_if_exists(u->drop_sql);
+        strvec_push(&dropx, d);
+        free(d);
+    }
+    for (size_t i = 0; i < dropx.nr; i++)
+        pipe_sql(&pp, dropx.v[i], NULL, -1, NULL, NULL);
     for (size_t i = 0; i < p->ncreates && !ret; i++) {
         size_t k = p->creates[i];
         struct code_unit *u = &p->cs.units[k];
@@ -608,12 +613,6 @@ static int run_creates(PGconn *conn, struct code_plan *p, const char **failed)
                 ret = -1;
             }
             continue;
-        }
-        if (p->ui[k].target && u->drop_sql) {
-            char *d = code_drop_if_exists(u->drop_sql);
-            strvec_push(&dropx, d);
-            free(d);
-            pipe_sql(&pp, dropx.v[dropx.nr - 1], NULL, (long)k, NULL, NULL);
         }
         for (size_t j = 0; j < u->stmts_nr; j++)
             pipe_sql(&pp, u->stmts[j].sql, NULL, (long)k, &u->stmts[j],

@@ -124,14 +124,17 @@ void code_print_text(const struct code_plan *p, FILE *f)
         fprintf(f, "-- %zu. migration %s (%s)\n\\i %s\n", ++n, s->m->name, s->down ? "down" : "up",
                 code_mig_path(s) ? code_mig_path(s) : "(missing)");
     }
+    for (size_t i = p->ncreates; i-- > 0;) {
+        const struct code_unit *u = &cs->units[p->creates[i]];
+        if (!p->ui[p->creates[i]].target || !u->drop_sql)
+            continue;
+        char *d = code_drop_if_exists(u->drop_sql);
+        fprintf(f, "-- %zu. drop %s if the migrations left it\n%s;\n", ++n, u->identity, d);
+        free(d);
+    }
     for (size_t i = 0; i < p->ncreates; i++) {
         const struct code_unit *u = &cs->units[p->creates[i]];
         fprintf(f, "-- %zu. create %s (%s)\n", ++n, u->identity, code_unit_where(u));
-        if (p->ui[p->creates[i]].target && u->drop_sql) {
-            char *d = code_drop_if_exists(u->drop_sql);
-            fprintf(f, "%s;\n", d);
-            free(d);
-        }
         struct strbuf sb = STRBUF_INIT;
         code_unit_sql(u, &sb);
         fputs(sb.buf, f);
@@ -221,17 +224,26 @@ void code_print_json(const struct code_plan *p, FILE *f)
         code_json_str(&sb, code_mig_path(&p->steps.v[i]));
         strbuf_addch(&sb, '}');
     }
+    for (size_t i = p->ncreates; i-- > 0;) {
+        const struct code_unit *u = &cs->units[p->creates[i]];
+        if (!p->ui[p->creates[i]].target || !u->drop_sql)
+            continue;
+        char *d = code_drop_if_exists(u->drop_sql);
+        strbuf_addstr(&sb, first ? "{\"action\":\"drop if exists\","
+                                 : ",{\"action\":\"drop if exists\",");
+        first = false;
+        json_unit(&sb, p, p->creates[i]);
+        strbuf_addstr(&sb, ",\"sql\":");
+        code_json_str(&sb, d);
+        strbuf_addch(&sb, '}');
+        free(d);
+    }
     for (size_t i = 0; i < p->ncreates; i++) {
         const struct code_unit *u = &cs->units[p->creates[i]];
         strbuf_addstr(&sb, first ? "{\"action\":\"create\"," : ",{\"action\":\"create\",");
         first = false;
         json_unit(&sb, p, p->creates[i]);
         struct strbuf q = STRBUF_INIT;
-        if (p->ui[p->creates[i]].target && u->drop_sql) {
-            char *d = code_drop_if_exists(u->drop_sql);
-            strbuf_addf(&q, "%s;\n", d);
-            free(d);
-        }
         code_unit_sql(u, &q);
         strbuf_addstr(&sb, ",\"sql\":");
         code_json_str(&sb, q.buf);

@@ -247,4 +247,16 @@ test_expect_success 'adoption: objects made by an old migration are replaced fro
     test "$(q shop3 "select count(*) from pg_attribute where attrelid = '"'public.order_lines'"'::regclass and attnum > 0")" = 3
 '
 
+test_expect_success 'a migration that drops a code view itself (old style): created again after it' '
+    mkdir "$P/db/migration/20240104000000-legacy" &&
+    echo "DROP VIEW public.order_lines CASCADE;" >"$P/db/migration/20240104000000-legacy/up.sql" &&
+    echo "SELECT 1;" >"$P/db/migration/20240104000000-legacy/down.sql" &&
+    db plan >plan; test $? = 1 &&
+    test_grep "changed by migration 20240104000000-legacy (DROP VIEW)" plan &&
+    test_grep "^DROP VIEW IF EXISTS public.order_lines;$" plan &&
+    ! grep -q "^DROP VIEW public.order_lines;$" plan &&
+    db apply 2>err &&
+    test "$(q shop "select count(*) from public.customer_totals")" = 2 &&
+    test "$(q shop "select count(*) from public.bad")" = 3
+'
 test_done
