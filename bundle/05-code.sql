@@ -24,6 +24,8 @@
 --                     the parse and from pg_depend after creation)
 --   body_depends      ... named only inside a function body (no pg_depend edge)
 --   catalog_type, catalog_identity   pg_identify_object() of what it created
+--   catalog_classid, catalog_objid   ... and its address (a row type as its relation): an
+--                     object dropped by hand is noticed and created again
 --   address_type, address_names, address_args   pg_identify_object_as_address()
 --   drop_sql          the statement that removes it
 --
@@ -45,6 +47,8 @@ CREATE TABLE IF NOT EXISTS hectic.code_object (
     body_depends text[] NOT NULL DEFAULT '{}',
     catalog_type text,
     catalog_identity text,
+    catalog_classid oid,
+    catalog_objid oid,
     address_type text,
     address_names text[],
     address_args text[],

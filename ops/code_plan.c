@@ -30,24 +30,23 @@ static void row_release(struct code_row *r)
 
 /*
  * Whether a row's object is still in the catalog (someone may have dropped
- * it by hand): a missing one is created again. A routine whose argument
- * types are gone is missing too (to_regprocedure would raise).
+ * it by hand): a missing one is created again. By its address (one index
+ * lookup each); an object dropped and made again by hand has another
+ * address and counts as missing too (it is then dropped and created from
+ * its file).
  */
 #define PRESENT_SQL                                                                                \
-    "CASE WHEN catalog_type IS NULL THEN true"                                                    \
-    " WHEN catalog_type IN ('view', 'materialized view', 'index', 'table')"                       \
-    "   THEN to_regclass(catalog_identity) IS NOT NULL"                                           \
-    " WHEN catalog_type IN ('type', 'composite type', 'domain')"                                  \
-    "   THEN to_regtype(catalog_identity) IS NOT NULL"                                            \
-    " WHEN catalog_type IN ('function', 'procedure', 'aggregate')"                                \
-    "   THEN NOT EXISTS (SELECT FROM unnest(address_args) a WHERE to_regtype(a) IS NULL)"         \
-    "     AND to_regprocedure(catalog_identity) IS NOT NULL"                                      \
-    " WHEN catalog_type = 'trigger' THEN EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid ="      \
-    "   to_regclass(quote_ident(address_names[1]) || '.' || quote_ident(address_names[2]))"       \
-    "   AND t.tgname = address_names[3])"                                                         \
-    " WHEN catalog_type = 'policy' THEN EXISTS (SELECT FROM pg_policy t WHERE t.polrelid ="       \
-    "   to_regclass(quote_ident(address_names[1]) || '.' || quote_ident(address_names[2]))"       \
-    "   AND t.polname = address_names[3])"                                                        \
+    "CASE WHEN catalog_objid IS NULL THEN true"                                                    \
+    " WHEN catalog_classid = 'pg_class'::regclass"                                                \
+    "   THEN EXISTS (SELECT FROM pg_class c WHERE c.oid = catalog_objid)"                          \
+    " WHEN catalog_classid = 'pg_proc'::regclass"                                                 \
+    "   THEN EXISTS (SELECT FROM pg_proc c WHERE c.oid = catalog_objid)"                           \
+    " WHEN catalog_classid = 'pg_type'::regclass"                                                 \
+    "   THEN EXISTS (SELECT FROM pg_type c WHERE c.oid = catalog_objid)"                           \
+    " WHEN catalog_classid = 'pg_trigger'::regclass"                                              \
+    "   THEN EXISTS (SELECT FROM pg_trigger c WHERE c.oid = catalog_objid)"                        \
+    " WHEN catalog_classid = 'pg_policy'::regclass"                                               \
+    "   THEN EXISTS (SELECT FROM pg_policy c WHERE c.oid = catalog_objid)"                         \
     " ELSE true END"
 
 static int read_state(PGconn *conn, struct code_plan *p)

@@ -307,7 +307,7 @@ static int write_state(PGconn *conn, struct code_plan *p)
 {
     struct code_set *cs = &p->cs;
     struct strvec gone = STRVEC_INIT;
-    struct strvec col[18];
+    struct strvec col[20];
     struct strvec mv[5];
     struct strbuf one = STRBUF_INIT;
     int ret = 0;
@@ -354,6 +354,8 @@ static int write_state(PGconn *conn, struct code_plan *p)
             strvec_push(&col[14], u->kind != CODE_STATEMENT && u->schema ? u->schema : "");
             strvec_push(&col[15], u->kind != CODE_STATEMENT && u->name ? u->name : "");
             stmts_lits(u, &col[16], &col[17]);
+            strvec_pushf(&col[18], "%u", x->nctype ? x->nclassid : 0);
+            strvec_pushf(&col[19], "%u", x->nctype ? x->nobjid : 0);
             strvec_clear(&deps);
         } else if (w && u->loaded &&
                    (strcmp(w->file, u->file) || w->line != u->line ||
@@ -367,8 +369,8 @@ static int write_state(PGconn *conn, struct code_plan *p)
             strvec_clear(&ignore);
         }
     }
-    struct strbuf a[18];
-    const char *params[18];
+    struct strbuf a[20];
+    const char *params[20];
     if (gone.nr) {
         strbuf_reset(&one);
         code_array_lit(&one, &gone);
@@ -380,7 +382,7 @@ static int write_state(PGconn *conn, struct code_plan *p)
         PQclear(r);
     }
     if (!ret && col[0].nr) {
-        for (size_t i = 0; i < 18; i++) {
+        for (size_t i = 0; i < 20; i++) {
             a[i] = (struct strbuf)STRBUF_INIT;
             code_array_lit(&a[i], &col[i]);
             params[i] = a[i].buf;
@@ -390,17 +392,19 @@ static int write_state(PGconn *conn, struct code_plan *p)
             "INSERT INTO hectic.code_object AS o (identity, kind, file, line, sha256, file_sha256,"
             " depends, body_depends, catalog_type, catalog_identity, address_type, address_names,"
             " address_args, drop_sql, object_schema, object_name, statements, statement_lines,"
-            " applied_at)"
+            " catalog_classid, catalog_objid, applied_at)"
             " SELECT x.id, x.kind, x.file, x.line::int, x.sha, x.fsha, x.dep::text[], x.bdep::text[],"
             "  NULLIF(x.ct, ''), NULLIF(x.ci, ''), NULLIF(x.at, ''),"
             "  CASE WHEN x.at = '' THEN NULL ELSE x.an::text[] END,"
             "  CASE WHEN x.at = '' THEN NULL ELSE x.aa::text[] END, x.drop, NULLIF(x.os, ''),"
-            "  NULLIF(x.oname, ''), x.st::text[], x.sl::int[], now()"
+            "  NULLIF(x.oname, ''), x.st::text[], x.sl::int[], NULLIF(x.cc, '0')::oid,"
+            "  NULLIF(x.co, '0')::oid, now()"
             " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
             "  $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],"
-            "  $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])"
+            "  $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],"
+            "  $19::text[], $20::text[])"
             "  AS x(id, kind, file, line, sha, fsha, dep, bdep, ct, ci, at, an, aa, drop, os, oname,"
-            "  st, sl)"
+            "  st, sl, cc, co)"
             " ON CONFLICT (identity) DO UPDATE SET kind = EXCLUDED.kind, file = EXCLUDED.file,"
             "  line = EXCLUDED.line, sha256 = EXCLUDED.sha256, file_sha256 = EXCLUDED.file_sha256,"
             "  depends = EXCLUDED.depends, body_depends = EXCLUDED.body_depends,"
@@ -409,12 +413,13 @@ static int write_state(PGconn *conn, struct code_plan *p)
             "  address_args = EXCLUDED.address_args, drop_sql = EXCLUDED.drop_sql,"
             "  object_schema = EXCLUDED.object_schema, object_name = EXCLUDED.object_name,"
             "  statements = EXCLUDED.statements, statement_lines = EXCLUDED.statement_lines,"
+            "  catalog_classid = EXCLUDED.catalog_classid, catalog_objid = EXCLUDED.catalog_objid,"
             "  applied_at = EXCLUDED.applied_at",
-            18, params, PGRES_COMMAND_OK, "cannot update hectic.code_object");
+            20, params, PGRES_COMMAND_OK, "cannot update hectic.code_object");
         if (!r)
             ret = -1;
         PQclear(r);
-        for (size_t i = 0; i < 18; i++)
+        for (size_t i = 0; i < 20; i++)
             strbuf_release(&a[i]);
     }
     if (!ret && mv[0].nr) {
