@@ -17,7 +17,10 @@
  *             something dropped above, or on a relation, type or routine a
  *             pending migration drops, renames, moves or changes a column of
  *             (DROP/RENAME/SET SCHEMA, ALTER COLUMN ... TYPE, DROP COLUMN):
- *             dropped before and created again after
+ *             dropped before and created again after; what a migration drops
+ *             or renames itself (and what depends on it) is left to it, then
+ *             dropped if still there and created again
+ *   missing   recorded, but no longer in the catalog (dropped by hand): created
  *
  * and applies it in ONE transaction: NOTIFY start; BEGIN; drop (dependents
  * first); the pending migrations (SET LOCAL hectic.migration_mode = 'on',
