@@ -210,11 +210,24 @@ int code_apply_cmd(const struct settings *s, const char *url, const struct strve
     int rc = EXIT_ERR, ce = 0;
     struct code_plan p;
     memset(&p, 0, sizeof(p));
-    bool built = false;
-    if (mig_lock(conn, -1) < 0)
+    bool built = false, locked = false, bundle_ok = false;
+    char *schema = NULL;
+    /* the usual case in one round trip: the lock, the bundle, the schema */
+    PGresult *r = PQexec(conn, "SELECT pg_try_advisory_lock(" MIG_LOCK_KEY_STR "), v.version,"
+                               " to_regclass('hectic.code_object') IS NOT NULL, current_schema()"
+                               " FROM hectic.version v WHERE v.name = 'hectic'");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        locked = !strcmp(PQgetvalue(r, 0, 0), "t");
+        bundle_ok = !strcmp(PQgetvalue(r, 0, 1), BUNDLE_VERSION) && !strcmp(PQgetvalue(r, 0, 2), "t");
+        if (!PQgetisnull(r, 0, 3))
+            schema = xstrdup(PQgetvalue(r, 0, 3));
+    }
+    PQclear(r);
+    if (!locked && mig_lock(conn, -1) < 0)
         goto out;
-    if (code_ensure_bundle(conn, set_get(s, SET_HECTIC_INHERITANCE_SQL)) < 0)
+    if (!bundle_ok && code_ensure_bundle(conn, set_get(s, SET_HECTIC_INHERITANCE_SQL)) < 0)
         goto out;
+    o.known_schema = bundle_ok ? schema : NULL;
     enum mig_status mst = code_plan_build(conn, &p, &o, &ce);
     built = true;
     if (ce < 0 || mst == MIG_ERROR)
@@ -248,9 +261,10 @@ int code_apply_cmd(const struct settings *s, const char *url, const struct strve
              (now_monotonic() - t0) * 1000, p.ndrops, p.steps.nr, p.steps.nr == 1 ? "" : "s",
              p.ncreates);
 out:
-    mig_unlock(conn);
+    /* the session lock goes with the connection: no round trip for mig_unlock() */
     if (built)
         code_plan_release(&p);
+    free(schema);
     PQfinish(conn);
     return rc;
 }

@@ -65,6 +65,7 @@ struct code_run_opts {
     const char *label;                /* message prefix: "apply", "hydrate", "migrate", "watch" */
     struct strvec *said;              /* notes already printed (watch: each said once) */
     struct code_hash_cache *hash_cache; /* file hashes kept across plans (watch) */
+    const char *known_schema;         /* current_schema(), when the caller knows hectic.code_object exists */
 };
 
 struct code_plan {

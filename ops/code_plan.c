@@ -501,20 +501,25 @@ enum mig_status code_plan_build(PGconn *conn, struct code_plan *p, const struct 
     memset(p, 0, sizeof(*p));
     p->o = o;
     *code_errors = 0;
-    PGresult *r = code_query(conn,
-                        "SELECT current_schema(), to_regclass('hectic.code_object') IS NOT NULL,"
-                        " to_regclass('hectic.version') IS NOT NULL",
-                        0, NULL, PGRES_TUPLES_OK, "cannot read the database");
-    if (!r) {
-        *code_errors = -1;
-        code_set_init(&p->cs, NULL, "public");
-        return MIG_ERROR;
+    const char *dir = o->code_dir && is_dir(o->code_dir) ? o->code_dir : NULL;
+    if (o->known_schema) {
+        /* the caller asked already (apply: with the lock and the bundle check) */
+        code_set_init(&p->cs, dir, o->known_schema);
+        p->have_state = true;
+    } else {
+        PGresult *r = code_query(conn,
+                                 "SELECT current_schema(), to_regclass('hectic.code_object') IS NOT NULL",
+                                 0, NULL, PGRES_TUPLES_OK, "cannot read the database");
+        if (!r) {
+            *code_errors = -1;
+            code_set_init(&p->cs, NULL, "public");
+            return MIG_ERROR;
+        }
+        code_set_init(&p->cs, dir, PQgetisnull(r, 0, 0) ? "public" : PQgetvalue(r, 0, 0));
+        p->have_state = !strcmp(PQgetvalue(r, 0, 1), "t");
+        PQclear(r);
     }
-    const char *schema = PQgetisnull(r, 0, 0) ? "public" : PQgetvalue(r, 0, 0);
-    code_set_init(&p->cs, o->code_dir && is_dir(o->code_dir) ? o->code_dir : NULL, schema);
     p->cs.hash_cache = o->hash_cache;
-    p->have_state = !strcmp(PQgetvalue(r, 0, 1), "t");
-    PQclear(r);
     if (p->have_state && !o->stateless && read_state(conn, p) < 0) {
         *code_errors = -1;
         return MIG_ERROR;
