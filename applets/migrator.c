@@ -14,6 +14,7 @@
 #include "lib/opt.h"
 #include "lib/pager.h"
 #include "lib/pg.h"
+#include "ops/code.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -342,7 +343,10 @@ static int do_migrate(int npos, char **pos)
     debug("migrate", "scan of %zu entries %.1f ms, connect %.1f ms", f.nr, (t1 - t0) * 1000,
           (now_monotonic() - t1) * 1000);
     struct mig_opts o = {&opt_vars, opt_force != 0, opt_accept != 0, opt_verbose != 0, stdout};
-    enum mig_status st = mig_migrate(conn, &f, &req, &o, init_bundle, NULL);
+    /* with a code directory, its objects are dropped and created around the steps (issue 17) */
+    const char *cdir = set_get(S, SET_CODE_DIR);
+    enum mig_status st = cdir && is_dir(cdir) ? code_migrate(conn, cdir, &f, &req, &o, init_bundle, NULL)
+                                              : mig_migrate(conn, &f, &req, &o, init_bundle, NULL);
     PQfinish(conn);
     mig_folder_release(&f);
     switch (st) {

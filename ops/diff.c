@@ -19,6 +19,7 @@
 #include "lib/fs.h"
 #include "lib/job.h"
 #include "lib/migrate.h"
+#include "ops/code.h"
 #include "lib/pager.h"
 #include "lib/pg.h"
 #include "lib/pgconf.h"
@@ -238,8 +239,11 @@ static int migrate_backup(const struct settings *s, const char *url, const char 
     struct mig_opts mo = {NULL, false, false, false, log ? log : stderr};
     struct mig_request req = {MIG_REQ_UP, 0, NULL};
     info("diff: migrate up all on the backup (%s)", mdir);
-    enum mig_status st = mig_migrate(conn, &f, &req, &mo, init_bundle,
-                                     (void *)set_get(s, SET_HECTIC_INHERITANCE_SQL));
+    /* with a code directory, the backup gets it too, as a release would (issue 17) */
+    const char *cdir = set_get(s, SET_CODE_DIR);
+    void *inh = (void *)set_get(s, SET_HECTIC_INHERITANCE_SQL);
+    enum mig_status st = cdir && is_dir(cdir) ? code_migrate(conn, cdir, &f, &req, &mo, init_bundle, inh)
+                                              : mig_migrate(conn, &f, &req, &mo, init_bundle, inh);
     ok = st == MIG_OK || st == MIG_AT_TARGET;
 out:
     if (log)
