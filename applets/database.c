@@ -46,6 +46,7 @@ static const struct subcommand subcommands[] = {
     {"restore", sub_restore, "restore the cluster from a backup (or --archive FILE)"},
     {"normalize-backup", database_sub_normalize_backup, "make a backup from another server start here"},
     {"diff", database_sub_diff, "schema + immutable-data drift: backup+migrations vs sources"},
+    {"drift", database_sub_drift, "a live database's schema against the sources (exit 1: drift)"},
     {"pull_staging", sub_pull_staging, "staging data into test-data.sql (pg_dump over ssh)"},
 };
 

@@ -762,7 +762,7 @@ int ddiff_table(PGconn *a, PGconn *b, struct ddiff_table *t, const struct ddiff_
     }
     if (stream_start(&sb, t->on_b ? b : NULL, lb, sql, p.keys.nr) < 0)
         goto out;
-    struct ddiff_row ev = {t, &p.cols, &p.keys, p.by_pk, 0, NULL, NULL, 0, 0};
+    struct ddiff_row ev = {t, &p.cols, &p.keys, p.by_pk, p.a_missing, 0, NULL, NULL, 0, 0};
 
     struct ddiff_writer w;
     char *head = xasprintf("--- %s/%s\n+++ %s/%s\n", la, t->name, lb, t->name);

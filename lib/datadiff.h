@@ -51,6 +51,7 @@ struct ddiff_row {
     const struct strvec *cols;  /* the compared columns (names, unquoted), in row order */
     const struct strvec *keys;  /* the key columns (a subset of cols) */
     bool by_pk;                 /* keys are the primary key (else every compared column) */
+    const bool *a_missing;      /* columns_of_b: per column, A lacks it (its field there is \N); else NULL */
     char op;                    /* '-' only on A, '+' only on B, '~' changed */
     const char *a, *b;          /* the compared columns in COPY text form (tab-separated); NULL when absent */
     size_t a_len, b_len;

@@ -182,7 +182,7 @@ int side_migrate(const struct settings *s, const char *purpose, const char *url,
             warn("%s: cannot write %s: %s", purpose, lp, strerror(errno));
         free(lp);
     }
-    struct mig_opts mo = {NULL, false, false, false, log ? log : stderr};
+    struct mig_opts mo = {.out = log ? log : stderr};
     struct mig_request req = {MIG_REQ_UP, 0, NULL};
     debug(NS, "%s: migrate up all (%s)", purpose, mdir);
     enum mig_status st = mig_migrate(conn, &f, &req, &mo, init_bundle, (void *)inh);
