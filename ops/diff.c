@@ -12,9 +12,11 @@
 #include "ops/normalize.h"
 #include "ops/ops.h"
 #include "ops/project.h"
+#include "ops/generate.h"
 #include "ops/side.h"
 #include "ops/throwaway.h"
 #include "lib/bundle.h"
+#include "lib/catalog.h"
 #include "lib/cluster.h"
 #include "lib/datadiff.h"
 #include "lib/fs.h"
@@ -27,6 +29,7 @@
 #include "lib/serverlog.h"
 #include "lib/settings.h"
 #include "lib/spawn.h"
+#include "lib/sqldiff.h"
 #include "lib/textdiff.h"
 
 #include <fcntl.h>
@@ -324,6 +327,54 @@ static void json_str(struct strbuf *sb, const char *s)
     strbuf_addch(sb, '"');
 }
 
+/* ---- --sql ---- */
+
+/*
+ * The DDL (and reference data DML) that brings side 1 to the sources, on
+ * stdout; hazards on stderr. 1 when there is any, 0 when none, or an exit code.
+ */
+static int print_sql(PGconn *conn[2])
+{
+    struct catalog *cat[2] = {NULL, NULL};
+    struct catalog_options co = {.owner = false};
+    int r = 0;
+    for (int i = 0; i < 2 && !r; i++)
+        if (catalog_read(conn[i], &co, &cat[i]) < 0) {
+            error("diff: cannot read the schema of the %s side", side_name[i]);
+            r = EXIT_MIGRATION;
+        }
+    struct strbuf data = STRBUF_INIT;
+    size_t nrows = 0;
+    if (!r && gen_data_sql(conn[0], conn[1], &data, &nrows) < 0) {
+        error("diff: cannot compare the reference data");
+        r = EXIT_MIGRATION;
+    }
+    if (!r) {
+        struct sqldiff d;
+        struct strbuf sb = STRBUF_INIT, rep = STRBUF_INIT;
+        sqldiff_compute(cat[0], cat[1], NULL, &d);
+        sqldiff_format_sql(&d, &sb);
+        if (nrows) {
+            strbuf_addstr(&sb, "-- reference data (tables inheriting hectic.immutable)\nBEGIN;\n"
+                               "SET LOCAL hectic.migration_mode = 'on';\n");
+            strbuf_add(&sb, data.buf, data.len);
+            strbuf_addstr(&sb, "COMMIT;\n");
+        }
+        fwrite(sb.buf, 1, sb.len, stdout);
+        fflush(stdout);
+        sqldiff_format_hazards(&d, &rep);
+        fwrite(rep.buf, 1, rep.len, stderr);
+        r = d.nr || nrows ? 1 : 0;
+        sqldiff_release(&d);
+        strbuf_release(&sb);
+        strbuf_release(&rep);
+    }
+    strbuf_release(&data);
+    catalog_free(cat[0]);
+    catalog_free(cat[1]);
+    return r;
+}
+
 /* ---- the command ---- */
 
 int diff_run(const struct settings *set, const struct diff_opts *o)
@@ -439,6 +490,12 @@ int diff_run(const struct settings *set, const struct diff_opts *o)
     }
     if (o->tables && (r = resolve_tables(conn, o->tables, pat, &names)))
         goto out;
+    if (o->sql) {
+        r = print_sql(conn);
+        if (r == 0)
+            info("diff: no differences in %s", proj_duration(now_monotonic() - t0));
+        goto out;
+    }
 
     /* schema: both dumps at once */
     double t = now_monotonic();

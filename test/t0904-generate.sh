@@ -165,6 +165,19 @@ test_expect_success 'drift --sql: the DDL that brings the live database to the s
     "$DBTOOL" sql -q -u "$(url_of d)" -f fix.sql && drift --against "$(url_of d)" >out
 '
 
+test_expect_success 'database diff --sql: the DDL and the reference rows, from a live database to the sources' '
+    "$PSQL" -X -q -d "$(url_of d)" -c "ALTER TABLE public.project ADD COLUMN note text" \
+        -c "BEGIN" -c "SET LOCAL hectic.migration_mode = on" \
+        -c "UPDATE public.task_status SET label = label || 1 WHERE code = \$\$open\$\$" -c "COMMIT" &&
+    expect_rc 1 env LOCAL_DIR="$P" "$DBTOOL" database diff --against "$(url_of d)" --sql >fix.sql 2>err &&
+    test_grep "^ALTER TABLE public.project DROP COLUMN note;$" fix.sql &&
+    test_grep "^UPDATE ONLY \"public\".\"task_status\" SET \"label\" = .Open. WHERE \"code\" = .open.;$" fix.sql &&
+    "$DBTOOL" sql -q -u "$(url_of d)" -f fix.sql &&
+    env LOCAL_DIR="$P" "$DBTOOL" database diff --against "$(url_of d)" >out 2>err &&
+    test "$(tail -n 1 out)" = "no differences found" &&
+    expect_rc 9 env LOCAL_DIR="$P" "$DBTOOL" database diff --sql --format json 2>err
+'
+
 test_expect_success 'drift: a bad URL exits 4; a reader with catalog access only is enough' '
     expect_rc 4 drift --against "postgresql://u:sekret@/x?host=/nonexistent" >out 2>err &&
     test_grep -v sekret err &&
@@ -172,34 +185,18 @@ test_expect_success 'drift: a bad URL exits 4; a reader with catalog access only
     drift --against "$(url_of d | sed "s|//[^@]*@|//peek@|")" >out 2>err && test "$(cat out)" = "no drift"
 '
 
-# a whole schema from nothing and back: FIXTURE as the sources, no migration
-whole() {
-    _p="$TRASH/$1"
-    gen_project "$_p" /dev/null "$2" &&
-    { LOCAL_DIR=$_p "$DBTOOL" migrator -d "$_p/db/migration" generate all >path 2>err || { cat err; return 1; }; } &&
-    dir=$(cat path) && fresh w && gmig "$_p" w migrate up 1 >out 2>err && dump w >base.dump &&
-    { LOCAL_DIR=$_p "$DBTOOL" database drift --against "$(url_of w)" >out 2>err; test $? = 1; } &&
-    { gmig "$_p" w migrate up 1 >out 2>err || { cat err; return 1; }; } &&
-    dump w >w.dump && cached_sources "$_p" >src.dump && test_cmp src.dump w.dump &&
-    LOCAL_DIR=$_p "$DBTOOL" database drift --against "$(url_of w)" >out 2>err &&
-    { LOCAL_DIR=$_p "$DBTOOL" migrator -d "$_p/db/migration" generate again >out 2>err || { cat err; return 1; }; } &&
-    test_must_be_empty out && test_grep "nothing to generate" err &&
-    { gmig "$_p" w migrate down 1 >out 2>err || { cat err; return 1; }; } &&
-    dump w >w2.dump && test_cmp base.dump w2.dump
-}
-
 test_expect_success 'rental (Pagila-like): nothing -> everything -> nothing' '
-    whole rental "$FIX/rental.sql" && test_grep "CREATE TABLE rental.payment_p2022_01 PARTITION OF" "$dir/up.sql"
+    gen_whole rental "$FIX/rental.sql" && test_grep "CREATE TABLE rental.payment_p2022_01 PARTITION OF" "$dir/up.sql"
 '
 
 test_expect_success 'OpenStreetMap-like: nothing -> everything -> nothing' '
-    whole osm "$FIX/osm.sql" && test_grep "CREATE EVENT TRIGGER osm_ddl" "$dir/up.sql" &&
+    gen_whole osm "$FIX/osm.sql" && test_grep "CREATE EVENT TRIGGER osm_ddl" "$dir/up.sql" &&
     test_grep "EXCLUDE USING gist" "$dir/up.sql"
 '
 
 test_expect_success 'generated 200 tables, every object class, reference rows: nothing -> everything -> nothing' '
     "$FIX/gen200.sh" 200 >gen200.sql &&
-    whole g200 gen200.sql && test_grep "^CREATE TABLE audit.t200 " "$dir/up.sql" &&
+    gen_whole g200 gen200.sql && test_grep "^CREATE TABLE audit.t200 " "$dir/up.sql" &&
     test_grep "^INSERT INTO \"app\".\"currency\"" "$dir/up.sql" && no_leftovers
 '
 
