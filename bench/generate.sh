@@ -13,7 +13,9 @@
 #     unchanged since the last build). Target <= 100 ms.
 #   drift --no-cache: the same with the sources side built again.
 #   floors: the catalog read alone (`dbtool schema dump` of the live database);
-#     a fresh throwaway cluster (`database check -H -P` of an empty project).
+#     a fresh throwaway cluster (`database check -H -P` of an empty project);
+#     running the sources' SQL once with psql into an empty database (what
+#     building one side costs at least; generate builds two at once).
 # Usage: bench/generate.sh [N]   (RUNS=N, DBTOOL=path)
 . "${0%/*}/lib.sh"
 N=${1:-200}
@@ -38,7 +40,7 @@ tables=$("$PSQL" -X -At -d "$LIVE" -c "SELECT count(*) FROM pg_class WHERE relki
 echo "project: $tables tables; the generated migration has $(grep -c ';$' "$W/up.sql") statement lines (medians of $RUNS runs)"
 grep -E "^(ALTER TABLE app.t3|CREATE INDEX CONCURRENTLY t7|INSERT INTO)" "$W/up.sql" | sed 's/^/  | /'
 
-gt= dt= nt= ft= ct=
+gt= dt= nt= ft= ct= st=
 i=0
 while [ $i -lt "$RUNS" ]; do
     wait_all_bg
@@ -54,9 +56,12 @@ while [ $i -lt "$RUNS" ]; do
     nt="$nt $(( ($(now_ns) - t0) / 1000 ))"
     wait_all_bg
     ct="$ct $(time_ms env LOCAL_DIR="$W/empty" "$DBTOOL" database check -H -P)"
+    admin "DROP DATABASE IF EXISTS raw" && admin "CREATE DATABASE raw TEMPLATE template0"
+    st="$st $(time_ms "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$(url_for raw)" -f "$P/db/src/entrypoint.sql")"
     i=$((i + 1))
 done
 row "migrator generate ($tables tables)" "$(median "$gt")" "$(median "$ct")"
+row "  floor: psql -f of the sources (one side)" "$(median "$st")" "$(median "$st")"
 row "database drift --against (sources cached)" "$(median "$dt")" "$(median "$ft")"
 row "database drift --against --no-cache" "$(median "$nt")" "$(median "$ct")"
 printf '%-44s %10s ms   (target <= 1500 ms; floor: one empty throwaway cluster)\n' "  generate" "$(ms "$(median "$gt")")"

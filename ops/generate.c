@@ -558,6 +558,17 @@ out:
 static struct side sides[2]; /* reachable from the cleanup stack */
 static const char *const side_names[2] = {"migrations", "sources"};
 
+/* PATH relative to ROOT when inside it. */
+static const char *rel_to(const char *root, const char *path)
+{
+    size_t n = root ? strlen(root) : 0;
+    if (!path)
+        return "";
+    if (n && !strncmp(path, root, n) && path[n] == '/')
+        return path + n + 1;
+    return path;
+}
+
 static int read_side(const char *url, struct catalog **cat, struct side_info *info)
 {
     struct catalog_options co = {.owner = false};
@@ -662,8 +673,9 @@ int gen_run(const struct settings *s, const struct gen_opts *o)
         if (drift_cache_key(s, o->mock, o->server, key) == 0)
             drift_cache_store(s, key, cat[1]);
     }
-    what_m = xasprintf("the migrations (%s)", mdir);
-    what_s = xasprintf("the sources (%s)", set_get(s, SET_DATABASE_SOURCE));
+    /* paths as the project knows them: the headers go into the repository */
+    what_m = xasprintf("the migrations (%s)", rel_to(local, mdir));
+    what_s = xasprintf("the sources (%s)", rel_to(local, set_get(s, SET_DATABASE_SOURCE)));
     info[0].what = what_m;
     info[1].what = what_s;
     struct sqldiff_options so = {.plain_constraints = o->plain_constraints,
@@ -683,8 +695,8 @@ int gen_run(const struct settings *s, const struct gen_opts *o)
         r = EXIT_ERR;
         goto out;
     }
-    debug(NS, "sides built in %s, compared in %s", proj_duration(t_built - t0),
-          proj_duration(now_monotonic() - t_built));
+    debug(NS, "sides built in %s", proj_duration(t_built - t0));
+    debug(NS, "catalogs read and compared in %s", proj_duration(now_monotonic() - t_built));
     if (!up.nr && !nup) {
         info("generate: nothing to generate: the migrations build the schema and reference data "
              "of the sources (%s)", proj_duration(now_monotonic() - t0));

@@ -3,16 +3,18 @@
 # PostgreSQL 17: the whole edit corpus and the rental, OpenStreetMap-like and
 # 200-table schemas, their sides on this script's 17 cluster (--server), and
 # the demo with throwaway clusters of 17. The server comes from PG17_BINDIR,
-# else the first */bin/postgres under ~/.cache/dbtool-pg/17 (where the
-# majors fetched from the npm registry live); without one the script skips.
+# else the first */bin/postgres under ~/.cache/dbtool-pg/17 or
+# /var/cache/dbtool-pg/17 (where the majors fetched from the npm registry
+# live); without one the script skips.
 # (Any script of the suite runs on another server with PG_BINDIR=DIR.)
 d=${PG17_BINDIR:-}
-if [ -z "$d" ] && [ -d "${HOME:-/nonexistent}/.cache/dbtool-pg/17" ]; then
-    d=$(find "$HOME/.cache/dbtool-pg/17" -maxdepth 7 -type f -name postgres -path '*/bin/postgres' 2>/dev/null | head -n 1)
+for c in "${HOME:-/nonexistent}/.cache/dbtool-pg/17" /var/cache/dbtool-pg/17; do
+    [ -z "$d" ] && [ -d "$c" ] || continue
+    d=$(find "$c" -maxdepth 7 -type f -name postgres -path '*/bin/postgres' 2>/dev/null | head -n 1)
     d=${d%/postgres}
-fi
+done
 if [ -z "$d" ] || [ ! -x "$d/postgres" ] || [ ! -x "$d/initdb" ]; then
-    echo "1..0 # SKIP no PostgreSQL 17 (postgres, initdb) under ~/.cache/dbtool-pg/17; set PG17_BINDIR"
+    echo "1..0 # SKIP no PostgreSQL 17 (postgres, initdb) under ~/.cache/dbtool-pg/17 or /var/cache/dbtool-pg/17; set PG17_BINDIR"
     exit 0
 fi
 PG_BINDIR=$d
