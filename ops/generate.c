@@ -646,12 +646,22 @@ int gen_run(const struct settings *s, const struct gen_opts *o)
         sides[i].quiet = true;
         r = side_start(&sides[i]);
     }
+    /* each catalog is read as soon as its side is built (the migrations side,
+     * one transaction, is usually first: its read overlaps the hydrate) */
+    double t_built = t0;
     for (int i = 0; i < 2; i++) {
         int rr = sides[i].job.pid > 0 ? side_finish(&sides[i]) : 0;
         if (rr && !r) {
             error("generate: building the %s side failed (see above; logs in %s/%s)",
                   side_names[i], logs, side_names[i]);
             r = rr;
+        }
+        if (r || interrupted)
+            continue;
+        t_built = now_monotonic();
+        if (read_side(sides[i].url, &cat[i], &info[i]) < 0) {
+            error("generate: cannot read the schema of the %s side", side_names[i]);
+            r = EXIT_ERR;
         }
     }
     if (r)
@@ -661,13 +671,6 @@ int gen_run(const struct settings *s, const struct gen_opts *o)
         r = EXIT_ERR;
         goto out;
     }
-    double t_built = now_monotonic();
-    for (int i = 0; i < 2; i++)
-        if (read_side(sides[i].url, &cat[i], &info[i]) < 0) {
-            error("generate: cannot read the schema of the %s side", side_names[i]);
-            r = EXIT_ERR;
-            goto out;
-        }
     {
         char key[SHA256_HEX_LEN];
         if (drift_cache_key(s, o->mock, o->server, key) == 0)
