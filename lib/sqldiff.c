@@ -537,7 +537,8 @@ static void link(struct differ *d, struct action **sorted, struct action *p, enu
 static void build_edges(struct differ *d)
 {
     struct action **sorted = xmalloc((d->nacts + 1) * sizeof(*sorted));
-    memcpy(sorted, d->acts, d->nacts * sizeof(*sorted));
+    if (d->nacts) /* acts is NULL when nothing differs */
+        memcpy(sorted, d->acts, d->nacts * sizeof(*sorted));
     qsort(sorted, d->nacts, sizeof(*sorted), cmp_action_ptr);
     for (size_t i = 0; i < d->nacts; i++) {
         struct action *p = d->acts[i];
