@@ -663,6 +663,7 @@ int gen_run(const struct settings *s, const struct gen_opts *o)
             error("generate: cannot read the schema of the %s side", side_names[i]);
             r = EXIT_ERR;
         }
+        debug(NS, "%s side read in %s", side_names[i], proj_duration(now_monotonic() - t_built));
     }
     if (r)
         goto out;
@@ -683,9 +684,12 @@ int gen_run(const struct settings *s, const struct gen_opts *o)
     info[1].what = what_s;
     struct sqldiff_options so = {.plain_constraints = o->plain_constraints,
                                  .blocking_indexes = o->blocking_indexes};
+    double t1 = now_monotonic();
     sqldiff_compute(cat[0], cat[1], &so, &up);
     sqldiff_compute(cat[1], cat[0], &so, &down);
     have_diff = true;
+    debug(NS, "both diffs in %s", proj_duration(now_monotonic() - t1));
+    t1 = now_monotonic();
     size_t nup = 0, ndown = 0;
     for (int i = 0; i < 2; i++)
         if (!(conn[i] = pg_connect(sides[i].url))) {
@@ -698,6 +702,7 @@ int gen_run(const struct settings *s, const struct gen_opts *o)
         r = EXIT_ERR;
         goto out;
     }
+    debug(NS, "reference data compared in %s", proj_duration(now_monotonic() - t1));
     debug(NS, "sides built in %s", proj_duration(t_built - t0));
     debug(NS, "catalogs read and compared in %s", proj_duration(now_monotonic() - t_built));
     if (!up.nr && !nup) {
