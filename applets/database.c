@@ -58,6 +58,8 @@ static const struct subcommand subcommands[] = {
      SUB_NEED_PROJECT},
     {"diff", database_sub_diff, "schema + immutable-data drift: backup+migrations vs sources",
      SUB_NEED_PROJECT},
+    {"drift", database_sub_drift, "a live database's schema against the sources (exit 1: drift)",
+     SUB_NEED_PROJECT},
     /* checks its own contract (STAGING_*) first, then the project */
     {"pull_staging", sub_pull_staging, "staging data into test-data.sql (pg_dump over ssh)"},
 };
