@@ -13,6 +13,7 @@ int cmd_doctor(int argc, char **argv, const struct settings *s);
 int cmd_migrator(int argc, char **argv, const struct settings *s);
 int cmd_postgres_cleanup(int argc, char **argv, const struct settings *s);
 int cmd_postgres_init(int argc, char **argv, const struct settings *s);
+int cmd_schema(int argc, char **argv, const struct settings *s);
 int cmd_sql(int argc, char **argv, const struct settings *s);
 
 #endif

@@ -24,6 +24,8 @@
 #include "lib/opt.h"
 #include "lib/pager.h"
 #include "lib/pg.h"
+#include "ops/code.h"
+#include "ops/generate.h"
 #include "ops/migimport.h"
 
 #include <dirent.h>
@@ -42,6 +44,8 @@ static const char *opt_url, *opt_dir, *opt_name, *opt_inherits, *opt_format, *op
 static struct strvec opt_vars = STRVEC_INIT;
 static int opt_version, opt_dry_run, opt_raw, opt_force, opt_accept, opt_verbose, opt_quiet, opt_exit_code,
     opt_all;
+static int opt_force_drift, opt_plain, opt_blocking, opt_mock;
+static const char *opt_allow, *opt_server;
 
 #define GLOBAL_OPTS                                                                                \
     OPT_STRING('u', "db-url", &opt_url, "URL", "database URL (default $DB_URL, else $PGURL)"),     \
@@ -60,6 +64,16 @@ static const struct option opts_migrate[] = {
     OPT_BOOL(0, "accept-changed", &opt_accept, "record the new hash of changed applied migrations"),
     OPT_BOOL(0, "dry-run", &opt_dry_run, "print the SQL in order with its transactions; change nothing"),
     OPT_BOOL(0, "verbose", &opt_verbose, "print the scripts' command tags (CREATE TABLE, INSERT 0 1, ...)"),
+    OPT_BOOL(0, "force-after-drift", &opt_force_drift, "apply a generated migration to a schema that changed since"),
+    OPT_END()};
+static const struct option opts_generate[] = {
+    GLOBAL_OPTS,
+    OPT_STRING(0, "allow-hazards", &opt_allow, "LIST", "hazard classes or lint rules to accept (or all)"),
+    OPT_BOOL(0, "dry-run", &opt_dry_run, "print up.sql, write nothing"),
+    OPT_BOOL('m', "mock", &opt_mock, "hydrate with the script variable USE_MOCK=1"),
+    OPT_BOOL(0, "plain-constraints", &opt_plain, "FK/CHECK in one statement, SET NOT NULL directly"),
+    OPT_BOOL(0, "blocking-indexes", &opt_blocking, "indexes without CONCURRENTLY"),
+    OPT_STRING(0, "server", &opt_server, "URL", "build the sides as databases on this server"),
     OPT_END()};
 static const struct option opts_create[] = {
     GLOBAL_OPTS, OPT_STRING(0, "name", &opt_name, "NAME", "the label after the timestamp (default: random)"),
@@ -162,6 +176,31 @@ static const char *const usage_lint[] = {
     "'all') on the statement's lines or the comment lines just before it suppresses it.\n"
     "Statements the parser cannot read are listed as notes. Exit 0 clean, 1 findings.",
     NULL};
+static const char *const usage_generate[] = {
+    "migrator [GLOBAL OPTIONS] generate [--allow-hazards=LIST] [--dry-run] [-m|--mock]\n"
+    "                                   [--plain-constraints] [--blocking-indexes] [--server URL] LABEL",
+    "",
+    "Write DIR/<UTC YYYYMMDDHHMMSS>-LABEL/ with the migration that takes the schema the\n"
+    "migrations build to the one the sources build. Two sides, built at once in throwaway\n"
+    "clusters (as 'database diff' builds them; --server URL: as databases on that server):\n"
+    "the hectic bundle plus 'migrate up all' of DIR, and a hydrate of $DATABASE_SOURCE\n"
+    "(needs LOCAL_DIR). Their catalogs are diffed both ways: up.sql and down.sql (ordered\n"
+    "DDL, ALTER where PostgreSQL can; see 'dbtool schema diff --help'), plus INSERT/UPDATE/\n"
+    "DELETE for the rows of tables inheriting hectic.immutable, in migration mode.\n"
+    "migration.yaml (transaction: false) when a statement cannot run in a transaction.\n"
+    "Nothing differs: 'nothing to generate', exit 0, nothing written.",
+    "Safe by default: FK/CHECK added NOT VALID then validated, SET NOT NULL through a\n"
+    "validated CHECK, indexes on existing tables CONCURRENTLY (--plain-constraints and\n"
+    "--blocking-indexes turn that off). Every hazard (data-loss, table-rewrite,\n"
+    "full-scan-under-lock, blocking-index-build, mass-drop; named with 'migrator lint' rules\n"
+    "such as drop-column) is printed and refuses the migration unless --allow-hazards\n"
+    "lists its class, all its rules, or 'all'. The header of each file keeps the report\n"
+    "and the baseline: the schema hash the migration was generated against, checked by\n"
+    "'migrate' (--force-after-drift applies it to a database whose schema differs).",
+    "Exit: 0 written (its path on stdout) or nothing to generate, 1 a hazard refused or a\n"
+    "side failed to build, 3 no LOCAL_DIR, 4 a migration of DIR failed, 9 bad label or\n"
+    "hazard name.",
+    NULL};
 static const char *const usage_help[] = {
     "migrator help [COMMAND]", "", "The help of migrator, or of COMMAND (the same as 'migrator COMMAND --help').",
     NULL};
@@ -195,6 +234,7 @@ static int do_status(int npos, char **pos);
 static int do_baseline(int npos, char **pos);
 static int do_lint(int npos, char **pos);
 static int do_import(int npos, char **pos);
+static int do_generate(int npos, char **pos);
 static int do_help(int npos, char **pos);
 
 enum {
@@ -231,6 +271,8 @@ static const struct command commands[] = {
     {"lint", do_lint, "hazards in pending migrations (DROP, rewrites, locks)", usage_lint, opts_lint, 0, NULL},
     {"import", do_import, "convert dbmate, golang-migrate, goose, Flyway or sqitch migrations", usage_import,
      opts_import, 0, NULL},
+    {"generate", do_generate, "write the migration from what the migrations build to the sources", usage_generate,
+     opts_generate, 0, NULL},
     {"help", do_help, "help [COMMAND]", usage_help, opts_global, CMD_ALIAS, NULL},
 };
 
@@ -379,7 +421,9 @@ static int check_words(const struct command *c, int n, char **pos)
     }
     pos[out] = NULL;
     const char *dir = c->flags & CMD_MIGRATE ? c->name : NULL;
-    for (int i = 0; c->fn != do_help && i < out; i++) {
+    /* create, new and generate take a label, which may well be "init" */
+    bool label = c->fn == do_create || c->fn == do_generate;
+    for (int i = 0; c->fn != do_help && !label && i < out; i++) {
         const char *w = pos[i];
         if (migrate && !dir && i == 0 && is_direction(w)) {
             dir = w;
@@ -496,6 +540,40 @@ static int init_bundle(PGconn *conn, bool apply, void *arg)
     }
     strbuf_release(&v);
     return r < 0 ? -1 : 0;
+}
+
+/*
+ * Whether gen_baseline_hook() passes STEP without reading the database: its
+ * file's leading comment block has no "-- dbtool-baseline: " line (the header
+ * ops/generate.h documents). Reads the first 4 KB.
+ */
+static bool no_baseline(const struct mig_step *step, void *arg)
+{
+    (void)arg;
+    const struct mig *m = step->m;
+    const char *file = step->down ? m->down : m->up;
+    if (step->owned || !file || m->multi)
+        return true;
+    FILE *f = fopen(file, "re");
+    if (!f)
+        return false; /* let the hook say why */
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    for (const char *p = buf; p && p[0] == '-' && p[1] == '-';) {
+        if (starts_with(p, "-- dbtool-baseline: "))
+            return false;
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return true;
+}
+
+/* init_bundle() as ops/code's callbacks take it: check, then apply. */
+static int init_bundle_both(PGconn *conn, void *arg)
+{
+    return init_bundle(conn, false, arg) < 0 || init_bundle(conn, true, arg) < 0 ? -1 : 0;
 }
 
 static struct mig_opts mig_options(void)
@@ -644,7 +722,20 @@ static int migrate_dir(int npos, char **pos)
     free(cache);
     struct mig_opts o = mig_options();
     o.close_after = true;
-    enum mig_status st = mig_migrate(conn, &f, &req, &o);
+    /* a generated migration's header holds the schema it was generated against (ops/generate) */
+    bool force_drift = opt_force_drift != 0;
+    o.before_step = gen_baseline_hook;
+    o.before_arg = &force_drift;
+    o.before_step_idle = no_baseline;
+    /* with a code directory, its objects are dropped and created around the steps (issue 17) */
+    const char *cdir = set_get(S, SET_CODE_DIR);
+    enum mig_status st;
+    if (cdir && is_dir(cdir) && !opt_dry_run) {
+        mig_resolve_all(&f);
+        st = code_migrate(conn, cdir, &f, &req, &o, init_bundle_both, NULL);
+    } else {
+        st = mig_migrate(conn, &f, &req, &o);
+    }
     mig_hash_cache_save(&f);
     PQfinish(conn);
     mig_folder_release(&f);
@@ -959,6 +1050,19 @@ static int do_import(int npos, char **pos)
     if (npos != 1)
         die(EXIT_MISSING, "import needs the folder to read: migrator import --from %s DIR", opt_from);
     return migimport_run(opt_from, pos[0], migration_dir(), opt_dry_run != 0);
+}
+
+/* ---- generate ---- */
+
+static int do_generate(int npos, char **pos)
+{
+    if (npos < 1)
+        die(EXIT_MISSING, "generate needs a LABEL (the name after the timestamp)");
+    if (npos > 1)
+        die(EXIT_UNKNOWN, "generate argument '%s' does not exists", pos[1]);
+    struct gen_opts go = {pos[0], migration_dir(), opt_allow, opt_server, opt_plain != 0,
+                          opt_blocking != 0, opt_mock != 0, opt_dry_run != 0};
+    return gen_run(S, &go);
 }
 
 /* ---- help ---- */

@@ -148,6 +148,8 @@ bool starts_with(const char *s, const char *prefix);
 bool ends_with(const char *s, const char *suffix);
 /* getenv() that treats the empty string as unset. */
 const char *env_nonempty(const char *name);
+/* FNV-1a 64-bit hash of LEN bytes (cache keys, short names; not for security). */
+uint64_t hash_fnv1a(const void *data, size_t len);
 /* Monotonic clock in seconds. */
 double now_monotonic(void);
 

@@ -428,6 +428,17 @@ const char *env_nonempty(const char *name)
     return v && *v ? v : NULL;
 }
 
+uint64_t hash_fnv1a(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
 double now_monotonic(void)
 {
     struct timespec ts;

@@ -265,6 +265,8 @@ struct mig_request {
     const char *name;
 };
 
+struct mig_step;
+
 /*
  * Preparing the database (the applet's `init`): called with APPLY false
  * before anything is read (refuse another bundle version: -1), and with
@@ -294,6 +296,19 @@ struct mig_opts {
     /* the caller closes the connection right after: the session ends the
      * lock, no unlock round trip */
     bool close_after;
+    /*
+     * Called before each step runs, on the idle connection (NULL: none); a
+     * non-zero return refuses the step: nothing more runs, MIG_MISMATCH
+     * (the applet's `migrate` checks a generated migration's baseline here).
+     */
+    int (*before_step)(PGconn *conn, const struct mig_step *step, void *arg);
+    void *before_arg;
+    /*
+     * Whether before_step would pass STEP without looking at the database
+     * (NULL: it may always look). Such steps need no call, and the COMMIT of
+     * the step before may open their transaction (one round trip less).
+     */
+    bool (*before_step_idle)(const struct mig_step *step, void *arg);
 };
 
 /* What mig_migrate() did; the applet turns it into an exit code. */

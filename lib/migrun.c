@@ -1070,7 +1070,23 @@ enum mig_status mig_migrate(PGconn *conn, struct mig_folder *f, const struct mig
             st = MIG_ERROR;
             break;
         }
+        bool idle = !opts->before_step ||
+                    (opts->before_step_idle && opts->before_step_idle(s, opts->before_arg));
+        if (!idle) {
+            /* the hook reads the database (in transactions of its own): none of ours is open,
+             * since a step whose hook looks is never chained into */
+            if (begun) {
+                rollback(conn);
+                begun = false;
+            }
+            if (opts->before_step(conn, s, opts->before_arg)) {
+                st = MIG_MISMATCH;
+                break;
+            }
+        }
         const struct mig_step *next = done + 1 < plan.nr ? &plan.v[done + 1] : NULL;
+        if (next && opts->before_step && !(opts->before_step_idle && opts->before_step_idle(next, opts->before_arg)))
+            next = NULL;
         bool was_begun = begun;
         if (run_step(conn, s, &db, opts, was_begun, next, &begun) < 0) {
             /* a cancelled step exits like an interruption between steps */

@@ -29,6 +29,7 @@ void pager_open(struct pager *p)
     free(prog);
     if (!getenv("LESS"))
         strvec_push(&p->child.env, "LESS=FRX");
+    p->child.env_mode = SPAWN_ENV_USER;
     p->child.in = fds[0];
     if (spawn_start(&p->child) < 0) {
         close(fds[0]);

@@ -79,7 +79,43 @@ char *find_in_path(const char *name)
     return NULL;
 }
 
-/* Build the child's environment: environ with c->env applied. */
+/* Variables a child of ours may see (SPAWN_ENV_CLEAN); a trailing '*' is a prefix. */
+static const char *const env_allowed[] = {
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_*", "TZ", "TMPDIR",
+    "TERM", "COLUMNS", "LINES", "NO_COLOR", "LD_LIBRARY_PATH", "LD_PRELOAD", "NIX_*",
+    "LOCPATH", "PGTZ", "PGDATESTYLE", "PGCLIENTENCODING", "PGSSLMODE", "PGSSLROOTCERT",
+    "PGSSLCERT", "PGSSLKEY", "PGSSLCRL", "PGPASSFILE", "PGSERVICEFILE", "PGSYSCONFDIR",
+    "PGCONNECT_TIMEOUT", "PGAPPNAME", "SSH_AUTH_SOCK", "SSH_AGENT_PID", "SSH_ASKPASS",
+    "DISPLAY", "XDG_RUNTIME_DIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+    NULL};
+/* Variables no child ever sees: they hold (or may hold) passwords. */
+static const char *const env_secret[] = {"DB_URL", "PGURL", "STAGING_DB_URL", "PGPASSWORD", NULL};
+
+static bool env_in(const char *const *list, const char *name, size_t nl)
+{
+    for (size_t i = 0; list[i]; i++) {
+        size_t ll = strlen(list[i]);
+        if (list[i][ll - 1] == '*' ? nl >= ll - 1 && !strncmp(name, list[i], ll - 1)
+                                   : nl == ll && !strncmp(name, list[i], ll))
+            return true;
+    }
+    return false;
+}
+
+/* VALUE is a connection URL or conninfo with a password in it. */
+static bool holds_password(const char *value)
+{
+    const char *p = strstr(value, "://");
+    if (p && (starts_with(value, "postgres://") || starts_with(value, "postgresql://"))) {
+        p += 3;
+        const char *at = strchr(p, '@');
+        if (at && memchr(p, ':', (size_t)(at - p)))
+            return true; /* user:password@ */
+    }
+    return strstr(value, "password=") != NULL;
+}
+
+/* Build the child's environment: environ filtered by c->env_mode, with c->env applied. */
 static char **build_env(const struct child *c, const struct passwd *pw)
 {
     size_t n = 0;
@@ -90,7 +126,8 @@ static char **build_env(const struct child *c, const struct passwd *pw)
     for (size_t i = 0; i < n; i++) {
         const char *e = environ[i];
         size_t nl = strchrnul(e, '=') - e;
-        bool drop = false;
+        bool drop = env_in(env_secret, e, nl) || (e[nl] == '=' && holds_password(e + nl + 1)) ||
+                    (c->env_mode == SPAWN_ENV_CLEAN && !env_in(env_allowed, e, nl));
         for (size_t j = 0; j < c->env.nr && !drop; j++) {
             const char *s = c->env.v[j];
             size_t sl = strchrnul(s, '=') - s;

@@ -23,9 +23,20 @@ struct child {
     gid_t gid;
     bool daemon;            /* new session, no inherited descriptors, survives us */
     pid_t pid;
+    /*
+     * The environment the child starts from (before ENV is applied):
+     * SPAWN_ENV_CLEAN (default) keeps only an allow-list (PATH, HOME, USER,
+     * locale, TZ, TMPDIR, TERM, LD_LIBRARY_PATH, libpq's non-secret PG*
+     * settings, ssh's agent ...); SPAWN_ENV_USER (an editor, a pager) keeps
+     * everything but the secrets (DB_URL, PGURL, STAGING_DB_URL, PGPASSWORD
+     * and whatever variable holds a URL with a password).
+     */
+    int env_mode;
 };
+#define SPAWN_ENV_CLEAN 0
+#define SPAWN_ENV_USER 1
 #define CHILD_INIT {STRVEC_INIT, STRVEC_INIT, SPAWN_INHERIT, SPAWN_INHERIT, SPAWN_INHERIT, \
-                    NULL, NULL, false, 0, 0, false, 0}
+                    NULL, NULL, false, 0, 0, false, 0, SPAWN_ENV_CLEAN}
 
 /* Start C. Returns 0, or -1 (message printed; errno ENOENT when the program is missing). */
 int spawn_start(struct child *c);

@@ -7,6 +7,7 @@
  * except through the shared template cache.
  */
 #include "ops/project.h"
+#include "ops/code.h"
 #include "ops/ops.h"
 #include "ops/throwaway.h"
 #include "lib/bundle.h"
@@ -73,6 +74,18 @@ int proj_dotenv_file(const struct settings *s, const char **path)
     return 0;
 }
 
+int proj_require(const struct settings *s)
+{
+    struct strbuf why = STRBUF_INIT;
+    if (settings_local_dir_ok(s, &why)) {
+        strbuf_release(&why);
+        return 0;
+    }
+    error("%s", why.buf);
+    strbuf_release(&why);
+    return EXIT_MISSING;
+}
+
 char *proj_test_data_path(const struct settings *s)
 {
     const char *p = set_get(s, SET_PATCH_SQL);
@@ -104,11 +117,11 @@ static PGconn *connect_to(const struct settings *s, const char *url)
  * As root, by the owner of its directory (PG_LOG_PATH belongs to the server
  * user): never root writing through a link someone planted there.
  */
-static FILE *open_log(const char *what, const char *path, bool *opened)
+static FILE *open_log(const char *what, const char *path, bool *opened, FILE *dflt)
 {
     *opened = false;
     if (!path)
-        return stdout;
+        return dflt ? dflt : stdout;
     char *dir = xstrdup(path);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
@@ -129,9 +142,9 @@ static FILE *open_log(const char *what, const char *path, bool *opened)
 }
 
 /* Run FILE on CONN with VARS, output to LOG (NULL: stdout). 0 or -1. */
-static int run_script(PGconn *conn, const char *file, const struct strvec *vars, FILE *out)
+static int run_script(PGconn *conn, const char *file, const struct strvec *vars, FILE *out, bool quiet)
 {
-    struct sql_opts so = {out, stderr, false};
+    struct sql_opts so = {out, stderr, quiet};
     int r = sql_run_file(conn, file, vars, &so);
     fflush(out);
     return r;
@@ -204,7 +217,7 @@ int proj_hydrate(const struct settings *s, const char *url, const struct proj_op
                  proj_duration(now_monotonic() - t));
         }
     }
-    if (!(out = open_log("HYDRATE_LOG", hlog, &opened))) {
+    if (!(out = open_log("HYDRATE_LOG", hlog, &opened, o->sql_out))) {
         ret = EXIT_ERR;
         goto out;
     }
@@ -213,7 +226,8 @@ int proj_hydrate(const struct settings *s, const char *url, const struct proj_op
     t = now_monotonic();
     info("hydrate: running %s%s%s%s", entry, o->mock ? " with USE_MOCK=1" : "",
          opened ? ", output to " : "", opened ? hlog : "");
-    if (run_script(conn, entry, &vars, out) < 0) {
+    if (run_script(conn, entry, &vars, out, o->quiet) < 0 ||
+        code_hydrate(conn, set_get(s, SET_CODE_DIR), o->no_hook) < 0) { /* then the code dir */
         error("hydrate %s after %s", interrupted ? "interrupted" : "failed",
               proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
@@ -249,6 +263,7 @@ static int run_editor(const char *file)
         return EXIT_MISSING;
     }
     strvec_push(&c.args, file);
+    c.env_mode = SPAWN_ENV_USER; /* the user's editor with the user's environment, minus secrets */
     int st = spawn_run(&c);
     int ret = 0;
     if (st < 0) {
@@ -293,13 +308,13 @@ int proj_patch(const struct settings *s, const char *url, const struct proj_opts
         ret = EXIT_ERR;
         goto out;
     }
-    if (!(out = open_log("PATCH_LOG", plog, &opened))) {
+    if (!(out = open_log("PATCH_LOG", plog, &opened, o->sql_out))) {
         ret = EXIT_ERR;
         goto out;
     }
     info("patch: running %s%s%s", file, opened ? ", output to " : "",
          opened ? plog : "");
-    if (run_script(conn, file, NULL, out) < 0) {
+    if (run_script(conn, file, NULL, out, o->quiet) < 0) {
         error("patch %s after %s", interrupted ? "interrupted" : "failed",
               proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
@@ -315,7 +330,7 @@ out:
     return ret;
 }
 
-int proj_test(const struct settings *s, const char *url)
+int proj_test(const struct settings *s, const char *url, const struct proj_opts *o)
 {
     double t0 = now_monotonic();
     const char *ddir = set_get(s, SET_DATABASE_DIR);
@@ -332,7 +347,7 @@ int proj_test(const struct settings *s, const char *url)
         goto out;
     }
     info("test: running %s", file);
-    if (run_script(conn, file, NULL, stdout) < 0) {
+    if (run_script(conn, file, NULL, stdout, o->quiet) < 0) {
         error("tests FAILED (%s) after %s", file, proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
         goto out;
@@ -349,12 +364,18 @@ out:
 static int hydrate_and_patch(const struct settings *s, const char *url, const struct proj_opts *o)
 {
     int r = 0;
-    if (!o->no_hydrate && (r = proj_hydrate(s, url, o)))
+    struct proj_opts ho = *o;
+    if (!ho.sql_out)
+        ho.sql_out = stderr;
+    if (!o->no_hydrate && (r = proj_hydrate(s, url, &ho)))
         return r;
     if (interrupted)
         return error("interrupted"), EXIT_ERR;
     struct proj_opts po = *o;
     po.edit = false;
+    /* deploy's and check's stdout is the URL alone: SQL output goes to stderr */
+    if (!po.sql_out)
+        po.sql_out = stderr;
     if (!o->no_patch && (r = proj_patch(s, url, &po)))
         return r;
     return 0;

@@ -255,6 +255,7 @@ int staging_pull(const struct settings *s)
     }
 
     strvec_push(&ch.args, ssh);
+    ch.env_mode = SPAWN_ENV_USER; /* ssh's own settings (agent, config); never the secrets */
     split_words(&ch.args, set_get(s, SET_STAGING_SSH_OPTS));
     strvec_pushl(&ch.args, "--", host, remote.buf, NULL);
     ch.out = fd;

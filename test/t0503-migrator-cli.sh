@@ -26,7 +26,10 @@ test_expect_success '...with the shell migrator'"'"'s words' '
 test_expect_success 'the same for up down, an alias and a second command, decided before the URL' '
     migrator migrate up down 2>err; test $? = 2 && grep -q "decide up or down" err &&
     migrator up list 2>err; test $? = 2 && grep -q "ambiguous subcommand, decide up or list" err &&
-    migrator create status 2>err; test $? = 2 && grep -q "ambiguous subcommand, decide create or status" err
+    migrator status list 2>err; test $? = 2 && grep -q "ambiguous subcommand, decide status or list" err
+'
+test_expect_success 'a label may be a command word: create init, new list' '
+    migrator -d LBL create init >/dev/null 2>&1 && migrator -d LBL new list >/dev/null 2>&1 && test "$(ls LBL | wc -l)" = 2
 '
 for c in init list create; do
     test_expect_code 9 "an unknown option of $c exits 9" "migrator $c --frob 2>err"

@@ -38,17 +38,31 @@ int main(void)
     ok(bundle_find("secret") == bundle_find("02-secret"), "short name 'secret'");
     ok(bundle_find("nope") == NULL, "unknown part");
 
-    int upgrades = 0;
+    /* upgrade scripts form a chain: each moves the version row one step, the last to BUNDLE_VERSION */
+    int upgrades = 0, to_current = 0;
     for (const struct bundle_part *p = bundle_parts; p->name; p++) {
         if (!starts_with(p->name, "upgrade-"))
             continue;
         upgrades++;
         ok(!bundle_is_part(p), "%s is not a part", p->name);
         ok(strcmp(p->name + 8, BUNDLE_VERSION) != 0, "%s starts from an older version", p->name);
-        ok(strstr(p->sql, "SET version = '" BUNDLE_VERSION "'") != NULL, "%s moves to " BUNDLE_VERSION,
-           p->name);
+        const char *set = strstr(p->sql, "SET version = '");
+        ok(set != NULL, "%s moves the version row", p->name);
+        if (!set)
+            continue;
+        char *to = xstrndup(set + 15, strcspn(set + 15, "'"));
+        if (!strcmp(to, BUNDLE_VERSION)) {
+            to_current++;
+        } else {
+            char *next = xasprintf("upgrade-%s", to);
+            ok(bundle_find(next) != NULL, "%s moves to %s, which has %s", p->name, to, next);
+            free(next);
+        }
+        free(to);
     }
-    ok(bundle_find("upgrade-0.1.0") != NULL, "upgrade path from 0.1.0 is embedded");
+    is_int(to_current, 1, "exactly one upgrade script moves to " BUNDLE_VERSION);
+    ok(bundle_find("upgrade-0.1.0") != NULL, "upgrade path from 0.1.0 (the shell tools) is embedded");
+    ok(bundle_find("upgrade-0.2.0") != NULL, "upgrade path from 0.2.0 (dbtool 0.2) is embedded");
     is_int((long long)bundle_nparts, (long long)n + upgrades, "nothing else is embedded");
     return done_testing();
 }
