@@ -665,9 +665,12 @@ size_t sqldiff_compute(const struct catalog *from, const struct catalog *to,
     mark_implicit(&d);
     for (size_t i = 0; i < d.npairs; i++) {
         struct pair *p = &d.pairs[i];
-        if (p->a && p->a->kind != CAT_DEFACL)
+        /* the project's objects: the hectic bundle's own (which grows with releases) never
+         * count towards a mass drop */
+        bool counted = p->a && p->a->kind != CAT_DEFACL && !(p->a->schema && !strcmp(p->a->schema, "hectic"));
+        if (counted)
             out->objects++;
-        if (p->state == ST_DROP && p->a->kind != CAT_DEFACL)
+        if (counted && p->state == ST_DROP)
             out->dropped++;
     }
     for (size_t i = 0; i < d.npairs; i++)

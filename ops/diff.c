@@ -499,6 +499,7 @@ int diff_run(const struct settings *set, const struct diff_opts *o)
         r = print_sql(conn);
         if (r == 0)
             info("diff: no differences in %s", proj_duration(now_monotonic() - t0));
+        differ = r == 1; /* print_sql: 1 = statements printed, the sides differ */
         goto out;
     }
 
