@@ -1086,8 +1086,23 @@ static int do_help(int npos, char **pos)
 
 /* ---- the front door ---- */
 
+/* --dbtool-describe at the front door: the commands as subcommands (man pages, completions) */
+static void describe_front(int argc, char **argv)
+{
+    for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], OPT_DESCRIBE))
+            continue;
+        struct subcommand subs[ARRAY_SIZE(commands)];
+        for (size_t k = 0; k < ARRAY_SIZE(commands); k++)
+            subs[k] = (struct subcommand){.name = commands[k].name, .summary = commands[k].summary,
+                                          .flags = commands[k].flags & CMD_ALIAS ? SUB_HIDDEN : 0};
+        opt_describe(main_usage(), opts_global, subs, ARRAY_SIZE(commands));
+    }
+}
+
 int cmd_migrator(int argc, char **argv, const struct settings *s)
 {
+    describe_front(argc, argv);
     /* global options before the command */
     int n = parse_options(argc, argv, opts_global, main_usage(), PARSE_OPT_STOP_AT_NON_OPTION);
     if (opt_version) {

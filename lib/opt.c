@@ -173,6 +173,12 @@ static NORETURN void describe(const char *const *usage, const struct option *opt
     dbtool_exit(EXIT_OK);
 }
 
+void opt_describe(const char *const *usage, const struct option *opts, const struct subcommand *subs,
+                  size_t nsubs)
+{
+    describe(usage, opts, subs, nsubs);
+}
+
 static bool has_long(const struct option *opts, const char *name)
 {
     for (const struct option *o = opts; o && o->type != OPT_END_; o++)

@@ -96,6 +96,13 @@ struct subcommand {
 const struct subcommand *parse_subcommand(int *argc, char ***argv, const struct option *opts,
                                           const char *const *usage, const struct subcommand *subs,
                                           size_t nsubs);
+/*
+ * Print the tables of a level as OPT_DESCRIBE does (for a front door that
+ * parses its commands itself: the migrator) and exit 0.
+ */
+NORETURN void opt_describe(const char *const *usage, const struct option *opts, const struct subcommand *subs,
+                           size_t nsubs);
+
 /* Whether -h/--help (or --dbtool-describe) appears among ARGV[1..] (before any "--"). */
 bool args_want_help(int argc, char **argv);
 
