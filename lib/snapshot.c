@@ -469,7 +469,13 @@ int snap_claim(struct snap_cache *sc, const char *entry, const char *dir, uid_t 
         snap_evict(sc, entry);
         goto out;
     }
-    if (snap_same_fs(sc, dir)) {
+    char *parent = xstrdup(dir);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent)
+        *slash = 0;
+    bool same = snap_same_fs(sc, parent);
+    free(parent);
+    if (same) {
         struct strvec spares = STRVEC_INIT;
         char *prefix = xasprintf("spare-%s-", entry);
         list_prefixed(sc, prefix, &spares);

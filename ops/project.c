@@ -8,6 +8,7 @@
  */
 #include "ops/project.h"
 #include "ops/ops.h"
+#include "ops/snapshot.h"
 #include "ops/throwaway.h"
 #include "lib/bundle.h"
 #include "lib/cluster.h"
@@ -126,11 +127,19 @@ static FILE *open_log(const char *what, const char *path, bool *opened)
     return f;
 }
 
-/* Run FILE on CONN with VARS, output to LOG (NULL: stdout). 0 or -1. */
-static int run_script(PGconn *conn, const char *file, const struct strvec *vars, FILE *out)
+/* Run FILE on CONN with VARS, output to OUT; the files read recorded in DEPS (may be NULL). 0 or -1. */
+static int run_script(PGconn *conn, const char *file, const struct strvec *vars, FILE *out,
+                      struct strvec *deps)
 {
     struct sql_opts so = {out, stderr, false};
-    int r = sql_run_file(conn, file, vars, &so);
+    struct sql_session *ss = sql_session_new(conn, &so);
+    int r = 0;
+    for (size_t i = 0; vars && i < vars->nr && !r; i++)
+        r = sql_session_assign(ss, vars->v[i]);
+    sql_session_record_deps(ss, deps);
+    if (!r)
+        r = sql_session_run_file(ss, file);
+    sql_session_free(ss);
     fflush(out);
     return r;
 }
@@ -211,7 +220,7 @@ int proj_hydrate(const struct settings *s, const char *url, const struct proj_op
     t = now_monotonic();
     info("hydrate: running %s%s%s%s", entry, o->mock ? " with USE_MOCK=1" : "",
          opened ? ", output to " : "", opened ? hlog : "");
-    if (run_script(conn, entry, &vars, out) < 0) {
+    if (run_script(conn, entry, &vars, out, o->deps) < 0) {
         error("hydrate %s after %s", interrupted ? "interrupted" : "failed",
               proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
@@ -298,7 +307,7 @@ int proj_patch(const struct settings *s, const char *url, const struct proj_opts
     }
     info("patch: running %s%s%s", file, opened ? ", output to " : "",
          opened ? plog : "");
-    if (run_script(conn, file, NULL, out) < 0) {
+    if (run_script(conn, file, NULL, out, o->deps) < 0) {
         error("patch %s after %s", interrupted ? "interrupted" : "failed",
               proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
@@ -331,7 +340,7 @@ int proj_test(const struct settings *s, const char *url)
         goto out;
     }
     info("test: running %s", file);
-    if (run_script(conn, file, NULL, stdout) < 0) {
+    if (run_script(conn, file, NULL, stdout, NULL) < 0) {
         error("tests FAILED (%s) after %s", file, proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
         goto out;
@@ -344,8 +353,7 @@ out:
     return ret;
 }
 
-/* hydrate + patch on URL as deploy and check do. */
-static int hydrate_and_patch(const struct settings *s, const char *url, const struct proj_opts *o)
+int proj_replay(const struct settings *s, const char *url, const struct proj_opts *o)
 {
     int r = 0;
     if (!o->no_hydrate && (r = proj_hydrate(s, url, o)))
@@ -370,6 +378,8 @@ int proj_deploy(const struct settings *s, const struct proj_opts *o)
         d.no_hydrate = d.no_patch = true;
     }
     struct cluster c;
+    struct proj_snap ps;
+    memset(&ps, 0, sizeof(ps));
     int r = ops_exit(cluster_setup(&c, &sp));
     if (r)
         goto out;
@@ -377,10 +387,23 @@ int proj_deploy(const struct settings *s, const struct proj_opts *o)
     if (dburl && strcmp(dburl, c.url))
         debug(NS, "deploy works on the cluster it starts (%s), not DB_URL/PGURL", c.url);
     info("init: %s cluster in %s", d.reuse ? "reusing the" : "a fresh", c.working_dir);
-    if ((r = ops_exit(cluster_init(&c))))
+    bool snap = psnap_begin(&ps, s, &d, &c);
+    bool hit = snap && psnap_lookup(&ps, &c);
+    enum cl_status st = cluster_init(&c);
+    if (hit && ps.claimed && st == CL_CANNOT_START) {
+        psnap_failed(&ps, &c);
+        st = cluster_init(&c);
+    }
+    hit = hit && ps.claimed && !ps.failed;
+    if ((r = ops_exit(st)))
         goto out;
-    if ((r = hydrate_and_patch(s, c.url, &d)))
-        goto out;
+    if (!hit) {
+        d.deps = snap ? &ps.deps : NULL;
+        if ((r = proj_replay(s, c.url, &d)))
+            goto out;
+        if (snap)
+            psnap_store(&ps, s, &d);
+    }
     if (d.cleanup) {
         double t = now_monotonic();
         if ((r = ops_exit(cluster_stop(&c, 30))))
@@ -388,11 +411,16 @@ int proj_deploy(const struct settings *s, const struct proj_opts *o)
         info("cleanup: cluster stopped in %s (data kept in %s)", proj_duration(now_monotonic() - t),
              c.data_dir);
     }
-    info("deploy: done in %s%s", proj_duration(now_monotonic() - t0),
-         d.cleanup ? "" : "; connect with:");
+    if (hit)
+        info("deploy: from snapshot %s, %s%s", psnap_short(ps.hit),
+             proj_duration(now_monotonic() - t0), d.cleanup ? "" : "; connect with:");
+    else
+        info("deploy: done in %s%s", proj_duration(now_monotonic() - t0),
+             d.cleanup ? "" : "; connect with:");
     if (!d.cleanup)
         printf("%s\n", c.url);
 out:
+    psnap_release(&ps);
     cluster_release(&c);
     return r;
 }
@@ -422,9 +450,23 @@ int proj_check(const struct settings *s, const struct proj_opts *o)
         return r;
     info("check: deploying into a throwaway cluster %s: %s", scratch_where(&t.scratch),
          t.c.working_dir);
-    r = ops_exit(cluster_init(&t.c));
-    if (!r)
-        r = hydrate_and_patch(s, t.c.url, &d);
+    struct proj_snap ps;
+    bool snap = psnap_begin(&ps, s, &d, &t.c);
+    bool hit = snap && psnap_lookup(&ps, &t.c);
+    enum cl_status st = cluster_init(&t.c);
+    if (hit && ps.claimed && st == CL_CANNOT_START) {
+        psnap_failed(&ps, &t.c);
+        st = cluster_init(&t.c);
+    }
+    hit = hit && ps.claimed && !ps.failed;
+    r = ops_exit(st);
+    if (!r && hit)
+        info("check: from snapshot %s (these inputs deployed before), started in %s", psnap_short(ps.hit),
+             proj_duration(now_monotonic() - t0));
+    if (!r && !hit) {
+        d.deps = snap ? &ps.deps : NULL;
+        r = proj_replay(s, t.c.url, &d);
+    }
     if (!r && interrupted) {
         error("interrupted");
         r = EXIT_ERR;
@@ -438,5 +480,8 @@ int proj_check(const struct settings *s, const struct proj_opts *o)
               proj_duration(now_monotonic() - t0));
     else
         info("check: passed in %s", proj_duration(now_monotonic() - t0));
+    if (!r && !hit && snap)
+        psnap_store(&ps, s, &d);
+    psnap_release(&ps);
     return r;
 }

@@ -27,6 +27,8 @@ struct proj_opts {
     bool quiet;      /* no step timings on stderr, only problems */
     const char *hydrate_log; /* instead of HYDRATE_LOG (NULL: the setting) */
     const char *patch_log;   /* instead of PATCH_LOG (NULL: the setting) */
+    bool no_snapshot; /* deploy/check: replay even when the snapshot cache has the result */
+    struct strvec *deps; /* hydrate/patch: record the files read here (lib/sqlscript deps) */
 };
 
 /*
@@ -68,6 +70,9 @@ int proj_deploy(const struct settings *s, const struct proj_opts *o);
  * (failure, die(), Ctrl-C). The developer's cluster is never touched.
  */
 int proj_check(const struct settings *s, const struct proj_opts *o);
+
+/* hydrate (unless o->no_hydrate) and patch (unless o->no_patch) on URL, as deploy and check do. */
+int proj_replay(const struct settings *s, const char *url, const struct proj_opts *o);
 
 /* "123 ms" / "1.23 s" for a duration in seconds (static buffer). */
 const char *proj_duration(double seconds);
