@@ -553,7 +553,15 @@ int snap_store_lock(struct snap_cache *sc, const char *entry)
 
 char *snap_job_lock(struct snap_cache *sc, const char *entry)
 {
-    return xasprintf("%s/.job-%s.lock", sc->root, entry);
+    /* beside the template cache's: whoever waits for dbtool's background work waits for these too */
+    char *jobs = xasprintf("%s/../jobs", sc->root);
+    if (mkdir(jobs, 0700) < 0 && errno != EEXIST) {
+        free(jobs);
+        return xasprintf("%s/.job-%s.lock", sc->root, entry);
+    }
+    char *p = xasprintf("%s/snap-%s.lock", jobs, entry);
+    free(jobs);
+    return p;
 }
 
 int snap_store(struct snap_cache *sc, const struct snap_key *k, const struct strvec *deps,

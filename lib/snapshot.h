@@ -109,7 +109,7 @@ void snap_evict(struct snap_cache *sc, const char *entry);
 void snap_prune(struct snap_cache *sc, const char *keep);
 /* The bytes ENTRY's data dir holds (its manifest), 0 when unknown. */
 uint64_t snap_entry_bytes(struct snap_cache *sc, const char *entry);
-/* The lock file for background jobs of ENTRY (ROOT/.job-ENTRY.lock, malloc'd). */
+/* The lock file of background jobs of ENTRY (CACHE/jobs/snap-ENTRY.lock, where every job's is; malloc'd). */
 char *snap_job_lock(struct snap_cache *sc, const char *entry);
 
 #endif
