@@ -10,7 +10,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/file.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -265,9 +267,20 @@ static void scrub_data_dir(const char *dir)
     }
 }
 
+static char *installed_generic(struct cluster *c);
+static enum cl_status from_generic(struct cluster *c, const char *gen, const char *dir, const char *log);
+
 /* initdb + the database into DIR (absent, or an empty dir the server user owns). */
 static enum cl_status build_data_dir(struct cluster *c, const char *dir, const char *log)
 {
+    /* no initdb at all when dbtool was installed with a template of this server */
+    char *gen = installed_generic(c);
+    if (gen) {
+        rmdir(dir);
+        enum cl_status g = from_generic(c, gen, dir, log);
+        free(gen);
+        return g;
+    }
     struct child ch = CHILD_INIT;
     char *initdb = pgbin_server(&c->bin, "initdb");
     initdb_args(c, &ch.args, initdb, dir);
@@ -282,6 +295,234 @@ static enum cl_status build_data_dir(struct cluster *c, const char *dir, const c
     if (!r)
         scrub_data_dir(dir);
     return r;
+}
+
+/* ---- the generic template: independent of the uid and the database name ---- */
+
+#define GENERIC_ROLE "dbtool"
+
+/* The server's `postgres -V` line (malloc'd), NULL when it cannot be run. */
+static char *server_version_text(struct cluster *c)
+{
+    struct child ch = CHILD_INIT;
+    char *postgres = pgbin_server(&c->bin, "postgres");
+    strvec_pushl(&ch.args, postgres, "-V", NULL);
+    free(postgres);
+    ch.in = SPAWN_DEVNULL;
+    ch.err = SPAWN_DEVNULL;
+    struct strbuf out = STRBUF_INIT;
+    int st = spawn_capture(&ch, &out);
+    child_clear(&ch);
+    strbuf_trim_trailing(&out);
+    if (st != 0 || !out.len) {
+        strbuf_release(&out);
+        return NULL;
+    }
+    return strbuf_detach(&out, NULL);
+}
+
+/*
+ * "generic-HASH" for C's server: keyed by its version text (a data dir fits
+ * every binary of that release: no path or inode, so a template built at
+ * install time serves the installed server) and the initdb options.
+ */
+static char *generic_name(struct cluster *c, char **material)
+{
+    char *v = server_version_text(c);
+    if (!v)
+        return NULL;
+    struct strbuf k = STRBUF_INIT;
+    strbuf_addf(&k, "fmt=%s\nversion=%s\n", TEMPLATE_FORMAT, v);
+    struct strvec a = STRVEC_INIT;
+    initdb_args(c, &a, "initdb", "D");
+    for (size_t i = 0; i < a.nr; i++)
+        if (i < 4 || strcmp(a.v[i - 1], "-U"))
+            strbuf_addf(&k, "%s ", a.v[i]);
+    strvec_clear(&a);
+    strbuf_addch(&k, '\n');
+    free(v);
+    uint64_t h = fnv1a(k.buf, k.len);
+    if (material)
+        *material = strbuf_detach(&k, NULL);
+    strbuf_release(&k);
+    return xasprintf("generic-%016llx", (unsigned long long)h);
+}
+
+/* Templates installed with dbtool: <dir of the executable>/../share/dbtool/templates. */
+static char *installed_templates_dir(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = 0;
+    return xasprintf("%s/../share/dbtool/templates", exe);
+}
+
+/* The installed generic template of C's server (malloc'd path), or NULL. */
+static char *installed_generic(struct cluster *c)
+{
+    char *dir = installed_templates_dir();
+    if (!dir || !is_dir(dir)) {
+        free(dir);
+        return NULL;
+    }
+    char *name = generic_name(c, NULL);
+    char *path = name ? path_join(dir, name) : NULL;
+    free(name);
+    free(dir);
+    char *pgv = path ? path_join(path, "PG_VERSION") : NULL;
+    if (!pgv || !path_exists(pgv)) {
+        free(path);
+        path = NULL;
+    }
+    free(pgv);
+    return path;
+}
+
+/*
+ * DIR (absent) from the generic template GEN, fitted to C: a copy owned by
+ * the server user, the bootstrap role renamed to it and its database created
+ * (one single-user session).
+ */
+static enum cl_status from_generic(struct cluster *c, const char *gen, const char *dir, const char *log)
+{
+    if (copy_tree(gen, dir, c->uid, c->gid, geteuid() == 0) < 0)
+        return CL_ERR;
+    /* an installed template is readable by all; a data dir is the server user's alone */
+    if (chmod(dir, 0700) < 0)
+        return error_errno("cannot chmod '%s'", dir), CL_ERR;
+    char *user = pg_quote_literal(c->user);
+    char *ident = pg_quote_ident(c->database);
+    struct strbuf sql = STRBUF_INIT;
+    if (strcmp(c->user, GENERIC_ROLE))
+        /* the session's own role cannot be renamed with ALTER ROLE: the catalog row is */
+        strbuf_addf(&sql, "SET allow_system_table_mods = on\n"
+                          "UPDATE pg_catalog.pg_authid SET rolname = %s WHERE oid = 10\n", user);
+    if (strcmp(c->database, "postgres") && strcmp(c->database, "template1") &&
+        strcmp(c->database, "template0"))
+        strbuf_addf(&sql, "CREATE DATABASE %s\n", ident);
+    free(user);
+    free(ident);
+    int st = sql.len ? pm_single_user(c, dir, "postgres", sql.buf, log) : 0;
+    strbuf_release(&sql);
+    if (st != 0) {
+        if (interrupted)
+            return CL_INTERRUPTED;
+        error("fitting the generic template to '%s' failed (exit %d)", c->user, st);
+        if (log)
+            pm_show_tail(log, 15);
+        return CL_ERR;
+    }
+    return CL_OK;
+}
+
+/* chmod a+rX of the tree DIR (no symlinks followed): an installed template anyone may copy. */
+static void make_readable(const char *dir)
+{
+    DIR *d = opendir(dir);
+    chmod(dir, 0755);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char *p = path_join(dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0) {
+            if (S_ISDIR(st.st_mode))
+                make_readable(p);
+            else if (S_ISREG(st.st_mode))
+                chmod(p, 0644);
+        }
+        free(p);
+    }
+    closedir(d);
+}
+
+enum cl_status tpl_build_generic(struct cluster *c, const char *parent)
+{
+    char *material = NULL;
+    char *name = generic_name(c, &material);
+    if (!name)
+        return error("cannot run '%s/postgres -V'", c->bin.bindir), CL_NO_PROGRAM;
+    char *final = path_join(parent, name);
+    char *tmp = xasprintf("%s/tmp-%s-%d", parent, name, (int)getpid());
+    enum cl_status r = CL_OK;
+    if (is_dir(final)) {
+        info("template %s exists already", final);
+        goto out;
+    }
+    if (mkdir_p(parent, 0755) < 0) {
+        r = (error_errno("cannot create '%s'", parent), CL_ERR);
+        goto out;
+    }
+    rm_rf(tmp);
+    if (mkdir(tmp, 0700) < 0 || (c->switch_user && fs_chown_dir_nofollow(tmp, c->uid, c->gid) < 0)) {
+        r = (error_errno("cannot create '%s'", tmp), CL_ERR);
+        goto out;
+    }
+    /* initdb as GENERIC_ROLE, no database of a user's: fitted after each copy */
+    char *user = c->user;
+    c->user = (char *)GENERIC_ROLE;
+    struct child ch = CHILD_INIT;
+    char *initdb = pgbin_server(&c->bin, "initdb");
+    initdb_args(c, &ch.args, initdb, tmp);
+    if (cluster_server_major(c) >= 14)
+        strvec_push(&ch.args, "--no-instructions");
+    free(initdb);
+    r = run_logged(c, &ch, "initdb", NULL);
+    child_clear(&ch);
+    c->user = user;
+    if (r)
+        goto out;
+    scrub_data_dir(tmp);
+    char *side = path_join(tmp, "dbtool-template.key");
+    write_file_atomic(side, material, strlen(material), 0644);
+    free(side);
+    if (geteuid() == 0)
+        chown_tree(tmp, 0, 0);
+    make_readable(tmp);
+    if (rename(tmp, final) < 0 && !is_dir(final)) {
+        r = (error_errno("cannot rename '%s' to '%s'", tmp, final), CL_ERR);
+        goto out;
+    }
+    info("built the generic template %s", final);
+out:
+    rm_rf(tmp);
+    free(tmp);
+    free(final);
+    free(name);
+    free(material);
+    return r;
+}
+
+/*
+ * A fresh empty dir on a RAM filesystem (/dev/shm, with room to spare) for
+ * a first initdb, owned by the server user; NULL when there is none.
+ */
+static char *ram_build_dir(struct cluster *c)
+{
+    struct statfs sf;
+    if (statfs("/dev/shm", &sf) < 0 || sf.f_type != TMPFS_MAGIC ||
+        (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize < (256ULL << 20))
+        return NULL;
+    char *dir = xasprintf("/dev/shm/dbtool-init-%d-XXXXXX", (int)geteuid());
+    if (!mkdtemp(dir)) {
+        free(dir);
+        return NULL;
+    }
+    if (c->switch_user && fs_chown_dir_nofollow(dir, c->uid, c->gid) < 0) {
+        rm_rf(dir);
+        free(dir);
+        return NULL;
+    }
+    return dir;
 }
 
 /* Does MATERIAL (a KEY.key) name a server binary that is still the same file? */
@@ -446,7 +687,23 @@ struct bgjob {
     struct cluster *c;
     struct cache *k;
     const char *trash;
+    const char *first; /* a first initdb (in RAM) to store as the template, then delete */
 };
+
+/* Store FIRST/data as K's template (copied: another filesystem). true when it is there. */
+static bool store_first(struct cluster *c, struct cache *k, const char *first)
+{
+    char *src = path_join(first, "data");
+    char *t = xasprintf("%s/tmp-first-%d", k->root, (int)getpid());
+    rm_rf(t);
+    bool ok = copy_tree(src, t, c->uid, c->gid, geteuid() == 0) == 0 && rename(t, k->tpl) == 0;
+    if (ok)
+        debug(NS, "stored the first initdb as template %s", k->tpl);
+    rm_rf(t);
+    free(t);
+    free(src);
+    return ok || is_dir(k->tpl);
+}
 
 /* Background job: delete TRASH, build a missing template, refill a spare, prune. */
 static void bg_work(void *arg)
@@ -456,12 +713,24 @@ static void bg_work(void *arg)
     struct cache *k = j->k;
     if (j->trash)
         rm_rf(j->trash);
-    if (!k->root)
+    if (!k->root) {
+        if (j->first)
+            rm_rf(j->first);
         return;
+    }
     int lk = -1;
     bool built = false;
     char *tmp = NULL;
-    if (!is_dir(k->tpl) && (lk = try_lock(k, "build")) >= 0 && (tmp = build_dir(c, k))) {
+    if (j->first) {
+        /* the first init's initdb becomes the template: no second initdb */
+        if (!is_dir(k->tpl) && (lk = try_lock(k, "build")) >= 0 && store_first(c, k, j->first)) {
+            cache_mark_used(k);
+            built = true;
+        }
+        rm_rf(j->first);
+    }
+    if (!built && !is_dir(k->tpl) && (lk >= 0 || (lk = try_lock(k, "build")) >= 0) &&
+        (tmp = build_dir(c, k))) {
         built = true;
         if (build_data_dir(c, tmp, NULL) == CL_OK) {
             if (rename(tmp, k->tpl) < 0 && errno == EXDEV) {
@@ -507,15 +776,17 @@ static void bg_work(void *arg)
     cache_prune(k);
 }
 
-/* Start C's background job for K (root NULL: only TRASH). */
-static void bg_start(struct cluster *c, struct cache *k, const char *trash)
+/* Start C's background job for K (root NULL: only TRASH and FIRST removed). */
+static void bg_start(struct cluster *c, struct cache *k, const char *trash, const char *first)
 {
-    struct bgjob j = {c, k, trash};
+    struct bgjob j = {c, k, trash, first};
     char *lock = tpl_job_lock(c);
     if (job_start(lock, bg_work, &j, c->sync_cache || !lock) < 0) {
         /* the previous job of this working dir is still busy: it does the cache work */
         if (trash)
             rm_rf(trash);
+        if (first)
+            rm_rf(first);
     }
     free(lock);
 }
@@ -525,6 +796,7 @@ enum cl_status tpl_fresh_data_dir(struct cluster *c, const char *dir, const char
     struct cache k;
     bool have_cache = cache_open(c, &k) == 0;
     enum cl_status r = CL_OK;
+    char *first = NULL; /* a RAM dir holding a first initdb for the background job */
     double t0 = now_monotonic();
     errno = 0;
     if (have_cache && spare_claim(&k, dir) == 0) {
@@ -543,14 +815,40 @@ enum cl_status tpl_fresh_data_dir(struct cluster *c, const char *dir, const char
         r = CL_ERR;
     } else {
         rm_rf(dir); /* a partial copy of ours, if any */
-        info("initialising a new cluster in %s (initdb; later inits reuse a cached template)", dir);
-        r = build_data_dir(c, dir, c->startup_log);
+        char *gen = installed_generic(c);
+        if (gen) {
+            info("initialising a new cluster in %s from the template installed with dbtool", dir);
+            r = from_generic(c, gen, dir, c->startup_log);
+            free(gen);
+        } else if (have_cache && (first = ram_build_dir(c))) {
+            /*
+             * initdb in RAM (no file creation cost of a disk), then one copy into
+             * place; the background job stores this same initdb as the template
+             * instead of running a second one beside the new cluster
+             */
+            char *rd = path_join(first, "data");
+            info("initialising a new cluster in %s (initdb in RAM, then copied; later inits reuse "
+                 "a cached template)", dir);
+            r = build_data_dir(c, rd, c->startup_log);
+            if (!r && copy_tree(rd, dir, c->uid, c->gid, geteuid() == 0) < 0)
+                r = CL_ERR;
+            free(rd);
+            if (r) {
+                rm_rf(first);
+                free(first);
+                first = NULL;
+            }
+        } else {
+            info("initialising a new cluster in %s (initdb; later inits reuse a cached template)", dir);
+            r = build_data_dir(c, dir, c->startup_log);
+        }
     }
-    if (!r && (trash || have_cache)) {
+    if (!r && (trash || have_cache || first)) {
         if (!have_cache)
             cache_release(&k);
-        bg_start(c, &k, trash);
+        bg_start(c, &k, trash, first);
     }
+    free(first);
     cache_release(&k);
     return r;
 }
