@@ -12,6 +12,7 @@
 #include "ops/normalize.h"
 #include "ops/ops.h"
 #include "ops/project.h"
+#include "ops/snapshot.h"
 #include "ops/throwaway.h"
 #include "lib/bundle.h"
 #include "lib/cluster.h"
@@ -308,28 +309,51 @@ struct src_args {
     const struct settings *s;
     bool mock;
     const char *hydrate_log;
+    bool no_snapshot;
 };
 
-/* Side 2, in the child: hydrate from sources, then `migrator init`. An exit code. */
+/*
+ * Side 2, in the child: hydrate from sources, then `migrator init`; the
+ * hydrate is `database deploy -P`'s, so its snapshot serves when the sources
+ * are unchanged (ops/snapshot.h). An exit code.
+ */
 static int build_sources(void *arg)
 {
     struct src_args *a = arg;
     struct cluster *c = &sides[1].c;
     double t0 = now_monotonic();
-    info("diff: hydrating the sources into a throwaway cluster");
-    int r = ops_exit(cluster_init(c));
-    if (r)
-        return r;
-    struct proj_opts po = {.mock = a->mock, .hydrate_log = a->hydrate_log};
-    if ((r = proj_hydrate(a->s, c->url, &po)))
-        return r;
-    PGconn *conn = pg_connect(c->url);
-    if (!conn)
-        return EXIT_ERR;
-    r = bundle_apply(conn, NULL, set_get(a->s, SET_HECTIC_INHERITANCE_SQL)) < 0 ? EXIT_ERR : 0;
-    PQfinish(conn);
+    struct proj_opts po = {.mock = a->mock, .hydrate_log = a->hydrate_log, .no_patch = true,
+                           .no_snapshot = a->no_snapshot};
+    struct proj_snap ps;
+    bool snap = psnap_begin(&ps, a->s, &po, c);
+    bool hit = snap && psnap_lookup(&ps, c);
+    if (!hit)
+        info("diff: hydrating the sources into a throwaway cluster");
+    enum cl_status st = cluster_init(c);
+    if (hit && ps.claimed && st == CL_CANNOT_START) {
+        psnap_failed(&ps, c);
+        st = cluster_init(c);
+    }
+    hit = hit && ps.claimed && !ps.failed;
+    int r = ops_exit(st);
+    if (!r && hit)
+        info("diff: sources from snapshot %s", psnap_short(ps.hit));
+    if (!r && !hit) {
+        po.deps = snap ? &ps.deps : NULL;
+        r = proj_hydrate(a->s, c->url, &po);
+    }
+    PGconn *conn = r ? NULL : pg_connect(c->url);
+    if (!r && !conn)
+        r = EXIT_ERR;
+    if (!r)
+        r = bundle_apply(conn, NULL, set_get(a->s, SET_HECTIC_INHERITANCE_SQL)) < 0 ? EXIT_ERR : 0;
+    if (conn)
+        PQfinish(conn);
     if (!r)
         info("diff: sources built in %s", proj_duration(now_monotonic() - t0));
+    if (!r && !hit && snap)
+        psnap_store(&ps, a->s, &po);
+    psnap_release(&ps);
     return r;
 }
 
@@ -512,7 +536,7 @@ int diff_run(const struct settings *set, const struct diff_opts *o)
 
     /* side 2 builds in the background while side 1 is made ready */
     run_id = (int)getpid();
-    struct src_args sa = {set, o->mock, hlog};
+    struct src_args sa = {set, o->mock, hlog, o->no_snapshot};
     if ((r = sources_start(&sa, logs, database)))
         goto out;
     /* side 1 */

@@ -34,6 +34,7 @@ struct diff_opts {
     bool mock;                   /* hydrate with USE_MOCK=1 */
     bool include_bookkeeping;    /* compare created_at/updated_at too */
     bool json;                   /* the JSON summary instead of the diff */
+    bool no_snapshot;            /* hydrate the sources even when a snapshot has them */
 };
 
 /*
