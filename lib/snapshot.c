@@ -587,7 +587,11 @@ int snap_store(struct snap_cache *sc, const struct snap_key *k, const struct str
         if (sscanf(last ? last + 1 : m.buf, "end %llu %llu", &files, &b) == 2)
             bytes = b;
     }
-    if (!sc->budget || bytes > sc->budget) {
+    if (!sc->budget) {
+        debug(NS, "snapshot not stored: DBTOOL_SNAPSHOT_BUDGET is 0");
+        goto out;
+    }
+    if (bytes > sc->budget) {
         info("snapshot not stored: it holds %llu MB, more than the budget of %llu MB "
              "(DBTOOL_SNAPSHOT_BUDGET)", (unsigned long long)(bytes >> 20),
              (unsigned long long)(sc->budget >> 20));
