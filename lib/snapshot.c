@@ -688,6 +688,52 @@ void snap_refill(struct snap_cache *sc, const char *entry, const char *near, uid
     snap_prune(sc, entry);
 }
 
+/*
+ * Whether ENTRY's key names a server binary that is still the same file
+ * (pgbin_identity's "bin=PATH\nsize=..\nmtime=..\nino=.." in the "server"
+ * line): an entry of a binary gone or replaced (an upgrade, a Nix garbage
+ * collection) can never be served again.
+ */
+static bool server_current(struct snap_cache *sc, const char *entry)
+{
+    char *p = entry_file(sc, entry, "key");
+    struct strbuf k = STRBUF_INIT;
+    bool cur = true;
+    if (fs_read_regular(p, 1 << 20, &k, NULL) == 0) {
+        const char *l = strstr(k.buf, "\nserver=bin=");
+        if (l) {
+            l += strlen("\nserver=bin=");
+            const char *end = strchrnul(l, '\n');
+            /* the value's newlines are written as the two characters \n */
+            struct strbuf id = STRBUF_INIT;
+            for (const char *q = l; q < end; q++) {
+                if (q[0] == '\\' && q + 1 < end && q[1] == 'n') {
+                    strbuf_addch(&id, '\n');
+                    q++;
+                } else {
+                    strbuf_addch(&id, *q);
+                }
+            }
+            char *bin = xstrndup(id.buf, strchrnul(id.buf, '\n') - id.buf);
+            struct stat st;
+            if (stat(bin, &st) < 0) {
+                cur = false;
+            } else {
+                char *want = xasprintf("%s\nsize=%lld\nmtime=%lld.%09ld\nino=%llu\n", bin,
+                                       (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                                       st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
+                cur = !strncmp(id.buf, want, strlen(want));
+                free(want);
+            }
+            free(bin);
+            strbuf_release(&id);
+        }
+    }
+    strbuf_release(&k);
+    free(p);
+    return cur;
+}
+
 struct lru {
     char *name;
     time_t used;
@@ -720,6 +766,9 @@ void snap_prune(struct snap_cache *sc, const char *keep)
                 strvec_push(&junk, n);
         } else if (starts_with(n, "spare-")) {
             strvec_push(&spares, n);
+        } else if (is_entry_name(n) && (!keep || strcmp(n, keep)) && !server_current(sc, n)) {
+            debug(NS, "pruning snapshot %s: its server binary is gone or changed", n);
+            strvec_push(&junk, n);
         } else if (is_entry_name(n)) {
             char *u = path_join(path, "used");
             ALLOC_GROW(v, nr + 1, alloc);
@@ -733,6 +782,10 @@ void snap_prune(struct snap_cache *sc, const char *keep)
     }
     closedir(d);
     for (size_t i = 0; i < junk.nr; i++) {
+        if (is_entry_name(junk.v[i])) {
+            snap_evict(sc, junk.v[i]);
+            continue;
+        }
         char *p = path_join(sc->root, junk.v[i]);
         rm_rf(p);
         free(p);

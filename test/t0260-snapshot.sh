@@ -89,6 +89,12 @@ test_expect_success 'another server binary (a copied bin dir) misses' '
     PG_BINDIR=$TRASH/pgcopy/bin "$DBTOOL" database deploy >out 2>err && test_grep "hydrate: done" err &&
     PG_BINDIR=$TRASH/pgcopy/bin "$DBTOOL" database deploy >out 2>err && test_grep "from snapshot" err
 '
+test_expect_success '...and once that binary is gone, the next store prunes its entries' '
+    grep -l pgcopy "$DBTOOL_CACHE_DIR"/snapshots/*/key >/dev/null &&
+    rm -rf "$TRASH/pgcopy" && echo "-- prune" >>"$P/test-data.sql" &&
+    "$DBTOOL" database deploy >out 2>err &&
+    ! grep -l pgcopy "$DBTOOL_CACHE_DIR"/snapshots/*/key
+'
 test_expect_success 'check: a hit starts the snapshot instead of replaying' '
     "$DBTOOL" database check >out 2>err && test_grep "check: from snapshot" err &&
     test_grep -v "hydrate:" err && test_grep "check: passed" err
@@ -101,7 +107,7 @@ test_expect_success 'a damaged entry (a file truncated) is removed and the deplo
     "$DBTOOL" database deploy >out 2>err && test_grep "from snapshot" err &&
     e=$(sed -n "s/.*from snapshot \([0-9a-f]*\).*/\1/p" err) &&
     d=$(ls -d "$DBTOOL_CACHE_DIR/snapshots/$e"*-*[0-9a-f] | grep -v spare | head -n 1) &&
-    f=$(ls "$d"/data/base/*/* | head -n 1) && : >"$f" &&
+    f=$(find "$d/data/base" -type f -size +0 | head -n 1) && test -n "$f" && : >"$f" &&
     rm -rf "$DBTOOL_CACHE_DIR"/snapshots/spare-* &&
     "$DBTOOL" database deploy >out 2>err && test_grep "damaged" err && test_grep "hydrate: done" err &&
     test "$(q "select count(*) from item")" = 2
