@@ -352,7 +352,7 @@ static int build_sources(void *arg)
     if (!r)
         info("diff: sources built in %s", proj_duration(now_monotonic() - t0));
     if (!r && !hit && snap)
-        psnap_store(&ps, a->s, &po);
+        psnap_store(&ps, a->s, &po, NULL);
     psnap_release(&ps);
     return r;
 }

@@ -402,7 +402,7 @@ int proj_deploy(const struct settings *s, const struct proj_opts *o)
         if ((r = proj_replay(s, c.url, &d)))
             goto out;
         if (snap)
-            psnap_store(&ps, s, &d);
+            psnap_store(&ps, s, &d, &c);
     }
     if (d.cleanup) {
         double t = now_monotonic();
@@ -481,7 +481,7 @@ int proj_check(const struct settings *s, const struct proj_opts *o)
     else
         info("check: passed in %s", proj_duration(now_monotonic() - t0));
     if (!r && !hit && snap)
-        psnap_store(&ps, s, &d);
+        psnap_store(&ps, s, &d, NULL);
     psnap_release(&ps);
     return r;
 }

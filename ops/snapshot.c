@@ -191,6 +191,7 @@ struct store_job {
     const struct settings *s;
     const struct proj_opts *o;
     const char *entry;
+    const struct cluster *near; /* the deploy's cluster: a spare is made on its filesystem */
 };
 
 /* SQL for single-user mode: the template database clones are made from. */
@@ -275,8 +276,13 @@ static void store_job_fn(void *arg)
                 free(x);
             }
             t.passed = true;
-            if (snap_store(&p->sc, &p->key, &deps, t.c.data_dir) == 0)
+            if (snap_store(&p->sc, &p->key, &deps, t.c.data_dir) == 0) {
                 debug(NS, "snapshot %s stored in %.2f s", j->entry, now_monotonic() - t0);
+                /* the next deploy renames a ready copy instead of copying */
+                if (j->near)
+                    snap_refill(&p->sc, j->entry, j->near->working_dir, j->near->uid,
+                                j->near->gid, geteuid() == 0);
+            }
         }
         throwaway_close(&t);
     }
@@ -286,7 +292,8 @@ static void store_job_fn(void *arg)
     close(lk);
 }
 
-void psnap_store(struct proj_snap *p, const struct settings *s, const struct proj_opts *o)
+void psnap_store(struct proj_snap *p, const struct settings *s, const struct proj_opts *o,
+                 const struct cluster *near)
 {
     if (!p->usable || interrupted)
         return;
@@ -295,7 +302,7 @@ void psnap_store(struct proj_snap *p, const struct settings *s, const struct pro
         free(entry);
         return;
     }
-    struct store_job j = {p, s, o, entry};
+    struct store_job j = {p, s, o, entry, near};
     char *lock = snap_job_lock(&p->sc, entry);
     bool sync = set_bool(s, SET_DBTOOL_SYNC_CACHE);
     if (sync)
