@@ -109,6 +109,16 @@ for i in $(seq "$RUNS"); do
     cmiss="$cmiss $(time_ms "$DBTOOL" database check)"; bg_idle
 done
 
+# clones once more on a cluster with fsync off (what test clusters run with: PG_FSYNC=0)
+PG_FSYNC=0 "$DBTOOL" database deploy >/dev/null 2>&1; bg_idle
+c1f="" poolf=""
+for i in $(seq "$RUNS"); do
+    drop_clones; wait_all_bg
+    c1f="$c1f $(PG_FSYNC=0 time_ms clone_one)"
+    poolf="$poolf $(PG_FSYNC=0 time_ms clone_pool)"
+done
+drop_clones
+
 echo "PostgreSQL: $("$PG_BINDIR/postgres" --version)   runs: $RUNS (medians)   load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "project: 200 \\ir files (200 tables, 200 functions, 4000 rows), test-data.sql 10k INSERTs"
 row "first init, empty cache, installed template" "$(median "$inst")" "$(median "$floor_init")"
@@ -119,3 +129,5 @@ row "deploy, miss vs --no-snapshot (<= 1.05)" "$(median "$miss")" "$(median "$no
 row "check, miss vs --no-snapshot (<= 1.05)" "$(median "$cmiss")" "$(median "$cnosnap")"
 printf '%-44s %10s ms   (target <= 25 ms)\n' "clone, one database" "$(ms "$(median "$clone1")")"
 printf '%-44s %10s ms   (target <= 500 ms)\n' "clone --count 20" "$(ms "$(median "$pool")")"
+printf '%-44s %10s ms   (target <= 25 ms)\n' "clone, one database, PG_FSYNC=0 cluster" "$(ms "$(median "$c1f")")"
+printf '%-44s %10s ms   (target <= 500 ms)\n' "clone --count 20, PG_FSYNC=0 cluster" "$(ms "$(median "$poolf")")"
