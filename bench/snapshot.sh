@@ -114,8 +114,8 @@ PG_FSYNC=0 "$DBTOOL" database deploy >/dev/null 2>&1; bg_idle
 c1f="" poolf=""
 for i in $(seq "$RUNS"); do
     drop_clones; wait_all_bg
-    c1f="$c1f $(PG_FSYNC=0 time_ms clone_one)"
-    poolf="$poolf $(PG_FSYNC=0 time_ms clone_pool)"
+    c1f="$c1f $(time_ms clone_one)"
+    poolf="$poolf $(time_ms clone_pool)"
 done
 drop_clones
 
