@@ -22,8 +22,10 @@
 
 const char *psnap_short(const char *entry)
 {
+    /* the half that hashes the files read: it tells a project's entries apart */
     static char buf[32];
-    snprintf(buf, sizeof(buf), "%.8s…", entry ? entry : "?");
+    const char *dash = entry ? strchr(entry, '-') : NULL;
+    snprintf(buf, sizeof(buf), "%.8s…", dash ? dash + 1 : entry ? entry : "?");
     return buf;
 }
 

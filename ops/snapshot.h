@@ -62,7 +62,7 @@ void psnap_failed(struct proj_snap *p, struct cluster *c);
 void psnap_store(struct proj_snap *p, const struct settings *s, const struct proj_opts *o,
                  const struct cluster *near);
 void psnap_release(struct proj_snap *p);
-/* "3f2a9c1e…" for messages (static buffer). */
+/* "3f2a9c1e…" for messages: the start of the entry's files hash (static buffer). */
 const char *psnap_short(const char *entry);
 
 /* `database clone`: see applets/database_clone.c. */

@@ -9,7 +9,7 @@ export LOCAL_DIR=$P
 # a cache of its own: entries and their count are checked
 export DBTOOL_CACHE_DIR=$TRASH/cache
 # stores happen in the foreground: deterministic tests
-export DBTOOL_SYNC_CACHE=1
+export DBTOOL_SYNC_CACHE=1 DBTOOL_SNAPSHOT_BUDGET=2G
 test_at_exit "LOCAL_DIR=$P '$DBTOOL' postgres-cleanup"
 
 # deterministic data: no now() (created_at given), so two replays dump alike
@@ -106,7 +106,7 @@ test_expect_success 'check: a miss replays (and stores for the next one)' '
 test_expect_success 'a damaged entry (a file truncated) is removed and the deploy replays' '
     "$DBTOOL" database deploy >out 2>err && test_grep "from snapshot" err &&
     e=$(sed -n "s/.*from snapshot \([0-9a-f]*\).*/\1/p" err) &&
-    d=$(ls -d "$DBTOOL_CACHE_DIR/snapshots/$e"*-*[0-9a-f] | grep -v spare | head -n 1) &&
+    d=$(ls -d "$DBTOOL_CACHE_DIR/snapshots/"*-"$e"* | grep -v spare) && test "$(echo "$d" | wc -l)" = 1 &&
     f=$(find "$d/data/base" -type f -size +0 | head -n 1) && test -n "$f" && : >"$f" &&
     rm -rf "$DBTOOL_CACHE_DIR"/snapshots/spare-* &&
     "$DBTOOL" database deploy >out 2>err && test_grep "damaged" err && test_grep "hydrate: done" err &&
@@ -115,7 +115,7 @@ test_expect_success 'a damaged entry (a file truncated) is removed and the deplo
 test_expect_success 'a half-written entry (no complete manifest) is removed, never served' '
     "$DBTOOL" database deploy >out 2>err && test_grep "from snapshot" err &&
     e=$(sed -n "s/.*from snapshot \([0-9a-f]*\).*/\1/p" err) &&
-    d=$(ls -d "$DBTOOL_CACHE_DIR/snapshots/$e"*-*[0-9a-f] | grep -v spare | head -n 1) &&
+    d=$(ls -d "$DBTOOL_CACHE_DIR/snapshots/"*-"$e"* | grep -v spare) && test "$(echo "$d" | wc -l)" = 1 &&
     head -n 3 "$d/manifest" >m && cp m "$d/manifest" &&
     "$DBTOOL" database deploy >out 2>err && test_grep "incomplete or damaged" err &&
     test_grep "hydrate: done" err && tail -n 1 "$d/manifest" | grep -q "^end " &&

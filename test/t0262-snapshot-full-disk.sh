@@ -10,7 +10,7 @@ test_at_exit "umount '$TRASH/small'"
 
 P=$TRASH/proj
 mkdir -p "$P/db/src"
-export LOCAL_DIR=$P DBTOOL_SYNC_CACHE=1
+export LOCAL_DIR=$P DBTOOL_SYNC_CACHE=1 DBTOOL_SNAPSHOT_BUDGET=2G
 test_at_exit "LOCAL_DIR=$P '$DBTOOL' postgres-cleanup"
 echo "CREATE TABLE item (id serial PRIMARY KEY, name text) INHERITS (hectic.created_at);" \
     >"$P/db/src/entrypoint.sql"

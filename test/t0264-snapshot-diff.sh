@@ -6,7 +6,7 @@
 
 P=$TRASH/proj
 mkdir -p "$P/db/src" "$P/db/migration"
-export LOCAL_DIR=$P DBTOOL_CACHE_DIR=$TRASH/cache DBTOOL_SYNC_CACHE=1
+export LOCAL_DIR=$P DBTOOL_CACHE_DIR=$TRASH/cache DBTOOL_SYNC_CACHE=1 DBTOOL_SNAPSHOT_BUDGET=2G
 test_at_exit "LOCAL_DIR=$P '$DBTOOL' postgres-cleanup"
 cat >"$P/db/src/entrypoint.sql" <<'EOF2'
 CREATE TABLE country (code text PRIMARY KEY, name text) INHERITS (hectic.created_at, hectic.immutable);
