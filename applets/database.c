@@ -15,9 +15,11 @@
 #include "lib/fs.h"
 #include "lib/opt.h"
 #include "ops/project.h"
+#include "ops/scaffold.h"
 #include "lib/serverlog.h"
 #include "ops/staging.h"
 
+static int sub_new(int argc, char **argv, const struct settings *s);
 static int sub_deploy(int argc, char **argv, const struct settings *s);
 static int sub_init(int argc, char **argv, const struct settings *s);
 static int sub_hydrate(int argc, char **argv, const struct settings *s);
@@ -34,29 +36,64 @@ int database_sub_clone(int argc, char **argv, const struct settings *s); /* data
 
 /* In the order of a developer's day; `database --help` prints them so. */
 static const struct subcommand subcommands[] = {
-    {"deploy", sub_deploy, "init + hydrate + patch; ends with the URL to connect to"},
-    {"init", sub_init, "postgres-init for this project (fresh, or --reuse)"},
-    {"hydrate", sub_hydrate, "hectic bundle + dotenv secrets, then $DATABASE_SOURCE/entrypoint.sql"},
-    {"patch", sub_patch, "run test-data.sql ($PROFILE_DIR or $LOCAL_DIR; --edit opens $EDITOR)"},
-    {"test", sub_test, "run $DATABASE_DIR/test/test.sql"},
-    {"check", sub_check, "the whole deploy in a throwaway cluster, removed afterwards"},
-    {"clone", database_sub_clone, "new databases from the deployed snapshot, for tests (URLs on stdout)"},
-    {"cleanup", sub_cleanup, "stop the cluster and remove PG_WORKING_DIR"},
-    {"log", sub_log, "show server logs: list, by index or name, or all"},
-    {"migrator", sub_migrator, "the migrator with this project's MIGRATION_DIR and URL"},
-    {"backup", sub_backup, "pg_basebackup of the cluster into $LOCAL_DIR/focus/postgresql-backup"},
-    {"restore", sub_restore, "restore the cluster from a backup (or --archive FILE)"},
-    {"normalize-backup", database_sub_normalize_backup, "make a backup from another server start here"},
-    {"diff", database_sub_diff, "schema + immutable-data drift: backup+migrations vs sources"},
+    {"new", sub_new, "make a project skeleton in DIR (default: the current directory)"},
+    {"deploy", sub_deploy, "init + hydrate + patch; ends with the URL to connect to", SUB_NEED_PROJECT},
+    {"init", sub_init, "postgres-init for this project (fresh, or --reuse)", SUB_NEED_PROJECT},
+    {"hydrate", sub_hydrate, "hectic bundle + dotenv secrets, then $DATABASE_SOURCE/entrypoint.sql",
+     SUB_NEED_PROJECT},
+    {"patch", sub_patch, "run test-data.sql (PATCH_SQL; --edit opens $EDITOR)", SUB_NEED_PROJECT},
+    {"test", sub_test, "run $DATABASE_DIR/test/test.sql", SUB_NEED_PROJECT},
+    {"check", sub_check, "the whole deploy in a throwaway cluster, removed afterwards", SUB_NEED_PROJECT},
+    {"clone", database_sub_clone, "new databases from the deployed snapshot, for tests (URLs on stdout)",
+     SUB_NEED_PROJECT},
+    {"cleanup", sub_cleanup, "stop the cluster and remove PG_WORKING_DIR", SUB_NEED_PROJECT},
+    {"log", sub_log, "show server logs: list, by index or name, or all", SUB_NEED_PROJECT},
+    {"migrator", sub_migrator, "the migrator with this project's MIGRATION_DIR and URL", SUB_NEED_PROJECT},
+    {"backup", sub_backup, "pg_basebackup of the cluster into DEFAULT_BACKUP_PATH", SUB_NEED_PROJECT},
+    {"restore", sub_restore, "restore the cluster from a backup (or --archive FILE)", SUB_NEED_PROJECT},
+    {"normalize-backup", database_sub_normalize_backup, "make a backup from another server start here",
+     SUB_NEED_PROJECT},
+    {"diff", database_sub_diff, "schema + immutable-data drift: backup+migrations vs sources",
+     SUB_NEED_PROJECT},
+    /* checks its own contract (STAGING_*) first, then the project */
     {"pull_staging", sub_pull_staging, "staging data into test-data.sql (pg_dump over ssh)"},
 };
 
 static const char *const usage[] = {
-    "database [-u|--url URL] SUBCOMMAND [OPTIONS]",
+    "database [-u|--url URL] [-q|--quiet] SUBCOMMAND [OPTIONS]",
     "",
-    "Manage the project's development database. Needs LOCAL_DIR (the project root).\n"
-    "Run 'database SUBCOMMAND --help' for a subcommand's options.",
+    "Manage the project's development database. The project is LOCAL_DIR; unset, it is the\n"
+    "nearest directory upwards with a dbtool.yaml, else the current directory. Logs and step\n"
+    "timings go to stderr, data (the URL, lists) to stdout: url=$(database deploy) works.\n"
+    "Run 'database help SUBCOMMAND' or 'database SUBCOMMAND --help' for its options;\n"
+    "'database new DIR' starts a project.",
     NULL};
+
+/* -q before the subcommand: only problems on stderr, no SQL command tags */
+static int front_quiet;
+
+static int sub_new(int argc, char **argv, const struct settings *s)
+{
+    static const char *const u[] = {
+        "database new [DIR]",
+        "",
+        "Make a project skeleton in DIR (created; default: the current directory) that deploys,\n"
+        "tests, checks, backs up and diffs as it is:\n"
+        "  dbtool.yaml              commented settings (all optional)\n"
+        "  .gitignore               focus/ (clusters, backups, logs)\n"
+        "  db/src/entrypoint.sql    hydrate sources: schema app, a table, reference data\n"
+        "  db/migration/            migrations ('database migrator create --name NAME')\n"
+        "  db/test/test.sql         'database test'\n"
+        "  test-data.sql            'database patch' (and deploy)\n"
+        "Existing files are kept, never overwritten. Every table must inherit\n"
+        "hectic.created_at: CREATE TABLE app.x (...) INHERITS (hectic.created_at).",
+        NULL};
+    const struct option opts[] = {OPT_END()};
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc > 1)
+        usage_die(u, "too many arguments");
+    return scaffold_new(s, argc ? argv[0] : ".");
+}
 
 static int sub_init(int argc, char **argv, const struct settings *s)
 {
@@ -115,7 +152,8 @@ static int sub_deploy(int argc, char **argv, const struct settings *s)
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
     struct proj_opts o = {.mock = mock, .no_hydrate = no_hydrate, .no_patch = no_patch,
-                          .reuse = reuse, .cleanup = cleanup, .no_snapshot = no_snapshot};
+                          .reuse = reuse, .cleanup = cleanup, .quiet = front_quiet,
+                          .no_snapshot = no_snapshot};
     return proj_deploy(s, &o);
 }
 
@@ -152,7 +190,7 @@ static int sub_hydrate(int argc, char **argv, const struct settings *s)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
-    struct proj_opts o = {.mock = mock, .no_hook = no_hook};
+    struct proj_opts o = {.mock = mock, .no_hook = no_hook, .quiet = front_quiet};
     return with_url(s, proj_hydrate, &o);
 }
 
@@ -173,13 +211,13 @@ static int sub_patch(int argc, char **argv, const struct settings *s)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
-    struct proj_opts o = {.edit = edit};
+    struct proj_opts o = {.edit = edit, .quiet = front_quiet};
     return with_url(s, proj_patch, &o);
 }
 
 static int test_fn(const struct settings *s, const char *url, const struct proj_opts *o)
 {
-    return proj_test(s, url);
+    return proj_test(s, url, o);
 }
 
 static int sub_test(int argc, char **argv, const struct settings *s)
@@ -191,7 +229,7 @@ static int sub_test(int argc, char **argv, const struct settings *s)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
-    struct proj_opts o = {0};
+    struct proj_opts o = {.quiet = front_quiet};
     return with_url(s, test_fn, &o);
 }
 
@@ -221,7 +259,7 @@ static int sub_check(int argc, char **argv, const struct settings *s)
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
     struct proj_opts o = {.mock = mock, .no_hydrate = no_hydrate, .no_patch = no_patch,
-                          .no_snapshot = no_snapshot};
+                          .quiet = front_quiet, .no_snapshot = no_snapshot};
     return proj_check(s, &o);
 }
 
@@ -341,7 +379,11 @@ static int sub_pull_staging(int argc, char **argv, const struct settings *s)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
-    return staging_pull(s);
+    /* the shell tool's contract: the STAGING_* variables first, in order, before anything else */
+    int r = staging_check_env(s);
+    if (!r)
+        r = proj_require(s);
+    return r ? r : staging_pull(s);
 }
 
 int cmd_database(int argc, char **argv, const struct settings *s)
@@ -349,13 +391,19 @@ int cmd_database(int argc, char **argv, const struct settings *s)
     const char *url = NULL;
     const struct option opts[] = {
         OPT_STRING('u', "url", &url, "URL", "database URL (default $DB_URL, else $PGURL)"),
+        OPT_BOOL('q', "quiet", &front_quiet, "only problems on stderr: no step timings, no SQL command tags"),
         OPT_END(),
     };
     const struct subcommand *sub =
         parse_subcommand(&argc, &argv, opts, usage, subcommands, ARRAY_SIZE(subcommands));
+    if (front_quiet)
+        log_configure("warn", NULL);
     /* a subcommand's --help works anywhere: no project needed */
-    if (!args_want_help(argc, argv) && !set_get(s, SET_LOCAL_DIR))
-        die(EXIT_MISSING, "LOCAL_DIR is not set: export LOCAL_DIR to the project root");
+    if ((sub->flags & SUB_NEED_PROJECT) && !args_want_help(argc, argv)) {
+        int r = proj_require(s);
+        if (r)
+            return r;
+    }
     if (!url)
         return sub->fn(argc, argv, s);
     const struct set_override ov[] = {{SET_DB_URL, url}};

@@ -40,9 +40,11 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
         "(catalog queries, pg_dump, COPY TO), in one read-only snapshot for the data.\n"
         "--format json prints {\"schema_changed\":bool,\"tables\":[{\"table\":\"s.t\",\"added\":n,\n"
         "\"removed\":n,\"changed\":n,\"only_on\":null|\"backup\"|\"sources\"}],\"differences\":bool}.",
-        "Exit status: 0 no differences ('no differences found'), 1 differences, 4 a migration\n"
-        "failed (without --ignore-migration-fail), 3 no backup, 5 a --tables name exists on\n"
-        "neither side, 127 pg_dump (or another program) missing, 130 interrupted.",
+        "Exit status: 0 no differences ('no differences found'), 1 differences, and never 1\n"
+        "for a failure: 4 a migration failed (without --ignore-migration-fail), 3 no backup,\n"
+        "5 a --tables name exists on neither side, 127 pg_dump (or another program) missing,\n"
+        "130 interrupted, 2 any other failure (the sources do not hydrate, a server does not\n"
+        "start, ...), as diff(1)'s 'trouble'.",
         NULL};
     const char *tables = NULL, *format = "text", *against = NULL;
     int ignore = 0, mock = 0, bookkeeping = 0, no_snapshot = 0;

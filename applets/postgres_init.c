@@ -51,6 +51,14 @@ int cmd_postgres_init(int argc, char **argv, const struct settings *s)
         usage_die(usage, "unexpected argument '%s'", argv[0]);
     if (reuse && previous)
         usage_die(usage, "--reuse and --previous exclude each other");
+    /* a mistyped LOCAL_DIR is refused, not created (PG_WORKING_DIR set explicitly is used as it is) */
+    struct strbuf why = STRBUF_INIT;
+    if (set_source(s, SET_PG_WORKING_DIR) == SET_SRC_DEFAULT && !settings_local_dir_ok(s, &why)) {
+        error("%s", why.buf);
+        strbuf_release(&why);
+        return EXIT_MISSING;
+    }
+    strbuf_release(&why);
     struct cluster_spec sp;
     cluster_spec_from(&sp, s);
     if (reuse)

@@ -7,21 +7,28 @@
 --                                  ALTER TABLE ... NO INHERIT that takes it away
 --   hectic.updated_at(updated_at)  inheriting it attaches BEFORE UPDATE row trigger
 --                                  hectic_set_updated_at (hectic.set_updated_at())
---   hectic.immutable()             marker: inheriting it attaches hectic_block_immutable_dml
---                                  (BEFORE INSERT/UPDATE/DELETE, row) and
---                                  hectic_block_immutable_truncate (BEFORE TRUNCATE,
---                                  statement), which refuse unless the transaction ran
---                                  SET LOCAL hectic.migration_mode = 'on'
+--   hectic.immutable()             marker: inheriting it attaches two triggers that refuse
+--                                  DML unless the transaction ran
+--                                  SET LOCAL hectic.migration_mode = 'on':
+--                                  hectic_block_immutable_dml (BEFORE INSERT/UPDATE/DELETE,
+--                                  FOR EACH ROW: rows changed through a parent table too) and
+--                                  hectic_block_immutable_truncate (BEFORE INSERT/UPDATE/
+--                                  DELETE/TRUNCATE, FOR EACH STATEMENT: an UPDATE or DELETE
+--                                  that matches no row is refused as well). Row and statement
+--                                  level, folded into the two trigger names of 0.1.0.
 --
 -- Triggers are attached at CREATE TABLE and also when a table gains a parent
 -- later (ALTER TABLE ... INHERIT), to the table and all its descendants; a
 -- re-apply attaches any that are missing on existing tables.
 --
 -- Exempt from all of it: schemas hectic, information_schema and pg_*,
--- temporary tables, declarative partitions, partitioned tables (they cannot
--- inherit), objects created by an extension's script, and the schemas listed
--- in the GUC hectic.inheritance_extra_excluded_schemas (comma-separated; e.g.
+-- temporary tables, declarative partitions, objects created by an extension's
+-- script, and the schemas listed in the GUC
+-- hectic.inheritance_extra_excluded_schemas (comma-separated; e.g.
 -- ALTER DATABASE mydb SET hectic.inheritance_extra_excluded_schemas = 'legacy,etl').
+-- A partitioned table (PARTITION BY) is not exempt: PostgreSQL forbids it
+-- INHERITS, so it is refused like any table without hectic.created_at and
+-- belongs in an excluded schema; its partitions are exempt.
 --
 -- Plain SQL (no psql meta-commands), idempotent. Creating event triggers needs a superuser.
 
@@ -46,7 +53,7 @@ LANGUAGE sql
 STABLE
 AS $hectic$
     SELECT coalesce((
-        SELECT c.relkind <> 'r'
+        SELECT c.relkind NOT IN ('r', 'p')
             OR c.relpersistence = 't'
             OR c.relispartition
             OR n.nspname IN ('hectic', 'information_schema')
@@ -119,8 +126,32 @@ BEGIN
 END
 $hectic$;
 
--- Attach the triggers REL needs for its hectic parents, when missing; KINDS
--- selects 'updated_at' and/or 'immutable'.
+-- Make trigger NAME on table T (REL) the one DEFINITION describes: created
+-- when missing, recreated when it differs (its pg_trigger.tgtype is not
+-- TGTYPE, or it calls another function), left alone otherwise. tgtype bits:
+-- 1 row, 2 before, 4 insert, 8 delete, 16 update, 32 truncate.
+CREATE OR REPLACE FUNCTION hectic.ensure_trigger(rel oid, t text, name text, tgtype int, func regprocedure,
+                                                 definition text)
+RETURNS void
+LANGUAGE plpgsql
+AS $hectic$
+DECLARE
+    have record;
+BEGIN
+    SELECT g.tgtype, g.tgfoid INTO have
+      FROM pg_catalog.pg_trigger g WHERE g.tgrelid = rel AND g.tgname = name;
+    IF FOUND AND have.tgtype = tgtype AND have.tgfoid = func THEN
+        RETURN;
+    END IF;
+    IF FOUND THEN
+        EXECUTE format('DROP TRIGGER %I ON %s', name, t);
+    END IF;
+    EXECUTE format('CREATE TRIGGER %I %s', name, definition);
+END
+$hectic$;
+
+-- Attach the triggers REL needs for its hectic parents, when missing or
+-- different; KINDS selects 'updated_at' and/or 'immutable'.
 CREATE OR REPLACE FUNCTION hectic.attach_inheritance_triggers(rel oid, kinds text[])
 RETURNS void
 LANGUAGE plpgsql
@@ -141,16 +172,16 @@ BEGIN
                        'FOR EACH ROW EXECUTE FUNCTION hectic.set_updated_at()', t);
     END IF;
     IF 'immutable' = ANY (kinds) AND hectic.inherits_from(rel, 'hectic.immutable'::regclass) THEN
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
-                        WHERE tgrelid = rel AND tgname = 'hectic_block_immutable_dml') THEN
-            EXECUTE format('CREATE TRIGGER hectic_block_immutable_dml BEFORE INSERT OR UPDATE OR DELETE ON %s '
-                           'FOR EACH ROW EXECUTE FUNCTION hectic.block_immutable_dml()', t);
-        END IF;
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
-                        WHERE tgrelid = rel AND tgname = 'hectic_block_immutable_truncate') THEN
-            EXECUTE format('CREATE TRIGGER hectic_block_immutable_truncate BEFORE TRUNCATE ON %s '
-                           'FOR EACH STATEMENT EXECUTE FUNCTION hectic.block_immutable_dml()', t);
-        END IF;
+        -- each row, also when changed through a parent table (UPDATE parent ... reaches it)
+        PERFORM hectic.ensure_trigger(rel, t, 'hectic_block_immutable_dml', 1 | 2 | 4 | 8 | 16,
+                                      'hectic.block_immutable_dml()'::regprocedure,
+                                      format('BEFORE INSERT OR UPDATE OR DELETE ON %s '
+                                             'FOR EACH ROW EXECUTE FUNCTION hectic.block_immutable_dml()', t));
+        -- each statement: an UPDATE or DELETE matching no row is refused too, and TRUNCATE
+        PERFORM hectic.ensure_trigger(rel, t, 'hectic_block_immutable_truncate', 2 | 4 | 8 | 16 | 32,
+                                      'hectic.block_immutable_dml()'::regprocedure,
+                                      format('BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+                                             'FOR EACH STATEMENT EXECUTE FUNCTION hectic.block_immutable_dml()', t));
     END IF;
 END
 $hectic$;
@@ -172,7 +203,7 @@ AS $hectic$
      ) t
      WHERE d.classid = 'pg_catalog.pg_class'::regclass
        AND NOT d.in_extension
-       AND c.relkind = 'r'
+       AND c.relkind IN ('r', 'p')
      GROUP BY t.t, d.command_tag
      -- the tables named in the command first, so errors name them
      ORDER BY 3 DESC, 1
@@ -244,6 +275,13 @@ BEGIN
                       HINT = format('tables outside the exempt schemas always inherit hectic.created_at; '
                                     'to opt schema %s out, list it in hectic.inheritance_extra_excluded_schemas',
                                     quote_ident(nsp));
+        END IF;
+        IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = r.rel) = 'p' THEN
+            RAISE EXCEPTION 'partitioned table % must inherit hectic.created_at, which PostgreSQL does not allow', t
+                USING ERRCODE = 'invalid_table_definition',
+                      HINT = format('put partitioned tables in a schema listed in hectic.inheritance_extra_excluded_schemas: '
+                                    'ALTER DATABASE ... SET hectic.inheritance_extra_excluded_schemas = %L '
+                                    '(its partitions are exempt anywhere)', nsp);
         END IF;
         RAISE EXCEPTION 'table % must inherit hectic.created_at', t
             USING ERRCODE = 'invalid_table_definition',

@@ -1,7 +1,9 @@
 -- hectic bundle upgrade 0.1.0 -> 0.2.0 (run by `dbtool bundle upgrade`).
 --
--- Runs in ONE transaction together with all the bundle parts that follow it,
--- so the upgrade either completes or leaves the 0.1.0 database untouched.
+-- Upgrade scripts form a chain (this one, then upgrade-0.2.0, ...): each moves
+-- the version row one step. They run in ONE transaction together with all the
+-- bundle parts that follow the last of them, so the upgrade either completes
+-- or leaves the 0.1.0 database untouched.
 -- This script only clears what the parts cannot replace in place; the parts
 -- then do the rest: 02-secret encrypts the plaintext values of hectic.secret,
 -- 04-inheritance recreates the event triggers and attaches triggers missing

@@ -181,11 +181,37 @@ int bundle_upgrade(PGconn *conn, const char *inheritance_file)
               have.buf, BUNDLE_VERSION);
         goto out;
     }
-    /* the upgrade script and every part in one transaction: all or nothing */
+    /* the chain of upgrade scripts and every part in one transaction: all or nothing */
     if (begin(conn) < 0)
         goto out;
-    if (exec_script(conn, up->name, up->sql) < 0)
-        goto fail;
+    struct strbuf at = STRBUF_INIT;
+    strbuf_addstr(&at, have.buf);
+    for (int step = 0; strcmp(at.buf, BUNDLE_VERSION); step++) {
+        char *n = xasprintf("upgrade-%s", at.buf);
+        up = bundle_find(n);
+        free(n);
+        if (!up || step > 32) {
+            error("hectic upgrade: no upgrade script from %s to %s", at.buf, BUNDLE_VERSION);
+            strbuf_release(&at);
+            goto fail;
+        }
+        if (exec_script(conn, up->name, up->sql) < 0) {
+            strbuf_release(&at);
+            goto fail;
+        }
+        struct strbuf next = STRBUF_INIT;
+        if (bundle_db_version(conn, &next) != 1 || !strcmp(next.buf, at.buf)) {
+            error("hectic upgrade: %s left the version at %s", up->name, at.buf);
+            strbuf_release(&next);
+            strbuf_release(&at);
+            goto fail;
+        }
+        debug("bundle", "%s: %s -> %s", up->name, at.buf, next.buf);
+        strbuf_reset(&at);
+        strbuf_addstr(&at, next.buf);
+        strbuf_release(&next);
+    }
+    strbuf_release(&at);
     for (const struct bundle_part *p = bundle_parts; p->name; p++) {
         if (!bundle_is_part(p))
             continue;

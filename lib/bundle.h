@@ -6,9 +6,9 @@
  * dotenv text into hectic.secret.
  *
  * Embedded files are of two kinds: the parts, named "NN-word" ("01-version",
- * "02-secret", "03-migration", "04-inheritance"), applied in that order; and
- * upgrade scripts "upgrade-X" (X an older bundle version), run only by
- * bundle_upgrade(). Functions here print their errors and return -1.
+ * "02-secret", "03-migration", "04-inheritance", ...), applied in that order;
+ * and upgrade scripts "upgrade-X" (X an older bundle version; each moves the
+ * version row from X to the next version), run only by bundle_upgrade(). Functions here print their errors and return -1.
  */
 #ifndef DBTOOL_BUNDLE_H
 #define DBTOOL_BUNDLE_H
@@ -21,7 +21,7 @@
  * and to the version written in bundle/01-version.sql (test/unit/t-bundle.c
  * checks both).
  */
-#define BUNDLE_VERSION "0.2.0"
+#define BUNDLE_VERSION "0.3.0"
 
 /* The name of the part that HECTIC_INHERITANCE_SQL replaces and PG_HECTIC_INHERITANCE applies. */
 #define BUNDLE_INHERITANCE_PART "04-inheritance"
@@ -80,9 +80,12 @@ int bundle_apply_inheritance_url(const char *url, const char *inheritance_sql);
 /*
  * Carry the database to BUNDLE_VERSION. No hectic bundle yet: a plain
  * install. Already at BUNDLE_VERSION: re-apply (idempotent). At a version X
- * with an embedded "upgrade-X" script: that script and every part in ONE
- * transaction, so it completes or changes nothing (migration rows kept,
- * 0.1.0 plaintext secrets encrypted). Any other version: an error. 0 or -1.
+ * with an embedded "upgrade-X" script: the chain of upgrade scripts (each
+ * moves the version row one step: upgrade-0.1.0 to 0.2.0, upgrade-0.2.0 to
+ * 0.3.0, ...) and then every part, all in ONE transaction, so it completes
+ * or changes nothing (migration rows kept, 0.1.0 plaintext secrets
+ * encrypted). New parts ride along: every part runs after the version row
+ * has changed. Any other version: an error. 0 or -1.
  */
 int bundle_upgrade(PGconn *conn, const char *inheritance_file);
 

@@ -82,17 +82,6 @@ const char *cl_status_word(enum cl_status st)
     return "?";
 }
 
-static uint64_t fnv1a(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 /* ---- setup ---- */
 
 /* Is DIR a socket dir we may use: ours, a real directory, private? */
@@ -117,7 +106,7 @@ static char *private_sock_dir(struct cluster *c)
             sock_dir_ours(target, c->uid))
             return xstrdup(target);
     }
-    uint64_t h = fnv1a(c->working_dir, strlen(c->working_dir));
+    uint64_t h = hash_fnv1a(c->working_dir, strlen(c->working_dir));
     const char *tmp = getenv("TMPDIR");
     if (!tmp || strlen(tmp) > 40 || !is_dir(tmp))
         tmp = "/tmp";

@@ -52,6 +52,11 @@ void log_msg(const char *ns, enum log_level level, const char *fmt, ...) PRINTF(
 void log_vmsg(const char *ns, enum log_level level, const char *fmt, va_list ap);
 /* Whether stderr gets colour (a terminal and no NO_COLOR). */
 bool log_color(void);
+/*
+ * Called (when set) before a log line is written to stderr: lib/progress sets
+ * it to erase its status line, so messages never land in the middle of it.
+ */
+extern void (*log_before_write)(void);
 
 #define trace(ns, ...) log_msg(ns, LOG_TRACE, __VA_ARGS__)
 #define debug(ns, ...) log_msg(ns, LOG_DEBUG, __VA_ARGS__)
@@ -143,6 +148,8 @@ bool starts_with(const char *s, const char *prefix);
 bool ends_with(const char *s, const char *suffix);
 /* getenv() that treats the empty string as unset. */
 const char *env_nonempty(const char *name);
+/* FNV-1a 64-bit hash of LEN bytes (cache keys, short names; not for security). */
+uint64_t hash_fnv1a(const void *data, size_t len);
 /* Monotonic clock in seconds. */
 double now_monotonic(void);
 

@@ -10,9 +10,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
-#include <grp.h>
-#include <signal.h>
 #include <unistd.h>
 
 bool is_dir(const char *path)
@@ -537,39 +534,34 @@ static int recv_fd(int sock)
     return -1;
 }
 
+struct open_args {
+    const char *path;
+    int flags;
+    mode_t mode;
+    int sock;
+};
+
+/* In the child that became the file's user: open, and send the descriptor back. */
+static int open_send(void *arg)
+{
+    struct open_args *a = arg;
+    int fd = open(a->path, a->flags | O_CLOEXEC, a->mode);
+    if (fd < 0)
+        return -1;
+    return send_fd(a->sock, fd, 0);
+}
+
 /* Open PATH as UID/GID in a child and take the descriptor back. */
 static int open_as(const char *path, int flags, mode_t mode, uid_t uid, gid_t gid)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -1;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(sv[0]);
-        close(sv[1]);
-        errno = e;
-        return -1;
-    }
-    if (pid == 0) {
-        close(sv[0]);
-        gid_t groups[1] = {gid};
-        int fd = -1, err = 0;
-        if (setgroups(1, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-            err = errno;
-        else if ((fd = open(path, flags | O_CLOEXEC, mode)) < 0)
-            err = errno;
-        send_fd(sv[1], fd, err);
-        _exit(0);
-    }
-    close(sv[1]);
-    int fd = recv_fd(sv[0]);
+    struct open_args a = {path, flags, mode, sv[1]};
+    int fd = job_call_as(true, uid, gid, open_send, &a) < 0 ? -1 : recv_fd(sv[0]);
     int e = errno;
     close(sv[0]);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
+    close(sv[1]);
     errno = e;
     return fd;
 }

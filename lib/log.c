@@ -11,6 +11,7 @@
 
 const char *progname = "dbtool";
 volatile int interrupted;
+void (*log_before_write)(void);
 
 /* ---- levels ---- */
 
@@ -141,6 +142,8 @@ static void emit(const char *ns, enum log_level level, const char *fmt, va_list 
     strbuf_vaddf(&sb, fmt, ap);
     strbuf_addch(&sb, '\n');
     fflush(stdout);
+    if (log_before_write)
+        log_before_write();
     /* one write so concurrent processes do not interleave within a line */
     ssize_t off = 0;
     while ((size_t)off < sb.len) {
@@ -423,6 +426,17 @@ const char *env_nonempty(const char *name)
 {
     const char *v = getenv(name);
     return v && *v ? v : NULL;
+}
+
+uint64_t hash_fnv1a(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
 }
 
 double now_monotonic(void)

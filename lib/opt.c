@@ -71,6 +71,138 @@ void usage_die(const char *const *usage, const char *fmt, ...)
     dbtool_exit(EXIT_UNKNOWN);
 }
 
+size_t opt_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c)
+                c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c)
+                c = d[i][j - 1] + 1;
+            /* a swap of two neighbours is one typo */
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+                c = d[i - 2][j - 2] + 1;
+            d[i][j] = c;
+        }
+    return d[la][lb];
+}
+
+const char *opt_suggest(const char *word, const char *const *cands, size_t n)
+{
+    const char *best = NULL, *prefix = NULL;
+    size_t bd = SIZE_MAX, nprefix = 0;
+    bool tie = false;
+    size_t wl = strlen(word);
+    for (size_t i = 0; i < n; i++) {
+        if (!cands[i])
+            continue;
+        if (wl && starts_with(cands[i], word)) {
+            prefix = cands[i];
+            nprefix++;
+        }
+        size_t d = opt_edit_distance(word, cands[i]);
+        if (d < bd) {
+            bd = d;
+            best = cands[i];
+            tie = false;
+        } else if (d == bd) {
+            tie = true;
+        }
+    }
+    if (best && !tie && bd <= 2 && bd * 2 < (wl > 2 ? wl : 2))
+        return best;
+    if (nprefix == 1)
+        return prefix;
+    return NULL;
+}
+
+/* Print "KEY\tTEXT" with TEXT's newlines and tabs escaped (for --dbtool-describe). */
+static void describe_field(const char *key, const char *text)
+{
+    fputs(key, stdout);
+    putchar('\t');
+    for (const char *p = text ? text : ""; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", stdout);
+        else if (*p == '\t')
+            putchar(' ');
+        else
+            putchar(*p);
+    }
+}
+
+static NORETURN void describe(const char *const *usage, const struct option *opts,
+                              const struct subcommand *subs, size_t nsubs)
+{
+    size_t i = 0;
+    for (; usage && usage[i] && *usage[i]; i++) {
+        describe_field("usage", usage[i]);
+        putchar('\n');
+    }
+    if (usage && usage[i])
+        i++;
+    for (; usage && usage[i]; i++) {
+        describe_field("text", usage[i]);
+        putchar('\n');
+    }
+    for (const struct option *o = opts; o && o->type != OPT_END_; o++) {
+        char sh[3] = {0};
+        if (o->short_name)
+            sh[0] = '-', sh[1] = (char)o->short_name;
+        printf("option\t%s\t%s%s\t%s", sh, o->long_name ? "--" : "", o->long_name ? o->long_name : "",
+               o->argh ? o->argh : "");
+        describe_field("", o->help);
+        putchar('\n');
+    }
+    for (size_t j = 0; j < nsubs; j++) {
+        if (subs[j].flags & SUB_HIDDEN)
+            continue;
+        printf("sub\t%s", subs[j].name);
+        describe_field("", subs[j].summary);
+        putchar('\n');
+    }
+    dbtool_exit(EXIT_OK);
+}
+
+static bool has_long(const struct option *opts, const char *name)
+{
+    for (const struct option *o = opts; o && o->type != OPT_END_; o++)
+        if (o->long_name && !strcmp(o->long_name, name))
+            return true;
+    return false;
+}
+
+static NORETURN void print_version(void)
+{
+    printf("%s (dbtool) %s\n", progname, DBTOOL_VERSION);
+    dbtool_exit(EXIT_OK);
+}
+
+/* usage_die() for an unknown long option NAME (NLEN bytes), with a suggestion. */
+static NORETURN void unknown_long(const char *const *usage, const struct option *opts, const char *name,
+                                  size_t nlen)
+{
+    char *w = xstrndup(name, nlen);
+    const char *cands[64];
+    size_t n = 0;
+    for (const struct option *o = opts; o && o->type != OPT_END_ && n < ARRAY_SIZE(cands); o++)
+        if (o->long_name)
+            cands[n++] = o->long_name;
+    const char *near = opt_suggest(w, cands, n);
+    if (near)
+        usage_die(usage, "unknown option '--%s' (did you mean '--%s'?)", w, near);
+    usage_die(usage, "unknown option '--%s'", w);
+}
+
 static void apply(const struct option *o, const char *arg, bool negated, const char *const *usage)
 {
     switch (o->type) {
@@ -127,6 +259,10 @@ int parse_options(int argc, char **argv, const struct option *opts, const char *
             size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
             if (nlen == 4 && !strncmp(name, "help", 4))
                 usage_with_options(usage, opts);
+            if (!strcmp(a, OPT_DESCRIBE))
+                describe(usage, opts, NULL, 0);
+            if (!strcmp(a, "--version") && !has_long(opts, "version"))
+                print_version();
             const struct option *o = NULL;
             bool negated = false;
             for (const struct option *p = opts; p && p->type != OPT_END_; p++) {
@@ -146,7 +282,7 @@ int parse_options(int argc, char **argv, const struct option *opts, const char *
                 }
             }
             if (!o)
-                usage_die(usage, "unknown option '--%.*s'", (int)nlen, name);
+                unknown_long(usage, opts, name, nlen);
             const char *arg = NULL;
             if (o->argh) {
                 if (eq)
@@ -199,13 +335,35 @@ static void format_front(struct strbuf *sb, const char *const *usage, const stru
     usage_format(sb, usage, opts);
     strbuf_addstr(sb, "\nsubcommands:\n");
     for (size_t i = 0; i < nsubs; i++)
-        strbuf_addf(sb, "    %-18s %s\n", subs[i].name, subs[i].summary);
+        if (!(subs[i].flags & SUB_HIDDEN))
+            strbuf_addf(sb, "    %-18s %s\n", subs[i].name, subs[i].summary);
+}
+
+static const struct subcommand *find_sub(const char *name, const struct subcommand *subs, size_t nsubs)
+{
+    for (size_t i = 0; i < nsubs; i++)
+        if (!strcmp(subs[i].name, name))
+            return &subs[i];
+    return NULL;
+}
+
+static NORETURN void unknown_sub(const char *name, const struct subcommand *subs, size_t nsubs)
+{
+    const char **cands = xcalloc(nsubs ? nsubs : 1, sizeof(*cands));
+    for (size_t i = 0; i < nsubs; i++)
+        cands[i] = subs[i].flags & SUB_HIDDEN ? NULL : subs[i].name;
+    const char *near = opt_suggest(name, cands, nsubs);
+    free(cands);
+    if (near)
+        die(EXIT_UNKNOWN, "unknown subcommand '%s' (did you mean '%s'? see '%s --help')", name, near,
+            progname);
+    die(EXIT_UNKNOWN, "unknown subcommand '%s' (see '%s --help')", name, progname);
 }
 
 bool args_want_help(int argc, char **argv)
 {
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], OPT_DESCRIBE))
             return true;
     return false;
 }
@@ -230,6 +388,10 @@ const struct subcommand *parse_subcommand(int *argc, char ***argv, const struct 
 {
     /* --help before the subcommand lists the subcommands too */
     for (int i = 1; i < *argc && (*argv)[i][0] == '-'; i++) {
+        if (!strcmp((*argv)[i], OPT_DESCRIBE))
+            describe(usage, opts, subs, nsubs);
+        if (!strcmp((*argv)[i], "--version") && !has_long(opts, "version"))
+            print_version();
         if (!strcmp((*argv)[i], "-h") || !strcmp((*argv)[i], "--help")) {
             struct strbuf sb = STRBUF_INIT;
             format_front(&sb, usage, opts, subs, nsubs);
@@ -248,8 +410,26 @@ const struct subcommand *parse_subcommand(int *argc, char ***argv, const struct 
         strbuf_release(&sb);
         dbtool_exit(EXIT_ERR);
     }
-    for (size_t i = 0; i < nsubs; i++)
-        if (!strcmp(subs[i].name, (*argv)[0]))
-            return &subs[i];
-    die(EXIT_UNKNOWN, "unknown subcommand '%s' (see '%s --help')", (*argv)[0], progname);
+    const struct subcommand *sub = find_sub((*argv)[0], subs, nsubs);
+    if (sub)
+        return sub;
+    if (!strcmp((*argv)[0], "help")) {
+        /* git's `help X`: X --help; `help` alone: the front door's help */
+        if (*argc == 1) {
+            struct strbuf sb = STRBUF_INIT;
+            format_front(&sb, usage, opts, subs, nsubs);
+            pager_write(sb.buf, sb.len);
+            strbuf_release(&sb);
+            dbtool_exit(EXIT_OK);
+        }
+        if (!(sub = find_sub((*argv)[1], subs, nsubs)))
+            unknown_sub((*argv)[1], subs, nsubs);
+        static char help_opt[] = "--help";
+        (*argv)[0] = (*argv)[1];
+        (*argv)[1] = help_opt;
+        *argc = 2;
+        (*argv)[2] = NULL;
+        return sub;
+    }
+    unknown_sub((*argv)[0], subs, nsubs);
 }

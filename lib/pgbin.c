@@ -109,14 +109,46 @@ char *pgbin_client(const struct pgbin *b, const char *name)
 {
     const char *dir = b->client_bindir ? b->client_bindir : b->bindir;
     char *p = path_join(dir, name);
-    if (access(p, X_OK) == 0)
-        return p;
-    error("required program '%s' not found in %s (%s): install the PostgreSQL client programs "
-          "of this server's version, or set PG_CLIENT_BINDIR to the directory that holds them",
-          name, dir, b->client_bindir ? "PG_CLIENT_BINDIR" : "the server's bin dir");
-    free(p);
-    errno = ENOENT;
-    return NULL;
+    char *server = pgbin_server(b, "postgres");
+    int smajor = 0;
+    if (access(p, X_OK) < 0) {
+        smajor = pgbin_program_major(server);
+        struct strbuf want = STRBUF_INIT;
+        if (smajor > 0)
+            strbuf_addf(&want, "the client programs of PostgreSQL %d or newer (e.g. Debian's "
+                               "postgresql-client-%d)", smajor, smajor);
+        else
+            strbuf_addstr(&want, "the client programs of the server's PostgreSQL version or newer");
+        if (b->client_bindir)
+            error("'%s' not found in PG_CLIENT_BINDIR '%s': install %s and point PG_CLIENT_BINDIR "
+                  "at their bin dir", name, dir, want.buf);
+        else
+            error("'%s' not found in the server's bin dir '%s' (found via %s): install %s and set "
+                  "PG_CLIENT_BINDIR to their bin dir", name, dir, b->source, want.buf);
+        strbuf_release(&want);
+        free(server);
+        free(p);
+        errno = ENOENT;
+        return NULL;
+    }
+    if (b->client_bindir) {
+        /* another installation: it must be at least as new as the server */
+        int cmajor = pgbin_program_major(p);
+        smajor = pgbin_program_major(server);
+        if (cmajor > 0 && smajor > 0 && cmajor < smajor) {
+            error("'%s' is PostgreSQL %d, older than the server (PostgreSQL %d, %s), which it "
+                  "cannot work with: install the client programs of PostgreSQL %d or newer (e.g. "
+                  "Debian's postgresql-client-%d) and set PG_CLIENT_BINDIR to their bin dir",
+                  p, cmajor, smajor, b->bindir, smajor, smajor);
+            free(server);
+            free(p);
+            errno = ENOENT;
+            return NULL;
+        }
+        debug(NS, "%s: PostgreSQL %d client for a PostgreSQL %d server", p, cmajor, smajor);
+    }
+    free(server);
+    return p;
 }
 
 /* "... (PostgreSQL) 15.18 (Debian ...)" -> 15; 0 when it does not parse. */
@@ -155,17 +187,6 @@ void pgbin_identity(const struct pgbin *b, struct strbuf *sb)
     free(pg);
 }
 
-static uint64_t fnv1a(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 int pgbin_server_major(const struct pgbin *b, const char *cache_dir)
 {
     struct strbuf id = STRBUF_INIT;
@@ -173,7 +194,7 @@ int pgbin_server_major(const struct pgbin *b, const char *cache_dir)
     char *path = NULL;
     int major = 0;
     if (cache_dir && id.len) {
-        path = xasprintf("%s/major-%016llx", cache_dir, (unsigned long long)fnv1a(id.buf, id.len));
+        path = xasprintf("%s/major-%016llx", cache_dir, (unsigned long long)hash_fnv1a(id.buf, id.len));
         struct strbuf sb = STRBUF_INIT;
         if (fs_read_regular(path, 64, &sb, NULL) == 0)
             major = atoi(sb.buf);

@@ -227,7 +227,9 @@ void settings_release(struct settings *s)
     free(s->home);
     free(s->xdg_cache_home);
     free(s->file_path);
+    free(s->discovered);
     strvec_clear(&s->problems);
+    strvec_clear(&s->warnings);
     memset(s, 0, sizeof(*s));
 }
 
@@ -259,6 +261,8 @@ static void resolve(struct settings *s)
             value_copy(&s->v[k], &s->file[k]);
     }
     /* derived defaults, in dependency order */
+    if (s->discovered)
+        set_default(s, SET_LOCAL_DIR, xstrdup(s->discovered));
     if (!V(s, SET_DB_URL) && s->pgurl)
         set_default(s, SET_DB_URL, xstrdup(s->pgurl));
     if (V(s, SET_LOCAL_DIR)) {
@@ -664,10 +668,84 @@ static int load_file(struct settings *s, const char *path)
     return r;
 }
 
-int settings_load(struct settings *s)
+/* The nearest directory from the current one upwards with a dbtool.yaml (malloc'd), or NULL. */
+static char *find_project_up(void)
+{
+    char *dir = path_absolute(".", NULL);
+    for (;;) {
+        char *p = path_join(dir, "dbtool.yaml");
+        bool found = access(p, F_OK) == 0;
+        free(p);
+        if (found)
+            return dir;
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir) {
+            free(dir);
+            return NULL;
+        }
+        *slash = 0;
+    }
+}
+
+/* Whether PATH is DIR or inside it (both absolute, no trailing slash). */
+static bool path_within(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return !strncmp(path, dir, n) && (path[n] == 0 || path[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
+/* Real path of P (malloc'd), or a copy of P when it does not resolve. */
+static char *real_or_copy(const char *p)
+{
+    char *r = realpath(p, NULL);
+    return r ? r : xstrdup(p);
+}
+
+static void discover(struct settings *s)
+{
+    char *near = find_project_up();
+    if (!s->env[SET_LOCAL_DIR].src) {
+        s->discovered = near ? near : path_absolute(".", NULL);
+        return;
+    }
+    if (near) {
+        char *local = real_or_copy(s->env[SET_LOCAL_DIR].s), *nr = real_or_copy(near);
+        char *cwd = path_absolute(".", NULL);
+        /* a parent project that holds LOCAL_DIR and the current directory is not "another" one */
+        if (strcmp(nr, local) && !(path_within(cwd, local) && path_within(local, nr))) {
+            struct strbuf sb = STRBUF_INIT;
+            strbuf_addf(&sb, "LOCAL_DIR is %s, but the current directory is inside the project %s "
+                             "(it has a dbtool.yaml); using LOCAL_DIR (unset it to use %s)",
+                        s->env[SET_LOCAL_DIR].s, near, near);
+            strvec_push(&s->warnings, sb.buf);
+            strbuf_release(&sb);
+        }
+        free(local);
+        free(nr);
+        free(cwd);
+        free(near);
+    }
+}
+
+bool settings_local_dir_ok(const struct settings *s, struct strbuf *why)
+{
+    const char *l = V(s, SET_LOCAL_DIR);
+    if (!l || is_dir(l))
+        return true;
+    if (access(l, F_OK) == 0)
+        strbuf_addf(why, "LOCAL_DIR '%s' is not a directory", l);
+    else
+        strbuf_addf(why, "LOCAL_DIR '%s' does not exist (a typo? dbtool does not create a project "
+                         "there: fix LOCAL_DIR, or unset it to find the project from the current directory)", l);
+    return false;
+}
+
+static int load(struct settings *s, bool project)
 {
     memset(s, 0, sizeof(*s));
     read_env(s);
+    if (project)
+        discover(s);
     resolve(s);
     const char *explicit = V(s, SET_DBTOOL_CONFIG);
     if (explicit) {
@@ -680,6 +758,16 @@ int settings_load(struct settings *s)
     }
     resolve(s);
     return s->problems.nr ? -1 : 0;
+}
+
+int settings_load(struct settings *s)
+{
+    return load(s, false);
+}
+
+int settings_load_project(struct settings *s)
+{
+    return load(s, true);
 }
 
 int settings_load_yaml_string(struct settings *s, const char *name, const char *text, size_t len,
@@ -705,6 +793,9 @@ void settings_derive(struct settings *dst, const struct settings *src,
     dst->home = src->home ? xstrdup(src->home) : NULL;
     dst->xdg_cache_home = src->xdg_cache_home ? xstrdup(src->xdg_cache_home) : NULL;
     dst->file_path = src->file_path ? xstrdup(src->file_path) : NULL;
+    dst->discovered = src->discovered ? xstrdup(src->discovered) : NULL;
+    for (size_t i = 0; i < src->warnings.nr; i++)
+        strvec_push(&dst->warnings, src->warnings.v[i]);
     for (size_t i = 0; i < src->problems.nr; i++)
         strvec_push(&dst->problems, src->problems.v[i]);
     for (size_t i = 0; i < n; i++) {

@@ -87,6 +87,9 @@ struct settings {
     char *pgurl, *home, *xdg_cache_home;
     char *file_path;          /* the project file that was read, or NULL */
     struct strvec problems;   /* messages about invalid input, in order */
+    /* project discovery (settings_load_project): the LOCAL_DIR default, or NULL */
+    char *discovered;
+    struct strvec warnings;   /* worth saying, not wrong (LOCAL_DIR vs the current project) */
 };
 
 /* One flag value for settings_derive() (VALUE NULL: explicitly unset). */
@@ -101,6 +104,21 @@ struct set_override {
  * S->problems is not empty (S is usable all the same).
  */
 int settings_load(struct settings *s);
+/*
+ * settings_load() with project discovery, as git finds its repository: with
+ * LOCAL_DIR unset, LOCAL_DIR defaults to the nearest directory from the
+ * current one upwards that holds a dbtool.yaml, else to the current
+ * directory (what the shell tools did). With LOCAL_DIR set while the current
+ * directory is inside another project (a nearer dbtool.yaml that is not
+ * LOCAL_DIR's), S->warnings says so; LOCAL_DIR wins.
+ */
+int settings_load_project(struct settings *s);
+/*
+ * Why LOCAL_DIR cannot be the project root (it names no existing directory:
+ * a typo is refused, not created), appended to WHY; true when it can (or is
+ * unset).
+ */
+bool settings_local_dir_ok(const struct settings *s, struct strbuf *why);
 /*
  * As settings_load() with YAML TEXT as the project file NAME whose relative
  * paths resolve against BASEDIR (tests, fuzzing). 0 / -1 like settings_load().
@@ -124,6 +142,8 @@ enum set_source set_source(const struct settings *s, enum set_key k);
 const char *set_name(enum set_key k);
 /* The dbtool.yaml key of K ("postgres.port"), NULL for environment-only settings. */
 const char *set_yaml_key(enum set_key k);
+/* One line saying what K means (man pages), or NULL. */
+const char *set_help(enum set_key k);
 /* The key named NAME (environment name), or -1. */
 int set_lookup(const char *name);
 /* Whether K holds a URL whose password must be masked when shown. */

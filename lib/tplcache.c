@@ -22,17 +22,6 @@
 #define CACHE_UNUSED_DAYS 30
 #define CACHE_UNUSED_TEXT "30 days"
 
-static uint64_t fnv1a(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 bool tpl_cache_usable(const char *dir)
 {
     static bool warned;
@@ -72,7 +61,7 @@ char *tpl_job_lock_for(const char *cache_dir, const char *working_dir)
         return NULL;
     }
     char *p = xasprintf("%s/wd-%016llx.lock", jobs,
-                        (unsigned long long)fnv1a(working_dir, strlen(working_dir)));
+                        (unsigned long long)hash_fnv1a(working_dir, strlen(working_dir)));
     free(jobs);
     return p;
 }
@@ -113,7 +102,7 @@ static char *template_key(struct cluster *c, char **material)
         strbuf_addf(&k, "%s ", a.v[i]);
     strvec_clear(&a);
     strbuf_addf(&k, "\ndb=%s\nuid=%d\n", c->database, (int)c->uid);
-    uint64_t h = fnv1a(k.buf, k.len);
+    uint64_t h = hash_fnv1a(k.buf, k.len);
     trace(NS, "template key material:\n%s", k.buf);
     *material = strbuf_detach(&k, NULL);
     return xasprintf("pg-%016llx", (unsigned long long)h);
@@ -341,7 +330,7 @@ static char *generic_name(struct cluster *c, char **material)
     strvec_clear(&a);
     strbuf_addch(&k, '\n');
     free(v);
-    uint64_t h = fnv1a(k.buf, k.len);
+    uint64_t h = hash_fnv1a(k.buf, k.len);
     if (material)
         *material = strbuf_detach(&k, NULL);
     strbuf_release(&k);

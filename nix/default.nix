@@ -32,11 +32,9 @@ in
   postgres-init = output "postgres-init" [ "bin/postgres-init" "bin/dbtool" ];
   postgres-cleanup = output "postgres-cleanup" [ "bin/postgres-cleanup" ];
   migrator = output "migrator" [ "bin/migrator" ];
-  hectic-inheritance = output "hectic-inheritance" [
-    "share/hectic/hectic-inheritance.sql"
-    "share/hectic/01-version.sql"
-    "share/hectic/02-secret.sql"
-    "share/hectic/03-migration.sql"
-    "share/hectic/04-inheritance.sql"
-  ];
+  # every part of bundle/ (NN-name.sql), as `dbtool bundle write` writes them
+  hectic-inheritance = output "hectic-inheritance" ([ "share/hectic/hectic-inheritance.sql" ]
+    ++ map (f: "share/hectic/${f}")
+      (builtins.filter (f: builtins.match "[0-9][0-9]-.*[.]sql" f != null)
+        (builtins.attrNames (builtins.readDir ../bundle))));
 }

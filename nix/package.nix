@@ -8,13 +8,16 @@
 , makeWrapper
 , pkg-config
 , libyaml
+, libpg_query
+, protobufc
 , postgresql_17
 , postgresql ? postgresql_17
 , src ? ../.
 }:
 
 let
-  names = [ "dbtool" "database" "postgres-cleanup" "migrator" "bundle" ];
+  # the names `make install` links (main.c's APPLET_LINK rows; postgres-init is the shim)
+  names = [ "dbtool" "database" "postgres-cleanup" "migrator" ];
   # arguments of every wrapper; exposed (passthru) so they can be checked
   wrapperArgs = name: [
     "--argv0" name
@@ -24,13 +27,14 @@ let
 in
 stdenv.mkDerivation {
   pname = "dbtool";
-  version = "0.2.0";
+  version = "0.3.0";
   inherit src;
 
   nativeBuildInputs = [ pkg-config makeWrapper ];
-  buildInputs = [ postgresql libyaml ];
+  # libpg_query: PostgreSQL's parser (lib/parse); its protobuf header needs protobuf-c's
+  buildInputs = [ postgresql libyaml libpg_query protobufc ];
 
-  makeFlags = [ "DEVELOPER=0" ];
+  makeFlags = [ "DEVELOPER=0" "PG_QUERY_A=${libpg_query}/lib/libpg_query.a" ];
   doCheck = false; # the suite starts real servers; run it with `make test` in a dev shell
 
   installPhase = ''
@@ -55,7 +59,9 @@ stdenv.mkDerivation {
   meta = {
     description = "One binary for local PostgreSQL development clusters, SQL scripts and migrations";
     license = lib.licenses.mit;
-    platforms = lib.platforms.unix;
+    # Linux only, honestly: dbtool uses pipe2, copy_file_range, getrandom, statfs
+    # filesystem magic numbers and /proc (README: Platforms)
+    platforms = lib.platforms.linux;
     mainProgram = "dbtool";
   };
 }

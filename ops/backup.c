@@ -13,6 +13,7 @@
 #include "lib/cluster.h"
 #include "lib/fs.h"
 #include "lib/pgconf.h"
+#include "lib/progress.h"
 #include "lib/settings.h"
 #include "lib/spawn.h"
 
@@ -21,6 +22,7 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -231,12 +233,38 @@ int backup_extract(const struct cluster *c, const char *tar, const char *archive
     ch.err = ep[1];
     int st = spawn_start(&ch) < 0 ? -1 : 0;
     close(ep[1]);
-    close(in);
     struct strbuf err = STRBUF_INIT;
     if (!st) {
-        strbuf_read_fd(&err, ep[0]);
+        /* tar reads the archive through our descriptor's file offset: how far it got
+         * is a progress line on a terminal (nothing when piped) */
+        struct stat sb;
+        const char *base = strrchr(archive, '/');
+        char *title = xasprintf("extracting %s", base ? base + 1 : archive);
+        struct progress *p =
+            progress_start(title, fstat(in, &sb) == 0 ? (uint64_t)sb.st_size : 0, PROGRESS_BYTES);
+        free(title);
+        for (;;) {
+            struct pollfd pfd = {ep[0], POLLIN, 0};
+            int n = poll(&pfd, 1, p ? 100 : -1);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n > 0) {
+                char buf[4096];
+                ssize_t got = read(ep[0], buf, sizeof(buf));
+                if (got < 0 && errno == EINTR)
+                    continue;
+                if (got <= 0)
+                    break;
+                strbuf_add(&err, buf, (size_t)got);
+            }
+            off_t at = lseek(in, 0, SEEK_CUR);
+            if (at >= 0)
+                progress_update(p, (uint64_t)at);
+        }
+        progress_stop(&p);
         st = spawn_wait(&ch, -1);
     }
+    close(in);
     close(ep[0]);
     child_clear(&ch);
     int r = 0;

@@ -35,8 +35,10 @@
 #include <unistd.h>
 
 #define NS "diff"
-/* a failure that is not "the two sides differ" (exit 1) */
+/* a failed migration on the backup side */
 #define DIFF_EXIT_FAILED EXIT_MIGRATION
+/* any other failure: never 1, which means "the two sides differ" (diff(1)'s "trouble") */
+#define DIFF_EXIT_TROUBLE EXIT_AMBIGUOUS
 
 /* ---- schema normalisation ---- */
 
@@ -480,6 +482,7 @@ int diff_run(const struct settings *set, const struct diff_opts *o)
     struct strbuf dump[2] = {STRBUF_INIT, STRBUF_INIT}, norm[2] = {STRBUF_INIT, STRBUF_INIT};
     struct strbuf sdiff = STRBUF_INIT;
     struct ddiff_result res = {0};
+    bool differ = false;
     struct norm_backup b;
     memset(&b, 0, sizeof(b));
     int r = 0;
@@ -688,6 +691,7 @@ int diff_run(const struct settings *set, const struct diff_opts *o)
              schema_changed ? "schema" : "", schema_changed ? ", " : "", nt, nt == 1 ? "" : "s",
              proj_duration(now_monotonic() - t0));
         r = 1;
+        differ = true;
     } else {
         info("diff: no differences in %s", proj_duration(now_monotonic() - t0));
     }
@@ -718,6 +722,8 @@ out:
     free(defdir);
     free(database);
     free(hlog);
+    if (r == EXIT_ERR && !differ)
+        r = DIFF_EXIT_TROUBLE;
     return r;
 }
 

@@ -56,7 +56,6 @@ static void check_programs(const struct pgbin *bin)
 {
     const char *bindir = bin->bindir;
     static const char *const server[] = {"postgres", "initdb"};
-    static const char *const client[] = {"pg_dump", "pg_basebackup", "psql"};
     for (size_t i = 0; i < ARRAY_SIZE(server); i++) {
         char *p = path_join(bindir, server[i]);
         char *v = version_of(p);
@@ -67,13 +66,28 @@ static void check_programs(const struct pgbin *bin)
         free(v);
         free(p);
     }
+    /* the pairing pgbin_client() enforces: clients from PG_CLIENT_BINDIR or the server's dir, not older */
+    static const struct {
+        const char *name, *user;
+    } client[] = {{"pg_dump", "database diff"}, {"pg_basebackup", "database backup"}};
     const char *cdir = bin->client_bindir ? bin->client_bindir : bindir;
+    const char *csrc = bin->client_bindir ? "PG_CLIENT_BINDIR" : "the server's bin dir";
+    char *pg = path_join(bindir, "postgres");
+    int smajor = pgbin_program_major(pg);
+    free(pg);
     for (size_t i = 0; i < ARRAY_SIZE(client); i++) {
-        char *p = path_join(cdir, client[i]);
-        if (access(p, X_OK) == 0)
-            report(0, client[i], "%s", p);
+        const char *n = client[i].name;
+        char *p = path_join(cdir, n);
+        int cmajor = access(p, X_OK) == 0 ? pgbin_program_major(p) : -1;
+        if (access(p, X_OK) < 0)
+            report(1, n, "not in %s (%s): `%s` needs it; install the client programs of PostgreSQL %d or newer "
+                   "and set PG_CLIENT_BINDIR to their bin dir", cdir, csrc, client[i].user, smajor);
+        else if (cmajor > 0 && smajor > 0 && cmajor < smajor)
+            report(1, n, "%s is PostgreSQL %d, older than the server (%d): `%s` refuses it; install the "
+                   "client programs of PostgreSQL %d or newer and set PG_CLIENT_BINDIR to their bin dir",
+                   p, cmajor, smajor, client[i].user, smajor);
         else
-            report(1, client[i], "not in %s: needed by backup/diff (set PG_CLIENT_BINDIR)", cdir);
+            report(0, n, "%s (PostgreSQL %d for server %d, from %s)", p, cmajor, smajor, csrc);
         free(p);
     }
     char *ssh = find_in_path("ssh");
@@ -121,17 +135,52 @@ static void check_scratch(const struct settings *s)
     free(b);
 }
 
+/* Each library of PRELOAD (comma separated) installed for BIN's server, the fix inline when not. */
+static void check_preload(const struct pgbin *bin, const char *preload, const char *cache_dir)
+{
+    if (!preload || !*preload) {
+        report(0, "preload libraries", "(none)");
+        return;
+    }
+    char *copy = xstrdup(preload), *save = NULL;
+    int missing = 0;
+    for (char *l = strtok_r(copy, ", ", &save); l; l = strtok_r(NULL, ", ", &save)) {
+        if (pgbin_lib_installed(bin, l))
+            continue;
+        missing++;
+        int major = pgbin_server_major(bin, cache_dir);
+        if (!strcmp(l, "pg_cron") && major)
+            report(2, "preload libraries", "pg_cron is not installed for %s: install postgresql-%d-cron "
+                   "('make deps' as root), or preload nothing: PG_SHARED_PRELOAD_LIBRARIES=\"\" "
+                   "(dbtool.yaml: postgres.shared_preload_libraries: \"\")", bin->bindir, major);
+        else
+            report(2, "preload libraries", "%s is not installed for %s: install it, or leave it out of "
+                   "PG_SHARED_PRELOAD_LIBRARIES", l, bin->bindir);
+    }
+    if (!missing)
+        report(0, "preload libraries", "%s", preload);
+    free(copy);
+}
+
 static void check_project(const struct settings *s)
 {
     const char *local = set_get(s, SET_LOCAL_DIR);
+    struct strbuf why = STRBUF_INIT;
+    for (size_t i = 0; i < s->warnings.nr; i++)
+        report(1, "LOCAL_DIR", "%s", s->warnings.v[i]);
     if (!local) {
         report(1, "LOCAL_DIR", "not set: `database` needs it (export LOCAL_DIR to the project root)");
-    } else if (!is_dir(local)) {
-        report(2, "LOCAL_DIR", "%s is not a directory", local);
+    } else if (!settings_local_dir_ok(s, &why)) {
+        report(2, "LOCAL_DIR", "%s", why.buf);
+    } else if (set_source(s, SET_LOCAL_DIR) == SET_SRC_DEFAULT && !s->file_path) {
+        report(1, "LOCAL_DIR", "not set, and no dbtool.yaml here or above: `database` takes the current "
+               "directory %s as the project ('database new' makes one)", local);
     } else {
-        report(0, "LOCAL_DIR", "%s%s%s", local, s->file_path ? ", project file " : "",
-               s->file_path ? s->file_path : "");
+        report(0, "LOCAL_DIR", "%s%s%s%s", local,
+               set_source(s, SET_LOCAL_DIR) == SET_SRC_DEFAULT ? " (found by its dbtool.yaml)" : "",
+               s->file_path ? ", project file " : "", s->file_path ? s->file_path : "");
     }
+    strbuf_release(&why);
     const char *wd = set_get(s, SET_PG_WORKING_DIR);
     if (wd)
         report(0, "PG_WORKING_DIR", "%s", wd);
@@ -191,10 +240,7 @@ int doctor_run(const struct settings *s)
         fflush(stdout);
         if (cluster_setup(&c, &sp) == CL_OK) {
             fflush(stdout);
-            if (cluster_check_preload(&c) == 0)
-                report(0, "preload libraries", "%s", *c.preload ? c.preload : "(none)");
-            else
-                report(2, "preload libraries", "see the error above");
+            check_preload(&bin, c.preload, set_get(s, SET_DBTOOL_CACHE_DIR));
             if (c.sock_private)
                 report(1, "socket path", "working dir too deep for a socket: a short dir %s is used", c.sock_dir);
             pid_t pid = cluster_running_pid(c.data_dir);

@@ -72,6 +72,18 @@ int proj_dotenv_file(const struct settings *s, const char **path)
     return 0;
 }
 
+int proj_require(const struct settings *s)
+{
+    struct strbuf why = STRBUF_INIT;
+    if (settings_local_dir_ok(s, &why)) {
+        strbuf_release(&why);
+        return 0;
+    }
+    error("%s", why.buf);
+    strbuf_release(&why);
+    return EXIT_MISSING;
+}
+
 char *proj_test_data_path(const struct settings *s)
 {
     const char *p = set_get(s, SET_PATCH_SQL);
@@ -103,11 +115,11 @@ static PGconn *connect_to(const struct settings *s, const char *url)
  * As root, by the owner of its directory (PG_LOG_PATH belongs to the server
  * user): never root writing through a link someone planted there.
  */
-static FILE *open_log(const char *what, const char *path, bool *opened)
+static FILE *open_log(const char *what, const char *path, bool *opened, FILE *dflt)
 {
     *opened = false;
     if (!path)
-        return stdout;
+        return dflt ? dflt : stdout;
     char *dir = xstrdup(path);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
@@ -127,11 +139,14 @@ static FILE *open_log(const char *what, const char *path, bool *opened)
     return f;
 }
 
-/* Run FILE on CONN with VARS, output to OUT; the files read recorded in DEPS (may be NULL). 0 or -1. */
-static int run_script(PGconn *conn, const char *file, const struct strvec *vars, FILE *out,
+/*
+ * Run FILE on CONN with VARS, output to OUT (QUIET: no command tags); the
+ * files read recorded in DEPS (may be NULL: the snapshot key). 0 or -1.
+ */
+static int run_script(PGconn *conn, const char *file, const struct strvec *vars, FILE *out, bool quiet,
                       struct strvec *deps)
 {
-    struct sql_opts so = {out, stderr, false};
+    struct sql_opts so = {out, stderr, quiet};
     struct sql_session *ss = sql_session_new(conn, &so);
     int r = 0;
     for (size_t i = 0; vars && i < vars->nr && !r; i++)
@@ -211,7 +226,7 @@ int proj_hydrate(const struct settings *s, const char *url, const struct proj_op
                  proj_duration(now_monotonic() - t));
         }
     }
-    if (!(out = open_log("HYDRATE_LOG", hlog, &opened))) {
+    if (!(out = open_log("HYDRATE_LOG", hlog, &opened, o->sql_out))) {
         ret = EXIT_ERR;
         goto out;
     }
@@ -220,7 +235,7 @@ int proj_hydrate(const struct settings *s, const char *url, const struct proj_op
     t = now_monotonic();
     info("hydrate: running %s%s%s%s", entry, o->mock ? " with USE_MOCK=1" : "",
          opened ? ", output to " : "", opened ? hlog : "");
-    if (run_script(conn, entry, &vars, out, o->deps) < 0) {
+    if (run_script(conn, entry, &vars, out, o->quiet, o->deps) < 0) {
         error("hydrate %s after %s", interrupted ? "interrupted" : "failed",
               proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
@@ -301,13 +316,13 @@ int proj_patch(const struct settings *s, const char *url, const struct proj_opts
         ret = EXIT_ERR;
         goto out;
     }
-    if (!(out = open_log("PATCH_LOG", plog, &opened))) {
+    if (!(out = open_log("PATCH_LOG", plog, &opened, o->sql_out))) {
         ret = EXIT_ERR;
         goto out;
     }
     info("patch: running %s%s%s", file, opened ? ", output to " : "",
          opened ? plog : "");
-    if (run_script(conn, file, NULL, out, o->deps) < 0) {
+    if (run_script(conn, file, NULL, out, o->quiet, o->deps) < 0) {
         error("patch %s after %s", interrupted ? "interrupted" : "failed",
               proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
@@ -323,7 +338,7 @@ out:
     return ret;
 }
 
-int proj_test(const struct settings *s, const char *url)
+int proj_test(const struct settings *s, const char *url, const struct proj_opts *o)
 {
     double t0 = now_monotonic();
     const char *ddir = set_get(s, SET_DATABASE_DIR);
@@ -340,7 +355,7 @@ int proj_test(const struct settings *s, const char *url)
         goto out;
     }
     info("test: running %s", file);
-    if (run_script(conn, file, NULL, stdout, NULL) < 0) {
+    if (run_script(conn, file, NULL, stdout, o->quiet, NULL) < 0) {
         error("tests FAILED (%s) after %s", file, proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
         goto out;
@@ -356,12 +371,18 @@ out:
 int proj_replay(const struct settings *s, const char *url, const struct proj_opts *o)
 {
     int r = 0;
-    if (!o->no_hydrate && (r = proj_hydrate(s, url, o)))
+    struct proj_opts ho = *o;
+    if (!ho.sql_out)
+        ho.sql_out = stderr;
+    if (!o->no_hydrate && (r = proj_hydrate(s, url, &ho)))
         return r;
     if (interrupted)
         return error("interrupted"), EXIT_ERR;
     struct proj_opts po = *o;
     po.edit = false;
+    /* deploy's and check's stdout is the URL alone: SQL output goes to stderr */
+    if (!po.sql_out)
+        po.sql_out = stderr;
     if (!o->no_patch && (r = proj_patch(s, url, &po)))
         return r;
     return 0;

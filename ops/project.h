@@ -5,8 +5,9 @@
  * deploy in a throwaway cluster beside the developer's one).
  *
  * Each step announces itself and its duration on stderr (info level); SQL
- * output (command tags, \echo) goes to HYDRATE_LOG / PATCH_LOG, stdout by
- * default; script errors go to stderr with FILE:LINE. Functions return 0 or
+ * output (command tags, \echo) goes to HYDRATE_LOG / PATCH_LOG, by default
+ * stdout for hydrate and patch alone and stderr inside deploy and check
+ * (whose stdout is the URL only); script errors go to stderr with FILE:LINE. Functions return 0 or
  * an exit code of SPEC section 3 after printing the reason.
  */
 #ifndef DBTOOL_PROJECT_H
@@ -24,9 +25,10 @@ struct proj_opts {
     bool reuse;      /* deploy: keep the cluster (implies no_hydrate, no_patch) */
     bool cleanup;    /* deploy: stop the cluster after success */
     bool edit;       /* patch: open $EDITOR on test-data.sql first */
-    bool quiet;      /* no step timings on stderr, only problems */
+    bool quiet;      /* no SQL command tags (psql -q); step timings follow the log level */
     const char *hydrate_log; /* instead of HYDRATE_LOG (NULL: the setting) */
     const char *patch_log;   /* instead of PATCH_LOG (NULL: the setting) */
+    FILE *sql_out;           /* SQL output when no log file is set (NULL: stdout) */
     bool no_snapshot; /* deploy/check: replay even when the snapshot cache has the result */
     struct strvec *deps; /* hydrate/patch: record the files read here (lib/sqlscript deps) */
 };
@@ -46,6 +48,12 @@ char *proj_url(const struct settings *s);
  */
 int proj_dotenv_file(const struct settings *s, const char **path);
 
+/*
+ * The project must exist: LOCAL_DIR names an existing directory (a typo is
+ * refused, never created). 0, or EXIT_MISSING after a message.
+ */
+int proj_require(const struct settings *s);
+
 /* Where test-data.sql lives: PATCH_SQL, default $PROFILE_DIR (else $LOCAL_DIR)/test-data.sql. malloc'd. */
 char *proj_test_data_path(const struct settings *s);
 
@@ -57,7 +65,7 @@ int proj_hydrate(const struct settings *s, const char *url, const struct proj_op
 /* patch on URL: test-data.sql (created empty when missing), after $EDITOR with o->edit. */
 int proj_patch(const struct settings *s, const char *url, const struct proj_opts *o);
 /* test on URL: $DATABASE_DIR/test/test.sql; EXIT_ERR when it fails or is missing. */
-int proj_test(const struct settings *s, const char *url);
+int proj_test(const struct settings *s, const char *url, const struct proj_opts *o);
 /*
  * deploy: start this project's cluster (fresh, or kept with o->reuse), then
  * hydrate and patch on it; o->cleanup stops it after success. Prints the URL

@@ -2,10 +2,19 @@
 #   . "${0%/*}/lib.sh"
 #   test_expect_success 'description' 'shell body'
 #   test_expect_code 3 'description' 'body whose last command must exit 3'
+#   test_expect_success PREREQ 'description' 'body'   (also test_expect_code 3 PREREQ ...)
 #   test_done
-# Each script gets its own trash dir ($TRASH, short, under /tmp) removed at exit,
-# even on failure. Bodies run in the current shell with `set -e` semantics off;
-# use `&&` chains, as in git's suite. Output of a failing test is shown as '#' lines.
+# Prerequisites (git's test_set_prereq/test_have_prereq): PREREQ is NAME or
+# NAME,NAME (all needed), !NAME negates. A test whose prerequisite is missing
+# prints `ok N - desc # SKIP missing NAME: why` (never a silent pass). lib.sh
+# sets ROOT or NONROOT; lib-pg.sh sets CLIENT_MATCHES_SERVER and PG_CRON.
+# Each script gets its own trash dir ($TRASH, short, under /tmp), removed at exit
+# when every test passed and kept (its path printed) when one failed, as git's
+# test-lib does; clusters registered with test_at_exit are stopped either way.
+# Bodies run in the current shell with `set -e` semantics off; use `&&` chains,
+# as in git's suite. The whole output of a failing test is shown as '#' lines
+# (TEST_OUTPUT_LINES, default 400, bounds it); TEST_KEEP_TRASH=1 keeps the trash
+# dir of a passing script too.
 set -u
 TEST_NAME=${0##*/}
 TEST_NAME=${TEST_NAME%.sh}
@@ -46,6 +55,10 @@ _test_exit() {
         eval "$test_cleanup_global" >/dev/null 2>&1
     fi
     cd / || exit 1
+    if [ "$test_failed" -gt 0 ] || [ "${TEST_KEEP_TRASH:-0}" = 1 ]; then
+        printf '# %s: trash dir kept: %s\n' "$TEST_NAME" "$TRASH" >&2
+        exit $rc
+    fi
     # dbtool's background jobs work in the cache, never in a working dir: nothing to stop here
     for _i in 1 2 3 4 5; do rm -rf "$TRASH" 2>/dev/null && break; sleep 0.2; done
     exit $rc
@@ -86,20 +99,87 @@ _report() { # ok? description
     else
         test_failed=$((test_failed + 1))
         printf 'not ok %d - %s\n' "$test_count" "$2"
-        sed 's/^/#    /' "$TRASH/.test-output" | tail -n 60
+        # the whole output (git's -v for the failing test), kept as .test-output-N; on
+        # stderr, as TAP diagnostics go, so prove shows it without -v
+        cp "$TRASH/.test-output" "$TRASH/.test-output-$test_count" 2>/dev/null
+        {
+            printf '# %s: not ok %d - %s\n' "$TEST_NAME" "$test_count" "$2"
+            _n=$(wc -l <"$TRASH/.test-output")
+            if [ "$_n" -gt "${TEST_OUTPUT_LINES:-400}" ]; then
+                printf '#    (%d lines, the last %d shown; all in %s)\n' "$_n" "${TEST_OUTPUT_LINES:-400}" \
+                    "$TRASH/.test-output-$test_count"
+            fi
+            sed 's/^/#    /' "$TRASH/.test-output" | tail -n "${TEST_OUTPUT_LINES:-400}"
+        } >&2
     fi
 }
 
+# ---- prerequisites ----
+_prereqs=" "
+# test_set_prereq NAME: NAME is available.
+test_set_prereq() { _prereqs="$_prereqs$1 "; }
+# test_missing_prereq NAME 'why': NAME is not available; WHY is the skip reason.
+test_missing_prereq() { eval "_prereq_why_$1=\$2"; }
+# test_have_prereq NAME[,NAME...]: all available (!NAME: NAME not available).
+# Sets $test_missing_reason to the first one that is not.
+test_have_prereq() {
+    _save_ifs=$IFS; IFS=,
+    set -- $1
+    IFS=$_save_ifs
+    for _p; do
+        case $_p in
+        !*) case $_prereqs in *" ${_p#!} "*)
+                test_missing_reason="${_p#!} is available (the test needs it missing)"; return 1 ;; esac ;;
+        *) case $_prereqs in *" $_p "*) ;; *)
+                eval "_why=\${_prereq_why_$_p:-not available}"
+                test_missing_reason="missing $_p: $_why"; return 1 ;; esac ;;
+        esac
+    done
+    return 0
+}
+if [ "$(id -u)" = 0 ]; then
+    test_set_prereq ROOT
+    test_missing_prereq NONROOT "runs as root"
+else
+    test_set_prereq NONROOT
+    test_missing_prereq ROOT "needs root"
+fi
+
+# test_prereq_from_here PREREQ: every later test of this script needs PREREQ too
+# (scripts whose remaining tests all build on a step that needs it, e.g. a backup).
+_prereq_rest=""
+test_prereq_from_here() { _prereq_rest="${_prereq_rest:+$_prereq_rest,}$1"; }
+# the prerequisites of a test: its own and those of test_prereq_from_here
+_test_prereq_ok() {
+    _all="$_prereq_rest${1:+${_prereq_rest:+,}$1}"
+    [ -z "$_all" ] || test_have_prereq "$_all"
+}
+
 test_expect_success() {
+    if [ $# = 2 ] && [ -n "$_prereq_rest" ]; then
+        set -- "" "$@"
+    fi
+    if [ $# = 3 ]; then
+        _test_prereq_ok "$1" || { test_skip "$2" "$test_missing_reason"; return 0; }
+        shift
+    fi
     _run_body "$2"
     _report $? "$1"
 }
 
 test_expect_failure_code() { :; }
 
-# test_expect_code CODE 'desc' 'body': the body's status must equal CODE.
+# test_expect_code CODE [PREREQ] 'desc' 'body': the body's status must equal CODE.
 test_expect_code() {
     _want=$1
+    if [ $# = 3 ] && [ -n "$_prereq_rest" ]; then
+        shift
+        set -- "$_want" "" "$@"
+    fi
+    if [ $# = 4 ]; then
+        _test_prereq_ok "$2" || { test_skip "$3" "$test_missing_reason"; return 0; }
+        shift
+    fi
     _run_body "$3"
     _got=$?
     if [ "$_got" = "$_want" ]; then
@@ -110,7 +190,13 @@ test_expect_code() {
     fi
 }
 
+# skip_all REASON: skip the (rest of the) script. Before any test: a skipped
+# script (1..0); after some ran: one skipped test for the rest, so the plan holds.
 skip_all() {
+    if [ "$test_count" -gt 0 ]; then
+        test_skip "the rest of $TEST_NAME" "$1"
+        test_done
+    fi
     printf '1..0 # SKIP %s\n' "$1"
     exit 0
 }

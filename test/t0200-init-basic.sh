@@ -81,20 +81,25 @@ test_expect_success 'PG_DISABLE_LOGGING=1 turns the collector off' '
     . ./enve && test "$(psql_c "show logging_collector")" = off &&
     PG_WORKING_DIR=$TRASH/e "$DBTOOL" postgres-cleanup
 '
-if [ -e "$(pg_config --pkglibdir)/pg_cron.so" ]; then
-    test_expect_success 'pg_cron preloaded by default with cron.database_name and cron.host' '
-        unset PG_SHARED_PRELOAD_LIBRARIES &&
-        PG_DATABASE=crondb PG_WORKING_DIR=$TRASH/g "$DBTOOL" postgres-init --env >envg &&
-        test_at_exit "PG_WORKING_DIR=$TRASH/g \"$DBTOOL\" postgres-cleanup" &&
-        . ./envg && test "$(psql_c "show shared_preload_libraries")" = pg_cron &&
-        test "$(psql_c "show cron.database_name")" = crondb &&
-        test "$(psql_c "show cron.host")" = "$POSTGRESQL_HOST" &&
-        psql_c "create extension pg_cron" && psql_c "select cron.schedule('"'*/5 * * * *'"', '"'select 1'"')" &&
-        PG_WORKING_DIR=$TRASH/g "$DBTOOL" postgres-cleanup
-    '
-else
-    test_skip 'pg_cron preloaded by default' 'pg_cron is not installed'
-fi
+test_expect_success PG_CRON 'pg_cron preloaded by default with cron.database_name and cron.host' '
+    unset PG_SHARED_PRELOAD_LIBRARIES &&
+    PG_DATABASE=crondb PG_WORKING_DIR=$TRASH/g "$DBTOOL" postgres-init --env >envg &&
+    test_at_exit "PG_WORKING_DIR=$TRASH/g \"$DBTOOL\" postgres-cleanup" &&
+    . ./envg && test "$(psql_c "show shared_preload_libraries")" = pg_cron &&
+    test "$(psql_c "show cron.database_name")" = crondb &&
+    test "$(psql_c "show cron.host")" = "$POSTGRESQL_HOST" &&
+    psql_c "create extension pg_cron" && psql_c "select cron.schedule('"'*/5 * * * *'"', '"'select 1'"')" &&
+    PG_WORKING_DIR=$TRASH/g "$DBTOOL" postgres-cleanup
+'
+# the default preload (pg_cron) on a server without it: the preflight names it,
+# even when another installation (the pg_config on PATH) has one
+test_expect_code 1 !PG_CRON 'pg_cron missing from the server: postgres-init refuses before starting' '
+    unset PG_SHARED_PRELOAD_LIBRARIES && PG_WORKING_DIR=$TRASH/g2 "$DBTOOL" postgres-init 2>err
+'
+test_expect_success !PG_CRON '...naming the library, the server and how to turn it off' '
+    grep -q "shared preload library .pg_cron. is not installed for the server in $PG_BINDIR" err &&
+    grep -q "PG_SHARED_PRELOAD_LIBRARIES=" err && ! test -e "$TRASH/g2/data"
+'
 test_expect_code 1 'a preload library that is not installed fails' '
     PG_SHARED_PRELOAD_LIBRARIES=pg_nonexistent_xyz PG_WORKING_DIR=$TRASH/h "$DBTOOL" postgres-init 2>err
 '

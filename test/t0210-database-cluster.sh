@@ -21,10 +21,12 @@ test_expect_success 'every subcommand answers --help without LOCAL_DIR (stdout, 
             { echo "database $s --help:"; cat err; exit 1; }
     done
 '
-test_expect_code 3 'missing LOCAL_DIR: exit 3 with a message' '
-    env -u LOCAL_DIR "$DBTOOL" database init 2>err
+test_expect_code 3 'a mistyped LOCAL_DIR: exit 3 with a message' '
+    LOCAL_DIR=$TRASH/porj "$DBTOOL" database init 2>err
 '
-test_expect_success '...naming LOCAL_DIR' 'grep -q LOCAL_DIR err'
+test_expect_success '...naming LOCAL_DIR, and nothing is created there' '
+    grep -q "LOCAL_DIR .*porj. does not exist" err && ! test -e "$TRASH/porj"
+'
 
 test_expect_success 'database log on a project with no logs warns and exits 0' '
     "$DBTOOL" database log list >out 2>err && grep -q "no server logs" err

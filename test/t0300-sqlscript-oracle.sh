@@ -5,7 +5,9 @@
 # through `dbtool sql -f`, each on a fresh database. The resulting schema and
 # data dumps, the exit status (psql's 3 = our 1) and every located message
 # on stderr (FILE:LINE: ERROR/NOTICE/error..., DETAIL, HINT, CONTEXT) must
-# be the same.
+# be the same. psql and pg_dump must be at least as new as the server
+# (CLIENT_MATCHES_SERVER): pg_dump refuses a newer server, and an older psql
+# is no oracle for it (psql 15 loads an inline CSV COPY wrong on 18).
 . "${0%/*}/lib-pg.sh"
 
 pg_cluster main || skip_all "could not start a cluster"
@@ -47,7 +49,7 @@ insert into app.orders (customer_id, status, total, tags, meta)
 update app.customer set name = name where id <= 10;
 comment on table app.orders is 'orders; with ''quotes''';
 EOF
-test_expect_success 'seed database and pg_dump it into the corpus' '
+test_expect_success CLIENT_MATCHES_SERVER 'seed database and pg_dump it into the corpus' '
     psql_c "create database seed" &&
     "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$(url_for seed)" -f "$TRASH/seed.sql" &&
     "$PG_DUMP" --no-owner -d "$(url_for seed)" >"$CORPUS/90-pgdump.sql" &&
@@ -71,7 +73,7 @@ n=0
 for f in "$CORPUS"/*.sql; do
     name=${f##*/}
     n=$((n + 1))
-    test_expect_success "oracle: $name" '
+    test_expect_success CLIENT_MATCHES_SERVER "oracle: $name" '
         a=o${n}psql b=o${n}dbt &&
         psql_c "create database $a" && psql_c "create database $b" &&
         (cd "$CORPUS" && "$PSQL" -X -v ON_ERROR_STOP=1 -d "$(url_for $a)" -f "$name" \

@@ -71,10 +71,17 @@ test_expect_success '...and tables there may drop hectic.created_at' '
 '
 
 # --- 5. built-in exemptions ---------------------------------------------------
-test_expect_success 'declarative partitions (and their partitioned parent) are exempt' '
-    q "CREATE TABLE public.measure (id int, at date) PARTITION BY RANGE (at)" &&
-    q "CREATE TABLE public.measure_2024 PARTITION OF public.measure FOR VALUES FROM ('"'2024-01-01'"') TO ('"'2025-01-01'"')" &&
-    q "INSERT INTO public.measure VALUES (1, '"'2024-05-05'"')"
+test_expect_success 'a partitioned parent outside the exempt schemas is refused, with a hint' '
+    ! q "CREATE TABLE public.measure (id int, at date) PARTITION BY RANGE (at)" 2>err &&
+    grep -q "ERROR:  partitioned table public.measure must inherit hectic.created_at" err &&
+    grep -q "HINT:  .*hectic.inheritance_extra_excluded_schemas" err &&
+    test "$(q "select to_regclass('"'public.measure'"') is null")" = t
+'
+test_expect_success 'in an exempt schema it is accepted; its partitions are exempt anywhere' '
+    q "CREATE TABLE legacy.measure (id int, at date) PARTITION BY RANGE (at)" &&
+    q "CREATE TABLE public.measure_2024 PARTITION OF legacy.measure FOR VALUES FROM ('"'2024-01-01'"') TO ('"'2025-01-01'"')" &&
+    q "INSERT INTO legacy.measure VALUES (1, '"'2024-05-05'"')" &&
+    test "$(q "select hectic.inheritance_exempt('"'public.measure_2024'"'::regclass)")" = t
 '
 test_expect_success 'temporary tables are exempt' '
     q "CREATE TEMP TABLE scratch (id int); INSERT INTO scratch VALUES (1)"
@@ -94,7 +101,12 @@ test_expect_success 'a table inheriting hectic.immutable gets both triggers' '
     test "$(triggers public.frozen)" = "hectic_block_immutable_dml hectic_block_immutable_truncate" &&
     q "select pg_get_triggerdef(oid) from pg_trigger where tgrelid = '"'public.frozen'"'::regclass order by tgname" >defs &&
     grep -q "BEFORE INSERT OR DELETE OR UPDATE ON public.frozen FOR EACH ROW EXECUTE FUNCTION hectic.block_immutable_dml()" defs &&
-    grep -q "BEFORE TRUNCATE ON public.frozen FOR EACH STATEMENT EXECUTE FUNCTION hectic.block_immutable_dml()" defs
+    grep -q "BEFORE INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.frozen FOR EACH STATEMENT EXECUTE FUNCTION hectic.block_immutable_dml()" defs
+'
+test_expect_success 'on an empty immutable table UPDATE and DELETE are refused too (statement level)' '
+    ! q "UPDATE public.frozen SET label = '"'x'"'" 2>err && grep -q "UPDATE on immutable table public.frozen is refused" err &&
+    ! q "DELETE FROM public.frozen" 2>err && grep -q "DELETE on immutable table public.frozen is refused" err &&
+    ! q "INSERT INTO public.frozen SELECT now(), 1, '"'x'"' WHERE false" 2>err && grep -q "INSERT on immutable table" err
 '
 test_expect_success 'SET LOCAL hectic.migration_mode inside a transaction allows INSERT and UPDATE' '
     q "BEGIN; SET LOCAL hectic.migration_mode = '"'on'"'; INSERT INTO public.frozen (id, label) VALUES (1, '"'x'"'), (2, '"'y'"'); UPDATE public.frozen SET label = '"'z'"' WHERE id = 2; COMMIT;" &&
@@ -103,7 +115,9 @@ test_expect_success 'SET LOCAL hectic.migration_mode inside a transaction allows
 for op in "INSERT:INSERT INTO public.frozen (id, label) VALUES (9, 'n')" \
           "UPDATE:UPDATE public.frozen SET label = 'n'" \
           "DELETE:DELETE FROM public.frozen" \
-          "TRUNCATE:TRUNCATE public.frozen"; do
+          "TRUNCATE:TRUNCATE public.frozen" \
+          "UPDATE:UPDATE public.frozen SET label = 'n' WHERE id = 42" \
+          "DELETE:DELETE FROM public.frozen WHERE id = 42"; do
     printf '%s;\n' "${op#*:}" >"op-${op%%:*}.sql"
     test_expect_success "${op%%:*} outside migration mode is refused, naming the table, with a hint" "
         ! qf op-${op%%:*}.sql 2>err &&
@@ -150,6 +164,14 @@ test_expect_success 'migration mode of one connection never reaches another' '
     grep -q "UPDATE on immutable table public.frozen is refused" err &&
     wait $holder
 '
+test_expect_success 'rows changed through a parent table are refused (row level)' '
+    q "CREATE TABLE public.base (id int) INHERITS (hectic.created_at)" &&
+    q "CREATE TABLE public.base_frozen () INHERITS (public.base, hectic.immutable)" &&
+    q "BEGIN; SET LOCAL hectic.migration_mode = '"'on'"'; INSERT INTO public.base_frozen (id) VALUES (1); COMMIT;" &&
+    ! q "DELETE FROM public.base" 2>err && grep -q "DELETE on immutable table public.base_frozen is refused" err &&
+    ! q "UPDATE public.base SET id = 2" 2>err && grep -q "UPDATE on immutable table public.base_frozen" err &&
+    test "$(q "select count(*) from public.base_frozen where id = 1")" = 1
+'
 test_expect_success 'TRUNCATE works in migration mode' '
     q "BEGIN; SET LOCAL hectic.migration_mode = '"'on'"'; TRUNCATE public.frozen; COMMIT;" &&
     test "$(q "select count(*) from public.frozen")" = 0
@@ -193,10 +215,13 @@ test_expect_success '...also when it goes away through an intermediate parent' '
 test_expect_success 'other ALTER TABLEs on compliant tables still work' '
     q "ALTER TABLE public.item ADD COLUMN note text; ALTER TABLE public.item RENAME COLUMN note TO remark"
 '
-test_expect_success 're-applying the bundle attaches triggers missing on existing tables' '
+test_expect_success 're-applying the bundle attaches triggers missing (or different) on existing tables' '
     q "DROP TRIGGER hectic_block_immutable_truncate ON public.later; DROP TRIGGER hectic_set_updated_at ON public.doc" &&
+    q "DROP TRIGGER hectic_block_immutable_truncate ON public.tree_leaf" &&
+    q "CREATE TRIGGER hectic_block_immutable_truncate BEFORE TRUNCATE ON public.tree_leaf FOR EACH STATEMENT EXECUTE FUNCTION hectic.block_immutable_dml()" &&
     "$DBTOOL" bundle apply -u "$(dburl t)" 2>err &&
     test "$(triggers public.later)" = "hectic_block_immutable_dml hectic_block_immutable_truncate" &&
-    test "$(triggers public.doc)" = hectic_set_updated_at
+    test "$(triggers public.doc)" = hectic_set_updated_at &&
+    ! q "DELETE FROM public.tree_leaf WHERE false" 2>err && grep -q "DELETE on immutable table public.tree_leaf" err
 '
 test_done

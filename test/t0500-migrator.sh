@@ -114,7 +114,7 @@ for i in 1 2 3 4 5; do
 done
 
 test_expect_success 'init applies the bundle' '
-    mig m $D init 2>err && test "$(q m "select version from hectic.version")" = 0.2.0 &&
+    mig m $D init 2>err && test "$(q m "select version from hectic.version")" = 0.3.0 &&
     test "$(applied m)" = ""
 '
 test_expect_success 'migrate up applies one (the default)' '

@@ -64,6 +64,13 @@ test_expect_success '...announcing each step with its duration on stderr' '
 '
 U=$(url out)
 export U
+test_expect_success 'PATCH_SQL names the test data file patch runs' '
+    echo "INSERT INTO item(name) VALUES ('"'from-patch-sql'"');" >"$TRASH/other-data.sql" &&
+    PATCH_SQL=$TRASH/other-data.sql "$DBTOOL" database patch >pout 2>perr &&
+    grep -q "patch: running $TRASH/other-data.sql" perr &&
+    test "$("$PSQL" -X -At -d "$U" -c "select count(*) from item where name = '"'from-patch-sql'"'")" = 1 &&
+    "$PSQL" -X -q -d "$U" -c "delete from item where name = '"'from-patch-sql'"'"
+'
 test_expect_success 'deploy --reuse keeps the data and skips hydrate and patch' '
     q "create table kept (x int) inherits (hectic.created_at); insert into kept(x) values (7)" &&
     "$DBTOOL" database deploy --reuse >out 2>err &&
@@ -118,7 +125,7 @@ test_expect_success 'hydrate --no-hook creates no hectic schema' '
 '
 test_expect_success 'hydrate (default) applies the bundle and uses the project cluster URL' '
     "$DBTOOL" database hydrate >out 2>err &&
-    test "$(q "select version from hectic.version")" = 0.2.0 &&
+    test "$(q "select version from hectic.version")" = 0.3.0 &&
     test "$(q "select count(*) from item")" = 1 && grep -q "CREATE TABLE" out
 '
 test_expect_success 'HECTIC_DOTENV_FILE is loaded into hectic.secret' '

@@ -27,6 +27,30 @@ test_expect_success 'set up: deploy with data' '
 '
 U=$(tail -n 1 out)
 export U
+test_expect_code 127 !CLIENT_MATCHES_SERVER 'backup with pg_basebackup older than the server: exit 127' '
+    "$DBTOOL" database backup >out 2>err
+'
+test_expect_success !CLIENT_MATCHES_SERVER '...before anything is written, naming the program, both majors and the fix' '
+    grep -q "pg_basebackup. is PostgreSQL $PG_CLIENT_MAJOR, older than the server (PostgreSQL $PG_SERVER_MAJOR" err &&
+    grep -q "PG_CLIENT_BINDIR" err && ! test -e "$B"
+'
+# restore and normalize-backup on every major, whatever the client: a cold backup
+# (the stopped cluster's data dir, tarred) is a base.tar.gz that pg_basebackup did not write
+test_expect_success 'a cold backup (the stopped data dir, tarred) restores' '
+    "$DBTOOL" postgres-cleanup 2>err && mkdir -p "$TRASH/cold" &&
+    tar -czf "$TRASH/cold/base.tar.gz" -C "$P/focus/postgresql/data" . && echo appdb >"$TRASH/cold/database_name" &&
+    "$DBTOOL" database init --reuse >/dev/null 2>err && q "delete from item where id > 10" &&
+    "$DBTOOL" database restore "$TRASH/cold" >out 2>err && test "$(tail -n 1 out)" = "$U" &&
+    test "$(q "select count(*) from item")" = 1000
+'
+test_expect_success '...normalize-backup takes it, and its output restores too' '
+    "$DBTOOL" database normalize-backup -o "$TRASH/coldnorm" "$TRASH/cold" >out 2>err &&
+    test -s "$TRASH/coldnorm/base.tar.gz" && test "$(cat "$TRASH/coldnorm/database_name")" = appdb &&
+    q "delete from item where id > 10" && "$DBTOOL" database restore "$TRASH/coldnorm" >out 2>err &&
+    test "$(q "select count(*) from item")" = 1000 && wait_bg "$P/focus/postgresql"
+'
+# the rest builds on a backup: pg_basebackup refuses a newer server
+test_prereq_from_here CLIENT_MATCHES_SERVER
 test_expect_success 'backup writes base.tar.gz, pg_wal.tar.gz and database_name' '
     "$DBTOOL" database backup >out 2>err &&
     test -s "$B/base.tar.gz" && test -s "$B/pg_wal.tar.gz" && test "$(cat "$B/database_name")" = appdb &&
@@ -42,6 +66,17 @@ test_expect_success 'restore brings the data back after changes' '
     test "$(q "select to_regclass(\$\$later\$\$) is null")" = t &&
     newpid=$(head -n 1 "$P/focus/postgresql/data/postmaster.pid") && test "$oldpid" != "$newpid" &&
     pid_gone "$oldpid"
+'
+test_expect_success '...no progress line when stderr is not a terminal (no carriage return)' '
+    ! grep -q "$(printf "\r")" err
+'
+test_expect_success 'DEFAULT_BACKUP_PATH moves where backup writes and restore reads' '
+    DEFAULT_BACKUP_PATH=$TRASH/elsewhere "$DBTOOL" database backup >out 2>err &&
+    test -s "$TRASH/elsewhere/base.tar.gz" && grep -q "$TRASH/elsewhere" err &&
+    DEFAULT_BACKUP_PATH=$TRASH/elsewhere "$DBTOOL" database restore >out 2>err &&
+    grep -q "$TRASH/elsewhere/base.tar.gz" err && test "$(q "select count(*) from item")" = 1000 &&
+    printf "paths:\n  backup: alt-backup\n" >"$P/dbtool.yaml" && test_when_finished "rm -f \"$P/dbtool.yaml\"" &&
+    test "$("$DBTOOL" config DEFAULT_BACKUP_PATH)" = "$P/alt-backup"
 '
 test_expect_success '...no recovery signal files, no old data dir left, owned by the server user' '
     ! test -e "$P/focus/postgresql/data/recovery.signal" &&

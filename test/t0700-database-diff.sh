@@ -44,6 +44,17 @@ schema_part() { sed '/^--- IMMUTABLE TABLE DATA ---$/,$d' out; }
 
 test_expect_code 3 'no backup: exit 3' '"$DBTOOL" database diff >out 2>err'
 test_expect_success '...saying where it looked' 'grep -q "no backup at $B" err && no_leftovers'
+test_expect_code 9 'an unknown option: exit 9' '"$DBTOOL" database diff --frob 2>err'
+test_expect_code 9 '--format xml: exit 9' '"$DBTOOL" database diff --format xml 2>err'
+test_expect_code 127 !CLIENT_MATCHES_SERVER 'pg_dump older than the server: exit 127 before any cluster starts' '
+    "$DBTOOL" database diff --against "postgresql:///nowhere?host=/nonexistent" >out 2>err
+'
+test_expect_success !CLIENT_MATCHES_SERVER '...naming pg_dump, both majors and what to set' '
+    grep -q "pg_dump. is PostgreSQL $PG_CLIENT_MAJOR, older than the server (PostgreSQL $PG_SERVER_MAJOR" err &&
+    grep -q "PG_CLIENT_BINDIR" err && no_leftovers
+'
+# the rest builds on a backup (pg_basebackup) and dumps (pg_dump): both refuse a newer server
+test_prereq_from_here CLIENT_MATCHES_SERVER
 
 test_expect_success 'set up: deploy and back up' '
     { "$DBTOOL" database deploy >/dev/null 2>err && "$DBTOOL" database backup 2>err && test -s "$B/base.tar.gz"; } || { cat err; false; }
@@ -183,6 +194,13 @@ test_expect_code 0 '--ignore-migration-fail warns and compares' '
 test_expect_success '...with the warning' '
     grep -q "comparing anyway" err && grep -q "no differences found" out && rm -rf "$M/20240101000000-bad"
 '
+test_expect_code 2 'sources that do not hydrate: exit 2, never 1 (1 means "differences")' '
+    mkdir -p "$TRASH/badsrc" && echo "SELECT 1/0;" >"$TRASH/badsrc/entrypoint.sql" &&
+    DATABASE_SOURCE=$TRASH/badsrc "$DBTOOL" database diff >out 2>err
+'
+test_expect_success '...saying why, nothing printed, clusters removed' '
+    grep -q "division by zero" err && ! test -s out && no_leftovers
+'
 
 test_expect_success '--against a live database: read only, drift found' '
     U=$("$DBTOOL" database init --reuse 2>/dev/null | tail -n 1) &&
@@ -193,13 +211,10 @@ test_expect_success '--against a live database: read only, drift found' '
     grep -qx -- "-it	Italia	x" out && grep -qx -- "+it	Italy	x" out && grep -qx -- "--- live/public.country" out &&
     ! ls -d "$P"/focus/diff-backup-* 2>/dev/null && no_leftovers
 '
-test_expect_code 9 'an unknown option: exit 9' '"$DBTOOL" database diff --frob 2>err'
-test_expect_code 9 '--format xml: exit 9' '"$DBTOOL" database diff --format xml 2>err'
-
 test_expect_success 'pg_dump missing: exit 127, nothing left behind' '
     mkdir bin tools && for f in "$PG_BINDIR"/*; do case "${f##*/}" in pg_dump) ;; *) ln -s "$f" bin/;; esac; done &&
     ln -s "$(command -v tar)" "$(command -v gzip)" tools/ &&
-    { PATH=$TRASH/bin:$TRASH/tools PG_BINDIR=$TRASH/bin "$DBTOOL" database diff >out 2>err; test $? = 127; } &&
+    { PATH=$TRASH/bin:$TRASH/tools PG_BINDIR=$TRASH/bin PG_CLIENT_BINDIR=$TRASH/bin "$DBTOOL" database diff >out 2>err; test $? = 127; } &&
     grep -q pg_dump err && no_leftovers
 '
 test_expect_success 'Ctrl-C during the run removes both clusters' '

@@ -23,7 +23,7 @@ PROD=$TRASH/prod/data
 q() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -At -d "host=$POSTGRESQL_HOST port=$POSTGRESQL_PORT user=$1 dbname=$2" -c "$3"; }
 sum_input() { (cd "$RAW" && ls -lA --time-style=+%s && sha256sum *) ; }
 
-test_expect_success 'set up: a production-like primary and its raw backup' '
+test_expect_success CLIENT_MATCHES_SERVER 'set up: a production-like primary and its raw backup' '
     q "$ME" postgres "CREATE ROLE prodadmin SUPERUSER LOGIN; CREATE ROLE app LOGIN" &&
     q "$ME" postgres "CREATE DATABASE proddb OWNER app" && q "$ME" postgres "DROP DATABASE testdb" &&
     q app proddb "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, \$\$v\$\$ || g FROM generate_series(1, 100) g" &&
@@ -33,7 +33,7 @@ test_expect_success 'set up: a production-like primary and its raw backup' '
     printf "%s\n" "shared_preload_libraries = '"'"'pg_stat_statements,dbtool_absent_lib'"'"'" \
         "ssl = on" "ssl_cert_file = '"'"'/etc/prod/server.crt'"'"'" "max_connections = 5000" >>"$PROD/postgresql.conf" &&
     touch "$PROD/standby.signal" &&
-    "$PG_BINDIR/pg_basebackup" -d "host=$POSTGRESQL_HOST port=$POSTGRESQL_PORT user=prodadmin" \
+    "$PG_BASEBACKUP" -d "host=$POSTGRESQL_HOST port=$POSTGRESQL_PORT user=prodadmin" \
         -D "$RAW" -Ft -z -X stream --checkpoint=fast 2>err &&
     test -s "$RAW/base.tar.gz" && ! test -e "$RAW/database_name" &&
     tar -tzf "$RAW/base.tar.gz" | grep -qx "standby.signal" &&
@@ -41,12 +41,14 @@ test_expect_success 'set up: a production-like primary and its raw backup' '
 '
 
 test_expect_code 3 'no input backup: exit 3' '"$DBTOOL" database normalize-backup "$TRASH/nope" -o "$NORM" 2>err'
-test_expect_code 2 'output = input: exit 2' '"$DBTOOL" database normalize-backup "$RAW" -o "$RAW" 2>err'
-test_expect_code 2 'output inside the input: exit 2' '"$DBTOOL" database normalize-backup "$RAW" -o "$RAW/sub" 2>err'
-test_expect_success '...saying why, input untouched' '
+test_expect_code 2 CLIENT_MATCHES_SERVER 'output = input: exit 2' '"$DBTOOL" database normalize-backup "$RAW" -o "$RAW" 2>err'
+test_expect_code 2 CLIENT_MATCHES_SERVER 'output inside the input: exit 2' '"$DBTOOL" database normalize-backup "$RAW" -o "$RAW/sub" 2>err'
+test_expect_success CLIENT_MATCHES_SERVER '...saying why, input untouched' '
     grep -q "may not be the input" err && sum_input >sum.now && test_cmp sum.before sum.now
 '
 test_expect_code 9 'an unknown option: exit 9' '"$DBTOOL" database normalize-backup --frob 2>err'
+# the rest works on the raw backup: pg_basebackup refuses a newer server
+test_prereq_from_here CLIENT_MATCHES_SERVER
 
 test_expect_success 'normalize-backup writes base.tar.gz and database_name' '
     "$DBTOOL" database normalize-backup "$RAW" -o "$NORM" --role appadmin >out 2>err &&
@@ -71,7 +73,9 @@ test_expect_success 'restore starts the normalised backup: data, owner and roles
     U=$(tail -n 1 out) && case "$U" in */proddb\?*) ;; *) exit 1;; esac &&
     test "$("$PSQL" -X -At -d "$U" -c "select count(*) from t")" = 100 &&
     test "$("$PSQL" -X -At -d "$U" -c "select pg_get_userbyid(datdba) from pg_database where datname = current_database()")" = app &&
-    test "$("$PSQL" -X -At -d "$U" -c "select string_agg(rolname, \$\$,\$\$ order by rolname) from pg_roles where rolname in (\$\$appadmin\$\$, \$\$pgboot\$\$, \$\$$ME\$\$)")" = "appadmin,pgboot,$ME"
+    "$PSQL" -X -At -d "$U" -c "select rolname from pg_roles where rolname in (\$\$appadmin\$\$, \$\$pgboot\$\$, \$\$$ME\$\$)" |
+        LC_ALL=C sort >roles &&
+    printf "%s\n" appadmin pgboot "$ME" | LC_ALL=C sort -u >want-roles && test_cmp want-roles roles
 '
 test_expect_success 'the default output is the project backup dir' '
     "$DBTOOL" database normalize-backup "$RAW" --database proddb 2>err &&
@@ -82,7 +86,7 @@ test_expect_code 2 'the default input needs another output' '
 '
 test_expect_success 'several databases and no --database: the error names them' '
     q prodadmin postgres "CREATE DATABASE other" &&
-    rm -rf "$TRASH/raw2" && "$PG_BINDIR/pg_basebackup" -d "host=$POSTGRESQL_HOST port=$POSTGRESQL_PORT user=prodadmin" \
+    rm -rf "$TRASH/raw2" && "$PG_BASEBACKUP" -d "host=$POSTGRESQL_HOST port=$POSTGRESQL_PORT user=prodadmin" \
         -D "$TRASH/raw2" -Ft -z -X stream --checkpoint=fast 2>err &&
     { "$DBTOOL" database normalize-backup "$TRASH/raw2" -o "$TRASH/norm2" 2>err; test $? = 3; } &&
     grep -q "other, proddb" err && grep -q -- "--database" err && ! test -e "$TRASH/norm2" &&

@@ -27,9 +27,13 @@ for o in db-tool postgres-init postgres-cleanup migrator hectic-inheritance dbto
         grep -q '/stub/postgresql-15/bin' out && ! grep -q postgresql-17 out
     "
 done
-test_expect_success 'the build uses make with pkg-config, libpq (postgresql) and libyaml' '
+test_expect_success 'the build uses make with pkg-config, libpq (postgresql), libyaml and libpg_query' '
     ev "out.dbtool.nativeBuildInputs ++ out.dbtool.buildInputs" >out &&
     grep -q pkg-config out && grep -q makeWrapper out && grep -q libyaml out && grep -q postgresql-17 out &&
+    grep -q libpg_query out && grep -q protobufc out &&
+    ev "out.dbtool.makeFlags" >out && grep -q "PG_QUERY_A=/stub/libpg_query/lib/libpg_query.a" out &&
+    ev "out.dbtool.meta.platforms" >out && test "$(cat out)" = "[\"x86_64-linux\"]" &&
+    ev "out.dbtool.installPhase" >out && ! grep -q "bin/bundle" out &&
     ev "out.dbtool.installPhase" >out && grep -q "make install PREFIX=\$out" out &&
     for n in dbtool database postgres-cleanup migrator; do grep -q "bin/$n .*--argv0" out || exit 1; done
 '

@@ -12,7 +12,8 @@ let
     head = builtins.head;
     genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
     licenses.mit = "mit";
-    platforms.unix = [ "x86_64-linux" ];
+    platforms.unix = [ "x86_64-linux" "x86_64-darwin" ];
+    platforms.linux = [ "x86_64-linux" ];
   };
   pg = v: rec {
     pname = "postgresql";
@@ -31,6 +32,8 @@ let
     makeWrapper = "/stub/makeWrapper";
     pkg-config = "/stub/pkg-config";
     libyaml = "/stub/libyaml";
+    libpg_query = "/stub/libpg_query";
+    protobufc = "/stub/protobufc";
     postgresql_17 = pg "17";
     postgresql_15 = pg "15";
   };
