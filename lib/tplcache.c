@@ -10,9 +10,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sys/file.h>
-#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -257,13 +255,16 @@ static void scrub_data_dir(const char *dir)
 }
 
 static char *installed_generic(struct cluster *c);
+static char *cached_generic(struct cluster *c);
 static enum cl_status from_generic(struct cluster *c, const char *gen, const char *dir, const char *log);
 
 /* initdb + the database into DIR (absent, or an empty dir the server user owns). */
 static enum cl_status build_data_dir(struct cluster *c, const char *dir, const char *log)
 {
-    /* no initdb at all when dbtool was installed with a template of this server */
+    /* no initdb when dbtool was installed with a template of this server, or the cache has one */
     char *gen = installed_generic(c);
+    if (!gen)
+        gen = cached_generic(c);
     if (gen) {
         rmdir(dir);
         enum cl_status g = from_generic(c, gen, dir, log);
@@ -373,6 +374,36 @@ static char *installed_generic(struct cluster *c)
     return path;
 }
 
+/* The cache's generic template of C's server (malloc'd path) when it is there, else NULL. */
+static char *cached_generic(struct cluster *c)
+{
+    if (!tpl_cache_usable(c->cache_dir))
+        return NULL;
+    char *name = generic_name(c, NULL);
+    char *path = name ? path_join(c->cache_dir, name) : NULL;
+    free(name);
+    char *pgv = path ? path_join(path, "PG_VERSION") : NULL;
+    if (!pgv || !path_exists(pgv)) {
+        free(path);
+        path = NULL;
+    }
+    free(pgv);
+    return path;
+}
+
+enum cl_status tpl_build_generic(struct cluster *c, const char *parent);
+
+/* The cache's generic template of C's server, built (one initdb) when missing; NULL on failure. */
+static char *cache_generic(struct cluster *c, struct cache *k)
+{
+    char *gen = cached_generic(c);
+    if (gen)
+        return gen;
+    if (tpl_build_generic(c, k->root) != CL_OK)
+        return NULL;
+    return cached_generic(c);
+}
+
 /*
  * DIR (absent) from the generic template GEN, fitted to C: a copy owned by
  * the server user, the bootstrap role renamed to it and its database created
@@ -380,8 +411,10 @@ static char *installed_generic(struct cluster *c)
  */
 static enum cl_status from_generic(struct cluster *c, const char *gen, const char *dir, const char *log)
 {
+    double t0 = now_monotonic();
     if (copy_tree(gen, dir, c->uid, c->gid, geteuid() == 0) < 0)
         return CL_ERR;
+    double t1 = now_monotonic();
     /* an installed template is readable by all; a data dir is the server user's alone */
     if (chmod(dir, 0700) < 0)
         return error_errno("cannot chmod '%s'", dir), CL_ERR;
@@ -399,6 +432,8 @@ static enum cl_status from_generic(struct cluster *c, const char *gen, const cha
     free(ident);
     int st = sql.len ? pm_single_user(c, dir, "postgres", sql.buf, log) : 0;
     strbuf_release(&sql);
+    debug(NS, "generic template copied in %.0f ms, fitted in %.0f ms", (t1 - t0) * 1000,
+          (now_monotonic() - t1) * 1000);
     if (st != 0) {
         if (interrupted)
             return CL_INTERRUPTED;
@@ -442,6 +477,7 @@ enum cl_status tpl_build_generic(struct cluster *c, const char *parent)
         return error("cannot run '%s/postgres -V'", c->bin.bindir), CL_NO_PROGRAM;
     char *final = path_join(parent, name);
     char *tmp = xasprintf("%s/tmp-%s-%d", parent, name, (int)getpid());
+    char *work = NULL; /* where initdb runs: TMP, or a private dir the server user can reach */
     enum cl_status r = CL_OK;
     if (is_dir(final)) {
         info("template %s exists already", final);
@@ -452,8 +488,25 @@ enum cl_status tpl_build_generic(struct cluster *c, const char *parent)
         goto out;
     }
     rm_rf(tmp);
-    if (mkdir(tmp, 0700) < 0 || (c->switch_user && fs_chown_dir_nofollow(tmp, c->uid, c->gid) < 0)) {
-        r = (error_errno("cannot create '%s'", tmp), CL_ERR);
+    if (c->switch_user && fs_untraversable(parent, c->uid, c->gid)) {
+        /* root's cache: the server user cannot reach inside */
+        const char *t = getenv("TMPDIR");
+        work = xasprintf("%s/dbtool-build-XXXXXX", t && *t && strlen(t) < 200 ? t : "/tmp");
+        if (!mkdtemp(work)) {
+            r = (error_errno("cannot create a build dir"), CL_ERR);
+            free(work);
+            work = NULL;
+            goto out;
+        }
+    } else {
+        work = xstrdup(tmp);
+        if (mkdir(work, 0700) < 0) {
+            r = (error_errno("cannot create '%s'", work), CL_ERR);
+            goto out;
+        }
+    }
+    if (c->switch_user && fs_chown_dir_nofollow(work, c->uid, c->gid) < 0) {
+        r = (error_errno("cannot hand '%s' to %s", work, c->user), CL_ERR);
         goto out;
     }
     /* initdb as GENERIC_ROLE, no database of a user's: fitted after each copy */
@@ -461,7 +514,7 @@ enum cl_status tpl_build_generic(struct cluster *c, const char *parent)
     c->user = (char *)GENERIC_ROLE;
     struct child ch = CHILD_INIT;
     char *initdb = pgbin_server(&c->bin, "initdb");
-    initdb_args(c, &ch.args, initdb, tmp);
+    initdb_args(c, &ch.args, initdb, work);
     if (cluster_server_major(c) >= 14)
         strvec_push(&ch.args, "--no-instructions");
     free(initdb);
@@ -470,10 +523,14 @@ enum cl_status tpl_build_generic(struct cluster *c, const char *parent)
     c->user = user;
     if (r)
         goto out;
-    scrub_data_dir(tmp);
-    char *side = path_join(tmp, "dbtool-template.key");
+    scrub_data_dir(work);
+    char *side = path_join(work, "dbtool-template.key");
     write_file_atomic(side, material, strlen(material), 0644);
     free(side);
+    if (strcmp(work, tmp) && copy_tree(work, tmp, 0, 0, false) < 0) {
+        r = CL_ERR;
+        goto out;
+    }
     if (geteuid() == 0)
         chown_tree(tmp, 0, 0);
     make_readable(tmp);
@@ -483,35 +540,15 @@ enum cl_status tpl_build_generic(struct cluster *c, const char *parent)
     }
     info("built the generic template %s", final);
 out:
+    if (work && strcmp(work, tmp))
+        rm_rf(work);
+    free(work);
     rm_rf(tmp);
     free(tmp);
     free(final);
     free(name);
     free(material);
     return r;
-}
-
-/*
- * A fresh empty dir on a RAM filesystem (/dev/shm, with room to spare) for
- * a first initdb, owned by the server user; NULL when there is none.
- */
-static char *ram_build_dir(struct cluster *c)
-{
-    struct statfs sf;
-    if (statfs("/dev/shm", &sf) < 0 || sf.f_type != TMPFS_MAGIC ||
-        (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize < (256ULL << 20))
-        return NULL;
-    char *dir = xasprintf("/dev/shm/dbtool-init-%d-XXXXXX", (int)geteuid());
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return NULL;
-    }
-    if (c->switch_user && fs_chown_dir_nofollow(dir, c->uid, c->gid) < 0) {
-        rm_rf(dir);
-        free(dir);
-        return NULL;
-    }
-    return dir;
 }
 
 /* Does MATERIAL (a KEY.key) name a server binary that is still the same file? */
@@ -676,23 +713,7 @@ struct bgjob {
     struct cluster *c;
     struct cache *k;
     const char *trash;
-    const char *first; /* a first initdb (in RAM) to store as the template, then delete */
 };
-
-/* Store FIRST/data as K's template (copied: another filesystem). true when it is there. */
-static bool store_first(struct cluster *c, struct cache *k, const char *first)
-{
-    char *src = path_join(first, "data");
-    char *t = xasprintf("%s/tmp-first-%d", k->root, (int)getpid());
-    rm_rf(t);
-    bool ok = copy_tree(src, t, c->uid, c->gid, geteuid() == 0) == 0 && rename(t, k->tpl) == 0;
-    if (ok)
-        debug(NS, "stored the first initdb as template %s", k->tpl);
-    rm_rf(t);
-    free(t);
-    free(src);
-    return ok || is_dir(k->tpl);
-}
 
 /* Background job: delete TRASH, build a missing template, refill a spare, prune. */
 static void bg_work(void *arg)
@@ -702,24 +723,12 @@ static void bg_work(void *arg)
     struct cache *k = j->k;
     if (j->trash)
         rm_rf(j->trash);
-    if (!k->root) {
-        if (j->first)
-            rm_rf(j->first);
+    if (!k->root)
         return;
-    }
     int lk = -1;
     bool built = false;
     char *tmp = NULL;
-    if (j->first) {
-        /* the first init's initdb becomes the template: no second initdb */
-        if (!is_dir(k->tpl) && (lk = try_lock(k, "build")) >= 0 && store_first(c, k, j->first)) {
-            cache_mark_used(k);
-            built = true;
-        }
-        rm_rf(j->first);
-    }
-    if (!built && !is_dir(k->tpl) && (lk >= 0 || (lk = try_lock(k, "build")) >= 0) &&
-        (tmp = build_dir(c, k))) {
+    if (!is_dir(k->tpl) && (lk = try_lock(k, "build")) >= 0 && (tmp = build_dir(c, k))) {
         built = true;
         if (build_data_dir(c, tmp, NULL) == CL_OK) {
             if (rename(tmp, k->tpl) < 0 && errno == EXDEV) {
@@ -765,17 +774,15 @@ static void bg_work(void *arg)
     cache_prune(k);
 }
 
-/* Start C's background job for K (root NULL: only TRASH and FIRST removed). */
-static void bg_start(struct cluster *c, struct cache *k, const char *trash, const char *first)
+/* Start C's background job for K (root NULL: only TRASH). */
+static void bg_start(struct cluster *c, struct cache *k, const char *trash)
 {
-    struct bgjob j = {c, k, trash, first};
+    struct bgjob j = {c, k, trash};
     char *lock = tpl_job_lock(c);
     if (job_start(lock, bg_work, &j, c->sync_cache || !lock) < 0) {
         /* the previous job of this working dir is still busy: it does the cache work */
         if (trash)
             rm_rf(trash);
-        if (first)
-            rm_rf(first);
     }
     free(lock);
 }
@@ -785,7 +792,6 @@ enum cl_status tpl_fresh_data_dir(struct cluster *c, const char *dir, const char
     struct cache k;
     bool have_cache = cache_open(c, &k) == 0;
     enum cl_status r = CL_OK;
-    char *first = NULL; /* a RAM dir holding a first initdb for the background job */
     double t0 = now_monotonic();
     errno = 0;
     if (have_cache && spare_claim(&k, dir) == 0) {
@@ -804,40 +810,37 @@ enum cl_status tpl_fresh_data_dir(struct cluster *c, const char *dir, const char
         r = CL_ERR;
     } else {
         rm_rf(dir); /* a partial copy of ours, if any */
+        bool built_generic = false;
         char *gen = installed_generic(c);
         if (gen) {
             info("initialising a new cluster in %s from the template installed with dbtool", dir);
             r = from_generic(c, gen, dir, c->startup_log);
             free(gen);
-        } else if (have_cache && (first = ram_build_dir(c))) {
+        } else if (have_cache && ((gen = cached_generic(c)) || (built_generic = true,
+                                                               gen = cache_generic(c, &k)))) {
             /*
-             * initdb in RAM (no file creation cost of a disk), then one copy into
-             * place; the background job stores this same initdb as the template
-             * instead of running a second one beside the new cluster
+             * the one initdb of this server on this machine: the generic
+             * template in the cache, fitted here and for every later cache
+             * template (no second initdb beside the new cluster)
              */
-            char *rd = path_join(first, "data");
-            info("initialising a new cluster in %s (initdb in RAM, then copied; later inits reuse "
-                 "a cached template)", dir);
-            r = build_data_dir(c, rd, c->startup_log);
-            if (!r && copy_tree(rd, dir, c->uid, c->gid, geteuid() == 0) < 0)
-                r = CL_ERR;
-            free(rd);
-            if (r) {
-                rm_rf(first);
-                free(first);
-                first = NULL;
-            }
+            if (built_generic)
+                info("initialising a new cluster in %s (one initdb, kept as this server's "
+                     "generic template in the cache)", dir);
+            else
+                info("initialising a new cluster in %s from this server's generic template",
+                     dir);
+            r = from_generic(c, gen, dir, c->startup_log);
+            free(gen);
         } else {
             info("initialising a new cluster in %s (initdb; later inits reuse a cached template)", dir);
             r = build_data_dir(c, dir, c->startup_log);
         }
     }
-    if (!r && (trash || have_cache || first)) {
+    if (!r && (trash || have_cache)) {
         if (!have_cache)
             cache_release(&k);
-        bg_start(c, &k, trash, first);
+        bg_start(c, &k, trash);
     }
-    free(first);
     cache_release(&k);
     return r;
 }
