@@ -153,9 +153,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?= -max_len=65536 -timeout=10 -rss_limit_mb=2048
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -DDBTOOL_VERSION='"$(VERSION)"' -I. -I$(O) $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(PG_QUERY_CFLAGS) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_TARGETS := sqlsplit config url migration parse
+FUZZ_TARGETS := sqlsplit config url migration parse code
 FUZZ_LIBSRC_parse    := $(wildcard lib/parse*.c) lib/strbuf.c lib/log.c
 FUZZ_SEEDS_parse     := test/fuzz/seeds-parse
+FUZZ_LIBSRC_code     := lib/codeobj.c $(wildcard lib/parse*.c) lib/sqlsplit.c lib/sha256.c lib/fs.c lib/job.c lib/spawn.c lib/pg.c lib/strbuf.c lib/log.c
+FUZZ_SEEDS_code      := test/fuzz/seeds-code
 FUZZ_LIBSRC_sqlsplit := lib/sqlsplit.c lib/strbuf.c lib/log.c
 FUZZ_LIBSRC_config   := lib/settings.c lib/fs.c lib/job.c lib/spawn.c lib/pg.c lib/strbuf.c lib/log.c
 FUZZ_LIBSRC_url      := lib/pg.c lib/strbuf.c lib/log.c
@@ -172,7 +174,7 @@ $(O)/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(LIB_SRC) lib/common.h $(O)/bundle_data.c 
 # that once crashed, kept as regression cases); a new crash is saved there.
 fuzz: $(addprefix $(O)/fuzz/fuzz-,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
-	    case $$t in sqlsplit) seeds="$(FUZZ_SEEDS_sqlsplit)";; config) seeds="$(FUZZ_SEEDS_config)";; url) seeds="$(FUZZ_SEEDS_url)";; migration) seeds="$(FUZZ_SEEDS_migration)";; parse) seeds="$(FUZZ_SEEDS_parse)";; esac; \
+	    case $$t in sqlsplit) seeds="$(FUZZ_SEEDS_sqlsplit)";; config) seeds="$(FUZZ_SEEDS_config)";; url) seeds="$(FUZZ_SEEDS_url)";; migration) seeds="$(FUZZ_SEEDS_migration)";; parse) seeds="$(FUZZ_SEEDS_parse)";; code) seeds="$(FUZZ_SEEDS_code)";; esac; \
 	    work=$$(mktemp -d) && cp -R $$seeds/. "$$work/" && mkdir -p test/fuzz/regress-$$t && \
 	    echo "fuzz: $$t for $(FUZZ_SECONDS) s" && \
 	    $(O)/fuzz/fuzz-$$t $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -7,6 +7,7 @@
  */
 #include "lib/common.h"
 #include "applets/applets.h"
+#include "applets/database_code.h"
 #include "applets/database_diff.h"
 #include "ops/backup.h"
 #include "lib/cluster.h"
@@ -49,11 +50,18 @@ static const struct subcommand subcommands[] = {
     {"cleanup", sub_cleanup, "stop the cluster and remove PG_WORKING_DIR", SUB_NEED_PROJECT},
     {"log", sub_log, "show server logs: list, by index or name, or all", SUB_NEED_PROJECT},
     {"migrator", sub_migrator, "the migrator with this project's MIGRATION_DIR and URL", SUB_NEED_PROJECT},
+    {"plan", database_sub_plan, "what apply would do: migrations, code objects, the SQL (read-only)",
+     SUB_NEED_PROJECT},
+    {"apply", database_sub_apply, "pending migrations + the code directory, in one transaction",
+     SUB_NEED_PROJECT},
+    {"watch", database_sub_watch, "apply the code directory on every save", SUB_NEED_PROJECT},
     {"backup", sub_backup, "pg_basebackup of the cluster into DEFAULT_BACKUP_PATH", SUB_NEED_PROJECT},
     {"restore", sub_restore, "restore the cluster from a backup (or --archive FILE)", SUB_NEED_PROJECT},
     {"normalize-backup", database_sub_normalize_backup, "make a backup from another server start here",
      SUB_NEED_PROJECT},
     {"diff", database_sub_diff, "schema + immutable-data drift: backup+migrations vs sources",
+     SUB_NEED_PROJECT},
+    {"drift", database_sub_drift, "a live database's schema against the sources (exit 1: drift)",
      SUB_NEED_PROJECT},
     /* checks its own contract (STAGING_*) first, then the project */
     {"pull_staging", sub_pull_staging, "staging data into test-data.sql (pg_dump over ssh)"},

@@ -13,7 +13,7 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database diff [--tables a,b] [--ignore-migration-fail] [-m|--mock] [--include-bookkeeping]\n"
-        "              [--format text|json] [--against URL] [--no-snapshot] [BACKUP_PATH]",
+        "              [--format text|json | --sql] [--against URL] [--no-snapshot] [BACKUP_PATH]",
         "database diff log [backup|sources] [list|INDEX|NAME]",
         "",
         "Does the backup plus the pending migrations end up where the sources say? Two\n"
@@ -39,7 +39,11 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
         "--against URL compares a live database (side 1) instead of a backup: it is only read\n"
         "(catalog queries, pg_dump, COPY TO), in one read-only snapshot for the data.\n"
         "--format json prints {\"schema_changed\":bool,\"tables\":[{\"table\":\"s.t\",\"added\":n,\n"
-        "\"removed\":n,\"changed\":n,\"only_on\":null|\"backup\"|\"sources\"}],\"differences\":bool}.",
+        "\"removed\":n,\"changed\":n,\"only_on\":null|\"backup\"|\"sources\"}],\"differences\":bool}.\n"
+        "--sql prints instead the statements that bring side 1 to the sources: the DDL of\n"
+        "'dbtool schema diff' (hazards as comments and on stderr), then the rows of the\n"
+        "hectic.immutable tables as INSERT/UPDATE/DELETE in migration mode (what 'migrator\n"
+        "generate' writes).",
         "Exit status: 0 no differences ('no differences found'), 1 differences, and never 1\n"
         "for a failure: 4 a migration failed (without --ignore-migration-fail), 3 no backup,\n"
         "5 a --tables name exists on neither side, 127 pg_dump (or another program) missing,\n"
@@ -47,7 +51,7 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
         "start, ...), as diff(1)'s 'trouble'.",
         NULL};
     const char *tables = NULL, *format = "text", *against = NULL;
-    int ignore = 0, mock = 0, bookkeeping = 0, no_snapshot = 0;
+    int ignore = 0, mock = 0, bookkeeping = 0, sql = 0, no_snapshot = 0;
     const struct option opts[] = {
         OPT_BOOL(0, "no-snapshot", &no_snapshot, "hydrate the sources even when a snapshot has them"),
         OPT_STRING(0, "tables", &tables, "a,b", "limit schema and data to these tables"),
@@ -56,6 +60,7 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
         OPT_BOOL(0, "include-bookkeeping", &bookkeeping, "compare created_at/updated_at columns too"),
         OPT_STRING(0, "format", &format, "text|json", "output format (default text)"),
         OPT_STRING(0, "against", &against, "URL", "compare a live database instead of a backup"),
+        OPT_BOOL(0, "sql", &sql, "print the statements that bring side 1 to the sources"),
         OPT_END(),
     };
     argc = parse_options(argc, argv, opts, u, 0);
@@ -74,6 +79,8 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
         usage_die(u, "--format must be text or json, not '%s'", format);
     if (argc && against)
         usage_die(u, "BACKUP_PATH and --against URL exclude each other");
+    if (sql && (tables || strcmp(format, "text")))
+        usage_die(u, "--sql excludes --tables and --format json");
     if (tables && !*tables)
         usage_die(u, "--tables needs at least one table name");
     struct diff_opts o = {
@@ -85,6 +92,7 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
         .mock = mock,
         .include_bookkeeping = bookkeeping,
         .json = !strcmp(format, "json"),
+        .sql = sql,
     };
     return diff_run(s, &o);
 }

@@ -8,5 +8,7 @@
 struct settings;
 int database_sub_diff(int argc, char **argv, const struct settings *s);
 int database_sub_normalize_backup(int argc, char **argv, const struct settings *s);
+/* `database drift` (applets/database_drift.c) */
+int database_sub_drift(int argc, char **argv, const struct settings *s);
 
 #endif

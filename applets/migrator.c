@@ -14,6 +14,8 @@
 #include "lib/opt.h"
 #include "lib/pager.h"
 #include "lib/pg.h"
+#include "ops/code.h"
+#include "ops/generate.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -22,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const commands[] = {"init", "migrate", "create", "list", "status", "help", NULL};
+static const char *const commands[] = {"init", "migrate", "create", "list", "status", "generate", "help", NULL};
 
 static const char *const usage_main[] = {
     "migrator [-u|--db-url URL] [-d|--migration-dir DIR] COMMAND [ARGS]",
@@ -40,6 +42,7 @@ static const char *const usage_main[] = {
     "    create [--name NAME]               new DIR/<UTC YYYYMMDDHHMMSS>-NAME/{up,down}.sql\n"
     "    list [--raw]                       the migrations in DIR\n"
     "    status                             applied, changed, missing, pending\n"
+    "    generate LABEL                     write the migration from the migrations to the sources\n"
     "    help, --version",
     "Folder: DIR/YYYYMMDDHHMMSS-label/up.sql + down.sql, or up/entrypoint.sql +\n"
     "down/entrypoint.sql (multi-file: \\ir includes resolve beside the entrypoint), applied\n"
@@ -103,11 +106,38 @@ static const char *const usage_status[] = {
     "summary line. Read-only: does not apply the bundle or take the lock.",
     NULL};
 static const char *const usage_help[] = {"migrator help", NULL};
+static const char *const usage_generate[] = {
+    "migrator [GLOBAL OPTIONS] generate [--allow-hazards=LIST] [--dry-run] [-m|--mock]\n"
+    "                                   [--plain-constraints] [--blocking-indexes] [--server URL] LABEL",
+    "",
+    "Write DIR/<UTC YYYYMMDDHHMMSS>-LABEL/ with the migration that takes the schema the\n"
+    "migrations build to the one the sources build. Two sides, built at once in throwaway\n"
+    "clusters (as 'database diff' builds them; --server URL: as databases on that server):\n"
+    "the hectic bundle plus 'migrate up all' of DIR, and a hydrate of $DATABASE_SOURCE\n"
+    "(needs LOCAL_DIR). Their catalogs are diffed both ways: up.sql and down.sql (ordered\n"
+    "DDL, ALTER where PostgreSQL can; see 'dbtool schema diff --help'), plus INSERT/UPDATE/\n"
+    "DELETE for the rows of tables inheriting hectic.immutable, in migration mode.\n"
+    "migration.yaml (transaction: false) when a statement cannot run in a transaction.\n"
+    "Nothing differs: 'nothing to generate', exit 0, nothing written.",
+    "Safe by default: FK/CHECK added NOT VALID then validated, SET NOT NULL through a\n"
+    "validated CHECK, indexes on existing tables CONCURRENTLY (--plain-constraints and\n"
+    "--blocking-indexes turn that off). Every hazard (data-loss, table-rewrite,\n"
+    "full-scan-under-lock, blocking-index-build, mass-drop; named with 'migrator lint' rules\n"
+    "such as drop-column) is printed and refuses the migration unless --allow-hazards\n"
+    "lists its class, all its rules, or 'all'. The header of each file keeps the report\n"
+    "and the baseline: the schema hash the migration was generated against, checked by\n"
+    "'migrate' (--force-after-drift applies it to a database whose schema differs).",
+    "Exit: 0 written (its path on stdout) or nothing to generate, 1 a hazard refused or a\n"
+    "side failed to build, 3 no LOCAL_DIR, 4 a migration of DIR failed, 9 bad label or\n"
+    "hazard name.",
+    NULL};
 
 /* options */
 static const char *opt_url, *opt_dir, *opt_name, *opt_inherits;
 static struct strvec opt_vars = STRVEC_INIT;
 static int opt_version, opt_dry_run, opt_raw, opt_force, opt_accept, opt_verbose;
+static int opt_force_drift, opt_plain, opt_blocking, opt_mock;
+static const char *opt_allow, *opt_server;
 
 #define GLOBAL_OPTS                                                                                \
     OPT_STRING('u', "db-url", &opt_url, "URL", "database URL (default $DB_URL, else $PGURL)"),     \
@@ -127,7 +157,7 @@ static bool is_command(const char *s)
 /* Whether the option word A (e.g. "-u", "--set", "-vX") takes the next argument. */
 static bool takes_next(const char *a)
 {
-    static const char *const longs[] = {"--db-url", "--migration-dir", "--set", "--inherits", "--name"};
+    static const char *const longs[] = {"--db-url", "--migration-dir", "--set", "--inherits", "--name", "--allow-hazards", "--server"};
     if (a[1] == '-') {
         for (size_t i = 0; i < ARRAY_SIZE(longs); i++)
             if (!strcmp(a, longs[i]))
@@ -341,8 +371,13 @@ static int do_migrate(int npos, char **pos)
     PGconn *conn = connect_or_die();
     debug("migrate", "scan of %zu entries %.1f ms, connect %.1f ms", f.nr, (t1 - t0) * 1000,
           (now_monotonic() - t1) * 1000);
-    struct mig_opts o = {&opt_vars, opt_force != 0, opt_accept != 0, opt_verbose != 0, stdout};
-    enum mig_status st = mig_migrate(conn, &f, &req, &o, init_bundle, NULL);
+    bool force_drift = opt_force_drift != 0;
+    struct mig_opts o = {&opt_vars, opt_force != 0, opt_accept != 0, opt_verbose != 0, stdout,
+                         gen_baseline_hook, &force_drift};
+    /* with a code directory, its objects are dropped and created around the steps (issue 17) */
+    const char *cdir = set_get(S, SET_CODE_DIR);
+    enum mig_status st = cdir && is_dir(cdir) ? code_migrate(conn, cdir, &f, &req, &o, init_bundle, NULL)
+                                              : mig_migrate(conn, &f, &req, &o, init_bundle, NULL);
     PQfinish(conn);
     mig_folder_release(&f);
     switch (st) {
@@ -516,6 +551,16 @@ int cmd_migrator(int argc, char **argv, const struct settings *s)
         OPT_BOOL('f', "force", &opt_force, "go on past a history mismatch (loudly)"),
         OPT_BOOL(0, "accept-changed", &opt_accept, "record the new hash of changed applied migrations"),
         OPT_BOOL(0, "verbose", &opt_verbose, "print the scripts' command tags (CREATE TABLE, INSERT 0 1, ...)"),
+        OPT_BOOL(0, "force-after-drift", &opt_force_drift, "apply a generated migration to a schema that changed since"),
+        OPT_END()};
+    const struct option opts_generate[] = {
+        GLOBAL_OPTS,
+        OPT_STRING(0, "allow-hazards", &opt_allow, "LIST", "hazard classes or lint rules to accept (or all)"),
+        OPT_BOOL(0, "dry-run", &opt_dry_run, "print up.sql, write nothing"),
+        OPT_BOOL('m', "mock", &opt_mock, "hydrate with the script variable USE_MOCK=1"),
+        OPT_BOOL(0, "plain-constraints", &opt_plain, "FK/CHECK in one statement, SET NOT NULL directly"),
+        OPT_BOOL(0, "blocking-indexes", &opt_blocking, "indexes without CONCURRENTLY"),
+        OPT_STRING(0, "server", &opt_server, "URL", "build the sides as databases on this server"),
         OPT_END()};
     const struct option opts_create[] = {
         GLOBAL_OPTS, OPT_STRING(0, "name", &opt_name, "NAME", "the label after the timestamp (default: random)"),
@@ -535,6 +580,8 @@ int cmd_migrator(int argc, char **argv, const struct settings *s)
         usage = usage_status;
     else if (cmd && !strcmp(cmd, "help"))
         usage = usage_help;
+    else if (cmd && !strcmp(cmd, "generate"))
+        opts = opts_generate, usage = usage_generate;
 
     if (!cmd || usage == usage_main || usage == usage_help) {
         /* `migrator --help` lists the commands; with an unknown command, -h still helps */
@@ -585,6 +632,14 @@ int cmd_migrator(int argc, char **argv, const struct settings *s)
         rc = do_list(npos, pos);
     else if (!strcmp(cmd, "status"))
         rc = do_status(npos, pos);
+    else if (!strcmp(cmd, "generate")) {
+        if (npos != 2)
+            npos < 2 ? die(EXIT_MISSING, "generate needs a LABEL (the name after the timestamp)")
+                     : surplus(usage_generate, "generate", pos[2]);
+        struct gen_opts go = {pos[1], migration_dir(), opt_allow, opt_server, opt_plain != 0,
+                              opt_blocking != 0, opt_mock != 0, opt_dry_run != 0};
+        rc = gen_run(S, &go);
+    }
     else
         die(EXIT_UNKNOWN, "unknown command '%s' (init, migrate, create, list, status, help; see 'migrator --help')",
             cmd);

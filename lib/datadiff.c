@@ -342,7 +342,7 @@ int ddiff_list_tables(PGconn *a, PGconn *b, const struct strvec *only, struct dd
 /* A column of one side. */
 struct col {
     char *name;
-    bool is_int, is_text, bookkeeping;
+    bool is_int, is_text, bookkeeping, generated;
     int pkpos; /* position in the primary key, -1 when not part of it */
 };
 
@@ -372,7 +372,8 @@ static const char cols_sql[] =
     "                     pg_catalog.to_regclass('hectic.updated_at'))"
     "   AND pa.attname = a.attname AND pa.attnum > 0 AND NOT pa.attisdropped),"
     "  coalesce((SELECT pg_catalog.array_position(k, a.attnum) - pg_catalog.array_lower(k, 1) FROM pk), -1),"
-    "  (SELECT pg_catalog.cardinality(k) FROM pk)"
+    "  (SELECT pg_catalog.cardinality(k) FROM pk),"
+    "  a.attgenerated <> ''"
     " FROM pg_catalog.pg_attribute a"
     " WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped"
     " ORDER BY a.attnum";
@@ -397,6 +398,7 @@ static int read_cols(PGconn *conn, const char *qname, struct cols *c)
         k->pkpos = atoi(PQgetvalue(r, i, 4)); /* 0-based, -1: not in the key */
         if (!PQgetisnull(r, i, 5))
             c->npk = atoi(PQgetvalue(r, i, 5));
+        k->generated = PQgetvalue(r, i, 6)[0] == 't';
     }
     PQclear(r);
     return 0;
@@ -418,6 +420,8 @@ struct plan {
     bool *cast;                   /* per key: ORDER BY k::text */
     bool by_pk;
     struct strvec left_out;       /* columns on one side only */
+    bool *a_missing;              /* per compared column: A lacks it (columns_of_b) */
+    bool any_missing;
 };
 
 static void plan_release(struct plan *p)
@@ -427,6 +431,7 @@ static void plan_release(struct plan *p)
     strvec_clear(&p->left_out);
     free(p->kind);
     free(p->cast);
+    free(p->a_missing);
 }
 
 /* The primary key column names of C in key order, when every one is compared. */
@@ -449,6 +454,42 @@ static bool pk_names(const struct cols *c, const struct strvec *compared, struct
         strvec_push(out, hit->name);
     }
     return true;
+}
+
+static void plan_keys(const struct cols *first, const struct cols *other, struct plan *p);
+
+/*
+ * columns_of_b: B's writable columns, NULL on A where it lacks them; keyed
+ * by B's primary key when A has its columns, else by the common columns.
+ */
+static void make_plan_of_b(const struct cols *ca, const struct cols *cb, bool bookkeeping,
+                           struct plan *p)
+{
+    p->a_missing = xcalloc(cb->nr + 1, sizeof(*p->a_missing));
+    for (size_t i = 0; i < cb->nr; i++) {
+        const struct col *c = &cb->v[i];
+        if (c->generated || (!bookkeeping && c->bookkeeping))
+            continue;
+        const struct col *o = ca ? col_find(ca, c->name) : c;
+        p->a_missing[p->cols.nr] = !o;
+        p->any_missing = p->any_missing || !o;
+        strvec_push(&p->cols, c->name);
+    }
+    struct strvec common = STRVEC_INIT, kb = STRVEC_INIT;
+    for (size_t i = 0; i < p->cols.nr; i++)
+        if (!p->a_missing[i])
+            strvec_push(&common, p->cols.v[i]);
+    if (pk_names(cb, &common, &kb)) {
+        p->by_pk = true;
+        for (size_t i = 0; i < kb.nr; i++)
+            strvec_push(&p->keys, kb.v[i]);
+    } else {
+        for (size_t i = 0; i < common.nr; i++)
+            strvec_push(&p->keys, common.v[i]);
+    }
+    strvec_clear(&common);
+    strvec_clear(&kb);
+    plan_keys(ca ? ca : cb, cb, p);
 }
 
 static void make_plan(const struct cols *ca, const struct cols *cb, bool bookkeeping, struct plan *p)
@@ -485,6 +526,12 @@ static void make_plan(const struct cols *ca, const struct cols *cb, bool bookkee
     }
     strvec_clear(&ka);
     strvec_clear(&kb);
+    plan_keys(first, other, p);
+}
+
+/* The kind of each key: integers when both sides say so, else bytes (through text when not text). */
+static void plan_keys(const struct cols *first, const struct cols *other, struct plan *p)
+{
     p->kind = xcalloc(p->keys.nr + 1, sizeof(*p->kind));
     p->cast = xcalloc(p->keys.nr + 1, sizeof(*p->cast));
     for (size_t i = 0; i < p->keys.nr; i++) {
@@ -500,7 +547,7 @@ static void make_plan(const struct cols *ca, const struct cols *cb, bool bookkee
 }
 
 /* COPY (SELECT keys, cols FROM ONLY t ORDER BY keys) TO STDOUT */
-static char *copy_sql(const struct ddiff_table *t, const struct plan *p)
+static char *copy_sql(const struct ddiff_table *t, const struct plan *p, bool side_a)
 {
     struct strbuf sb = STRBUF_INIT;
     char *qs = pg_quote_ident(t->schema), *qr = pg_quote_ident(t->rel);
@@ -513,7 +560,7 @@ static char *copy_sql(const struct ddiff_table *t, const struct plan *p)
     }
     for (size_t i = 0; i < p->cols.nr; i++) {
         char *q = pg_quote_ident(p->cols.v[i]);
-        strbuf_addf(&sb, "%s%s", i ? ", " : "", q);
+        strbuf_addf(&sb, "%s%s", i ? ", " : "", side_a && p->a_missing && p->a_missing[i] ? "NULL" : q);
         free(q);
     }
     strbuf_addf(&sb, " FROM ONLY %s.%s ORDER BY ", qs, qr);
@@ -675,13 +722,16 @@ int ddiff_table(PGconn *a, PGconn *b, struct ddiff_table *t, const struct ddiff_
     int ret = -1;
     char *qs = pg_quote_ident(t->schema), *qr = pg_quote_ident(t->rel);
     char *qname = xasprintf("%s.%s", qs, qr);
-    char *sql = NULL;
+    char *sql = NULL, *sql_a = NULL;
     const char *la = o->name_a ? o->name_a : "a", *lb = o->name_b ? o->name_b : "b";
     t->added = t->removed = t->changed = t->same = 0;
 
     if ((t->on_a && read_cols(a, qname, &ca) < 0) || (t->on_b && read_cols(b, qname, &cb) < 0))
         goto out;
-    make_plan(t->on_a ? &ca : NULL, t->on_b ? &cb : NULL, o->include_bookkeeping, &p);
+    if (o->columns_of_b && t->on_b)
+        make_plan_of_b(t->on_a ? &ca : NULL, &cb, o->include_bookkeeping, &p);
+    else
+        make_plan(t->on_a ? &ca : NULL, t->on_b ? &cb : NULL, o->include_bookkeeping, &p);
     if (out) {
         fprintf(out, o->color ? "\033[1m=== %s ===\033[0m\n" : "=== %s ===\n", t->name);
         if (!t->on_a || !t->on_b)
@@ -702,15 +752,17 @@ int ddiff_table(PGconn *a, PGconn *b, struct ddiff_table *t, const struct ddiff_
         ret = 0;
         goto out;
     }
-    sql = copy_sql(t, &p);
+    sql = copy_sql(t, &p, false);
+    sql_a = p.any_missing ? copy_sql(t, &p, true) : NULL;
     debug(NS, "%s", sql);
     started = true;
-    if (stream_start(&sa, t->on_a ? a : NULL, la, sql, p.keys.nr) < 0) {
+    if (stream_start(&sa, t->on_a ? a : NULL, la, sql_a ? sql_a : sql, p.keys.nr) < 0) {
         stream_start(&sb, NULL, lb, sql, p.keys.nr);
         goto out;
     }
     if (stream_start(&sb, t->on_b ? b : NULL, lb, sql, p.keys.nr) < 0)
         goto out;
+    struct ddiff_row ev = {t, &p.cols, &p.keys, p.by_pk, p.a_missing, 0, NULL, NULL, 0, 0};
 
     struct ddiff_writer w;
     char *head = xasprintf("--- %s/%s\n+++ %s/%s\n", la, t->name, lb, t->name);
@@ -722,18 +774,30 @@ int ddiff_table(PGconn *a, PGconn *b, struct ddiff_table *t, const struct ddiff_
             break;
         }
         int c = ra <= 0 ? 1 : rb <= 0 ? -1 : keys_cmp(&sa, &sb, p.kind);
+        ev.a = ev.b = NULL;
         if (c < 0) {
             t->removed++;
             if (out)
                 ddiff_writer_del(&w, sa.data, sa.data_len);
+            ev.op = '-', ev.a = sa.data, ev.a_len = sa.data_len;
+            if (o->on_row && o->on_row(o->on_row_arg, &ev)) {
+                ra = rb = -1;
+                break;
+            }
             ra = stream_next(&sa, p.kind);
         } else if (c > 0) {
             t->added++;
             if (out)
                 ddiff_writer_add(&w, sb.data, sb.data_len);
+            ev.op = '+', ev.b = sb.data, ev.b_len = sb.data_len;
+            if (o->on_row && o->on_row(o->on_row_arg, &ev)) {
+                ra = rb = -1;
+                break;
+            }
             rb = stream_next(&sb, p.kind);
         } else {
-            if (sa.data_len == sb.data_len && !memcmp(sa.data, sb.data, sa.data_len)) {
+            if (!p.any_missing && sa.data_len == sb.data_len &&
+                !memcmp(sa.data, sb.data, sa.data_len)) {
                 t->same++;
                 if (out)
                     ddiff_writer_equal(&w, sa.data, sa.data_len);
@@ -742,6 +806,12 @@ int ddiff_table(PGconn *a, PGconn *b, struct ddiff_table *t, const struct ddiff_
                 if (out) {
                     ddiff_writer_del(&w, sa.data, sa.data_len);
                     ddiff_writer_add(&w, sb.data, sb.data_len);
+                }
+                ev.op = '~', ev.a = sa.data, ev.a_len = sa.data_len;
+                ev.b = sb.data, ev.b_len = sb.data_len;
+                if (o->on_row && o->on_row(o->on_row_arg, &ev)) {
+                    ra = rb = -1;
+                    break;
                 }
             }
             ra = stream_next(&sa, p.kind);
@@ -764,6 +834,7 @@ out:
     cols_release(&ca);
     cols_release(&cb);
     free(sql);
+    free(sql_a);
     free(qname);
     free(qs);
     free(qr);

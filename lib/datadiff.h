@@ -45,6 +45,18 @@ struct ddiff_result {
 };
 void ddiff_result_release(struct ddiff_result *r);
 
+/* One row event (see ddiff_opts.on_row). */
+struct ddiff_row {
+    const struct ddiff_table *t;
+    const struct strvec *cols;  /* the compared columns (names, unquoted), in row order */
+    const struct strvec *keys;  /* the key columns (a subset of cols) */
+    bool by_pk;                 /* keys are the primary key (else every compared column) */
+    const bool *a_missing;      /* columns_of_b: per column, A lacks it (its field there is \N); else NULL */
+    char op;                    /* '-' only on A, '+' only on B, '~' changed */
+    const char *a, *b;          /* the compared columns in COPY text form (tab-separated); NULL when absent */
+    size_t a_len, b_len;
+};
+
 struct ddiff_opts {
     bool include_bookkeeping; /* compare created_at/updated_at too */
     bool color;               /* ANSI colours in the output */
@@ -53,6 +65,19 @@ struct ddiff_opts {
     const struct strvec *only; /* "schema.rel" names to limit to, NULL: all */
     int context;              /* lines of context around changes (default 3 when < 0) */
     size_t chunk;             /* flush a hunk once it holds this many bytes (0: 256 KiB) */
+    /*
+     * Row events, for turning the diff into statements (ops/generate.c):
+     * called for every row only on A, only on B and changed; a non-zero
+     * return stops the diff (-1). With columns_of_b the compared columns are
+     * B's writable ones (generated columns left out; bookkeeping ones too
+     * unless include_bookkeeping), a column A lacks is read as NULL there and
+     * makes every row found on both sides "changed" (its value on A is
+     * whatever the DDL gave it), and the key is B's primary key when A has
+     * its columns.
+     */
+    int (*on_row)(void *arg, const struct ddiff_row *row);
+    void *on_row_arg;
+    bool columns_of_b;
 };
 
 /* Whether CONN has a schema named hectic. 1, 0, or -1 (error printed). */

@@ -880,6 +880,10 @@ enum mig_status mig_migrate(PGconn *conn, const struct mig_folder *f, const stru
             st = MIG_ERROR;
             break;
         }
+        if (opts->before_step && opts->before_step(conn, s, opts->before_arg)) {
+            st = MIG_MISMATCH;
+            break;
+        }
         if (mig_run_step(conn, s, opts) < 0) {
             /* a cancelled step exits like an interruption between steps */
             st = interrupted ? MIG_ERROR : MIG_FAILED;

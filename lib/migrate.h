@@ -151,12 +151,21 @@ struct mig_request {
     const char *name;
 };
 
+struct mig_step;
+
 struct mig_opts {
     const struct strvec *vars;  /* "NAME=VALUE" script variables, may be NULL */
     bool force;                 /* go on past a history mismatch */
     bool accept_changed;        /* record the new hash of changed applied migrations */
     bool verbose;               /* print command tags of the scripts */
     FILE *out;                  /* script output (\echo, tags); NULL: stdout */
+    /*
+     * Called before each step runs, on the idle connection (NULL: none); a
+     * non-zero return refuses the step: nothing more runs, MIG_MISMATCH
+     * (the applet's `migrate` checks a generated migration's baseline here).
+     */
+    int (*before_step)(PGconn *conn, const struct mig_step *step, void *arg);
+    void *before_arg;
 };
 
 /* What mig_migrate() did; the applet turns it into an exit code. */

@@ -30,6 +30,7 @@ static const struct setting table[SET__N] = {
     [SET_DATABASE_DIR] = {"DATABASE_DIR", "paths.database_dir", T_PATH},
     [SET_MIGRATION_DIR] = {"MIGRATION_DIR", "paths.migration_dir", T_PATH},
     [SET_DATABASE_SOURCE] = {"DATABASE_SOURCE", "paths.database_source", T_PATH},
+    [SET_CODE_DIR] = {"CODE_DIR", "paths.code_dir", T_PATH},
     [SET_HYDRATE_ENTRYPOINT] = {"HYDRATE_ENTRYPOINT", "paths.hydrate_entrypoint", T_STR},
     [SET_PROFILE_DIR] = {"PROFILE_DIR", "paths.profile_dir", T_PATH},
     [SET_PATCH_SQL] = {"PATCH_SQL", "paths.patch_sql", T_PATH},
@@ -275,6 +276,7 @@ static void resolve(struct settings *s)
     if (V(s, SET_DATABASE_DIR)) {
         set_default(s, SET_MIGRATION_DIR, path_join(V(s, SET_DATABASE_DIR), "migration"));
         set_default(s, SET_DATABASE_SOURCE, path_join(V(s, SET_DATABASE_DIR), "src"));
+        set_default(s, SET_CODE_DIR, path_join(V(s, SET_DATABASE_DIR), "code"));
     }
     {
         const char *pd = V(s, SET_PROFILE_DIR) ? V(s, SET_PROFILE_DIR) : V(s, SET_LOCAL_DIR);

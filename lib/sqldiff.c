@@ -6,6 +6,7 @@
  * name so the output is deterministic), and print them.
  */
 #include "lib/sqldiff_int.h"
+#include "lib/parse.h"
 
 static const char *const hazard_names[SQLDIFF_NHAZARDS] = {
     "data-loss", "table-rewrite", "full-scan-under-lock", "blocking-index-build", "mass-drop",
@@ -35,6 +36,139 @@ void sqldiff_hazard_names(unsigned hazards, struct strbuf *sb)
             strbuf_addf(sb, "%s%s", first ? "" : ", ", hazard_names[i]);
             first = false;
         }
+}
+
+/* The one table of lint rules (lib/parse.h) and their hazard classes (see sqldiff.h). */
+static const struct {
+    const char *rule;
+    unsigned hazard;
+} rule_classes[] = {
+    {"drop-table", SQLDIFF_DATA_LOSS},
+    {"drop-column", SQLDIFF_DATA_LOSS},
+    {"drop-type", SQLDIFF_DATA_LOSS},
+    {"alter-column-type", SQLDIFF_TABLE_REWRITE},
+    {"add-column-volatile-default", SQLDIFF_TABLE_REWRITE},
+    {"add-fk-without-not-valid", SQLDIFF_FULL_SCAN},
+    {"add-check-without-not-valid", SQLDIFF_FULL_SCAN},
+    {"set-not-null", SQLDIFF_FULL_SCAN},
+    {"create-index-without-concurrently", SQLDIFF_BLOCKING_INDEX},
+    {"rename", 0},
+    {"lock-timeout-set", 0},
+};
+
+unsigned sqldiff_rule_hazard(const char *rule)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(rule_classes); i++)
+        if (!strcmp(rule, rule_classes[i].rule))
+            return rule_classes[i].hazard;
+    return 0;
+}
+
+bool sqldiff_rule_known(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(rule_classes); i++)
+        if (!strcmp(name, rule_classes[i].rule))
+            return true;
+    return false;
+}
+
+int sqldiff_allow_parse(const char *list, struct sqldiff_allow *out, char **bad)
+{
+    memset(out, 0, sizeof(*out));
+    out->rules = (struct strvec)STRVEC_INIT;
+    *bad = NULL;
+    char *copy = xstrdup(list ? list : ""), *save = NULL;
+    int r = 0;
+    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        unsigned h;
+        if (!strcmp(tok, "all"))
+            out->all = true;
+        else if ((h = sqldiff_hazard_parse(tok)))
+            out->classes |= h;
+        else if (sqldiff_rule_known(tok))
+            strvec_push(&out->rules, tok);
+        else {
+            *bad = xstrdup(tok);
+            r = -1;
+            break;
+        }
+    }
+    free(copy);
+    return r;
+}
+
+void sqldiff_allow_release(struct sqldiff_allow *a)
+{
+    strvec_clear(&a->rules);
+}
+
+static bool allow_has_rule(const struct sqldiff_allow *a, const char *rule, size_t len)
+{
+    for (size_t i = 0; i < a->rules.nr; i++)
+        if (strlen(a->rules.v[i]) == len && !memcmp(a->rules.v[i], rule, len))
+            return true;
+    return false;
+}
+
+unsigned sqldiff_stmt_refused(const struct sqldiff_stmt *s, const struct sqldiff_allow *allow)
+{
+    if (!allow)
+        return s->hazards;
+    if (allow->all)
+        return 0;
+    unsigned refused = 0;
+    for (int i = 0; i < SQLDIFF_NHAZARDS; i++) {
+        unsigned h = 1u << i;
+        if (!(s->hazards & h) || (allow->classes & h))
+            continue;
+        /* the statement's rules of this class, every one allowed */
+        bool any = false, all = true;
+        for (const char *p = s->rules; p && *p;) {
+            size_t n = strcspn(p, ",");
+            char *rule = xstrndup(p, n);
+            if (sqldiff_rule_hazard(rule) == h) {
+                any = true;
+                all = all && allow_has_rule(allow, p, n);
+            }
+            free(rule);
+            p += n;
+            while (*p == ',' || *p == ' ')
+                p++;
+        }
+        if (!any || !all)
+            refused |= h;
+    }
+    return refused;
+}
+
+/* Name each hazardous statement with the lint rules of lib/parse that match its classes. */
+static void lint_statements(struct sqldiff *d)
+{
+    for (size_t i = 0; i < d->nr; i++) {
+        struct sqldiff_stmt *s = &d->v[i];
+        if (!s->hazards)
+            continue;
+        struct parse_list pl = PARSE_LIST_INIT;
+        parse_sql(&pl, s->sql, 1, 1);
+        struct strvec seen = STRVEC_INIT;
+        struct strbuf sb = STRBUF_INIT;
+        for (size_t k = 0; k < pl.nr; k++)
+            for (size_t f = 0; f < pl.v[k].findings_nr; f++) {
+                const char *rule = pl.v[k].findings[f].rule;
+                bool dup = false;
+                for (size_t j = 0; j < seen.nr; j++)
+                    dup = dup || !strcmp(seen.v[j], rule);
+                if (dup || !(sqldiff_rule_hazard(rule) & s->hazards))
+                    continue;
+                strvec_push(&seen, rule);
+                strbuf_addf(&sb, "%s%s", sb.len ? "," : "", rule);
+            }
+        parse_list_release(&pl);
+        strvec_clear(&seen);
+        free(s->rules);
+        s->rules = sb.len ? strbuf_detach(&sb, NULL) : NULL;
+        strbuf_release(&sb);
+    }
 }
 
 /* ---- pairs ---- */
@@ -293,7 +427,7 @@ static void stmt_va(struct action *a, bool notx, unsigned hazards, const char *r
     strbuf_vaddf(&sb, fmt, ap);
     ALLOC_GROW(a->stmts, a->nstmts + 1, a->astmts);
     a->stmts[a->nstmts++] = (struct sqldiff_stmt){strbuf_detach(&sb, NULL), notx, hazards,
-                                                  hazards && reason ? xstrdup(reason) : NULL};
+                                                  hazards && reason ? xstrdup(reason) : NULL, NULL};
 }
 
 void sqld_stmt(struct action *a, unsigned hazards, const char *reason, const char *fmt, ...)
@@ -403,7 +537,8 @@ static void link(struct differ *d, struct action **sorted, struct action *p, enu
 static void build_edges(struct differ *d)
 {
     struct action **sorted = xmalloc((d->nacts + 1) * sizeof(*sorted));
-    memcpy(sorted, d->acts, d->nacts * sizeof(*sorted));
+    if (d->nacts) /* acts is NULL when nothing differs */
+        memcpy(sorted, d->acts, d->nacts * sizeof(*sorted));
     qsort(sorted, d->nacts, sizeof(*sorted), cmp_action_ptr);
     for (size_t i = 0; i < d->nacts; i++) {
         struct action *p = d->acts[i];
@@ -530,9 +665,12 @@ size_t sqldiff_compute(const struct catalog *from, const struct catalog *to,
     mark_implicit(&d);
     for (size_t i = 0; i < d.npairs; i++) {
         struct pair *p = &d.pairs[i];
-        if (p->a && p->a->kind != CAT_DEFACL)
+        /* the project's objects: the hectic bundle's own (which grows with releases) never
+         * count towards a mass drop */
+        bool counted = p->a && p->a->kind != CAT_DEFACL && !(p->a->schema && !strcmp(p->a->schema, "hectic"));
+        if (counted)
             out->objects++;
-        if (p->state == ST_DROP && p->a->kind != CAT_DEFACL)
+        if (counted && p->state == ST_DROP)
             out->dropped++;
     }
     for (size_t i = 0; i < d.npairs; i++)
@@ -575,7 +713,7 @@ size_t sqldiff_compute(const struct catalog *from, const struct catalog *to,
         /* like pg_dump: SQL function bodies may name objects created after them */
         ALLOC_GROW(out->v, out->nr + 1, out->alloc);
         out->v[out->nr++] =
-            (struct sqldiff_stmt){xstrdup("SET check_function_bodies = false"), false, 0, NULL};
+            (struct sqldiff_stmt){xstrdup("SET check_function_bodies = false"), false, 0, NULL, NULL};
     }
     order_phase(&d, PH_CREATE);
     order_phase(&d, PH_FINAL);
@@ -589,6 +727,7 @@ size_t sqldiff_compute(const struct catalog *from, const struct catalog *to,
     /* a lone SET is no difference */
     if (out->nr == 1 && d.sql_functions)
         sqldiff_release(out);
+    lint_statements(out);
     return out->nr;
 }
 
@@ -597,6 +736,7 @@ void sqldiff_release(struct sqldiff *d)
     for (size_t i = 0; i < d->nr; i++) {
         free(d->v[i].sql);
         free(d->v[i].reason);
+        free(d->v[i].rules);
     }
     free(d->v);
     strvec_clear(&d->notes);
@@ -612,6 +752,15 @@ static void hazard_comment(struct strbuf *sb, const struct sqldiff_stmt *s)
         return;
     strbuf_addstr(sb, "-- hazard ");
     sqldiff_hazard_names(s->hazards, sb);
+    if (s->rules) {
+        strbuf_addstr(sb, " (");
+        for (const char *p = s->rules; *p; p++) {
+            strbuf_addch(sb, *p);
+            if (*p == ',')
+                strbuf_addch(sb, ' ');
+        }
+        strbuf_addch(sb, ')');
+    }
     strbuf_addf(sb, ": %s\n", s->reason ? s->reason : "");
 }
 
@@ -677,7 +826,16 @@ void sqldiff_format_json(const struct sqldiff *d, struct strbuf *sb)
         json_str(sb, s->sql);
         strbuf_addf(sb, ",\"transaction\":%s,\"hazards\":", s->no_transaction ? "false" : "true");
         json_hazards(sb, s->hazards);
-        strbuf_addstr(sb, ",\"reason\":");
+        strbuf_addstr(sb, ",\"rules\":[");
+        for (const char *p = s->rules; p && *p;) {
+            size_t n = strcspn(p, ",");
+            char *rule = xstrndup(p, n);
+            strbuf_addstr(sb, p == s->rules ? "" : ",");
+            json_str(sb, rule);
+            free(rule);
+            p += n + (p[n] == ',');
+        }
+        strbuf_addstr(sb, "],\"reason\":");
         if (s->reason)
             json_str(sb, s->reason);
         else

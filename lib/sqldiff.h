@@ -28,7 +28,34 @@
 
 #include "lib/catalog.h"
 
-/* Hazard classes; the names are the ones `migrator lint` uses. */
+/*
+ * Hazard classes. Every generated statement is classified by the differ
+ * (which knows whether a table existed before, what a drop takes with it),
+ * and then named with the lint rules of lib/parse.h that `migrator lint`
+ * reports for the same statement. One table (sqldiff.c, rule_classes) maps
+ * each lint rule to its class:
+ *
+ *   lint rule                          hazard class
+ *   drop-table                         data-loss
+ *   drop-column                        data-loss
+ *   drop-type                          data-loss
+ *   alter-column-type                  table-rewrite
+ *   add-column-volatile-default        table-rewrite
+ *   add-fk-without-not-valid           full-scan-under-lock
+ *   add-check-without-not-valid        full-scan-under-lock
+ *   set-not-null                       full-scan-under-lock
+ *   create-index-without-concurrently  blocking-index-build
+ *   rename                             (none: the differ never renames an object away;
+ *                                       a type set aside keeps its data)
+ *   lock-timeout-set                   (none: a good sign)
+ *
+ * mass-drop has no lint rule (it is a property of the whole diff), and
+ * some hazards have none either (DROP SEQUENCE, an enum value removed, a
+ * partition attached): those are named by their class alone. A lint
+ * finding whose class the differ did not give the statement is not a
+ * hazard there (a foreign key or an index on a table created in the same
+ * migration scans nothing).
+ */
 enum sqldiff_hazard {
     SQLDIFF_DATA_LOSS = 1 << 0,      /* "data-loss": drops a table, column, type, sequence or enum value */
     SQLDIFF_TABLE_REWRITE = 1 << 1,  /* "table-rewrite": column type change, volatile default, ... */
@@ -50,6 +77,7 @@ struct sqldiff_stmt {
     bool no_transaction;
     unsigned hazards;    /* enum sqldiff_hazard bits */
     char *reason;        /* what the hazard is about ("drops column public.t.c"); NULL without hazard */
+    char *rules;         /* the lint rules naming the hazards ("drop-column"), comma-separated; NULL: none */
 };
 
 struct sqldiff {
@@ -82,6 +110,26 @@ const char *sqldiff_hazard_name(unsigned hazard);
 unsigned sqldiff_hazard_parse(const char *name);
 /* Append the names of the bits in HAZARDS, comma-separated. */
 void sqldiff_hazard_names(unsigned hazards, struct strbuf *sb);
+/* The hazard class of a lint rule of lib/parse.h (table above); 0 for none or unknown. */
+unsigned sqldiff_rule_hazard(const char *rule);
+/* Whether NAME is a lint rule of the table above. */
+bool sqldiff_rule_known(const char *name);
+
+/*
+ * What `generate --allow-hazards=LIST` accepts: hazard classes, lint rules,
+ * or "all". A statement's hazard is allowed when its class is listed, or
+ * when the statement has lint rules of that class and every one is listed.
+ */
+struct sqldiff_allow {
+    unsigned classes;
+    struct strvec rules;
+    bool all;
+};
+/* Parse the comma-separated LIST into OUT (initialised here). -1 with *BAD the unknown name. */
+int sqldiff_allow_parse(const char *list, struct sqldiff_allow *out, char **bad);
+void sqldiff_allow_release(struct sqldiff_allow *a);
+/* The hazard bits of S that ALLOW (may be NULL: nothing allowed) does not allow. */
+unsigned sqldiff_stmt_refused(const struct sqldiff_stmt *s, const struct sqldiff_allow *allow);
 
 /*
  * The statements as a script psql (or `dbtool sql`) can run as is:
@@ -90,11 +138,14 @@ void sqldiff_hazard_names(unsigned hazards, struct strbuf *sb);
  */
 void sqldiff_format_sql(const struct sqldiff *d, struct strbuf *sb);
 /*
- * {"statements":[{"sql":..., "transaction":bool, "hazards":[...], "reason":...}],
+ * {"statements":[{"sql":..., "transaction":bool, "hazards":[...], "rules":[...], "reason":...}],
  *  "hazards":[...], "objects":n, "dropped":n, "notes":[...]}
  */
 void sqldiff_format_json(const struct sqldiff *d, struct strbuf *sb);
-/* The hazard report: one "-- hazard NAME: reason" line per hazardous statement, and the notes. */
+/*
+ * The hazard report: one "-- hazard CLASS (rules): reason" line per
+ * hazardous statement ("(rules)" only when lint rules name it), and the notes.
+ */
 void sqldiff_format_hazards(const struct sqldiff *d, struct strbuf *sb);
 
 /*

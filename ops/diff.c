@@ -12,14 +12,17 @@
 #include "ops/normalize.h"
 #include "ops/ops.h"
 #include "ops/project.h"
-#include "ops/snapshot.h"
+#include "ops/generate.h"
+#include "ops/side.h"
 #include "ops/throwaway.h"
 #include "lib/bundle.h"
+#include "lib/catalog.h"
 #include "lib/cluster.h"
 #include "lib/datadiff.h"
 #include "lib/fs.h"
 #include "lib/job.h"
 #include "lib/migrate.h"
+#include "ops/code.h"
 #include "lib/pager.h"
 #include "lib/pg.h"
 #include "lib/pgconf.h"
@@ -27,6 +30,7 @@
 #include "lib/serverlog.h"
 #include "lib/settings.h"
 #include "lib/spawn.h"
+#include "lib/sqldiff.h"
 #include "lib/textdiff.h"
 
 #include <fcntl.h>
@@ -174,91 +178,15 @@ static int schema_dump_finish(struct child *ch, const char *url, const char *pat
 }
 
 
-/* ---- throwaway clusters ---- */
+/* ---- the two sides (ops/side.h) ---- */
 
-static struct throwaway sides[2]; /* reachable from the cleanup stack */
+static struct side sides[2]; /* reachable from the cleanup stack */
 static const char *const side_name[2] = {"backup", "sources"};
-static struct job_async src_job;  /* the child building the sources side */
-static int run_id;                /* names the throwaway working dirs: the diff's pid */
 
 char *diff_logs_dir(const struct settings *s)
 {
     const char *local = set_get(s, SET_LOCAL_DIR);
     return local ? path_join(local, "focus/diff-logs") : NULL;
-}
-
-/* Open the throwaway cluster of SIDE, NEED bytes big, logs in LOGS/SIDE. 0 or an exit code. */
-static int side_open(const struct settings *s, int side, const char *logs, const char *database,
-                     uint64_t need)
-{
-    char *name = xasprintf("diff-%s-%d", side_name[side], run_id);
-    char *lp = path_join(logs, side_name[side]);
-    struct throwaway_opts to = {.log_path = lp, .database = database};
-    int r = throwaway_open(&sides[side], s, "diff", name, need, &to);
-    free(name);
-    free(lp);
-    /* the server's logs and ours (migrate.log, schema.sql ...) in one dir of the server user */
-    if (!r && pgconf_make_log_dir(&sides[side].c) < 0)
-        r = EXIT_ERR;
-    return r;
-}
-
-static int init_bundle(PGconn *conn, void *arg)
-{
-    const char *inh = arg;
-    return bundle_apply(conn, NULL, inh);
-}
-
-/* `migrate up all` on the restored backup. 0 or an exit code. */
-static int migrate_backup(const struct settings *s, const char *url, const char *logdir, bool ignore)
-{
-    const char *mdir = set_get(s, SET_MIGRATION_DIR);
-    if (!mdir || !is_dir(mdir)) {
-        info("diff: no migration folder (%s): the backup is compared as it is",
-             mdir ? mdir : "MIGRATION_DIR unset");
-        return 0;
-    }
-    double t = now_monotonic();
-    struct mig_folder f;
-    memset(&f, 0, sizeof(f));
-    PGconn *conn = NULL;
-    FILE *log = NULL;
-    bool ok = false;
-    if (mig_scan(mdir, &f) < 0)
-        goto out;
-    if (!(conn = pg_connect(url)))
-        goto out;
-    char *lp = path_join(logdir, "migrate.log");
-    int lfd = fs_open_write(lp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    log = lfd >= 0 ? fdopen(lfd, "w") : NULL;
-    if (!log && lfd >= 0)
-        close(lfd);
-    if (!log)
-        warn("diff: cannot write %s: %s", lp, strerror(errno));
-    free(lp);
-    struct mig_opts mo = {NULL, false, false, false, log ? log : stderr};
-    struct mig_request req = {MIG_REQ_UP, 0, NULL};
-    info("diff: migrate up all on the backup (%s)", mdir);
-    enum mig_status st = mig_migrate(conn, &f, &req, &mo, init_bundle,
-                                     (void *)set_get(s, SET_HECTIC_INHERITANCE_SQL));
-    ok = st == MIG_OK || st == MIG_AT_TARGET;
-out:
-    if (log)
-        fclose(log);
-    if (conn)
-        PQfinish(conn);
-    mig_folder_release(&f);
-    if (ok) {
-        info("diff: backup migrated in %s", proj_duration(now_monotonic() - t));
-        return 0;
-    }
-    if (ignore) {
-        warn("diff: migrating the backup failed; comparing anyway (--ignore-migration-fail): the "
-             "backup side has only the migrations that applied");
-        return 0;
-    }
-    error("diff: migrating the backup failed (see above); --ignore-migration-fail compares anyway");
-    return DIFF_EXIT_FAILED;
 }
 
 /* Side 1 from the backup B. *URL gets the database URL. */
@@ -267,11 +195,12 @@ static int side_backup(const struct settings *s, const struct norm_backup *b, co
 {
     double t0 = now_monotonic();
     /* a raw backup names no database: start on template1 and pick the only one */
-    int r = side_open(s, 0, logs, b->database ? b->database : "template1", norm_backup_need(b));
+    int r = side_open(&sides[0], s, "diff", side_name[0], logs,
+                      b->database ? b->database : "template1", norm_backup_need(b), NULL);
     if (r)
         return r;
-    struct cluster *c = &sides[0].c;
-    info("diff: restoring %s into a throwaway cluster %s", b->dir, scratch_where(&sides[0].scratch));
+    struct cluster *c = &sides[0].t.c;
+    info("diff: restoring %s into a throwaway cluster %s", b->dir, scratch_where(&sides[0].t.scratch));
     if ((r = norm_extract(c, b, c->data_dir)))
         return r;
     if (!b->database) {
@@ -301,79 +230,13 @@ static int side_backup(const struct settings *s, const struct norm_backup *b, co
     *url = pg_build_url(c->user, db, c->sock_dir, c->port);
     free(db);
     info("diff: backup restored in %s", proj_duration(now_monotonic() - t0));
-    char *lp = path_join(logs, side_name[0]);
-    r = migrate_backup(s, *url, lp, ignore_mig);
-    free(lp);
-    return r;
-}
-
-struct src_args {
-    const struct settings *s;
-    bool mock;
-    const char *hydrate_log;
-    bool no_snapshot;
-};
-
-/*
- * Side 2, in the child: hydrate from sources, then `migrator init`; the
- * hydrate is `database deploy -P`'s, so its snapshot serves when the sources
- * are unchanged (ops/snapshot.h). An exit code.
- */
-static int build_sources(void *arg)
-{
-    struct src_args *a = arg;
-    struct cluster *c = &sides[1].c;
-    double t0 = now_monotonic();
-    struct proj_opts po = {.mock = a->mock, .hydrate_log = a->hydrate_log, .no_patch = true,
-                           .no_snapshot = a->no_snapshot};
-    struct proj_snap ps;
-    bool snap = psnap_begin(&ps, a->s, &po, c);
-    bool hit = snap && psnap_lookup(&ps, c);
-    if (!hit)
-        info("diff: hydrating the sources into a throwaway cluster");
-    enum cl_status st = cluster_init(c);
-    if (hit && ps.claimed && st == CL_CANNOT_START) {
-        psnap_failed(&ps, c);
-        st = cluster_init(c);
-    }
-    hit = hit && ps.claimed && !ps.failed;
-    int r = ops_exit(st);
-    if (!r && hit)
-        info("diff: sources from snapshot %s", psnap_short(ps.hit));
-    if (!r && !hit) {
-        po.deps = snap ? &ps.deps : NULL;
-        r = proj_hydrate(a->s, c->url, &po);
-    }
-    PGconn *conn = r ? NULL : pg_connect(c->url);
-    if (!r && !conn)
-        r = EXIT_ERR;
+    info("diff: migrate up all on the backup");
+    r = side_migrate(s, "diff", *url, NULL, sides[0].logdir, ignore_mig, false);
     if (!r)
-        r = bundle_apply(conn, NULL, set_get(a->s, SET_HECTIC_INHERITANCE_SQL)) < 0 ? EXIT_ERR : 0;
-    if (conn)
-        PQfinish(conn);
-    if (!r)
-        info("diff: sources built in %s", proj_duration(now_monotonic() - t0));
-    if (!r && !hit && snap)
-        psnap_store(&ps, a->s, &po, NULL);
-    psnap_release(&ps);
+        info("diff: backup migrated in %s", proj_duration(now_monotonic() - t0));
+    else if (r == EXIT_MIGRATION)
+        error("diff: migrating the backup failed (see above); --ignore-migration-fail compares anyway");
     return r;
-}
-
-/*
- * Side 2 is built by a child process while this one restores the backup
- * (the two share nothing but the template cache, which is safe for
- * concurrent use). This process keeps the cluster's description and removes
- * it on every exit path (stopping the child first), the child never does.
- */
-static int sources_start(struct src_args *a, const char *logs, const char *database)
-{
-    int r = side_open(a->s, 1, logs, database, SCRATCH_CLUSTER_BYTES);
-    if (r)
-        return r;
-    sides[1].job = &src_job;
-    if (job_async_start(&src_job, build_sources, a) < 0)
-        return EXIT_ERR;
-    return 0;
 }
 
 /* ---- --tables ---- */
@@ -468,6 +331,54 @@ static void json_str(struct strbuf *sb, const char *s)
     strbuf_addch(sb, '"');
 }
 
+/* ---- --sql ---- */
+
+/*
+ * The DDL (and reference data DML) that brings side 1 to the sources, on
+ * stdout; hazards on stderr. 1 when there is any, 0 when none, or an exit code.
+ */
+static int print_sql(PGconn *conn[2])
+{
+    struct catalog *cat[2] = {NULL, NULL};
+    struct catalog_options co = {.owner = false};
+    int r = 0;
+    for (int i = 0; i < 2 && !r; i++)
+        if (catalog_read(conn[i], &co, &cat[i]) < 0) {
+            error("diff: cannot read the schema of the %s side", side_name[i]);
+            r = EXIT_MIGRATION;
+        }
+    struct strbuf data = STRBUF_INIT;
+    size_t nrows = 0;
+    if (!r && gen_data_sql(conn[0], conn[1], &data, &nrows) < 0) {
+        error("diff: cannot compare the reference data");
+        r = EXIT_MIGRATION;
+    }
+    if (!r) {
+        struct sqldiff d;
+        struct strbuf sb = STRBUF_INIT, rep = STRBUF_INIT;
+        sqldiff_compute(cat[0], cat[1], NULL, &d);
+        sqldiff_format_sql(&d, &sb);
+        if (nrows) {
+            strbuf_addstr(&sb, "-- reference data (tables inheriting hectic.immutable)\nBEGIN;\n"
+                               "SET LOCAL hectic.migration_mode = 'on';\n");
+            strbuf_add(&sb, data.buf, data.len);
+            strbuf_addstr(&sb, "COMMIT;\n");
+        }
+        fwrite(sb.buf, 1, sb.len, stdout);
+        fflush(stdout);
+        sqldiff_format_hazards(&d, &rep);
+        fwrite(rep.buf, 1, rep.len, stderr);
+        r = d.nr || nrows ? 1 : 0;
+        sqldiff_release(&d);
+        strbuf_release(&sb);
+        strbuf_release(&rep);
+    }
+    strbuf_release(&data);
+    catalog_free(cat[0]);
+    catalog_free(cat[1]);
+    return r;
+}
+
 /* ---- the command ---- */
 
 int diff_run(const struct settings *set, const struct diff_opts *o)
@@ -538,9 +449,13 @@ int diff_run(const struct settings *set, const struct diff_opts *o)
     }
 
     /* side 2 builds in the background while side 1 is made ready */
-    run_id = (int)getpid();
-    struct src_args sa = {set, o->mock, hlog, o->no_snapshot};
-    if ((r = sources_start(&sa, logs, database)))
+    if ((r = side_open(&sides[1], set, "diff", side_name[1], logs, database, 0, NULL)))
+        goto out;
+    sides[1].build = SIDE_SOURCES;
+    sides[1].mock = o->mock;
+    sides[1].no_snapshot = o->no_snapshot;
+    sides[1].hydrate_log = hlog;
+    if ((r = side_start(&sides[1])))
         goto out;
     /* side 1 */
     if (o->against) {
@@ -562,11 +477,11 @@ int diff_run(const struct settings *set, const struct diff_opts *o)
         goto out;
     }
     /* side 2 */
-    if ((r = job_async_finish(&src_job))) {
+    if ((r = side_finish(&sides[1]))) {
         error("diff: building the sources side failed (see above)");
         goto out;
     }
-    url[1] = xstrdup(sides[1].c.url);
+    url[1] = xstrdup(sides[1].url);
     if (interrupted) {
         error("interrupted");
         r = EXIT_ERR;
@@ -581,6 +496,13 @@ int diff_run(const struct settings *set, const struct diff_opts *o)
     }
     if (o->tables && (r = resolve_tables(conn, o->tables, pat, &names)))
         goto out;
+    if (o->sql) {
+        r = print_sql(conn);
+        if (r == 0)
+            info("diff: no differences in %s", proj_duration(now_monotonic() - t0));
+        differ = r == 1; /* print_sql: 1 = statements printed, the sides differ */
+        goto out;
+    }
 
     /* schema: both dumps at once */
     double t = now_monotonic();
@@ -707,12 +629,9 @@ out:
     /* both clusters go now, not at exit: the result is printed, the logs stay;
      * both servers shut down at once (cluster_remove waits for each) */
     for (int s = 0; s < 2; s++)
-        if (!(s == 1 && src_job.pid > 0))
-            throwaway_stop_begin(&sides[s]);
-    for (int s = 1; s >= 0; s--) {
-        sides[s].passed = r == 0 || r == 1;
-        throwaway_close(&sides[s]);
-    }
+        side_stop_begin(&sides[s]);
+    for (int s = 1; s >= 0; s--)
+        side_close(&sides[s], r == 0 || r == 1);
     strvec_clear(&names);
     strbuf_release(&sdiff);
     ddiff_result_release(&res);

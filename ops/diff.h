@@ -18,6 +18,10 @@
  * lib/datadiff.h; "no differences found" when nothing differs. JSON instead:
  * {"schema_changed":bool,"tables":[{"table":"s.t","added":n,"removed":n,
  * "changed":n,"only_on":null|"backup"|"sources"}],"differences":bool}.
+ * --sql instead: the statements that bring side 1 to the sources
+ * (lib/sqldiff.h from the two catalogs, then the reference rows as
+ * INSERT/UPDATE/DELETE in migration mode, as `migrator generate` writes
+ * them), hazards on stderr.
  */
 #ifndef DBTOOL_DIFF_H
 #define DBTOOL_DIFF_H
@@ -34,6 +38,7 @@ struct diff_opts {
     bool mock;                   /* hydrate with USE_MOCK=1 */
     bool include_bookkeeping;    /* compare created_at/updated_at too */
     bool json;                   /* the JSON summary instead of the diff */
+    bool sql;                    /* the DDL + reference data DML from side 1 to the sources instead */
     bool no_snapshot;            /* hydrate the sources even when a snapshot has them */
 };
 

@@ -7,6 +7,7 @@
  * except through the shared template cache.
  */
 #include "ops/project.h"
+#include "ops/code.h"
 #include "ops/ops.h"
 #include "ops/snapshot.h"
 #include "ops/throwaway.h"
@@ -235,7 +236,8 @@ int proj_hydrate(const struct settings *s, const char *url, const struct proj_op
     t = now_monotonic();
     info("hydrate: running %s%s%s%s", entry, o->mock ? " with USE_MOCK=1" : "",
          opened ? ", output to " : "", opened ? hlog : "");
-    if (run_script(conn, entry, &vars, out, o->quiet, o->deps) < 0) {
+    if (run_script(conn, entry, &vars, out, o->quiet, o->deps) < 0 ||
+        code_hydrate(conn, set_get(s, SET_CODE_DIR), o->no_hook) < 0) { /* then the code dir */
         error("hydrate %s after %s", interrupted ? "interrupted" : "failed",
               proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;

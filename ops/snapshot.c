@@ -97,10 +97,8 @@ bool psnap_begin(struct proj_snap *p, const struct settings *s, const struct pro
             return false;
         }
         snap_key_add_file(k, "dotenv", dotenv);
-        /* the code directory (issue 17's CODE_DIR), when this build has that setting */
-        int cd = set_lookup("CODE_DIR");
-        if (cd >= 0)
-            snap_key_add_tree(k, "code-dir", set_get(s, (enum set_key)cd));
+        /* the code directory hydrate applies after the sources (ops/code.h) */
+        snap_key_add_tree(k, "code-dir", set_get(s, SET_CODE_DIR));
     }
     snap_key_add(k, "patch", o->no_patch ? "0" : "1");
     if (!o->no_patch) {

@@ -18,7 +18,7 @@ schema_dump() {
 
 test_expect_success 'bundle list prints the parts in order' '
     "$DBTOOL" bundle list >out &&
-    printf "01-version\n02-secret\n03-migration\n04-inheritance\n" >want &&
+    printf "01-version\n02-secret\n03-migration\n04-inheritance\n05-code\n" >want &&
     test_cmp want out
 '
 test_expect_success 'bundle print PART prints that file exactly (full or short name)' '
@@ -30,7 +30,7 @@ test_expect_success 'bundle print PART prints that file exactly (full or short n
 '
 test_expect_success 'bundle print wraps every part in its own transaction' '
     "$DBTOOL" bundle print >all &&
-    test "$(grep -c "^BEGIN;$" all)" = 4 && test "$(grep -c "^COMMIT;$" all)" = 4 &&
+    test "$(grep -c "^BEGIN;$" all)" = 5 && test "$(grep -c "^COMMIT;$" all)" = 5 &&
     grep -q "^-- part 01-version$" all && grep -q "^-- part 04-inheritance$" all &&
     ! grep -q "^-- part upgrade" all
 '
@@ -46,7 +46,7 @@ test_expect_success 'bundle --help lists every subcommand on stdout' '
 test_expect_success 'bundle write DIR writes the parts and hectic-inheritance.sql' '
     "$DBTOOL" bundle write share/hectic 2>err &&
     (cd share/hectic && ls) >out &&
-    printf "01-version.sql\n02-secret.sql\n03-migration.sql\n04-inheritance.sql\nhectic-inheritance.sql\n" >want &&
+    printf "01-version.sql\n02-secret.sql\n03-migration.sql\n04-inheritance.sql\n05-code.sql\nhectic-inheritance.sql\n" >want &&
     test_cmp want out &&
     for p in 01-version 02-secret 03-migration 04-inheritance; do
         cmp "$SRC_DIR/bundle/$p.sql" share/hectic/$p.sql || exit 1
@@ -71,11 +71,11 @@ test_expect_success 'postgres-init alone creates no hectic schema' '
     test "$(q testdb "select count(*) from pg_namespace where nspname = '"'hectic'"'")" = 0
 '
 
-test_expect_success 'bundle apply creates the schema, the six tables and the version row' '
+test_expect_success 'bundle apply creates the schema, the seven tables and the version row' '
     newdb a && "$DBTOOL" bundle apply -u "$(dburl a)" 2>err &&
     q a "select string_agg(relname, '"' '"' order by relname) from pg_class c join pg_namespace n
            on n.oid = c.relnamespace where nspname = '"'hectic'"' and relkind = '"'r'"'" >out &&
-    echo "created_at immutable migration secret updated_at version" >want && test_cmp want out &&
+    echo "code_object created_at immutable migration secret updated_at version" >want && test_cmp want out &&
     q a "select name || '"' '"' || version from hectic.version" >out &&
     echo "hectic 0.3.0" >want && test_cmp want out &&
     q a "select string_agg(evtname, '"' '"' order by evtname) from pg_event_trigger" >out &&

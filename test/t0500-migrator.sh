@@ -45,7 +45,7 @@ test_expect_success '...naming it (no password shown)' '
 test_expect_success 'init --dry-run prints the bundle SQL without a URL' '
     migrator init --dry-run >out 2>err &&
     grep -q "^-- part 01-version$" out && grep -q "^-- part 04-inheritance$" out &&
-    test "$(grep -c "^BEGIN;$" out)" = 4 && grep -q "CREATE TABLE IF NOT EXISTS hectic.migration" out
+    test "$(grep -c "^BEGIN;$" out)" = 5 && grep -q "CREATE TABLE IF NOT EXISTS hectic.migration" out
 '
 
 # --- create / list ------------------------------------------------------------

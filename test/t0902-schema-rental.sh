@@ -32,7 +32,7 @@ test_expect_success 'empty -> rental: the DDL builds the whole schema' '
 test_expect_success 'rental -> empty: the DDL drops it all, foreign key cycle included' '
     expect_diff work empty down.sql 2>down.err &&
     test_grep "ALTER TABLE rental.store DROP CONSTRAINT store_manager_staff_id_fkey" down.sql &&
-    test_grep "hazard data-loss, mass-drop: drops table rental.payment" down.sql &&
+    test_grep "hazard data-loss, mass-drop (drop-table): drops table rental.payment" down.sql &&
     apply work down.sql && dump work >work2.dump && test_cmp empty.dump work2.dump
 '
 

@@ -55,12 +55,12 @@ admin_db() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$(url_of "$1")" -c "$2" >/dev/
 test_expect_success 'hazards: data loss, rewrite, mass drop, each with its reason' '
     side hz1 "DROP TABLE app.doc" "ALTER TABLE app.orders ALTER COLUMN note TYPE varchar(10)" &&
     expect_diff base hz1 out.sql &&
-    test_grep "^-- hazard data-loss: drops table app.doc$" out.sql &&
-    test_grep "^-- hazard table-rewrite: changes the type of column app.orders.note" out.sql.err &&
+    test_grep "^-- hazard data-loss (drop-table): drops table app.doc$" out.sql &&
+    test_grep "^-- hazard table-rewrite (alter-column-type): changes the type of column app.orders.note" out.sql.err &&
     test_grep -v mass-drop out.sql &&
     side hz2 "DROP SCHEMA app CASCADE" &&
     expect_diff base hz2 out2.sql &&
-    test_grep "^-- hazard data-loss, mass-drop: drops table app.customer; [0-9]* of [0-9]* objects dropped" out2.sql
+    test_grep "^-- hazard data-loss, mass-drop (drop-table): drops table app.customer; [0-9]* of [0-9]* objects dropped" out2.sql
 '
 
 test_expect_success 'safe defaults: NOT VALID then VALIDATE on its own, indexes CONCURRENTLY, no hazard' '
@@ -80,8 +80,9 @@ test_expect_success 'safe defaults: NOT VALID then VALIDATE on its own, indexes 
 test_expect_success 'safe defaults off: the same changes carry their hazards' '
     "$DBTOOL" schema diff --plain-constraints --blocking-indexes "$(url_of safe_a)" "$(url_of safe)" >out.sql 2>err;
     test $? = 1 &&
-    test_grep "^-- hazard full-scan-under-lock: checks every row of app.doc under lock$" out.sql &&
-    test_grep "^-- hazard blocking-index-build: builds index app.doc_owner_idx" out.sql &&
+    test_grep "^-- hazard full-scan-under-lock (add-fk-without-not-valid): checks every row of app.doc under lock$" out.sql &&
+    test_grep "^-- hazard full-scan-under-lock (set-not-null): checks every row of app.doc under lock$" out.sql &&
+    test_grep "^-- hazard blocking-index-build (create-index-without-concurrently): builds index app.doc_owner_idx" out.sql &&
     test_grep "^CREATE INDEX doc_owner_idx ON app.doc" out.sql &&
     test "$(grep -c "^-- hazard" err)" = "$(grep -c "^-- hazard" out.sql)"
 '
@@ -92,7 +93,9 @@ test_expect_success 'json: statements with their transaction flag and hazards' '
     if command -v jq >/dev/null; then
         jq -e ".statements | length > 3" out.json >/dev/null &&
         jq -e "[.statements[] | select(.sql | startswith(\"CREATE INDEX CONCURRENTLY\")) | .transaction] == [false]" out.json >/dev/null &&
-        jq -e ".hazards == [] and .dropped == 0 and .objects > 10" out.json >/dev/null
+        jq -e ".hazards == [] and .dropped == 0 and .objects > 10" out.json >/dev/null &&
+        "$DBTOOL" schema diff --format json --blocking-indexes "$(url_of safe_a)" "$(url_of safe)" >out2.json 2>/dev/null;
+        jq -e "[.statements[] | select(.hazards == [\"blocking-index-build\"]) | .rules] == [[\"create-index-without-concurrently\"]]" out2.json >/dev/null
     else
         test_grep "\"transaction\":false" out.json
     fi

@@ -129,6 +129,41 @@ static void test_hazard_names(void)
     strbuf_release(&sb);
 }
 
+/* The lint rules of lib/parse and their classes; --allow-hazards by class, rule or all. */
+static void test_rules_and_allow(void)
+{
+    static const char *const rules[] = {"drop-table", "drop-column", "alter-column-type",
+        "add-column-volatile-default", "add-fk-without-not-valid", "add-check-without-not-valid",
+        "create-index-without-concurrently", "set-not-null", "rename", "drop-type",
+        "lock-timeout-set"};
+    for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
+        ok(sqldiff_rule_known(rules[i]), "lint rule %s is in the table", rules[i]);
+    is_int(sqldiff_rule_hazard("drop-column"), SQLDIFF_DATA_LOSS, "drop-column is data loss");
+    is_int(sqldiff_rule_hazard("set-not-null"), SQLDIFF_FULL_SCAN, "set-not-null scans under lock");
+    is_int(sqldiff_rule_hazard("create-index-without-concurrently"), SQLDIFF_BLOCKING_INDEX,
+           "a plain index build blocks");
+    is_int(sqldiff_rule_hazard("lock-timeout-set"), 0, "lock-timeout-set is no hazard");
+
+    struct sqldiff_allow a;
+    char *bad = NULL;
+    ok(sqldiff_allow_parse("data-loss,nope", &a, &bad) < 0 && bad && !strcmp(bad, "nope"),
+       "unknown names are refused");
+    free(bad);
+    sqldiff_allow_release(&a);
+    struct sqldiff_stmt st = {"ALTER TABLE t DROP COLUMN c", false, SQLDIFF_DATA_LOSS, "drops", "drop-column"};
+    struct sqldiff_stmt seq = {"DROP SEQUENCE s", false, SQLDIFF_DATA_LOSS, "drops", NULL};
+    is_int(sqldiff_stmt_refused(&st, NULL), SQLDIFF_DATA_LOSS, "nothing allowed: refused");
+    ok(!sqldiff_allow_parse("drop-column", &a, &bad), "a rule name parses");
+    is_int(sqldiff_stmt_refused(&st, &a), 0, "allowed by its rule");
+    is_int(sqldiff_stmt_refused(&seq, &a), SQLDIFF_DATA_LOSS, "a hazard without that rule is not");
+    sqldiff_allow_release(&a);
+    ok(!sqldiff_allow_parse("data-loss, table-rewrite", &a, &bad), "class names parse");
+    is_int(sqldiff_stmt_refused(&seq, &a), 0, "allowed by its class");
+    sqldiff_allow_release(&a);
+    ok(!sqldiff_allow_parse("all", &a, &bad) && sqldiff_stmt_refused(&st, &a) == 0, "all allows all");
+    sqldiff_allow_release(&a);
+}
+
 static void test_volatile(void)
 {
     struct catalog *cat = catalog_new();
@@ -285,6 +320,7 @@ static void test_mass_drop_threshold(void)
 int main(void)
 {
     test_hazard_names();
+    test_rules_and_allow();
     test_volatile();
     test_index_sql();
     test_order();

@@ -1,0 +1,1 @@
+CREATE FUNCTION public.big_order() RETURNS numeric LANGUAGE sql IMMUTABLE RETURN 100;
