@@ -71,6 +71,8 @@ int cmd_postgres_init(int argc, char **argv, const struct settings *s)
     if (build) {
         if (!st)
             st = tpl_build_generic(&c, abs);
+        if (!st)
+            info("the generic template of %s is in %s", c.bin.bindir, abs);
         cluster_release(&c);
         free(abs);
         return ops_exit(st);

@@ -7,7 +7,7 @@
 #            deploy: initdb -N + pg_ctl -w start + createdb + psql -f bundle files + psql -f
 #                    entrypoint + psql -f test-data + pg_ctl stop + rm (fsync=off)
 #   rows:    first postgres-init, empty cache, dbtool installed with its template (make install)
-#            first postgres-init, empty cache, no installed template (initdb in RAM + copy)
+#            first postgres-init, empty cache, no installed template (initdb in place, as before)
 #            deploy on a snapshot hit (target <= 0.1) / check on a hit (target <= 0.1)
 #            deploy / check on a miss vs --no-snapshot (what they did before: target <= 1.05)
 #            database clone: one database; a pool of 20 (--count 20)
@@ -122,7 +122,7 @@ drop_clones
 echo "PostgreSQL: $("$PG_BINDIR/postgres" --version)   runs: $RUNS (medians)   load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "project: 200 \\ir files (200 tables, 200 functions, 4000 rows), test-data.sql 10k INSERTs"
 row "first init, empty cache, installed template" "$(median "$inst")" "$(median "$floor_init")"
-row "first init, empty cache, initdb in RAM" "$(median "$ram")" "$(median "$floor_init")"
+row "first init, empty cache, no template (initdb)" "$(median "$ram")" "$(median "$floor_init")"
 row "deploy, snapshot hit (target <= 0.1)" "$(median "$hit")" "$(median "$floor_full")"
 row "check, snapshot hit (target <= 0.1)" "$(median "$chit")" "$(median "$floor_full")"
 row "deploy, miss vs --no-snapshot (<= 1.05)" "$(median "$miss")" "$(median "$nosnap")"

@@ -279,8 +279,29 @@ static bool dep_current(const char *l)
     return !strcmp(got, want);
 }
 
+/* A file read to its end must still have that size: a stat rejects most changes unhashed. */
+static bool dep_size_ok(const char *l)
+{
+    char want[SHA256_HEX_LEN];
+    unsigned long long len;
+    int eof, n = 0;
+    if (sscanf(l, "%64s %llu %d %n", want, &len, &eof, &n) != 3 || !n)
+        return false;
+    struct stat st;
+    if (stat(l + n, &st) < 0 || !S_ISREG(st.st_mode))
+        return false;
+    return eof ? (unsigned long long)st.st_size == len : (unsigned long long)st.st_size >= len;
+}
+
 bool snap_deps_current(const struct strvec *deps)
 {
+    /* sizes first (the last file, test-data.sql, changes most often), then contents */
+    for (size_t i = deps->nr; i-- > 0;) {
+        if (!dep_size_ok(deps->v[i])) {
+            debug(NS, "changed since the snapshot: %s", strchrnul(deps->v[i], '/'));
+            return false;
+        }
+    }
     for (size_t i = 0; i < deps->nr; i++) {
         if (!dep_current(deps->v[i])) {
             debug(NS, "changed since the snapshot: %s", strchrnul(deps->v[i], '/'));
@@ -438,11 +459,13 @@ char *snap_lookup(struct snap_cache *sc, const struct snap_key *k)
         struct strbuf m = STRBUF_INIT;
         struct strvec deps = STRVEC_INIT;
         char *pgv = xasprintf("%s/%s/data/PG_VERSION", sc->root, e);
-        if (read_manifest(sc, e, &m, NULL) < 0 || snap_entry_deps(sc, e, &deps) < 0 ||
-            !path_exists(pgv)) {
+        bool deps_ok = snap_entry_deps(sc, e, &deps) == 0;
+        if (deps_ok && !snap_deps_current(&deps)) {
+            /* another version of the files: not this one (checked first: cheap, and most are) */
+        } else if (!deps_ok || read_manifest(sc, e, &m, NULL) < 0 || !path_exists(pgv)) {
             warn("snapshot %.12s is incomplete or damaged: removing it", e);
             snap_evict(sc, e);
-        } else if (snap_deps_current(&deps)) {
+        } else {
             /* the name is the hash of key and deps: a renamed or edited entry is not served */
             char *want = snap_entry_name(k, &deps);
             if (!strcmp(want, e))
@@ -775,8 +798,14 @@ void snap_prune(struct snap_cache *sc, const char *keep)
             v[nr].name = xstrdup(n);
             v[nr].used = lstat(u, &st) == 0 ? st.st_mtime : 0;
             v[nr].bytes = snap_entry_bytes(sc, n);
-            nr++;
             free(u);
+            /* no complete manifest after an hour: never finished, never served */
+            if (!v[nr].bytes && lstat(path, &st) == 0 && now - st.st_mtime > 3600) {
+                free(v[nr].name);
+                strvec_push(&junk, n);
+            } else {
+                nr++;
+            }
         }
         free(path);
     }

@@ -265,6 +265,14 @@ static enum cl_status build_data_dir(struct cluster *c, const char *dir, const c
     char *gen = installed_generic(c);
     if (!gen)
         gen = cached_generic(c);
+    /*
+     * the background job's initdb (the cold init ran one in place) is the
+     * generic template of this server: later inits of any database name or
+     * user on this machine fit a copy of it, none runs initdb again
+     */
+    if (!gen && log == NULL && tpl_cache_usable(c->cache_dir) &&
+        tpl_build_generic(c, c->cache_dir) == CL_OK)
+        gen = cached_generic(c);
     if (gen) {
         rmdir(dir);
         enum cl_status g = from_generic(c, gen, dir, log);
@@ -392,17 +400,6 @@ static char *cached_generic(struct cluster *c)
 }
 
 enum cl_status tpl_build_generic(struct cluster *c, const char *parent);
-
-/* The cache's generic template of C's server, built (one initdb) when missing; NULL on failure. */
-static char *cache_generic(struct cluster *c, struct cache *k)
-{
-    char *gen = cached_generic(c);
-    if (gen)
-        return gen;
-    if (tpl_build_generic(c, k->root) != CL_OK)
-        return NULL;
-    return cached_generic(c);
-}
 
 /*
  * DIR (absent) from the generic template GEN, fitted to C: a copy owned by
@@ -538,7 +535,7 @@ enum cl_status tpl_build_generic(struct cluster *c, const char *parent)
         r = (error_errno("cannot rename '%s' to '%s'", tmp, final), CL_ERR);
         goto out;
     }
-    info("built the generic template %s", final);
+    debug(NS, "built the generic template %s", final);
 out:
     if (work && strcmp(work, tmp))
         rm_rf(work);
@@ -810,25 +807,14 @@ enum cl_status tpl_fresh_data_dir(struct cluster *c, const char *dir, const char
         r = CL_ERR;
     } else {
         rm_rf(dir); /* a partial copy of ours, if any */
-        bool built_generic = false;
         char *gen = installed_generic(c);
         if (gen) {
             info("initialising a new cluster in %s from the template installed with dbtool", dir);
             r = from_generic(c, gen, dir, c->startup_log);
             free(gen);
-        } else if (have_cache && ((gen = cached_generic(c)) || (built_generic = true,
-                                                               gen = cache_generic(c, &k)))) {
-            /*
-             * the one initdb of this server on this machine: the generic
-             * template in the cache, fitted here and for every later cache
-             * template (no second initdb beside the new cluster)
-             */
-            if (built_generic)
-                info("initialising a new cluster in %s (one initdb, kept as this server's "
-                     "generic template in the cache)", dir);
-            else
-                info("initialising a new cluster in %s from this server's generic template",
-                     dir);
+        } else if (have_cache && (gen = cached_generic(c))) {
+            /* this server's generic template (another user's or database's first init made it) */
+            info("initialising a new cluster in %s from this server's generic template", dir);
             r = from_generic(c, gen, dir, c->startup_log);
             free(gen);
         } else {

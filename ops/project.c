@@ -425,7 +425,7 @@ int proj_deploy(const struct settings *s, const struct proj_opts *o)
         if ((r = proj_replay(s, c.url, &d)))
             goto out;
         if (snap)
-            psnap_store(&ps, s, &d, &c);
+            psnap_store(&ps, s, &d, c.working_dir, c.uid, c.gid);
     }
     if (d.cleanup) {
         double t = now_monotonic();
@@ -495,6 +495,8 @@ int proj_check(const struct settings *s, const struct proj_opts *o)
         r = EXIT_ERR;
     }
     t.passed = r == 0;
+    uid_t su = t.c.uid; /* the server user: a spare for the developer's cluster is theirs */
+    gid_t sg = t.c.gid;
     double tr = now_monotonic();
     throwaway_close(&t);
     info("check: throwaway cluster removed in %s", proj_duration(now_monotonic() - tr));
@@ -503,8 +505,12 @@ int proj_check(const struct settings *s, const struct proj_opts *o)
               proj_duration(now_monotonic() - t0));
     else
         info("check: passed in %s", proj_duration(now_monotonic() - t0));
-    if (!r && !hit && snap)
-        psnap_store(&ps, s, &d, NULL);
+    if (!r && !hit && snap) {
+        /* a spare beside the developer's cluster too: a deploy of the same inputs renames it */
+        const char *wd = set_get(s, SET_PG_WORKING_DIR);
+        const char *near = wd && is_dir(wd) ? wd : set_get(s, SET_LOCAL_DIR);
+        psnap_store(&ps, s, &d, near, su, sg);
+    }
     psnap_release(&ps);
     return r;
 }

@@ -282,7 +282,7 @@ static int build(void *arg)
                  sd->cluster ? "a throwaway cluster" : sd->dbname);
         r = build_sources(sd, url, hit, snap ? &ps.deps : NULL);
         if (!r && snap && !hit)
-            psnap_store(&ps, sd->s, &so, NULL);
+            psnap_store(&ps, sd->s, &so, NULL, 0, 0);
         break;
     case SIDE_MIGRATIONS:
         r = side_migrate(sd->s, sd->purpose, url, sd->migration_dir, sd->logdir,

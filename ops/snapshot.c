@@ -191,7 +191,9 @@ struct store_job {
     const struct settings *s;
     const struct proj_opts *o;
     const char *entry;
-    const struct cluster *near; /* the deploy's cluster: a spare is made on its filesystem */
+    const char *near; /* a spare is made on this dir's filesystem (NULL: none) */
+    uid_t uid;        /* owning it */
+    gid_t gid;
 };
 
 /* SQL for single-user mode: the template database clones are made from. */
@@ -280,8 +282,7 @@ static void store_job_fn(void *arg)
                 debug(NS, "snapshot %s stored in %.2f s", j->entry, now_monotonic() - t0);
                 /* the next deploy renames a ready copy instead of copying */
                 if (j->near)
-                    snap_refill(&p->sc, j->entry, j->near->working_dir, j->near->uid,
-                                j->near->gid, geteuid() == 0);
+                    snap_refill(&p->sc, j->entry, j->near, j->uid, j->gid, geteuid() == 0);
             }
         }
         throwaway_close(&t);
@@ -293,7 +294,7 @@ static void store_job_fn(void *arg)
 }
 
 void psnap_store(struct proj_snap *p, const struct settings *s, const struct proj_opts *o,
-                 const struct cluster *near)
+                 const char *near, uid_t uid, gid_t gid)
 {
     if (!p->usable || interrupted)
         return;
@@ -302,7 +303,7 @@ void psnap_store(struct proj_snap *p, const struct settings *s, const struct pro
         free(entry);
         return;
     }
-    struct store_job j = {p, s, o, entry, near};
+    struct store_job j = {p, s, o, entry, near, uid, gid};
     char *lock = snap_job_lock(&p->sc, entry);
     bool sync = set_bool(s, SET_DBTOOL_SYNC_CACHE);
     if (sync)

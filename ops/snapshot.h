@@ -56,11 +56,11 @@ void psnap_failed(struct proj_snap *p, struct cluster *c);
 /*
  * After a successful replay on a miss: store the snapshot, in a background
  * job (DBTOOL_SYNC_CACHE: here), replaying into a throwaway cluster; then,
- * with NEAR (a deploy's cluster), a spare copy on its filesystem so that the
- * next deploy claims one by rename.
+ * with NEAR (the project's working dir, or a dir on its filesystem), a spare
+ * copy owned by UID/GID there, so that the next deploy claims one by rename.
  */
 void psnap_store(struct proj_snap *p, const struct settings *s, const struct proj_opts *o,
-                 const struct cluster *near);
+                 const char *near, uid_t uid, gid_t gid);
 void psnap_release(struct proj_snap *p);
 /* "3f2a9c1e…" for messages: the start of the entry's files hash (static buffer). */
 const char *psnap_short(const char *entry);

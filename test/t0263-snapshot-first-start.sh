@@ -33,20 +33,20 @@ test_expect_success 'a template of another server version is not used' '
     PG_WORKING_DIR=$TRASH/w2 "$DBTOOL" postgres-cleanup >/dev/null 2>&1;
     test $r = 0 && test_grep -v "installed with dbtool" err
 '
-test_expect_success 'without an installed template: one initdb, kept in the cache as the generic template' '
+test_expect_success 'without an installed template: initdb in place, as before' '
     XDG_CACHE_HOME=$TRASH/c3 PG_WORKING_DIR=$TRASH/w3 "$DBTOOL" postgres-init >out 2>err &&
     test_when_finished "PG_WORKING_DIR=$TRASH/w3 \"$DBTOOL\" postgres-cleanup" &&
-    test_grep "one initdb, kept as this server.s generic template" err &&
-    ls -d "$TRASH"/c3/dbtool/generic-* &&
+    test_grep "initialising a new cluster" err &&
     "$PSQL" -X -At -d "$(cat out)" -c "select 1" >/dev/null
 '
-test_expect_success '...the background job makes the cache template from it (no second initdb)' '
+test_expect_success '...the background initdb is kept as the generic template and the cache template fitted from it' '
     XDG_CACHE_HOME=$TRASH/c3 wait_bg &&
+    ls -d "$TRASH"/c3/dbtool/generic-* &&
     ls -d "$TRASH"/c3/dbtool/pg-* | grep -v "\.key$" >t && test "$(wc -l <t)" = 1 &&
     XDG_CACHE_HOME=$TRASH/c3 PG_WORKING_DIR=$TRASH/w3 HECTIC_LOG="info;cluster=debug" \
         "$DBTOOL" postgres-init >out 2>err && test_grep "claimed a spare\|copied template" err
 '
-test_expect_success '...and another database name on the same server fits it too, no initdb' '
+test_expect_success '...and another database name on the same server fits it: no initdb at all' '
     XDG_CACHE_HOME=$TRASH/c3 PG_WORKING_DIR=$TRASH/w4 PG_DATABASE=other "$DBTOOL" postgres-init >out 2>err &&
     test_when_finished "PG_WORKING_DIR=$TRASH/w4 \"$DBTOOL\" postgres-cleanup" &&
     test_grep "from this server.s generic template" err &&
