@@ -198,6 +198,9 @@ install: all docs
 	sed 's|@DBTOOL@|$(PREFIX)/bin/dbtool|g' nix/postgres-init.sh > $(DESTDIR)$(PREFIX)/bin/postgres-init
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/postgres-init
 	$(O)/dbtool bundle write $(DESTDIR)$(PREFIX)/share/hectic
+	@# a first postgres-init on a machine with an empty cache copies this instead of running initdb
+	$(DESTDIR)$(PREFIX)/bin/dbtool postgres-init --build-template $(DESTDIR)$(PREFIX)/share/dbtool/templates || \
+	    echo "note: no PostgreSQL server here: installed without a template (a first init runs initdb)"
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 644 $(O)/share/man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/

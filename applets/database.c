@@ -33,6 +33,7 @@ static int sub_backup(int argc, char **argv, const struct settings *s);
 static int sub_restore(int argc, char **argv, const struct settings *s);
 static int sub_migrator(int argc, char **argv, const struct settings *s);
 static int sub_pull_staging(int argc, char **argv, const struct settings *s);
+int database_sub_clone(int argc, char **argv, const struct settings *s); /* database_clone.c */
 
 /* In the order of a developer's day; `database --help` prints them so. */
 static const struct subcommand subcommands[] = {
@@ -44,6 +45,8 @@ static const struct subcommand subcommands[] = {
     {"patch", sub_patch, "run test-data.sql (PATCH_SQL; --edit opens $EDITOR)", SUB_NEED_PROJECT},
     {"test", sub_test, "run $DATABASE_DIR/test/test.sql", SUB_NEED_PROJECT},
     {"check", sub_check, "the whole deploy in a throwaway cluster, removed afterwards", SUB_NEED_PROJECT},
+    {"clone", database_sub_clone, "new databases from the deployed snapshot, for tests (URLs on stdout)",
+     SUB_NEED_PROJECT},
     {"cleanup", sub_cleanup, "stop the cluster and remove PG_WORKING_DIR", SUB_NEED_PROJECT},
     {"log", sub_log, "show server logs: list, by index or name, or all", SUB_NEED_PROJECT},
     {"migrator", sub_migrator, "the migrator with this project's MIGRATION_DIR and URL", SUB_NEED_PROJECT},
@@ -132,19 +135,24 @@ static int sub_init(int argc, char **argv, const struct settings *s)
 static int sub_deploy(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
-        "database deploy [--reuse] [-P|--no-patch] [-H|--no-hydrate] [-m|--mock] [-c|--cleanup] [--baseline]",
+        "database deploy [--reuse] [-P|--no-patch] [-H|--no-hydrate] [-m|--mock] [-c|--cleanup]\n"
+        "                [--baseline] [--no-snapshot]",
         "",
         "Start this project's cluster (fresh: data/ is replaced), hydrate it and patch it, each\n"
         "step timed on stderr; then print the URL to connect to on stdout. Hydrate and patch\n"
         "work on the cluster deploy starts, whatever DB_URL/PGURL say. On failure the cluster\n"
-        "is left running for inspection.",
+        "is left running for inspection.\n"
+        "When the snapshot cache holds a deploy of exactly these inputs (the same files, dotenv,\n"
+        "server and settings), its data dir is claimed instead ('deploy: from snapshot ...');\n"
+        "otherwise the deploy is replayed and its snapshot stored in the background.",
         "--baseline records every migration of MIGRATION_DIR as applied (with its hash, as\n"
         "'migrator baseline' does): the sources already have what they do, so a later\n"
         "'database migrator migrate up' applies only migrations written after this deploy.",
         NULL};
-    int reuse = 0, no_patch = 0, no_hydrate = 0, mock = 0, cleanup = 0, baseline = 0;
+    int reuse = 0, no_patch = 0, no_hydrate = 0, mock = 0, cleanup = 0, baseline = 0, no_snapshot = 0;
     const struct option opts[] = {
         OPT_BOOL(0, "reuse", &reuse, "keep the existing cluster and its data (implies -P -H)"),
+        OPT_BOOL(0, "no-snapshot", &no_snapshot, "replay the SQL even when a snapshot has the result"),
         OPT_BOOL('P', "no-patch", &no_patch, "skip patch (test-data.sql)"),
         OPT_BOOL('H', "no-hydrate", &no_hydrate, "skip hydrate"),
         OPT_BOOL('m', "mock", &mock, "hydrate with the script variable USE_MOCK=1"),
@@ -156,7 +164,8 @@ static int sub_deploy(int argc, char **argv, const struct settings *s)
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
     struct proj_opts o = {.mock = mock, .no_hydrate = no_hydrate, .no_patch = no_patch,
-                          .reuse = reuse, .cleanup = cleanup, .quiet = front_quiet, .baseline = baseline};
+                          .reuse = reuse, .cleanup = cleanup, .quiet = front_quiet, .baseline = baseline,
+                          .no_snapshot = no_snapshot};
     return proj_deploy(s, &o);
 }
 
@@ -239,17 +248,20 @@ static int sub_test(int argc, char **argv, const struct settings *s)
 static int sub_check(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
-        "database check [-P|--no-patch] [-H|--no-hydrate] [-m|--mock]",
+        "database check [-P|--no-patch] [-H|--no-hydrate] [-m|--mock] [--no-snapshot]",
         "",
         "Run the whole deploy in a throwaway cluster check-PID (own socket dir, fsync off),\n"
         "then remove it, also on failure and Ctrl-C. The developer's cluster is neither\n"
         "stopped nor read. The cluster lives in RAM when a tmpfs has room ($XDG_RUNTIME_DIR,\n"
         "/dev/shm; list in DBTOOL_SCRATCH_RAM), else in $LOCAL_DIR/focus;\n"
         "DBTOOL_SCRATCH_DIR=DIR puts it in DIR. A check killed outright (SIGKILL) leaves it\n"
-        "behind: the next check, diff or normalize-backup stops and removes it.",
+        "behind: the next check, diff or normalize-backup stops and removes it.\n"
+        "When the snapshot cache holds a deploy of exactly these inputs, the throwaway cluster\n"
+        "starts from it instead of replaying ('check: from snapshot ...').",
         NULL};
-    int no_patch = 0, no_hydrate = 0, mock = 0;
+    int no_patch = 0, no_hydrate = 0, mock = 0, no_snapshot = 0;
     const struct option opts[] = {
+        OPT_BOOL(0, "no-snapshot", &no_snapshot, "replay the SQL even when a snapshot has the result"),
         OPT_BOOL('P', "no-patch", &no_patch, "skip patch (test-data.sql)"),
         OPT_BOOL('H', "no-hydrate", &no_hydrate, "skip hydrate"),
         OPT_BOOL('m', "mock", &mock, "hydrate with the script variable USE_MOCK=1"),
@@ -259,7 +271,7 @@ static int sub_check(int argc, char **argv, const struct settings *s)
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
     struct proj_opts o = {.mock = mock, .no_hydrate = no_hydrate, .no_patch = no_patch,
-                          .quiet = front_quiet};
+                          .quiet = front_quiet, .no_snapshot = no_snapshot};
     return proj_check(s, &o);
 }
 

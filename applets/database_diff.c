@@ -13,7 +13,7 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
         "database diff [--tables a,b] [--ignore-migration-fail] [-m|--mock] [--include-bookkeeping]\n"
-        "              [--format text|json | --sql] [--against URL] [BACKUP_PATH]",
+        "              [--format text|json | --sql] [--against URL] [--no-snapshot] [BACKUP_PATH]",
         "database diff log [backup|sources] [list|INDEX|NAME]",
         "",
         "Does the backup plus the pending migrations end up where the sources say? Two\n"
@@ -24,7 +24,9 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
         "tmpfs has room (as 'database check'), and are removed afterwards, also on failure\n"
         "and Ctrl-C; their server logs, the hydrate/migration output and both raw schema\n"
         "dumps (schema.sql) stay in $LOCAL_DIR/focus/diff-logs/ ('database diff log' shows\n"
-        "them).",
+        "them). The sources side is 'database deploy -P' in a throwaway cluster: when the\n"
+        "snapshot cache holds it for these exact sources it starts from there (--no-snapshot:\n"
+        "hydrate anyway).",
         "Output: the unified diff (--- backup, +++ sources) of 'pg_dump --schema-only --no-owner\n"
         "--no-privileges --no-tablespaces' of both, normalised (\\restrict lines, version\n"
         "comments, session SET lines and blank-line runs dropped); then, when a hectic schema\n"
@@ -49,8 +51,9 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
         "start, ...), as diff(1)'s 'trouble'.",
         NULL};
     const char *tables = NULL, *format = "text", *against = NULL;
-    int ignore = 0, mock = 0, bookkeeping = 0, sql = 0;
+    int ignore = 0, mock = 0, bookkeeping = 0, sql = 0, no_snapshot = 0;
     const struct option opts[] = {
+        OPT_BOOL(0, "no-snapshot", &no_snapshot, "hydrate the sources even when a snapshot has them"),
         OPT_STRING(0, "tables", &tables, "a,b", "limit schema and data to these tables"),
         OPT_BOOL(0, "ignore-migration-fail", &ignore, "warn and compare when a migration fails"),
         OPT_BOOL('m', "mock", &mock, "hydrate with the script variable USE_MOCK=1"),
@@ -81,6 +84,7 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
     if (tables && !*tables)
         usage_die(u, "--tables needs at least one table name");
     struct diff_opts o = {
+        .no_snapshot = no_snapshot,
         .backup = argc ? argv[0] : NULL,
         .against = against,
         .tables = tables,

@@ -9,9 +9,12 @@
 #include "ops/ops.h"
 #include "lib/settings.h"
 #include "lib/opt.h"
+#include "lib/fs.h"
+#include "lib/tplcache.h"
 
 static const char *const usage[] = {
     "postgres-init [--env] [--reuse | --previous]",
+    "postgres-init --build-template DIR",
     ". postgres-init          (sourced: exports the variables into the calling shell)",
     "",
     "Start a local PostgreSQL cluster in $PG_WORKING_DIR (default $LOCAL_DIR/focus/postgresql):\n"
@@ -27,12 +30,17 @@ static const char *const usage[] = {
     "an interrupted or timed-out start stops the server it started and changes nothing.\n"
     "dbtool only removes, renames or chowns inside a working dir it made (the marker file\n"
     ".dbtool-cluster); one postgres-init, cleanup or restore at a time per working dir.",
+    "--build-template DIR makes the generic template of this server in DIR (`make install`\n"
+    "puts one in PREFIX/share/dbtool/templates): a first init on a machine with an empty\n"
+    "cache copies it and renames its role instead of running initdb.",
     NULL};
 
 int cmd_postgres_init(int argc, char **argv, const struct settings *s)
 {
     int env_mode = 0, reuse = 0, previous = 0;
+    const char *build = NULL;
     const struct option opts[] = {
+        OPT_STRING(0, "build-template", &build, "DIR", "build the generic template of this server in DIR"),
         OPT_BOOL(0, "env", &env_mode, "print shell export lines (for eval or the sourced shim)"),
         OPT_BOOL(0, "reuse", &reuse, "reuse an existing cluster (same as PG_REUSE=1)"),
         OPT_BOOL(0, "previous", &previous, "go back to the cluster the last fresh init replaced"),
@@ -55,8 +63,20 @@ int cmd_postgres_init(int argc, char **argv, const struct settings *s)
     cluster_spec_from(&sp, s);
     if (reuse)
         sp.reuse = true;
+    char *abs = build ? path_absolute(build, NULL) : NULL;
+    if (build && !sp.working_dir)
+        sp.working_dir = abs; /* no cluster is made: only its server and user matter */
     struct cluster c;
     enum cl_status st = cluster_setup(&c, &sp);
+    if (build) {
+        if (!st)
+            st = tpl_build_generic(&c, abs);
+        if (!st)
+            info("the generic template of %s is in %s", c.bin.bindir, abs);
+        cluster_release(&c);
+        free(abs);
+        return ops_exit(st);
+    }
     if (!st)
         st = previous ? cluster_use_previous(&c) : cluster_init(&c);
     if (!st) {

@@ -543,7 +543,8 @@ static enum cl_status fresh_init(struct cluster *c)
         free(trash);
         return CL_ERR;
     }
-    r = tpl_fresh_data_dir(c, c->data_dir, trash);
+    r = c->fresh_fill ? c->fresh_fill(c, c->data_dir, trash, c->fresh_arg)
+                      : tpl_fresh_data_dir(c, c->data_dir, trash);
     free(trash);
     if (r)
         return r;

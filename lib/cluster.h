@@ -98,6 +98,13 @@ struct cluster {
     bool sync_cache;
     double start_timeout;
     bool throwaway;
+    /*
+     * A fresh init fills the (absent) data dir DIR with this instead of the
+     * template cache (tpl_fresh_data_dir, which it may fall back to; TRASH as
+     * there): lib/snapshot's claim. Set by the caller after cluster_setup().
+     */
+    enum cl_status (*fresh_fill)(struct cluster *c, const char *dir, const char *trash, void *arg);
+    void *fresh_arg;
     /* results */
     bool reused;        /* an existing data dir was kept */
     bool was_running;   /* it was already running and left as is */

@@ -5,6 +5,7 @@
 #include "lib/settings.h"
 #include "lib/fs.h"
 #include "lib/pg.h"
+#include "lib/snapshot.h"
 
 #include <math.h>
 #include <pwd.h>
@@ -58,6 +59,7 @@ static const struct setting table[SET__N] = {
     [SET_DBTOOL_SYNC_CACHE] = {"DBTOOL_SYNC_CACHE", NULL, T_BOOL},
     [SET_DBTOOL_SCRATCH_DIR] = {"DBTOOL_SCRATCH_DIR", "paths.scratch_dir", T_PATH},
     [SET_DBTOOL_SCRATCH_RAM] = {"DBTOOL_SCRATCH_RAM", "paths.scratch_ram", T_STR},
+    [SET_DBTOOL_SNAPSHOT_BUDGET] = {"DBTOOL_SNAPSHOT_BUDGET", "snapshot.budget", T_STR},
     [SET_DEFAULT_BACKUP_PATH] = {"DEFAULT_BACKUP_PATH", "paths.backup", T_PATH},
     [SET_DEFAULT_NORMALIZED_BACKUP_PATH] = {"DEFAULT_NORMALIZED_BACKUP_PATH",
                                             "paths.normalized_backup", T_PATH},
@@ -75,7 +77,7 @@ static const struct setting table[SET__N] = {
 };
 
 /* Sections that may hold a mapping in dbtool.yaml. */
-static const char *const sections[] = {"paths", "postgres", "staging", "diff", "migration"};
+static const char *const sections[] = {"paths", "postgres", "staging", "diff", "migration", "snapshot"};
 
 /* Settings where "set but empty" is a value (PG_SHARED_PRELOAD_LIBRARIES="" disables). */
 static bool empty_is_value(enum set_key k)
@@ -196,6 +198,12 @@ static bool valid(enum set_key k, const char *v, struct strbuf *why)
                                 "got '%s'", v), false;
     if (k == SET_MIGRATION_LOCK_RETRIES && (n < 0 || n > 100))
         return strbuf_addf(why, "must be between 0 and 100, got '%s'", v), false;
+    if (k == SET_DBTOOL_SNAPSHOT_BUDGET) {
+        uint64_t bytes;
+        if (snap_parse_size(v, &bytes) < 0)
+            return strbuf_addf(why, "expected a size (bytes, or with K/M/G/T: 500M, 2G; 0 stores "
+                                    "nothing), got '%s'", v), false;
+    }
     if (k == SET_PG_OS_USER && (!*v || has_control(v) || strchr(v, '/')))
         return strbuf_addf(why, "'%s' is not a user name", v), false;
     if (k == SET_PG_URL_VAR) {
@@ -317,6 +325,7 @@ static void resolve(struct settings *s)
     set_default(s, SET_PG_FSYNC, xstrdup("1"));
     set_default(s, SET_PG_START_TIMEOUT, xstrdup("60"));
     set_default(s, SET_DBTOOL_SYNC_CACHE, xstrdup("0"));
+    set_default(s, SET_DBTOOL_SNAPSHOT_BUDGET, xstrdup(SNAP_DEFAULT_BUDGET));
     set_default(s, SET_STAGING_PG_DUMP, xstrdup("pg_dump"));
     set_default(s, SET_MIGRATION_LOCK_RETRIES, xstrdup("3"));
     if (s->xdg_cache_home)

@@ -43,6 +43,7 @@ static const char *const help[SET__N] = {
     [SET_DBTOOL_SYNC_CACHE] = "1: the cache's background work in the foreground",
     [SET_DBTOOL_SCRATCH_DIR] = "directory for throwaway clusters (check, diff, normalize-backup)",
     [SET_DBTOOL_SCRATCH_RAM] = "RAM filesystems tried for throwaway clusters, in order",
+    [SET_DBTOOL_SNAPSHOT_BUDGET] = "most the snapshot cache keeps (500M, 2G; 0: store none)",
     [SET_DEFAULT_BACKUP_PATH] = "where backup writes and restore and diff read",
     [SET_DEFAULT_NORMALIZED_BACKUP_PATH] = "where normalize-backup writes by default",
     [SET_STAGING_SSH_HOST] = "pull_staging: the ssh destination",

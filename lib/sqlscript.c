@@ -8,6 +8,8 @@
 #include "lib/sqlscript.h"
 #include "lib/pg.h"
 #include "lib/sqlsplit.h"
+#include "lib/fs.h"
+#include "lib/sha256.h"
 
 #include <strings.h>
 #include <sys/stat.h>
@@ -25,6 +27,9 @@ struct frame {
     dev_t dev;
     ino_t ino;
     bool have_id;
+    struct sha256_ctx *sha; /* the bytes read, when the session records deps */
+    uint64_t nread;
+    bool eof;
     unsigned long lineno;
     unsigned long query_line; /* line where the pending statement starts */
     struct sql_lexer lx;
@@ -52,6 +57,7 @@ struct sql_session {
     char *gset_prefix;        /* set while a \gset statement runs */
     PGVerbosity verbosity;    /* VERBOSITY */
     PGContextVisibility show_context; /* SHOW_CONTEXT */
+    struct strvec *deps; /* see sql_opts.deps */
 };
 
 /* ---- messages ---- */
@@ -274,7 +280,44 @@ static void report_result_error(struct sql_session *s, struct frame *f, const PG
 /* The next line of F into s->line (with its '\n'); -1 at EOF or error. */
 static ssize_t read_line(struct sql_session *s, struct frame *f)
 {
-    return getline(&s->line, &s->line_cap, f->in);
+    ssize_t n = getline(&s->line, &s->line_cap, f->in);
+    if (f->sha) {
+        if (n > 0) {
+            sha256_update(f->sha, s->line, (size_t)n);
+            f->nread += (uint64_t)n;
+        } else if (feof(f->in)) {
+            f->eof = true;
+        }
+    }
+    return n;
+}
+
+/* Start recording what F reads (a file named PATH) when the session records deps. */
+static void deps_begin(struct sql_session *s, struct frame *f)
+{
+    if (!s->deps)
+        return;
+    f->sha = xmalloc(sizeof(*f->sha));
+    sha256_init(f->sha);
+}
+
+/* F is done: its line in the session's deps (see sql_opts.deps). */
+static void deps_end(struct sql_session *s, struct frame *f)
+{
+    if (!f->sha)
+        return;
+    unsigned char d[SHA256_DIGEST_LEN];
+    sha256_final(f->sha, d);
+    free(f->sha);
+    f->sha = NULL;
+    struct strbuf sb = STRBUF_INIT;
+    for (size_t i = 0; i < sizeof(d); i++)
+        strbuf_addf(&sb, "%02x", d[i]);
+    char *abs = path_absolute(f->name, NULL);
+    strbuf_addf(&sb, " %llu %d %s", (unsigned long long)f->nread, f->eof ? 1 : 0, abs);
+    free(abs);
+    strvec_push(s->deps, sb.buf);
+    strbuf_release(&sb);
 }
 
 /* COPY ... FROM STDIN: the data lines of F up to a line "\." (or EOF). */
@@ -699,7 +742,9 @@ static int include_file(struct sql_session *s, struct frame *f, const char *cmd,
     nf.dev = st.st_dev;
     nf.ino = st.st_ino;
     nf.have_id = true;
+    deps_begin(s, &nf);
     r = run_stream(s, &nf);
+    deps_end(s, &nf);
     fclose(in);
 out:
     free(path);
@@ -1163,6 +1208,11 @@ const char *sql_session_get(const struct sql_session *s, const char *name)
     return sql_vars_get(&s->vars, name);
 }
 
+void sql_session_record_deps(struct sql_session *s, struct strvec *deps)
+{
+    s->deps = deps;
+}
+
 bool sql_session_quit(const struct sql_session *s)
 {
     return s->quit;
@@ -1210,7 +1260,9 @@ int sql_session_run_file(struct sql_session *s, const char *path)
         f.ino = st.st_ino;
         f.have_id = true;
     }
+    deps_begin(s, &f);
     int r = run_top(s, &f);
+    deps_end(s, &f);
     fclose(f.in);
     return r;
 }

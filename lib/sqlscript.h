@@ -108,6 +108,15 @@ PGconn *sql_session_conn(const struct sql_session *s);
  */
 int sql_session_run_statement(struct sql_session *s, const char *name, unsigned long line, const char *sql);
 
+/*
+ * Record every file the session's runs read into DEPS (NULL: stop): the top
+ * file and each \i/\ir include, once per time it is read, a line each in
+ * the order the files end: "SHA256 LEN EOF PATH" — the sha256 and length of
+ * the bytes read (what the run saw, not the file as it is later), EOF 1 when
+ * the file was read to its end (0 after \q or an error), PATH absolute.
+ * Caches key on it (lib/snapshot).
+ */
+void sql_session_record_deps(struct sql_session *s, struct strvec *deps);
 /* Whether the script ran \q. */
 bool sql_session_quit(const struct sql_session *s);
 

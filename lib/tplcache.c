@@ -254,9 +254,31 @@ static void scrub_data_dir(const char *dir)
     }
 }
 
+static char *installed_generic(struct cluster *c);
+static char *cached_generic(struct cluster *c);
+static enum cl_status from_generic(struct cluster *c, const char *gen, const char *dir, const char *log);
+
 /* initdb + the database into DIR (absent, or an empty dir the server user owns). */
 static enum cl_status build_data_dir(struct cluster *c, const char *dir, const char *log)
 {
+    /* no initdb when dbtool was installed with a template of this server, or the cache has one */
+    char *gen = installed_generic(c);
+    if (!gen)
+        gen = cached_generic(c);
+    /*
+     * the background job's initdb (the cold init ran one in place) is the
+     * generic template of this server: later inits of any database name or
+     * user on this machine fit a copy of it, none runs initdb again
+     */
+    if (!gen && log == NULL && tpl_cache_usable(c->cache_dir) &&
+        tpl_build_generic(c, c->cache_dir) == CL_OK)
+        gen = cached_generic(c);
+    if (gen) {
+        rmdir(dir);
+        enum cl_status g = from_generic(c, gen, dir, log);
+        free(gen);
+        return g;
+    }
     struct child ch = CHILD_INIT;
     char *initdb = pgbin_server(&c->bin, "initdb");
     initdb_args(c, &ch.args, initdb, dir);
@@ -270,6 +292,259 @@ static enum cl_status build_data_dir(struct cluster *c, const char *dir, const c
         r = single_user_createdb(c, dir, log);
     if (!r)
         scrub_data_dir(dir);
+    return r;
+}
+
+/* ---- the generic template: independent of the uid and the database name ---- */
+
+#define GENERIC_ROLE "dbtool"
+
+/* The server's `postgres -V` line (malloc'd), NULL when it cannot be run. */
+static char *server_version_text(struct cluster *c)
+{
+    struct child ch = CHILD_INIT;
+    char *postgres = pgbin_server(&c->bin, "postgres");
+    strvec_pushl(&ch.args, postgres, "-V", NULL);
+    free(postgres);
+    ch.in = SPAWN_DEVNULL;
+    ch.err = SPAWN_DEVNULL;
+    struct strbuf out = STRBUF_INIT;
+    int st = spawn_capture(&ch, &out);
+    child_clear(&ch);
+    strbuf_trim_trailing(&out);
+    if (st != 0 || !out.len) {
+        strbuf_release(&out);
+        return NULL;
+    }
+    return strbuf_detach(&out, NULL);
+}
+
+/*
+ * "generic-HASH" for C's server: keyed by its version text (a data dir fits
+ * every binary of that release: no path or inode, so a template built at
+ * install time serves the installed server) and the initdb options.
+ */
+static char *generic_name(struct cluster *c, char **material)
+{
+    char *v = server_version_text(c);
+    if (!v)
+        return NULL;
+    struct strbuf k = STRBUF_INIT;
+    strbuf_addf(&k, "fmt=%s\nversion=%s\n", TEMPLATE_FORMAT, v);
+    struct strvec a = STRVEC_INIT;
+    initdb_args(c, &a, "initdb", "D");
+    for (size_t i = 0; i < a.nr; i++)
+        if (i < 4 || strcmp(a.v[i - 1], "-U"))
+            strbuf_addf(&k, "%s ", a.v[i]);
+    strvec_clear(&a);
+    strbuf_addch(&k, '\n');
+    free(v);
+    uint64_t h = hash_fnv1a(k.buf, k.len);
+    if (material)
+        *material = strbuf_detach(&k, NULL);
+    strbuf_release(&k);
+    return xasprintf("generic-%016llx", (unsigned long long)h);
+}
+
+/* Templates installed with dbtool: <dir of the executable>/../share/dbtool/templates. */
+static char *installed_templates_dir(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = 0;
+    return xasprintf("%s/../share/dbtool/templates", exe);
+}
+
+/* The installed generic template of C's server (malloc'd path), or NULL. */
+static char *installed_generic(struct cluster *c)
+{
+    char *dir = installed_templates_dir();
+    if (!dir || !is_dir(dir)) {
+        free(dir);
+        return NULL;
+    }
+    char *name = generic_name(c, NULL);
+    char *path = name ? path_join(dir, name) : NULL;
+    free(name);
+    free(dir);
+    char *pgv = path ? path_join(path, "PG_VERSION") : NULL;
+    if (!pgv || !path_exists(pgv)) {
+        free(path);
+        path = NULL;
+    }
+    free(pgv);
+    return path;
+}
+
+/* The cache's generic template of C's server (malloc'd path) when it is there, else NULL. */
+static char *cached_generic(struct cluster *c)
+{
+    if (!tpl_cache_usable(c->cache_dir))
+        return NULL;
+    char *name = generic_name(c, NULL);
+    char *path = name ? path_join(c->cache_dir, name) : NULL;
+    free(name);
+    char *pgv = path ? path_join(path, "PG_VERSION") : NULL;
+    if (!pgv || !path_exists(pgv)) {
+        free(path);
+        path = NULL;
+    }
+    free(pgv);
+    return path;
+}
+
+enum cl_status tpl_build_generic(struct cluster *c, const char *parent);
+
+/*
+ * DIR (absent) from the generic template GEN, fitted to C: a copy owned by
+ * the server user, the bootstrap role renamed to it and its database created
+ * (one single-user session).
+ */
+static enum cl_status from_generic(struct cluster *c, const char *gen, const char *dir, const char *log)
+{
+    double t0 = now_monotonic();
+    if (copy_tree(gen, dir, c->uid, c->gid, geteuid() == 0) < 0)
+        return CL_ERR;
+    double t1 = now_monotonic();
+    /* an installed template is readable by all; a data dir is the server user's alone */
+    if (chmod(dir, 0700) < 0)
+        return error_errno("cannot chmod '%s'", dir), CL_ERR;
+    char *user = pg_quote_literal(c->user);
+    char *ident = pg_quote_ident(c->database);
+    struct strbuf sql = STRBUF_INIT;
+    if (strcmp(c->user, GENERIC_ROLE))
+        /* the session's own role cannot be renamed with ALTER ROLE: the catalog row is */
+        strbuf_addf(&sql, "SET allow_system_table_mods = on\n"
+                          "UPDATE pg_catalog.pg_authid SET rolname = %s WHERE oid = 10\n", user);
+    if (strcmp(c->database, "postgres") && strcmp(c->database, "template1") &&
+        strcmp(c->database, "template0"))
+        strbuf_addf(&sql, "CREATE DATABASE %s\n", ident);
+    free(user);
+    free(ident);
+    int st = sql.len ? pm_single_user(c, dir, "postgres", sql.buf, log) : 0;
+    strbuf_release(&sql);
+    debug(NS, "generic template copied in %.0f ms, fitted in %.0f ms", (t1 - t0) * 1000,
+          (now_monotonic() - t1) * 1000);
+    if (st != 0) {
+        if (interrupted)
+            return CL_INTERRUPTED;
+        error("fitting the generic template to '%s' failed (exit %d)", c->user, st);
+        if (log)
+            pm_show_tail(log, 15);
+        return CL_ERR;
+    }
+    return CL_OK;
+}
+
+/* chmod a+rX of the tree DIR (no symlinks followed): an installed template anyone may copy. */
+static void make_readable(const char *dir)
+{
+    DIR *d = opendir(dir);
+    chmod(dir, 0755);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char *p = path_join(dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0) {
+            if (S_ISDIR(st.st_mode))
+                make_readable(p);
+            else if (S_ISREG(st.st_mode))
+                chmod(p, 0644);
+        }
+        free(p);
+    }
+    closedir(d);
+}
+
+enum cl_status tpl_build_generic(struct cluster *c, const char *parent)
+{
+    char *material = NULL;
+    char *name = generic_name(c, &material);
+    if (!name)
+        return error("cannot run '%s/postgres -V'", c->bin.bindir), CL_NO_PROGRAM;
+    char *final = path_join(parent, name);
+    char *tmp = xasprintf("%s/tmp-%s-%d", parent, name, (int)getpid());
+    char *work = NULL; /* where initdb runs: TMP, or a private dir the server user can reach */
+    enum cl_status r = CL_OK;
+    if (is_dir(final)) {
+        info("template %s exists already", final);
+        goto out;
+    }
+    if (mkdir_p(parent, 0755) < 0) {
+        r = (error_errno("cannot create '%s'", parent), CL_ERR);
+        goto out;
+    }
+    rm_rf(tmp);
+    if (c->switch_user && fs_untraversable(parent, c->uid, c->gid)) {
+        /* root's cache: the server user cannot reach inside */
+        const char *t = getenv("TMPDIR");
+        work = xasprintf("%s/dbtool-build-XXXXXX", t && *t && strlen(t) < 200 ? t : "/tmp");
+        if (!mkdtemp(work)) {
+            r = (error_errno("cannot create a build dir"), CL_ERR);
+            free(work);
+            work = NULL;
+            goto out;
+        }
+    } else {
+        work = xstrdup(tmp);
+        if (mkdir(work, 0700) < 0) {
+            r = (error_errno("cannot create '%s'", work), CL_ERR);
+            goto out;
+        }
+    }
+    if (c->switch_user && fs_chown_dir_nofollow(work, c->uid, c->gid) < 0) {
+        r = (error_errno("cannot hand '%s' to %s", work, c->user), CL_ERR);
+        goto out;
+    }
+    /* initdb as GENERIC_ROLE, no database of a user's: fitted after each copy */
+    char *user = c->user;
+    c->user = (char *)GENERIC_ROLE;
+    struct child ch = CHILD_INIT;
+    char *initdb = pgbin_server(&c->bin, "initdb");
+    initdb_args(c, &ch.args, initdb, work);
+    if (cluster_server_major(c) >= 14)
+        strvec_push(&ch.args, "--no-instructions");
+    free(initdb);
+    r = run_logged(c, &ch, "initdb", NULL);
+    child_clear(&ch);
+    c->user = user;
+    if (r)
+        goto out;
+    scrub_data_dir(work);
+    char *side = path_join(work, "dbtool-template.key");
+    write_file_atomic(side, material, strlen(material), 0644);
+    free(side);
+    if (strcmp(work, tmp) && copy_tree(work, tmp, 0, 0, false) < 0) {
+        r = CL_ERR;
+        goto out;
+    }
+    if (geteuid() == 0)
+        chown_tree(tmp, 0, 0);
+    make_readable(tmp);
+    if (rename(tmp, final) < 0 && !is_dir(final)) {
+        r = (error_errno("cannot rename '%s' to '%s'", tmp, final), CL_ERR);
+        goto out;
+    }
+    debug(NS, "built the generic template %s", final);
+out:
+    if (work && strcmp(work, tmp))
+        rm_rf(work);
+    free(work);
+    rm_rf(tmp);
+    free(tmp);
+    free(final);
+    free(name);
+    free(material);
     return r;
 }
 
@@ -532,8 +807,20 @@ enum cl_status tpl_fresh_data_dir(struct cluster *c, const char *dir, const char
         r = CL_ERR;
     } else {
         rm_rf(dir); /* a partial copy of ours, if any */
-        info("initialising a new cluster in %s (initdb; later inits reuse a cached template)", dir);
-        r = build_data_dir(c, dir, c->startup_log);
+        char *gen = installed_generic(c);
+        if (gen) {
+            info("initialising a new cluster in %s from the template installed with dbtool", dir);
+            r = from_generic(c, gen, dir, c->startup_log);
+            free(gen);
+        } else if (have_cache && (gen = cached_generic(c))) {
+            /* this server's generic template (another user's or database's first init made it) */
+            info("initialising a new cluster in %s from this server's generic template", dir);
+            r = from_generic(c, gen, dir, c->startup_log);
+            free(gen);
+        } else {
+            info("initialising a new cluster in %s (initdb; later inits reuse a cached template)", dir);
+            r = build_data_dir(c, dir, c->startup_log);
+        }
     }
     if (!r && (trash || have_cache)) {
         if (!have_cache)

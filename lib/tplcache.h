@@ -44,6 +44,17 @@ void tpl_wait_build(struct cluster *c, double timeout);
 char *tpl_job_lock(const struct cluster *c);
 /* The lock file of the background job of WORKING_DIR in CACHE_DIR (malloc'd), or NULL. */
 char *tpl_job_lock_for(const char *cache_dir, const char *working_dir);
+/*
+ * Build the generic template of C's server in PARENT/generic-HASH (atomic;
+ * readable by all): initdb with the bootstrap role "dbtool" and no database of
+ * a user's. A fresh init on an empty cache copies it and fits it in one
+ * single-user session (role renamed to the server user, database created)
+ * instead of running initdb. HASH covers the server's `postgres -V` and the
+ * initdb options, so a template made at install time (`make install`, the Nix
+ * build, a container layer: PREFIX/share/dbtool/templates, found beside the
+ * executable) serves that server for every user.
+ */
+enum cl_status tpl_build_generic(struct cluster *c, const char *parent);
 /* Whether CACHE_DIR is a cache root we may use (ours, not writable by others); created when missing. */
 bool tpl_cache_usable(const char *cache_dir);
 

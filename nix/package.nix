@@ -39,7 +39,9 @@ stdenv.mkDerivation {
 
   installPhase = ''
     runHook preInstall
-    make install PREFIX=$out
+    # PG_BINDIR: make install also builds the generic initdb template of this server
+    # (share/dbtool/templates), so a first postgres-init on a fresh machine runs no initdb
+    PG_BINDIR=${postgresql}/bin make install PREFIX=$out
     mv $out/bin/dbtool $out/bin/.dbtool-unwrapped
     rm -f ${lib.concatMapStringsSep " " (n: "$out/bin/${n}") names}
   '' + lib.concatMapStrings (n: ''

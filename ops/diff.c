@@ -453,6 +453,7 @@ int diff_run(const struct settings *set, const struct diff_opts *o)
         goto out;
     sides[1].build = SIDE_SOURCES;
     sides[1].mock = o->mock;
+    sides[1].no_snapshot = o->no_snapshot;
     sides[1].hydrate_log = hlog;
     if ((r = side_start(&sides[1])))
         goto out;

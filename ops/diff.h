@@ -39,6 +39,7 @@ struct diff_opts {
     bool include_bookkeeping;    /* compare created_at/updated_at too */
     bool json;                   /* the JSON summary instead of the diff */
     bool sql;                    /* the DDL + reference data DML from side 1 to the sources instead */
+    bool no_snapshot;            /* hydrate the sources even when a snapshot has them */
 };
 
 /*

@@ -9,6 +9,7 @@
 #include "ops/project.h"
 #include "ops/code.h"
 #include "ops/ops.h"
+#include "ops/snapshot.h"
 #include "ops/throwaway.h"
 #include "lib/bundle.h"
 #include "lib/cluster.h"
@@ -141,11 +142,22 @@ static FILE *open_log(const char *what, const char *path, bool *opened, FILE *df
     return f;
 }
 
-/* Run FILE on CONN with VARS, output to LOG (NULL: stdout). 0 or -1. */
-static int run_script(PGconn *conn, const char *file, const struct strvec *vars, FILE *out, bool quiet)
+/*
+ * Run FILE on CONN with VARS, output to OUT (QUIET: no command tags); the
+ * files read recorded in DEPS (may be NULL: the snapshot key). 0 or -1.
+ */
+static int run_script(PGconn *conn, const char *file, const struct strvec *vars, FILE *out, bool quiet,
+                      struct strvec *deps)
 {
     struct sql_opts so = {out, stderr, quiet};
-    int r = sql_run_file(conn, file, vars, &so);
+    struct sql_session *ss = sql_session_new(conn, &so);
+    int r = 0;
+    for (size_t i = 0; vars && i < vars->nr && !r; i++)
+        r = sql_session_assign(ss, vars->v[i]);
+    sql_session_record_deps(ss, deps);
+    if (!r)
+        r = sql_session_run_file(ss, file);
+    sql_session_free(ss);
     fflush(out);
     return r;
 }
@@ -226,7 +238,7 @@ int proj_hydrate(const struct settings *s, const char *url, const struct proj_op
     t = now_monotonic();
     info("hydrate: running %s%s%s%s", entry, o->mock ? " with USE_MOCK=1" : "",
          opened ? ", output to " : "", opened ? hlog : "");
-    if (run_script(conn, entry, &vars, out, o->quiet) < 0 ||
+    if (run_script(conn, entry, &vars, out, o->quiet, o->deps) < 0 ||
         code_hydrate(conn, set_get(s, SET_CODE_DIR), o->no_hook) < 0) { /* then the code dir */
         error("hydrate %s after %s", interrupted ? "interrupted" : "failed",
               proj_duration(now_monotonic() - t0));
@@ -314,7 +326,7 @@ int proj_patch(const struct settings *s, const char *url, const struct proj_opts
     }
     info("patch: running %s%s%s", file, opened ? ", output to " : "",
          opened ? plog : "");
-    if (run_script(conn, file, NULL, out, o->quiet) < 0) {
+    if (run_script(conn, file, NULL, out, o->quiet, o->deps) < 0) {
         error("patch %s after %s", interrupted ? "interrupted" : "failed",
               proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
@@ -347,7 +359,7 @@ int proj_test(const struct settings *s, const char *url, const struct proj_opts 
         goto out;
     }
     info("test: running %s", file);
-    if (run_script(conn, file, NULL, stdout, o->quiet) < 0) {
+    if (run_script(conn, file, NULL, stdout, o->quiet, NULL) < 0) {
         error("tests FAILED (%s) after %s", file, proj_duration(now_monotonic() - t0));
         ret = EXIT_ERR;
         goto out;
@@ -360,8 +372,7 @@ out:
     return ret;
 }
 
-/* hydrate + patch on URL as deploy and check do. */
-static int hydrate_and_patch(const struct settings *s, const char *url, const struct proj_opts *o)
+int proj_replay(const struct settings *s, const char *url, const struct proj_opts *o)
 {
     int r = 0;
     struct proj_opts ho = *o;
@@ -456,6 +467,8 @@ int proj_deploy(const struct settings *s, const struct proj_opts *o)
         d.no_hydrate = d.no_patch = true;
     }
     struct cluster c;
+    struct proj_snap ps;
+    memset(&ps, 0, sizeof(ps));
     int r = ops_exit(cluster_setup(&c, &sp));
     if (r)
         goto out;
@@ -463,10 +476,23 @@ int proj_deploy(const struct settings *s, const struct proj_opts *o)
     if (dburl && strcmp(dburl, c.url))
         debug(NS, "deploy works on the cluster it starts (%s), not DB_URL/PGURL", c.url);
     info("init: %s cluster in %s", d.reuse ? "reusing the" : "a fresh", c.working_dir);
-    if ((r = ops_exit(cluster_init(&c))))
+    bool snap = psnap_begin(&ps, s, &d, &c);
+    bool hit = snap && psnap_lookup(&ps, &c);
+    enum cl_status st = cluster_init(&c);
+    if (hit && ps.claimed && st == CL_CANNOT_START) {
+        psnap_failed(&ps, &c);
+        st = cluster_init(&c);
+    }
+    hit = hit && ps.claimed && !ps.failed;
+    if ((r = ops_exit(st)))
         goto out;
-    if ((r = hydrate_and_patch(s, c.url, &d)))
-        goto out;
+    if (!hit) {
+        d.deps = snap ? &ps.deps : NULL;
+        if ((r = proj_replay(s, c.url, &d)))
+            goto out;
+        if (snap)
+            psnap_store(&ps, s, &d, c.working_dir, c.uid, c.gid);
+    }
     if (d.baseline && (r = proj_baseline(s, c.url)))
         goto out;
     if (d.cleanup) {
@@ -476,11 +502,16 @@ int proj_deploy(const struct settings *s, const struct proj_opts *o)
         info("cleanup: cluster stopped in %s (data kept in %s)", proj_duration(now_monotonic() - t),
              c.data_dir);
     }
-    info("deploy: done in %s%s", proj_duration(now_monotonic() - t0),
-         d.cleanup ? "" : "; connect with:");
+    if (hit)
+        info("deploy: from snapshot %s, %s%s", psnap_short(ps.hit),
+             proj_duration(now_monotonic() - t0), d.cleanup ? "" : "; connect with:");
+    else
+        info("deploy: done in %s%s", proj_duration(now_monotonic() - t0),
+             d.cleanup ? "" : "; connect with:");
     if (!d.cleanup)
         printf("%s\n", c.url);
 out:
+    psnap_release(&ps);
     cluster_release(&c);
     return r;
 }
@@ -510,9 +541,23 @@ int proj_check(const struct settings *s, const struct proj_opts *o)
         return r;
     info("check: deploying into a throwaway cluster %s: %s", scratch_where(&t.scratch),
          t.c.working_dir);
-    r = ops_exit(cluster_init(&t.c));
-    if (!r)
-        r = hydrate_and_patch(s, t.c.url, &d);
+    struct proj_snap ps;
+    bool snap = psnap_begin(&ps, s, &d, &t.c);
+    bool hit = snap && psnap_lookup(&ps, &t.c);
+    enum cl_status st = cluster_init(&t.c);
+    if (hit && ps.claimed && st == CL_CANNOT_START) {
+        psnap_failed(&ps, &t.c);
+        st = cluster_init(&t.c);
+    }
+    hit = hit && ps.claimed && !ps.failed;
+    r = ops_exit(st);
+    if (!r && hit)
+        info("check: from snapshot %s (these inputs deployed before), started in %s", psnap_short(ps.hit),
+             proj_duration(now_monotonic() - t0));
+    if (!r && !hit) {
+        d.deps = snap ? &ps.deps : NULL;
+        r = proj_replay(s, t.c.url, &d);
+    }
     if (!r && interrupted) {
         error("interrupted");
         r = EXIT_ERR;
@@ -520,6 +565,8 @@ int proj_check(const struct settings *s, const struct proj_opts *o)
     if (!r)
         r = lint_step(s);
     t.passed = r == 0;
+    uid_t su = t.c.uid; /* the server user: a spare for the developer's cluster is theirs */
+    gid_t sg = t.c.gid;
     double tr = now_monotonic();
     throwaway_close(&t);
     info("check: throwaway cluster removed in %s", proj_duration(now_monotonic() - tr));
@@ -528,5 +575,12 @@ int proj_check(const struct settings *s, const struct proj_opts *o)
               proj_duration(now_monotonic() - t0));
     else
         info("check: passed in %s", proj_duration(now_monotonic() - t0));
+    if (!r && !hit && snap) {
+        /* a spare beside the developer's cluster too: a deploy of the same inputs renames it */
+        const char *wd = set_get(s, SET_PG_WORKING_DIR);
+        const char *near = wd && is_dir(wd) ? wd : set_get(s, SET_LOCAL_DIR);
+        psnap_store(&ps, s, &d, near, su, sg);
+    }
+    psnap_release(&ps);
     return r;
 }

@@ -30,6 +30,8 @@ struct proj_opts {
     const char *patch_log;   /* instead of PATCH_LOG (NULL: the setting) */
     bool baseline;           /* deploy: record MIGRATION_DIR's migrations as applied (the sources have them) */
     FILE *sql_out;           /* SQL output when no log file is set (NULL: stdout) */
+    bool no_snapshot; /* deploy/check: replay even when the snapshot cache has the result */
+    struct strvec *deps; /* hydrate/patch: record the files read here (lib/sqlscript deps) */
 };
 
 /*
@@ -87,6 +89,9 @@ int proj_baseline(const struct settings *s, const char *url);
  * YYYYMMDDHHMMSS-label, a bad migration.yaml) fails the check.
  */
 int proj_check(const struct settings *s, const struct proj_opts *o);
+
+/* hydrate (unless o->no_hydrate) and patch (unless o->no_patch) on URL, as deploy and check do. */
+int proj_replay(const struct settings *s, const char *url, const struct proj_opts *o);
 
 /* "123 ms" / "1.23 s" for a duration in seconds (static buffer). */
 const char *proj_duration(double seconds);

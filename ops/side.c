@@ -2,6 +2,7 @@
  * side.c — the sides of diff, generate and drift (see side.h).
  */
 #include "ops/side.h"
+#include "ops/snapshot.h"
 #include "ops/code.h"
 #include "ops/ops.h"
 #include "ops/project.h"
@@ -225,19 +226,23 @@ int side_code_hook(const struct settings *s, const char *url)
     return 0;
 }
 
-static int build_sources(struct side *sd, const char *url)
+/* The sources on URL; HIT: they came from a snapshot (only `migrator init` left). DEPS: see proj_opts. */
+static int build_sources(struct side *sd, const char *url, bool hit, struct strvec *deps)
 {
-    char *hlog = NULL;
-    if (!sd->hydrate_log && sd->logdir)
-        hlog = path_join(sd->logdir, "hydrate.log");
-    struct proj_opts po = {.mock = sd->mock, .quiet = sd->quiet,
-                           .hydrate_log = sd->hydrate_log ? sd->hydrate_log : hlog};
-    int r = proj_hydrate(sd->s, url, &po);
-    free(hlog);
-    if (r)
-        return r;
-    if ((r = side_code_hook(sd->s, url)))
-        return r;
+    int r;
+    if (!hit) {
+        char *hlog = NULL;
+        if (!sd->hydrate_log && sd->logdir)
+            hlog = path_join(sd->logdir, "hydrate.log");
+        struct proj_opts po = {.mock = sd->mock, .quiet = sd->quiet,
+                               .hydrate_log = sd->hydrate_log ? sd->hydrate_log : hlog, .deps = deps};
+        r = proj_hydrate(sd->s, url, &po);
+        free(hlog);
+        if (r)
+            return r;
+        if ((r = side_code_hook(sd->s, url)))
+            return r;
+    }
     PGconn *conn = pg_connect(url);
     if (!conn)
         return EXIT_ERR;
@@ -252,18 +257,38 @@ static int build(void *arg)
     struct side *sd = arg;
     double t0 = now_monotonic();
     int r;
-    if (sd->cluster && (r = ops_exit(cluster_init(&sd->t.c))))
-        return r;
+    /* a throwaway sources side is `database deploy -P`: the snapshot cache may have it */
+    struct proj_snap ps;
+    memset(&ps, 0, sizeof(ps));
+    struct proj_opts so = {.mock = sd->mock, .no_patch = true, .no_snapshot = sd->no_snapshot};
+    bool snap = sd->cluster && sd->build == SIDE_SOURCES && psnap_begin(&ps, sd->s, &so, &sd->t.c);
+    bool hit = snap && psnap_lookup(&ps, &sd->t.c);
+    if (sd->cluster) {
+        enum cl_status st = cluster_init(&sd->t.c);
+        if (hit && ps.claimed && st == CL_CANNOT_START) {
+            psnap_failed(&ps, &sd->t.c);
+            st = cluster_init(&sd->t.c);
+        }
+        hit = hit && ps.claimed && !ps.failed;
+        if ((r = ops_exit(st))) {
+            psnap_release(&ps);
+            return r;
+        }
+    }
     const char *url = sd->cluster ? sd->t.c.url : sd->url;
     switch (sd->build) {
     case SIDE_EMPTY:
         r = 0;
         break;
     case SIDE_SOURCES:
-        if (!sd->quiet)
+        if (!sd->quiet && hit)
+            info("%s: sources from snapshot %s", sd->purpose, psnap_short(ps.hit));
+        else if (!sd->quiet)
             info("%s: hydrating the sources into %s", sd->purpose,
                  sd->cluster ? "a throwaway cluster" : sd->dbname);
-        r = build_sources(sd, url);
+        r = build_sources(sd, url, hit, snap ? &ps.deps : NULL);
+        if (!r && snap && !hit)
+            psnap_store(&ps, sd->s, &so, NULL, 0, 0);
         break;
     case SIDE_MIGRATIONS:
         r = side_migrate(sd->s, sd->purpose, url, sd->migration_dir, sd->logdir,
@@ -274,6 +299,7 @@ static int build(void *arg)
     }
     if (!r && !sd->quiet)
         info("%s: %s side built in %s", sd->purpose, sd->name, proj_duration(now_monotonic() - t0));
+    psnap_release(&ps);
     return r;
 }
 

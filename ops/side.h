@@ -19,7 +19,9 @@
  *
  *   sources     hydrate (hectic bundle, dotenv secrets, $DATABASE_SOURCE's
  *               entrypoint) then the code directory (side_code_hook) then
- *               `migrator init` (the bundle again, idempotent)
+ *               `migrator init` (the bundle again, idempotent); in a throwaway
+ *               cluster that hydrate is `database deploy -P`'s, so the snapshot
+ *               cache serves it when the sources are unchanged
  *   migrations  `migrator init` then `migrate up all` from the migration
  *               folder (only the bundle when there is no folder)
  *
@@ -60,6 +62,7 @@ struct side {
     const char *migration_dir; /* migrations: the folder (NULL: MIGRATION_DIR) */
     bool ignore_migration_fail;
     bool quiet;            /* no step timings on stderr */
+    bool no_snapshot;      /* sources: hydrate even when the snapshot cache has them (ops/snapshot.h) */
     bool opened;           /* side_open ran (a zeroed struct is closed) */
 };
 

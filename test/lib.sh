@@ -27,6 +27,9 @@ export DBTOOL DBTOOL_BUILD PATH SRC_DIR TEST_DIR
 # a private template cache per test run keeps scripts independent but fast
 : "${XDG_CACHE_HOME:=${TMPDIR:-/tmp}/dbtool-test-cache-$(id -u)}"
 export XDG_CACHE_HOME
+# no snapshot cache unless a script asks (t026x): other scripts' deploys replay as they
+# always did, and no background store job competes with them or sweeps their scratch dirs
+export DBTOOL_SNAPSHOT_BUDGET=0
 unset PGURL DB_URL LOCAL_DIR PG_WORKING_DIR DATABASE_DIR MIGRATION_DIR DATABASE_SOURCE \
       PG_DATABASE PG_PORT PG_URL_VAR PG_LOG_PATH PG_CONF_FILE PG_SHARED_PRELOAD_LIBRARIES \
       PG_DISABLE_LOGGING PG_REUSE PG_HECTIC_INHERITANCE HECTIC_INHERITANCE_SQL \
