@@ -3,6 +3,7 @@
 # throwaway cluster) starts from a snapshot when the sources are unchanged;
 # the result is the same either way.
 . "${0%/*}/lib-pg.sh"
+test_have_prereq CLIENT_MATCHES_SERVER || skip_all "$test_missing_reason (database backup)"
 
 P=$TRASH/proj
 mkdir -p "$P/db/src" "$P/db/migration"
