@@ -68,14 +68,16 @@ if tmpfs_room /dev/shm; then
         rm -f "$TRASH/release" err1 && test_when_finished "touch \"$TRASH/release\"" &&
         DATABASE_SOURCE=$P/slow/src "$DBTOOL" database check -P >out1 2>err1 &
         pid=$! && wait_line "hydrate: running" err1 $pid &&
-        d1=$(announced err1) && kill -KILL $pid && wait $pid; test -d "$d1" &&
-        spid=$(head -n 1 "$d1/data/postmaster.pid") && kill -0 "$spid" &&
-        "$DBTOOL" database check -P -H >out 2>err &&
+        d1=$(announced err1) && kill -KILL $pid && { wait $pid; true; } &&
+        { test -d "$d1" || { echo "no dir $d1 after the kill:"; cat err1; exit 1; }; } &&
+        spid=$(head -n 1 "$d1/data/postmaster.pid") &&
+        { kill -0 "$spid" || { echo "its server $spid is not running"; exit 1; }; } &&
+        { "$DBTOOL" database check -P -H >out 2>err || { echo "the next check failed:"; cat err; exit 1; }; } &&
         # this check sweeps it, unless a check or diff of a script running alongside
         # (the same RAM base) got there first
         { grep -q "removing the throwaway cluster $d1 left by a process that is gone" err ||
           ! test -e "$d1"; } &&
-        gone "$d1" && i=0 && until pid_gone "$spid"; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.05; done
+        gone "$d1" && i=0 && until pid_gone "$spid"; do i=$((i + 1)); [ $i -lt 600 ] || { echo "server $spid still running"; exit 1; }; sleep 0.05; done
     '
     test_expect_success CLIENT_MATCHES_SERVER 'diff and normalize-backup build their clusters in RAM and remove them' '
         "$DBTOOL" database deploy >/dev/null 2>err && "$DBTOOL" database backup >/dev/null 2>err &&
