@@ -57,7 +57,8 @@ if tmpfs_room /dev/shm; then
         grep -q "division by zero" err && gone "$(announced err)"
     '
     test_expect_success 'a second check while one runs: both pass, neither sweeps the other' '
-        rm -f "$TRASH/release" err1 && test_when_finished "touch \"$TRASH/release\"" &&
+        # (a list ending in & runs in the background as a whole: the set-up ends first)
+        { rm -f "$TRASH/release" err1 && test_when_finished "touch \"$TRASH/release\""; } || exit 1
         DATABASE_SOURCE=$P/slow/src "$DBTOOL" database check -P >out1 2>err1 &
         pid=$! && wait_line "hydrate: running" err1 $pid &&
         d1=$(announced err1) && test -d "$d1" &&
@@ -65,7 +66,8 @@ if tmpfs_room /dev/shm; then
         test -d "$d1" && touch "$TRASH/release" && wait $pid && gone "$d1" && gone "$(announced err2)"
     '
     test_expect_success 'a SIGKILLed check leaves its cluster; the next run stops and removes it' '
-        rm -f "$TRASH/release" err1 && test_when_finished "touch \"$TRASH/release\"" &&
+        # (a list ending in & runs in the background as a whole: the set-up ends first)
+        { rm -f "$TRASH/release" err1 && test_when_finished "touch \"$TRASH/release\""; } || exit 1
         DATABASE_SOURCE=$P/slow/src "$DBTOOL" database check -P >out1 2>err1 &
         pid=$! && wait_line "hydrate: running" err1 $pid &&
         d1=$(announced err1) && kill -KILL $pid && { wait $pid; true; } &&
