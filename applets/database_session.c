@@ -4,6 +4,7 @@
  */
 #include "lib/common.h"
 #include "applets/applets.h"
+#include "lib/fs.h"
 #include "lib/opt.h"
 #include "lib/settings.h"
 #include "ops/session.h"
@@ -97,9 +98,10 @@ static int ss_plan(int argc, char **argv, const struct settings *s)
 /* `migrator migrate up all` on URL: the applet's own code path. */
 static int migrate_up_all(const struct settings *s, const char *url)
 {
-    const struct set_override ov[] = {{SET_DB_URL, url}};
+    /* as 'database migrator' does: the project's folder is the migrator's */
+    const struct set_override ov[] = {{SET_DB_URL, url}, {SET_MIGRATION_DIR, set_get(s, SET_MIGRATION_DIR)}};
     struct settings mine;
-    settings_derive(&mine, s, ov, 1);
+    settings_derive(&mine, s, ov, 2);
     char *v[] = {"migrator", "migrate", "up", "all", NULL};
     int r = cmd_migrator(4, v, &mine);
     settings_release(&mine);
@@ -126,6 +128,11 @@ static int ss_deploy(int argc, char **argv, const struct settings *s)
     no_args(u, argc, argv);
     if (!to || !*to) {
         error("session deploy: missing --to URL (the database to deploy to)");
+        return EXIT_MISSING;
+    }
+    const char *mdir = set_get(s, SET_MIGRATION_DIR);
+    if (!mdir || !is_dir(mdir)) {
+        error("session deploy: no migration folder (%s): nothing to deploy", mdir ? mdir : "MIGRATION_DIR unset");
         return EXIT_MISSING;
     }
     return session_deploy(s, to, dry_run, force, migrate_up_all);

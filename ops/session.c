@@ -767,6 +767,8 @@ int session_deploy(const struct settings *s, const char *to, bool dry_run, bool 
     info("session: reading %s (read-only)", masked);
     if (!(remote = remote_connect(to)) || remote_catalog(remote, masked, &rcat, hex) < 0)
         goto out;
+    if (st.deploying && !strcmp(hex, st.hash))
+        info("session: the deploy started %s did not finish: resuming it", st.deploying);
     if (strcmp(hex, st.hash)) {
         if (st.deploying) {
             info("session: the remote's schema differs from the fingerprint: the deploy started %s is "
@@ -803,6 +805,16 @@ int session_deploy(const struct settings *s, const char *to, bool dry_run, bool 
     r = migrate(s, to);
     if (r) {
         strvec_pushf(&st.log, "deploy-failed %s exit %d to %s", when, r, masked);
+        /* nothing changed on the remote: the next deploy checks the fingerprint again */
+        struct catalog *now = NULL;
+        char nhex[SHA256_HEX_LEN];
+        if ((remote = remote_connect(to)) && remote_catalog(remote, masked, &now, nhex) == 0 &&
+            !strcmp(nhex, hex)) {
+            free(st.deploying);
+            st.deploying = NULL;
+        }
+        if (now)
+            catalog_free(now);
         error("session: the deploy to %s failed (exit %d); 'database session deploy' again resumes it",
               masked, r);
         state_write(s, &st);
@@ -820,7 +832,7 @@ int session_deploy(const struct settings *s, const char *to, bool dry_run, bool 
     }
     free(st.deploying);
     st.deploying = NULL;
-    strvec_pushf(&st.log, "deployed %s to %s: %zu migration(s) applied now", when, masked, st.migs.nr);
+    strvec_pushf(&st.log, "deployed %s to %s: the remote has %zu migration(s)", when, masked, st.migs.nr);
     free(when);
     r = state_write(s, &st) < 0 ? EXIT_ERR : 0;
     if (!r)
