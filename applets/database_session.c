@@ -16,17 +16,21 @@ static int ss_plan(int argc, char **argv, const struct settings *s);
 static int ss_deploy(int argc, char **argv, const struct settings *s);
 static int ss_status(int argc, char **argv, const struct settings *s);
 static int ss_abort(int argc, char **argv, const struct settings *s);
+static int ss_apply(int argc, char **argv, const struct settings *s);
+static int ss_commit(int argc, char **argv, const struct settings *s);
 
 static const struct subcommand subs[] = {
     {"start", ss_start, "copy a remote's schema and listed data into the session database (--from URL)"},
     {"plan", ss_plan, "pending migrations, hazards, changes the sources still need (exit 1: something)"},
+    {"apply", ss_apply, "infra/, migrations + code, grants/, seeds/ on the session database (resumable)"},
+    {"commit", ss_commit, "the changes the sources still need as one migration folder (LABEL)"},
     {"deploy", ss_deploy, "rehearse on a fresh copy, then 'migrate up all' on the remote (--to URL)"},
     {"status", ss_status, "what the session knows: the remote, its migrations, deploys"},
     {"abort", ss_abort, "drop the session database and state; the remote is not touched"},
 };
 
 static const char *const usage[] = {
-    "database session start|plan|deploy|status|abort [OPTIONS]",
+    "database session start|plan|apply|commit|deploy|status|abort [OPTIONS]",
     "",
     "A safe path from a remote database to a deployed change, one session per project,\n"
     "its state in $LOCAL_DIR/focus/session/. 'start --from URL' reads the remote in\n"
@@ -39,6 +43,12 @@ static const char *const usage[] = {
     "('migrator lint'), rehearses them (and the code directory) on a copy of the session\n"
     "database and prints the DDL the sources still need after them, and the code\n"
     "objects 'database plan' would change. Exit 0 nothing to do, 1 something, 2 an error.",
+    "'apply' runs on the session database, in order: the .sql files of $DATABASE_DIR/infra\n"
+    "(roles, schemas, extensions), 'migrate up all' with the code directory, then\n"
+    "$DATABASE_DIR/grants and $DATABASE_DIR/seeds; each file in its own transaction,\n"
+    "recorded when it commits, so that after a failing seed the next apply goes on from it.\n"
+    "'commit LABEL' writes what the sources still need beyond the migrations as one\n"
+    "migration folder ('migrator generate LABEL').",
     "'deploy --to URL' refuses (exit 2) when the remote's fingerprint changed since start\n"
     "(--force goes on), copies the remote afresh into a throwaway cluster and runs\n"
     "'migrator migrate up all' there; any error stops it with the remote untouched.\n"
@@ -160,6 +170,39 @@ static int ss_abort(int argc, char **argv, const struct settings *s)
     argc = parse_options(argc, argv, opts, u, 0);
     no_args(u, argc, argv);
     return session_abort(s);
+}
+
+static int ss_apply(int argc, char **argv, const struct settings *s)
+{
+    static const char *const u[] = {"database session apply", "",
+                                    "infra/, then migrations and code, then grants/ and seeds/ on the session\n"
+                                    "database; a failed file (exit 4) is where the next apply starts.",
+                                    NULL};
+    const struct option opts[] = {OPT_END()};
+    argc = parse_options(argc, argv, opts, u, 0);
+    no_args(u, argc, argv);
+    return session_apply(s);
+}
+
+static int ss_commit(int argc, char **argv, const struct settings *s)
+{
+    static const char *const u[] = {"database session commit [--allow-hazards LIST] LABEL", "",
+                                    "Write MIGRATION_DIR/<UTC stamp>-LABEL/ with the changes the sources need beyond\n"
+                                    "the migrations, as 'migrator generate LABEL' does (its exit codes).",
+                                    NULL};
+    const char *allow = NULL;
+    const struct option opts[] = {
+        OPT_STRING(0, "allow-hazards", &allow, "LIST", "hazard classes or rules to accept (or all)"),
+        OPT_END(),
+    };
+    argc = parse_options(argc, argv, opts, u, 0);
+    if (argc > 1)
+        usage_die(u, "unexpected argument '%s'", argv[1]);
+    if (!argc) {
+        error("session commit: needs a LABEL");
+        return EXIT_MISSING;
+    }
+    return session_commit(s, argv[0], allow);
 }
 
 int database_sub_session(int argc, char **argv, const struct settings *s)

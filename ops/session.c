@@ -3,6 +3,7 @@
  */
 #include "ops/session.h"
 #include "ops/code.h"
+#include "ops/generate.h"
 #include "ops/ops.h"
 #include "ops/side.h"
 #include "ops/throwaway.h"
@@ -14,8 +15,10 @@
 #include "lib/pg.h"
 #include "lib/settings.h"
 #include "lib/sqldiff.h"
+#include "lib/sqlscript.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +35,7 @@ struct sess_state {
     struct strvec migs;       /* "NAME HASH": the remote's applied migrations */
     struct strvec log;        /* "deployed ..." / "deploy-failed ..." lines */
     char *deploying;          /* a deploy started on the remote and not finished: when */
+    struct strvec applied;    /* apply: "infra/x.sql" ... files finished on the session database */
 };
 
 static void state_release(struct sess_state *st)
@@ -43,6 +47,7 @@ static void state_release(struct sess_state *st)
     strvec_clear(&st->tables);
     strvec_clear(&st->migs);
     strvec_clear(&st->log);
+    strvec_clear(&st->applied);
     memset(st, 0, sizeof(*st));
 }
 
@@ -106,6 +111,8 @@ static int state_read(const struct settings *s, struct sess_state *st)
             strvec_push(&st->migs, sp);
         else if (!strcmp(line, "log"))
             strvec_push(&st->log, sp);
+        else if (!strcmp(line, "applied"))
+            strvec_push(&st->applied, sp);
         else if (!strcmp(line, "deploying"))
             st->deploying = xstrdup(sp);
     }
@@ -132,6 +139,8 @@ static int state_write(const struct settings *s, const struct sess_state *st)
         strbuf_addf(&sb, "migration %s\n", st->migs.v[i]);
     for (size_t i = 0; i < st->log.nr; i++)
         strbuf_addf(&sb, "log %s\n", st->log.v[i]);
+    for (size_t i = 0; i < st->applied.nr; i++)
+        strbuf_addf(&sb, "applied %s\n", st->applied.v[i]);
     if (st->deploying)
         strbuf_addf(&sb, "deploying %s\n", st->deploying);
     int r = 0;
@@ -630,6 +639,20 @@ static int sources_catalog(const struct settings *s, struct catalog **cat)
     return r ? -1 : 0;
 }
 
+/*
+ * The pending migrations (and the code directory) rehearsed on a copy of the
+ * session database, PG_DATABASE_session_plan (*DB, *URL: dropped by the
+ * caller when *URL is set). 0 or -1.
+ */
+static int rehearsed_copy(const struct settings *s, struct cluster *c, const struct sess_state *st, char **db,
+                          char **url)
+{
+    *db = xasprintf("%s_plan", st->database);
+    if (create_database(c->url, *db, st->database) < 0 || !(*url = side_url_with_db(c->url, *db)))
+        return -1;
+    return side_migrate(s, "session", *url, NULL, NULL, false, true) ? -1 : 0;
+}
+
 int session_plan(const struct settings *s)
 {
     struct sess_state st;
@@ -668,11 +691,7 @@ int session_plan(const struct settings *s)
         miglint_print(stdout, &lr, false);
         miglint_release(&lr);
     }
-    /* rehearse the pending migrations (and the code directory) on a copy of the session database */
-    tmpdb = xasprintf("%s_plan", st.database);
-    if (create_database(c.url, tmpdb, st.database) < 0 || !(tmpurl = side_url_with_db(c.url, tmpdb)))
-        goto out;
-    if (side_migrate(s, "session plan", tmpurl, NULL, NULL, false, true))
+    if (rehearsed_copy(s, &c, &st, &tmpdb, &tmpurl) < 0)
         goto out;
     struct catalog_options co = {0};
     if (catalog_read_url(tmpurl, &co, &rehearsed) < 0 || sources_catalog(s, &sources) < 0)
@@ -843,6 +862,141 @@ out:
     if (remote)
         PQfinish(remote);
     free(masked);
+    cluster_release(&c);
+    state_release(&st);
+    return r;
+}
+
+static bool has(const struct strvec *sv, const char *s)
+{
+    for (size_t i = 0; i < sv->nr; i++)
+        if (!strcmp(sv->v[i], s))
+            return true;
+    return false;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The .sql files of $DATABASE_DIR/SUB in name order, each in its own
+ * transaction on URL; those ST lists as finished are skipped, each one that
+ * finishes is recorded (the state written at once). 0 or an exit code.
+ */
+static int apply_dir(const struct settings *s, struct sess_state *st, const char *url, const char *sub)
+{
+    const char *base = set_get(s, SET_DATABASE_DIR);
+    char *dir = base ? path_join(base, sub) : NULL;
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d) {
+        debug(NS, "apply: no %s directory", sub);
+        free(dir);
+        return 0;
+    }
+    struct strvec files = STRVEC_INIT;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && ends_with(e->d_name, ".sql"))
+            strvec_push(&files, e->d_name);
+    closedir(d);
+    if (files.nr)
+        qsort(files.v, files.nr, sizeof(*files.v), cmp_str);
+    PGconn *conn = files.nr ? pg_connect(url) : NULL;
+    int r = files.nr && !conn ? EXIT_ERR : 0;
+    for (size_t i = 0; i < files.nr && !r; i++) {
+        char *key = xasprintf("%s/%s", sub, files.v[i]);
+        char *path = path_join(dir, files.v[i]);
+        if (has(&st->applied, key)) {
+            debug(NS, "apply: %s done before", key);
+        } else {
+            struct sql_opts so = {.quiet = true};
+            struct sql_session *ss = sql_session_new(conn, &so);
+            bool ok = pg_exec(conn, "BEGIN") == 0 && sql_session_run_file(ss, path) == 0 &&
+                      pg_exec(conn, "COMMIT") == 0;
+            sql_session_free(ss);
+            if (!ok) {
+                pg_exec(conn, "ROLLBACK");
+                error("session apply: %s failed (rolled back); fix it and run 'database session apply' again: "
+                      "it goes on from there", key);
+                r = EXIT_MIGRATION;
+            } else {
+                info("session apply: %s", key);
+                strvec_push(&st->applied, key);
+                if (state_write(s, st) < 0)
+                    r = EXIT_ERR;
+            }
+        }
+        free(path);
+        free(key);
+    }
+    if (conn)
+        PQfinish(conn);
+    strvec_clear(&files);
+    free(dir);
+    return r;
+}
+
+int session_apply(const struct settings *s)
+{
+    struct sess_state st;
+    int r = state_read(s, &st);
+    if (r)
+        return r > 0 ? no_session() : EXIT_ERR;
+    struct cluster c;
+    memset(&c, 0, sizeof(c));
+    char *url = NULL;
+    if ((r = project_cluster(s, &c, true)))
+        goto out;
+    r = EXIT_ERR;
+    if (!(url = side_url_with_db(c.url, st.database)))
+        goto out;
+    /* infra (roles, schemas, extensions), then the migrations and code, then grants and seeds */
+    if ((r = apply_dir(s, &st, url, "infra")))
+        goto out;
+    if ((r = side_migrate(s, "session apply", url, NULL, NULL, false, true)))
+        goto out;
+    if ((r = apply_dir(s, &st, url, "grants")) || (r = apply_dir(s, &st, url, "seeds")))
+        goto out;
+    info("session apply: done");
+out:
+    free(url);
+    cluster_release(&c);
+    state_release(&st);
+    return r;
+}
+
+int session_commit(const struct settings *s, const char *label, const char *allow_hazards)
+{
+    struct sess_state st;
+    int r = state_read(s, &st);
+    if (r)
+        return r > 0 ? no_session() : EXIT_ERR;
+    struct cluster c;
+    memset(&c, 0, sizeof(c));
+    char *tmpdb = NULL, *tmpurl = NULL;
+    if ((r = project_cluster(s, &c, true)))
+        goto out;
+    r = EXIT_ERR;
+    if (rehearsed_copy(s, &c, &st, &tmpdb, &tmpurl) < 0)
+        goto out;
+    char *what = xasprintf("the session's copy of %s with the pending migrations", st.from);
+    struct gen_opts go = {.label = label, .allow_hazards = allow_hazards, .base_url = tmpurl, .base_what = what};
+    r = gen_run(s, &go);
+    free(what);
+    if (!r) {
+        char *when = utc_now();
+        strvec_pushf(&st.log, "committed %s %s", when, label);
+        free(when);
+        if (state_write(s, &st) < 0)
+            r = EXIT_ERR;
+    }
+out:
+    if (tmpdb && tmpurl && drop_database(c.url, tmpdb) < 0)
+        warn("session: could not drop the database %s; drop it by hand", tmpdb);
+    free(tmpdb);
+    free(tmpurl);
     cluster_release(&c);
     state_release(&st);
     return r;

@@ -57,6 +57,23 @@ struct settings;
 int session_start(const struct settings *s, const char *from);
 int session_status(const struct settings *s);
 int session_abort(const struct settings *s);
+/*
+ * apply: on the session database, the .sql files of $DATABASE_DIR/infra
+ * (roles, schemas, extensions) in name order, then `migrate up all` of
+ * MIGRATION_DIR with the code directory, then $DATABASE_DIR/grants and
+ * $DATABASE_DIR/seeds. Each file runs in its own transaction and is recorded
+ * in the state when it commits: after a failure (exit 4) the next apply goes
+ * on from the failed file.
+ */
+int session_apply(const struct settings *s);
+/*
+ * commit LABEL: `migrator generate LABEL` (ops/generate.h) from the session
+ * database with the pending migrations (a copy, as plan rehearses them) to
+ * the sources: what the sources need beyond the migrations, as one
+ * migration folder in MIGRATION_DIR (its baseline: that copy's catalog
+ * hash), recorded in the state. gen_run's exit codes.
+ */
+int session_commit(const struct settings *s, const char *label, const char *allow_hazards);
 /* 0 nothing to do, 1 something to do, 2 an error, 3 no session */
 int session_plan(const struct settings *s);
 /*
