@@ -83,7 +83,7 @@ test_expect_success 'bad input: no --from 3, no session 3, an unreachable remote
 '
 
 test_expect_success 'help: database help session' '
-    "$DBTOOL" database help session >out && test_grep "start|plan|deploy|status|abort" out &&
+    "$DBTOOL" database help session >out && test_grep "start|plan|apply|commit|deploy|status|abort" out &&
     test_grep "Exit status" out && "$DBTOOL" database session deploy --help >out &&
     test_grep "dry-run" out
 '
