@@ -330,16 +330,32 @@ static const char *const seqs_sql =
     " WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass"
     "  AND d.refobjid = $1::oid AND s.relkind = 'S' AND d.deptype IN ('a', 'i')";
 
+static bool has(const struct strvec *sv, const char *s)
+{
+    for (size_t i = 0; i < sv->nr; i++)
+        if (!strcmp(sv->v[i], s))
+            return true;
+    return false;
+}
+
+/* SQL with N text parameters on CONN: the rows, or NULL after a message about WHAT. */
+static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *p, const char *what)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK)
+        return res;
+    pg_print_result_error(res, what);
+    PQclear(res);
+    return NULL;
+}
+
 /* The owned sequences of the table OID: the remote's last values on LOCAL. 0 or -1. */
 static int copy_sequences(PGconn *remote, PGconn *local, const char *oid)
 {
     const char *p[] = {oid};
-    PGresult *res = PQexecParams(remote, seqs_sql, 1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_print_result_error(res, "reading sequences");
-        PQclear(res);
+    PGresult *res = query(remote, seqs_sql, 1, p, "reading sequences");
+    if (!res)
         return -1;
-    }
     int r = 0;
     for (int i = 0; i < PQntuples(res) && !r; i++) {
         if (PQgetisnull(res, i, 1))
@@ -358,20 +374,14 @@ static int copy_pattern(PGconn *remote, PGconn *local, const char *regex, bool d
                         int *n)
 {
     const char *p[] = {regex, dot ? "true" : "false"};
-    PGresult *res = PQexecParams(remote, tables_sql, 2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_print_result_error(res, "listing tables");
-        PQclear(res);
+    PGresult *res = query(remote, tables_sql, 2, p, "listing tables");
+    if (!res)
         return -1;
-    }
     int r = 0;
     *n = PQntuples(res);
     for (int i = 0; i < PQntuples(res) && !r; i++) {
         const char *q = PQgetvalue(res, i, 0);
-        bool seen = false;
-        for (size_t k = 0; k < done->nr && !seen; k++)
-            seen = !strcmp(done->v[k], q);
-        if (seen || PQgetisnull(res, i, 1))
+        if (has(done, q) || PQgetisnull(res, i, 1))
             continue;
         double t0 = now_monotonic();
         if (copy_rows(remote, local, q, PQgetvalue(res, i, 1)) < 0 ||
@@ -865,14 +875,6 @@ out:
     cluster_release(&c);
     state_release(&st);
     return r;
-}
-
-static bool has(const struct strvec *sv, const char *s)
-{
-    for (size_t i = 0; i < sv->nr; i++)
-        if (!strcmp(sv->v[i], s))
-            return true;
-    return false;
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -5,31 +5,12 @@
 # untouched), a remote changed mid-session (refused, --force goes on), a
 # deploy as a role that cannot write (fails cleanly), a deploy killed while it
 # waits for a lock (a SHARE lock: the rehearsal's reads pass; run again: it resumes), and bad input.
-. "${0%/*}/lib-pg.sh"
-pg_cluster remote || skip_all "could not start a cluster"
-REMOTE=$PGURL
-unset PGURL DB_URL
-
-P="$TRASH/proj"
-M="$P/db/migration"
-export DBTOOL_SCRATCH_DIR="$TRASH/scratch"
-mkdir -p "$DBTOOL_SCRATCH_DIR"
-export LOCAL_DIR="$P"
+. "${0%/*}/lib-session.sh"
 export STAGING_DUMP_TABLES='public.project task*'
-test_at_exit "LOCAL_DIR='$P' '$DBTOOL' database cleanup"
-
-sess() { "$DBTOOL" database session "$@"; }
-rpsql() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -At -d "$REMOTE" -c "$1"; }
-lpsql() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -At -d "$(cat "$TRASH/local.url")" -c "$1"; }
 # the remote's schema and migration rows, to compare before/after
 snap() {
     "$PG_DUMP" --schema-only -d "$REMOTE" | grep -v '^.\(un\)\{0,1\}restrict ' >"$1" &&
     rpsql "SELECT name FROM hectic.migration ORDER BY 1" >>"$1"
-}
-expect_rc() {
-    _w=$1; shift
-    "$@"; _r=$?
-    [ "$_r" = "$_w" ] || { echo "expected exit $_w, got $_r: $*"; return 1; }
 }
 test_must_be_empty() { [ ! -s "$1" ] || { echo "$1 is not empty:"; cat "$1"; return 1; }; }
 no_leftovers() {

@@ -2,26 +2,8 @@
 # t0951-session-apply — `database session apply` (infra/, migrations + code,
 # grants/, seeds/; resumable after a failing seed) and `session commit LABEL`
 # on a session started from a second local cluster standing in for the remote.
-. "${0%/*}/lib-pg.sh"
-pg_cluster remote || skip_all "could not start a cluster"
-REMOTE=$PGURL
-unset PGURL DB_URL
-
-P="$TRASH/proj"
-M="$P/db/migration"
-export DBTOOL_SCRATCH_DIR="$TRASH/scratch"
-mkdir -p "$DBTOOL_SCRATCH_DIR"
-export LOCAL_DIR="$P"
+. "${0%/*}/lib-session.sh"
 export STAGING_DUMP_TABLES='public.project'
-test_at_exit "LOCAL_DIR='$P' '$DBTOOL' database cleanup"
-
-sess() { "$DBTOOL" database session "$@"; }
-lpsql() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -At -d "$(cat "$TRASH/local.url")" -c "$1"; }
-expect_rc() {
-    _w=$1; shift
-    "$@"; _r=$?
-    [ "$_r" = "$_w" ] || { echo "expected exit $_w, got $_r: $*"; return 1; }
-}
 
 test_expect_success 'setup: the demo deployed on the remote with its migration, a session' '
     cp -R "$TEST_DIR/../examples/demo" "$P" &&
