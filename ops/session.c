@@ -713,8 +713,7 @@ int session_plan(const struct settings *s)
         sqldiff_format_sql(&d, &sb);
         fwrite(sb.buf, 1, sb.len, stdout);
         strbuf_release(&sb);
-        printf("('database session commit LABEL' is not there yet: 'database migrator generate LABEL'"
-               " writes them as a migration)\n");
+        printf("('database session commit LABEL' writes them as one migration)\n");
         something = true;
     }
     const char *cdir = set_get(s, SET_CODE_DIR);
