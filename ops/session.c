@@ -396,6 +396,56 @@ static int copy_pattern(PGconn *remote, PGconn *local, const char *regex, bool d
     return r;
 }
 
+/* Add the roles ACL names (grantees, grantors; quoted) to ROLES. */
+static void acl_roles(struct strvec *roles, const struct cat_acl *acl)
+{
+    for (size_t i = 0; i < acl->nr; i++) {
+        const char *names[] = {acl->v[i].grantee, acl->v[i].grantor};
+        for (size_t k = 0; k < ARRAY_SIZE(names); k++)
+            if (names[k] && strcmp(names[k], "PUBLIC") && strcmp(names[k], "OWNER") && !has(roles, names[k]))
+                strvec_push(roles, names[k]);
+    }
+}
+
+/*
+ * The roles the remote's privileges name that LOCAL's cluster lacks, created
+ * NOLOGIN (roles are the cluster's, not the database's: without them the
+ * GRANTs of the copy fail). 0 or -1.
+ */
+static int create_roles(PGconn *local, const struct catalog *rcat)
+{
+    struct strvec roles = STRVEC_INIT;
+    for (size_t i = 0; i < rcat->nall; i++) {
+        const struct cat_object *o = rcat->all[i];
+        acl_roles(&roles, &o->acl);
+        if (o->kind == CAT_TABLE || o->kind == CAT_VIEW || o->kind == CAT_MATVIEW) {
+            const struct cat_relation *rel = CAT_AS(cat_relation, o);
+            for (size_t k = 0; k < rel->ncolumns; k++)
+                acl_roles(&roles, &rel->columns[k].acl);
+        }
+        if (o->kind == CAT_DEFACL && CAT_AS(cat_defacl, o)->role && !has(&roles, CAT_AS(cat_defacl, o)->role))
+            strvec_push(&roles, CAT_AS(cat_defacl, o)->role);
+    }
+    int r = 0;
+    for (size_t i = 0; i < roles.nr && !r; i++) {
+        const char *p[] = {roles.v[i]};
+        struct strbuf v = STRBUF_INIT;
+        int n = pg_query_value(local, "SELECT 1 FROM pg_roles WHERE quote_ident(rolname) = $1", 1, p, &v);
+        strbuf_release(&v);
+        if (n < 0) {
+            r = -1;
+        } else if (n == 0) {
+            char *sql = xasprintf("CREATE ROLE %s NOLOGIN", roles.v[i]);
+            r = pg_exec(local, sql);
+            free(sql);
+            if (!r)
+                info("session: created the role %s (NOLOGIN) that the remote's privileges name", roles.v[i]);
+        }
+    }
+    strvec_clear(&roles);
+    return r;
+}
+
 /*
  * The remote's schema (RCAT) and the rows of the tables TABLES lists (blank
  * separated patterns, NULL: none) plus the migration tables, into the empty
@@ -413,6 +463,8 @@ static int load_copy(PGconn *remote, const struct catalog *rcat, const char *tar
     memset(&d, 0, sizeof(d));
     struct catalog_options co = {0};
     if (catalog_read(local, &co, &lcat) < 0)
+        goto out;
+    if (create_roles(local, rcat) < 0)
         goto out;
     struct sqldiff_options so = {.plain_constraints = true, .blocking_indexes = true};
     sqldiff_compute(lcat, rcat, &so, &d);

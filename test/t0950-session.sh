@@ -1,10 +1,12 @@
 #!/bin/sh
 # t0950-session — `database session` from a remote database to a deployed
-# change: a second local cluster stands in for the remote. Start (as a
-# read-only role), plan, abort (remote untouched), a failing rehearsal (remote
-# untouched), a remote changed mid-session (refused, --force goes on), a
-# deploy as a role that cannot write (fails cleanly), a deploy killed while it
-# waits for a lock (a SHARE lock: the rehearsal's reads pass; run again: it resumes), and bad input.
+# change: a second local cluster stands in for the remote. Start as a
+# read-only role (the roles the remote's privileges name are made here),
+# plan, abort (remote untouched), a failing rehearsal (remote untouched), a
+# remote changed mid-session (refused, --force goes on), a deploy as a role
+# that cannot write (fails cleanly), a deploy killed while it waits for a lock
+# (a SHARE lock: the rehearsal's reads pass; run again, it resumes), no
+# password in messages or state, and bad input.
 . "${0%/*}/lib-session.sh"
 export STAGING_DUMP_TABLES='public.project task*'
 # the remote's schema and migration rows, to compare before/after
@@ -46,7 +48,8 @@ test_expect_success 'setup: a remote at its first migration with rows, a project
     rpsql "INSERT INTO project (name) VALUES ('"'"'a'"'"'), ('"'"'b'"'"');
            INSERT INTO task (project_id, title) VALUES (1, '"'"'x'"'"'), (2, '"'"'y'"'"');
            CREATE TABLE public.other (id int) INHERITS (hectic.created_at); INSERT INTO public.other (id) VALUES (7);
-           CREATE ROLE ro LOGIN; GRANT pg_read_all_data TO ro" &&
+           CREATE ROLE ro LOGIN; GRANT pg_read_all_data TO ro;
+           CREATE ROLE \"app role\" NOLOGIN; GRANT SELECT ON public.project TO \"app role\"" &&
     snap "$TRASH/remote.0"
 '
 
@@ -73,6 +76,8 @@ test_expect_success 'start as a read-only role: schema, listed rows, migrations,
     url="$(as_role ro)&password=s3cret" &&
     sess start --from "$url" >"$TRASH/local.url" 2>err &&
     test_grep -v s3cret err && test_grep -v s3cret "$P/focus/session/state" &&
+    test_grep "created the role \"app role\" (NOLOGIN)" err &&
+    test "$(lpsql "SELECT has_table_privilege('"'"'app role'"'"', '"'"'public.project'"'"', '"'"'SELECT'"'"')")" = t &&
     test_grep "demo_session" "$TRASH/local.url" &&
     test "$(lpsql "SELECT string_agg(title, '"'"','"'"' ORDER BY id) FROM task")" = x,y &&
     test "$(lpsql "SELECT count(*) FROM project")" = 2 &&
@@ -123,7 +128,8 @@ test_expect_success 'deploy as a role that cannot write fails cleanly; the remot
 '
 
 test_expect_success 'dry run: the rehearsal only' '
-    sess deploy --dry-run --to "$REMOTE" >out 2>err && test_grep "dry run" err &&
+    sess deploy --dry-run --to "$REMOTE&password=s3cret" >out 2>err && test_grep "dry run" err &&
+    test_grep -v s3cret err && test_grep -v s3cret out && test_grep -v s3cret "$P/focus/session/state" &&
     snap "$TRASH/remote.5" && test_cmp "$TRASH/remote.0" "$TRASH/remote.5" && no_leftovers
 '
 
