@@ -755,18 +755,24 @@ int session_plan(const struct settings *s)
     }
     if (rehearsed_copy(s, &c, &st, &tmpdb, &tmpurl) < 0)
         goto out;
-    struct catalog_options co = {0};
-    if (catalog_read_url(tmpurl, &co, &rehearsed) < 0 || sources_catalog(s, &sources) < 0)
-        goto out;
-    sqldiff_compute(rehearsed, sources, NULL, &d);
-    printf("changes the sources need after the migrations: %zu statement(s)\n", d.nr);
-    if (d.nr) {
-        struct strbuf sb = STRBUF_INIT;
-        sqldiff_format_sql(&d, &sb);
-        fwrite(sb.buf, 1, sb.len, stdout);
-        strbuf_release(&sb);
-        printf("('database session commit LABEL' writes them as one migration)\n");
-        something = true;
+    const char *src = set_get(s, SET_DATABASE_SOURCE);
+    if (!src || !is_dir(src)) {
+        printf("changes the sources need after the migrations: no sources (%s)\n",
+               src ? src : "DATABASE_SOURCE unset");
+    } else {
+        struct catalog_options co = {0};
+        if (catalog_read_url(tmpurl, &co, &rehearsed) < 0 || sources_catalog(s, &sources) < 0)
+            goto out;
+        sqldiff_compute(rehearsed, sources, NULL, &d);
+        printf("changes the sources need after the migrations: %zu statement(s)\n", d.nr);
+        if (d.nr) {
+            struct strbuf sb = STRBUF_INIT;
+            sqldiff_format_sql(&d, &sb);
+            fwrite(sb.buf, 1, sb.len, stdout);
+            strbuf_release(&sb);
+            printf("('database session commit LABEL' writes them as one migration)\n");
+            something = true;
+        }
     }
     const char *cdir = set_get(s, SET_CODE_DIR);
     if (cdir && is_dir(cdir)) {
