@@ -542,6 +542,25 @@ static int no_session(void)
     return EXIT_MISSING;
 }
 
+/*
+ * The session's state into ST and the project's cluster into C, locked
+ * (STARTED: running). 0, or an exit code (no session: 3, else ERR) with
+ * nothing left to release.
+ */
+static int session_open(const struct settings *s, struct sess_state *st, struct cluster *c, bool started,
+                        int err)
+{
+    memset(c, 0, sizeof(*c));
+    int r = state_read(s, st);
+    if (r)
+        return r > 0 ? no_session() : err;
+    if ((r = project_cluster(s, c, started))) {
+        cluster_release(c);
+        state_release(st);
+    }
+    return r;
+}
+
 int session_start(const struct settings *s, const char *from)
 {
     struct sess_state st;
@@ -655,13 +674,10 @@ int session_status(const struct settings *s)
 int session_abort(const struct settings *s)
 {
     struct sess_state st;
-    int r = state_read(s, &st);
-    if (r)
-        return r > 0 ? no_session() : EXIT_ERR;
     struct cluster c;
-    memset(&c, 0, sizeof(c));
-    if ((r = project_cluster(s, &c, true)))
-        goto out;
+    int r = session_open(s, &st, &c, true, EXIT_ERR);
+    if (r)
+        return r;
     if (drop_database(c.url, st.database) < 0) {
         r = EXIT_ERR;
         goto out;
@@ -669,7 +685,7 @@ int session_abort(const struct settings *s)
     char *path = state_path(s);
     char *dir = state_dir(s);
     if (unlink(path) < 0 && errno != ENOENT)
-        r = error_errno("cannot remove '%s'", path) ? EXIT_ERR : EXIT_ERR;
+        r = (error_errno("cannot remove '%s'", path), EXIT_ERR);
     else if (rmdir(dir) < 0 && errno != ENOENT)
         warn("cannot remove '%s': %s", dir, strerror(errno));
     if (!r)
@@ -718,11 +734,10 @@ static int rehearsed_copy(const struct settings *s, struct cluster *c, const str
 int session_plan(const struct settings *s)
 {
     struct sess_state st;
-    int r = state_read(s, &st);
-    if (r)
-        return r > 0 ? no_session() : CODE_PLAN_EXIT_ERROR;
     struct cluster c;
-    memset(&c, 0, sizeof(c));
+    int r = session_open(s, &st, &c, true, CODE_PLAN_EXIT_ERROR);
+    if (r)
+        return r;
     struct mig_folder f;
     bool have = false;
     struct mig **list = NULL;
@@ -731,8 +746,6 @@ int session_plan(const struct settings *s)
     struct sqldiff d;
     memset(&d, 0, sizeof(d));
     bool something = false;
-    if ((r = project_cluster(s, &c, true)))
-        goto out;
     r = CODE_PLAN_EXIT_ERROR;
     have = scan_folder(s, &f);
     size_t n = have ? pending_migrations(s, &st, &f, NULL) : 0;
@@ -838,17 +851,14 @@ int session_deploy(const struct settings *s, const char *to, bool dry_run, bool 
                    int (*migrate)(const struct settings *s, const char *url))
 {
     struct sess_state st;
-    int r = state_read(s, &st);
-    if (r)
-        return r > 0 ? no_session() : EXIT_ERR;
     struct cluster c;
-    memset(&c, 0, sizeof(c));
+    int r = session_open(s, &st, &c, false, EXIT_ERR);
+    if (r)
+        return r;
     char *masked = pg_mask_url(to);
     PGconn *remote = NULL;
     struct catalog *rcat = NULL;
     char hex[SHA256_HEX_LEN];
-    if ((r = project_cluster(s, &c, false)))
-        goto out;
     r = EXIT_ERR;
     info("session: reading %s (read-only)", masked);
     if (!(remote = remote_connect(to)) || remote_catalog(remote, masked, &rcat, hex) < 0)
@@ -1000,14 +1010,11 @@ static int apply_dir(const struct settings *s, struct sess_state *st, const char
 int session_apply(const struct settings *s)
 {
     struct sess_state st;
-    int r = state_read(s, &st);
-    if (r)
-        return r > 0 ? no_session() : EXIT_ERR;
     struct cluster c;
-    memset(&c, 0, sizeof(c));
+    int r = session_open(s, &st, &c, true, EXIT_ERR);
+    if (r)
+        return r;
     char *url = NULL;
-    if ((r = project_cluster(s, &c, true)))
-        goto out;
     r = EXIT_ERR;
     if (!(url = side_url_with_db(c.url, st.database)))
         goto out;
@@ -1029,14 +1036,11 @@ out:
 int session_commit(const struct settings *s, const char *label, const char *allow_hazards)
 {
     struct sess_state st;
-    int r = state_read(s, &st);
-    if (r)
-        return r > 0 ? no_session() : EXIT_ERR;
     struct cluster c;
-    memset(&c, 0, sizeof(c));
+    int r = session_open(s, &st, &c, true, EXIT_ERR);
+    if (r)
+        return r;
     char *tmpdb = NULL, *tmpurl = NULL;
-    if ((r = project_cluster(s, &c, true)))
-        goto out;
     r = EXIT_ERR;
     if (rehearsed_copy(s, &c, &st, &tmpdb, &tmpurl) < 0)
         goto out;
