@@ -933,6 +933,13 @@ int session_deploy(const struct settings *s, const char *to, bool dry_run, bool 
     r = state_write(s, &st) < 0 ? EXIT_ERR : 0;
     if (!r)
         info("session: deployed; the remote has %zu migration(s), fingerprint %.12s", st.migs.nr, st.hash);
+    /* the session database follows: the same migrations (a no-op after 'session apply') */
+    char *surl = NULL;
+    if (!r && (ops_exit(cluster_init(&c)) || !(surl = side_url_with_db(c.url, st.database)) ||
+               side_migrate(s, "session", surl, NULL, NULL, false, true)))
+        warn("session: the session database %s did not take the deployed migrations; 'database session "
+             "apply' applies them", st.database);
+    free(surl);
 out:
     if (rcat)
         catalog_free(rcat);

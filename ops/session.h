@@ -34,6 +34,9 @@
  *                     the remote (lib/migrate: advisory lock, hashes,
  *                     transaction rules, lock_timeout). A killed deploy run
  *                     again resumes: the migration table says what is done.
+ *                     After it the remote's new hash and migrations are the
+ *                     session's, and the session database gets the same
+ *                     migrations.
  *   status, abort     abort drops the session database and removes
  *                     focus/session/; the remote is never touched.
  *

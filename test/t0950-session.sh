@@ -141,6 +141,7 @@ test_expect_success 'the remote changed mid-session: deploy refuses (2), --force
     test "$(rpsql "SELECT count(*) FROM hectic.migration")" = 2 &&
     test "$(rpsql "SELECT count(*) FROM task WHERE priority = 0")" = 2 &&
     sess status >out && test_grep "2 applied, 0 pending" out && test_grep "^deployed " out &&
+    test "$(lpsql "SELECT count(*) FROM hectic.migration")" = 2 &&
     sess deploy --to "$REMOTE" 2>err && test_grep "nothing to apply" err && no_leftovers
 '
 
