@@ -34,6 +34,7 @@ static int sub_restore(int argc, char **argv, const struct settings *s);
 static int sub_migrator(int argc, char **argv, const struct settings *s);
 static int sub_pull_staging(int argc, char **argv, const struct settings *s);
 int database_sub_clone(int argc, char **argv, const struct settings *s); /* database_clone.c */
+int database_sub_session(int argc, char **argv, const struct settings *s); /* database_session.c */
 
 /* In the order of a developer's day; `database --help` prints them so. */
 static const struct subcommand subcommands[] = {
@@ -62,6 +63,8 @@ static const struct subcommand subcommands[] = {
     {"diff", database_sub_diff, "schema + immutable-data drift: backup+migrations vs sources",
      SUB_NEED_PROJECT},
     {"drift", database_sub_drift, "a live database's schema against the sources (exit 1: drift)",
+     SUB_NEED_PROJECT},
+    {"session", database_sub_session, "a remote's copy here, the plan, a rehearsed deploy (start|plan|deploy|...)",
      SUB_NEED_PROJECT},
     /* checks its own contract (STAGING_*) first, then the project */
     {"pull_staging", sub_pull_staging, "staging data into test-data.sql (pg_dump over ssh)"},

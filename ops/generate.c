@@ -637,6 +637,8 @@ int gen_run(const struct settings *s, const struct gen_opts *o)
 
     /* both sides at once */
     for (int i = 0; i < 2 && !r; i++) {
+        if (!i && o->base_url)
+            continue;
         r = side_open(&sides[i], s, "generate", side_names[i], logs, NULL, 0, o->server);
         if (r)
             break;
@@ -659,7 +661,7 @@ int gen_run(const struct settings *s, const struct gen_opts *o)
         if (r || interrupted)
             continue;
         t_built = now_monotonic();
-        if (read_side(sides[i].url, &cat[i], &info[i]) < 0) {
+        if (read_side(!i && o->base_url ? o->base_url : sides[i].url, &cat[i], &info[i]) < 0) {
             error("generate: cannot read the schema of the %s side", side_names[i]);
             r = EXIT_ERR;
         }
@@ -678,7 +680,7 @@ int gen_run(const struct settings *s, const struct gen_opts *o)
             drift_cache_store(s, key, cat[1]);
     }
     /* paths as the project knows them: the headers go into the repository */
-    what_m = xasprintf("the migrations (%s)", rel_to(local, mdir));
+    what_m = o->base_what ? xstrdup(o->base_what) : xasprintf("the migrations (%s)", rel_to(local, mdir));
     what_s = xasprintf("the sources (%s)", rel_to(local, set_get(s, SET_DATABASE_SOURCE)));
     info[0].what = what_m;
     info[1].what = what_s;
@@ -692,7 +694,7 @@ int gen_run(const struct settings *s, const struct gen_opts *o)
     t1 = now_monotonic();
     size_t nup = 0, ndown = 0;
     for (int i = 0; i < 2; i++)
-        if (!(conn[i] = pg_connect(sides[i].url))) {
+        if (!(conn[i] = pg_connect(!i && o->base_url ? o->base_url : sides[i].url))) {
             r = EXIT_ERR;
             goto out;
         }

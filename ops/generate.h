@@ -55,6 +55,11 @@ struct gen_opts {
     bool blocking_indexes;      /* indexes without CONCURRENTLY */
     bool mock;                  /* hydrate with USE_MOCK=1 */
     bool dry_run;               /* print up.sql to stdout, write nothing */
+    /* the "from" schema is this database, as it is (nothing built for it):
+     * `database session commit` passes the session's copy of the remote with
+     * the pending migrations; NULL: the migrations side */
+    const char *base_url;
+    const char *base_what;      /* its description in the headers */
 };
 
 /*
