@@ -858,9 +858,9 @@ static int do_list(int npos, char **pos)
             bool notdir = starts_with(x->why, "not a directory") || starts_with(x->why, "a dangling");
             if (json) {
                 strbuf_addstr(&sb, first ? "\n  {\"name\": " : ",\n  {\"name\": ");
-                mig_json_string(&sb, x->name);
+                strbuf_add_json_str(&sb, x->name);
                 strbuf_addstr(&sb, ", \"valid\": false, \"reason\": ");
-                mig_json_string(&sb, x->why);
+                strbuf_add_json_str(&sb, x->why);
                 strbuf_addch(&sb, '}');
             } else {
                 strbuf_addf(&sb, "%s: %s\n", x->name, notdir ? "not a directory" : "not a migration name");
@@ -881,13 +881,13 @@ static int do_list(int npos, char **pos)
         bool up = m->up || m->has_up_dir, down = m->down || m->has_down_dir;
         if (json) {
             strbuf_addstr(&sb, first ? "\n  {\"name\": " : ",\n  {\"name\": ");
-            mig_json_string(&sb, m->name);
+            strbuf_add_json_str(&sb, m->name);
             strbuf_addf(&sb, ", \"valid\": true, \"up\": %s, \"down\": %s, \"multi_file\": %s, \"transaction\": %s",
                         m->up ? "true" : "false", m->down ? "true" : "false", m->multi ? "true" : "false",
                         m->no_tx ? "false" : "true");
             if (!m->up) {
                 strbuf_addstr(&sb, ", \"reason\": ");
-                mig_json_string(&sb, m->why ? m->why : "no up file");
+                strbuf_add_json_str(&sb, m->why ? m->why : "no up file");
             }
             strbuf_addch(&sb, '}');
         } else if (up && down) {

@@ -135,6 +135,10 @@ void strbuf_setlen(struct strbuf *sb, size_t len);
 #define strbuf_reset(sb) strbuf_setlen((sb), 0)
 /* Append S quoted for a POSIX shell: 'it'\''s'. */
 void strbuf_add_shquote(struct strbuf *sb, const char *s);
+/* Append the LEN bytes of S as a JSON string ("a\"b\n", \uXXXX for other control bytes). */
+void strbuf_add_json(struct strbuf *sb, const char *s, size_t len);
+/* The same for the C string S (NULL: ""). */
+void strbuf_add_json_str(struct strbuf *sb, const char *s);
 /* Take the buffer (caller frees) and reset SB. */
 char *strbuf_detach(struct strbuf *sb, size_t *len);
 void strbuf_release(struct strbuf *sb);

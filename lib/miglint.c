@@ -335,22 +335,22 @@ void miglint_print(FILE *out, const struct lint_result *r, bool json)
     for (size_t i = 0; i < r->nr; i++) {
         const struct lint_finding *f = &r->v[i];
         strbuf_addstr(&sb, i ? ",\n    {\"migration\": " : "\n    {\"migration\": ");
-        mig_json_string(&sb, f->migration);
+        strbuf_add_json_str(&sb, f->migration);
         strbuf_addstr(&sb, ", \"file\": ");
-        mig_json_string(&sb, f->file);
+        strbuf_add_json_str(&sb, f->file);
         strbuf_addf(&sb, ", \"line\": %u, \"column\": %u, \"rule\": \"%s\", \"message\": ", f->line, f->col, f->rule);
-        mig_json_string(&sb, f->message);
+        strbuf_add_json_str(&sb, f->message);
         strbuf_addch(&sb, '}');
     }
     strbuf_addstr(&sb, r->nr ? "\n  ],\n  \"notes\": [" : "],\n  \"notes\": [");
     for (size_t i = 0; i < r->notes_nr; i++) {
         const struct lint_note *n = &r->notes[i];
         strbuf_addstr(&sb, i ? ",\n    {\"migration\": " : "\n    {\"migration\": ");
-        mig_json_string(&sb, n->migration);
+        strbuf_add_json_str(&sb, n->migration);
         strbuf_addstr(&sb, ", \"file\": ");
-        mig_json_string(&sb, n->file);
+        strbuf_add_json_str(&sb, n->file);
         strbuf_addf(&sb, ", \"line\": %u, \"message\": ", n->line);
-        mig_json_string(&sb, n->message);
+        strbuf_add_json_str(&sb, n->message);
         strbuf_addch(&sb, '}');
     }
     strbuf_addf(&sb, "%s],\n  \"suppressed\": %zu,\n  \"migrations\": %zu\n}\n", r->notes_nr ? "\n  " : "",

@@ -1220,35 +1220,6 @@ const char *mig_state_name(enum mig_state st)
     return names[st];
 }
 
-void mig_json_string(struct strbuf *sb, const char *s)
-{
-    strbuf_addch(sb, '"');
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-        switch (*p) {
-        case '"':
-            strbuf_addstr(sb, "\\\"");
-            break;
-        case '\\':
-            strbuf_addstr(sb, "\\\\");
-            break;
-        case '\n':
-            strbuf_addstr(sb, "\\n");
-            break;
-        case '\t':
-            strbuf_addstr(sb, "\\t");
-            break;
-        case '\r':
-            strbuf_addstr(sb, "\\r");
-            break;
-        default:
-            if (*p < 0x20)
-                strbuf_addf(sb, "\\u%04x", *p);
-            else
-                strbuf_addch(sb, (char)*p);
-        }
-    }
-    strbuf_addch(sb, '"');
-}
 
 struct status_line {
     const char *name;
@@ -1270,26 +1241,26 @@ static void status_json(struct strbuf *sb, const struct status_line *l, bool fir
 {
     strbuf_addstr(sb, first ? "\n    {" : ",\n    {");
     strbuf_addstr(sb, "\"name\": ");
-    mig_json_string(sb, l->name);
+    strbuf_add_json_str(sb, l->name);
     strbuf_addf(sb, ", \"state\": \"%s\"", mig_state_name(l->st));
     if (l->hash) {
         strbuf_addstr(sb, ", \"hash\": ");
-        mig_json_string(sb, l->hash);
+        strbuf_add_json_str(sb, l->hash);
     }
     if (l->recorded) {
         strbuf_addstr(sb, ", \"recorded_hash\": ");
-        mig_json_string(sb, l->recorded);
+        strbuf_add_json_str(sb, l->recorded);
     }
     if (l->applied_at) {
         strbuf_addstr(sb, ", \"applied_at\": ");
-        mig_json_string(sb, l->applied_at);
+        strbuf_add_json_str(sb, l->applied_at);
     }
     if (l->st != MIG_ST_BAD && l->st != MIG_ST_MISSING)
         strbuf_addf(sb, ", \"transaction\": %s, \"multi_file\": %s", l->no_tx ? "false" : "true",
                     l->multi ? "true" : "false");
     if (l->why) {
         strbuf_addstr(sb, ", \"reason\": ");
-        mig_json_string(sb, l->why);
+        strbuf_add_json_str(sb, l->why);
     }
     strbuf_addch(sb, '}');
 }
@@ -1304,7 +1275,7 @@ int mig_status_print(FILE *out, struct mig_folder *f, const struct mig_db *db, b
     bool first = true;
     if (json) {
         strbuf_addstr(&sb, "{\"migration_dir\": ");
-        mig_json_string(&sb, f->dir);
+        strbuf_add_json_str(&sb, f->dir);
         strbuf_addf(&sb, ", \"bundle\": %s, \"migrations\": [", db->has_table ? "true" : "false");
     }
     /* merge the three sorted lists: folder, applied, bad entries */

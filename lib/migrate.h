@@ -431,7 +431,5 @@ struct mig_status_counts {
 int mig_status_print(FILE *out, struct mig_folder *f, const struct mig_db *db, bool json,
                      struct mig_status_counts *counts);
 
-/* Append S as a JSON string (quoted, escaped) to SB. */
-void mig_json_string(struct strbuf *sb, const char *s);
 
 #endif

@@ -785,24 +785,6 @@ void sqldiff_format_sql(const struct sqldiff *d, struct strbuf *sb)
         strbuf_addstr(sb, "COMMIT;\n");
 }
 
-static void json_str(struct strbuf *sb, const char *s)
-{
-    strbuf_addch(sb, '"');
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            strbuf_addf(sb, "\\%c", c);
-        else if (c == '\n')
-            strbuf_addstr(sb, "\\n");
-        else if (c == '\t')
-            strbuf_addstr(sb, "\\t");
-        else if (c < 0x20)
-            strbuf_addf(sb, "\\u%04x", c);
-        else
-            strbuf_addch(sb, c);
-    }
-    strbuf_addch(sb, '"');
-}
 
 static void json_hazards(struct strbuf *sb, unsigned hazards)
 {
@@ -811,7 +793,7 @@ static void json_hazards(struct strbuf *sb, unsigned hazards)
     for (int i = 0; i < SQLDIFF_NHAZARDS; i++)
         if (hazards & (1u << i)) {
             strbuf_addstr(sb, first ? "" : ",");
-            json_str(sb, hazard_names[i]);
+            strbuf_add_json_str(sb, hazard_names[i]);
             first = false;
         }
     strbuf_addch(sb, ']');
@@ -823,7 +805,7 @@ void sqldiff_format_json(const struct sqldiff *d, struct strbuf *sb)
     for (size_t i = 0; i < d->nr; i++) {
         const struct sqldiff_stmt *s = &d->v[i];
         strbuf_addstr(sb, i ? ",\n{\"sql\":" : "\n{\"sql\":");
-        json_str(sb, s->sql);
+        strbuf_add_json_str(sb, s->sql);
         strbuf_addf(sb, ",\"transaction\":%s,\"hazards\":", s->no_transaction ? "false" : "true");
         json_hazards(sb, s->hazards);
         strbuf_addstr(sb, ",\"rules\":[");
@@ -831,13 +813,13 @@ void sqldiff_format_json(const struct sqldiff *d, struct strbuf *sb)
             size_t n = strcspn(p, ",");
             char *rule = xstrndup(p, n);
             strbuf_addstr(sb, p == s->rules ? "" : ",");
-            json_str(sb, rule);
+            strbuf_add_json_str(sb, rule);
             free(rule);
             p += n + (p[n] == ',');
         }
         strbuf_addstr(sb, "],\"reason\":");
         if (s->reason)
-            json_str(sb, s->reason);
+            strbuf_add_json_str(sb, s->reason);
         else
             strbuf_addstr(sb, "null");
         strbuf_addch(sb, '}');
@@ -847,7 +829,7 @@ void sqldiff_format_json(const struct sqldiff *d, struct strbuf *sb)
     strbuf_addf(sb, ",\"objects\":%zu,\"dropped\":%zu,\"notes\":[", d->objects, d->dropped);
     for (size_t i = 0; i < d->notes.nr; i++) {
         strbuf_addstr(sb, i ? "," : "");
-        json_str(sb, d->notes.v[i]);
+        strbuf_add_json_str(sb, d->notes.v[i]);
     }
     strbuf_addstr(sb, "]}\n");
 }

@@ -88,6 +88,32 @@ void strbuf_add_shquote(struct strbuf *sb, const char *s)
     strbuf_addch(sb, '\'');
 }
 
+void strbuf_add_json(struct strbuf *sb, const char *s, size_t len)
+{
+    strbuf_addch(sb, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            strbuf_addf(sb, "\\%c", c);
+        else if (c == '\n')
+            strbuf_addstr(sb, "\\n");
+        else if (c == '\t')
+            strbuf_addstr(sb, "\\t");
+        else if (c == '\r')
+            strbuf_addstr(sb, "\\r");
+        else if (c < 0x20)
+            strbuf_addf(sb, "\\u%04x", c);
+        else
+            strbuf_addch(sb, (char)c);
+    }
+    strbuf_addch(sb, '"');
+}
+
+void strbuf_add_json_str(struct strbuf *sb, const char *s)
+{
+    strbuf_add_json(sb, s ? s : "", s ? strlen(s) : 0);
+}
+
 char *strbuf_detach(struct strbuf *sb, size_t *len)
 {
     char *r;

@@ -16,35 +16,6 @@
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-void code_json_str(struct strbuf *sb, const char *s)
-{
-    strbuf_addch(sb, '"');
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '"':
-            strbuf_addstr(sb, "\\\"");
-            break;
-        case '\\':
-            strbuf_addstr(sb, "\\\\");
-            break;
-        case '\n':
-            strbuf_addstr(sb, "\\n");
-            break;
-        case '\t':
-            strbuf_addstr(sb, "\\t");
-            break;
-        case '\r':
-            strbuf_addstr(sb, "\\r");
-            break;
-        default:
-            if (*p < 0x20)
-                strbuf_addf(sb, "\\u%04x", *p);
-            else
-                strbuf_addch(sb, (char)*p);
-        }
-    }
-    strbuf_addch(sb, '"');
-}
 
 /* A text[] literal of SV: {"a","b"}. */
 void code_array_lit(struct strbuf *sb, const struct strvec *sv)

@@ -174,7 +174,6 @@ enum code_run_status {
 /* Run plan P on CONN (idle, under the migrator lock). */
 enum code_run_status code_plan_run(PGconn *conn, struct code_plan *p);
 
-void code_json_str(struct strbuf *sb, const char *s);
 /* Print the plan's notes (those not in o->said), and remember them there. */
 void code_print_notes(const struct code_plan *p);
 /* The hectic bundle at this version with its code part; applied when not. 0 or -1. */

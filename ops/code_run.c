@@ -792,7 +792,7 @@ fail:
     if (work && !o->stateless) {
         struct strbuf sb = STRBUF_INIT;
         strbuf_addstr(&sb, "\"failed\":");
-        code_json_str(&sb, failed ? failed : "");
+        strbuf_add_json_str(&sb, failed ? failed : "");
         notify(conn, "failure", sb.buf);
         strbuf_release(&sb);
     }

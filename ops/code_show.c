@@ -150,11 +150,11 @@ static void json_unit(struct strbuf *sb, const struct code_plan *p, size_t i)
 {
     const struct code_unit *u = &p->cs.units[i];
     strbuf_addstr(sb, "\"identity\":");
-    code_json_str(sb, u->identity);
+    strbuf_add_json_str(sb, u->identity);
     strbuf_addstr(sb, ",\"kind\":");
-    code_json_str(sb, code_kind_name(u->kind));
+    strbuf_add_json_str(sb, code_kind_name(u->kind));
     strbuf_addstr(sb, ",\"file\":");
-    code_json_str(sb, u->file);
+    strbuf_add_json_str(sb, u->file);
     strbuf_addf(sb, ",\"line\":%u", u->line);
 }
 
@@ -164,25 +164,25 @@ void code_print_json(const struct code_plan *p, FILE *f)
     struct strbuf sb = STRBUF_INIT;
     strbuf_addf(&sb, "{\"changes\":%s,\"one_transaction\":%s,\"code_dir\":",
                 code_plan_has_work(p) ? "true" : "false", p->split ? "false" : "true");
-    code_json_str(&sb, cs->dir);
+    strbuf_add_json_str(&sb, cs->dir);
     strbuf_addstr(&sb, ",\"migrations\":[");
     for (size_t i = 0; i < p->steps.nr; i++) {
         const struct mig_step *s = &p->steps.v[i];
         strbuf_addstr(&sb, i ? ",{\"name\":" : "{\"name\":");
-        code_json_str(&sb, s->m->name);
+        strbuf_add_json_str(&sb, s->m->name);
         strbuf_addf(&sb, ",\"direction\":\"%s\",\"file\":", s->down ? "down" : "up");
-        code_json_str(&sb, code_mig_path(s));
+        strbuf_add_json_str(&sb, code_mig_path(s));
         strbuf_addstr(&sb, ",\"alters\":[");
         for (size_t k = 0; k < p->eff[i].targets_nr; k++) {
             const struct code_target *t = &p->eff[i].targets[k];
             struct strbuf q = STRBUF_INIT;
             code_qualified(&q, t->schema, t->name);
             strbuf_addstr(&sb, k ? ",{\"object\":" : "{\"object\":");
-            code_json_str(&sb, q.buf);
+            strbuf_add_json_str(&sb, q.buf);
             strbuf_addstr(&sb, ",\"what\":");
-            code_json_str(&sb, t->what);
+            strbuf_add_json_str(&sb, t->what);
             strbuf_addstr(&sb, ",\"file\":");
-            code_json_str(&sb, t->file);
+            strbuf_add_json_str(&sb, t->file);
             strbuf_addf(&sb, ",\"line\":%u}", t->line);
             strbuf_release(&q);
         }
@@ -198,10 +198,10 @@ void code_print_json(const struct code_plan *p, FILE *f)
         first = false;
         json_unit(&sb, p, i);
         strbuf_addstr(&sb, ",\"status\":");
-        code_json_str(&sb, sw);
+        strbuf_add_json_str(&sb, sw);
         if (p->ui[i].reason && (p->ui[i].affected || p->ui[i].target)) {
             strbuf_addstr(&sb, ",\"reason\":");
-            code_json_str(&sb, p->ui[i].reason);
+            strbuf_add_json_str(&sb, p->ui[i].reason);
         }
         strbuf_addch(&sb, '}');
     }
@@ -212,16 +212,16 @@ void code_print_json(const struct code_plan *p, FILE *f)
         first = false;
         json_unit(&sb, p, p->drops[i]);
         strbuf_addstr(&sb, ",\"sql\":");
-        code_json_str(&sb, cs->units[p->drops[i]].drop_sql);
+        strbuf_add_json_str(&sb, cs->units[p->drops[i]].drop_sql);
         strbuf_addch(&sb, '}');
     }
     for (size_t i = 0; i < p->steps.nr; i++) {
         strbuf_addstr(&sb, first ? "{\"action\":\"migrate\",\"name\":"
                                  : ",{\"action\":\"migrate\",\"name\":");
         first = false;
-        code_json_str(&sb, p->steps.v[i].m->name);
+        strbuf_add_json_str(&sb, p->steps.v[i].m->name);
         strbuf_addstr(&sb, ",\"file\":");
-        code_json_str(&sb, code_mig_path(&p->steps.v[i]));
+        strbuf_add_json_str(&sb, code_mig_path(&p->steps.v[i]));
         strbuf_addch(&sb, '}');
     }
     for (size_t i = p->ncreates; i-- > 0;) {
@@ -234,7 +234,7 @@ void code_print_json(const struct code_plan *p, FILE *f)
         first = false;
         json_unit(&sb, p, p->creates[i]);
         strbuf_addstr(&sb, ",\"sql\":");
-        code_json_str(&sb, d);
+        strbuf_add_json_str(&sb, d);
         strbuf_addch(&sb, '}');
         free(d);
     }
@@ -246,7 +246,7 @@ void code_print_json(const struct code_plan *p, FILE *f)
         struct strbuf q = STRBUF_INIT;
         code_unit_sql(u, &q);
         strbuf_addstr(&sb, ",\"sql\":");
-        code_json_str(&sb, q.buf);
+        strbuf_add_json_str(&sb, q.buf);
         strbuf_release(&q);
         strbuf_addch(&sb, '}');
     }
@@ -254,7 +254,7 @@ void code_print_json(const struct code_plan *p, FILE *f)
     for (size_t i = 0; i < p->notes.nr; i++) {
         if (i)
             strbuf_addch(&sb, ',');
-        code_json_str(&sb, p->notes.v[i]);
+        strbuf_add_json_str(&sb, p->notes.v[i]);
     }
     strbuf_addstr(&sb, "]}\n");
     fputs(sb.buf, f);

@@ -317,19 +317,6 @@ static int resolve_tables(PGconn *conn[2], const char *list, struct strvec pat[2
 
 /* ---- output ---- */
 
-static void json_str(struct strbuf *sb, const char *s)
-{
-    strbuf_addch(sb, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            strbuf_addf(sb, "\\%c", *p);
-        else if (*p < 0x20)
-            strbuf_addf(sb, "\\u%04x", *p);
-        else
-            strbuf_addch(sb, *p);
-    }
-    strbuf_addch(sb, '"');
-}
 
 /* ---- --sql ---- */
 
@@ -573,7 +560,7 @@ int diff_run(const struct settings *set, const struct diff_opts *o)
         for (size_t i = 0; i < res.nr; i++) {
             const struct ddiff_table *x = &res.v[i];
             strbuf_addstr(&js, i ? ",{\"table\":" : "{\"table\":");
-            json_str(&js, x->name);
+            strbuf_add_json_str(&js, x->name);
             strbuf_addf(&js, ",\"added\":%ld,\"removed\":%ld,\"changed\":%ld,\"only_on\":%s}",
                         x->added, x->removed, x->changed,
                         x->on_a && x->on_b ? "null" : x->on_a ? "\"backup\"" : "\"sources\"");

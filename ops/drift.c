@@ -244,20 +244,6 @@ size_t drift_dump_diff(const char *a, size_t alen, const char *b, size_t blen,
 
 /* ---- output ---- */
 
-static void json_str(struct strbuf *sb, const char *s, size_t len)
-{
-    strbuf_addch(sb, '"');
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            strbuf_addf(sb, "\\%c", c);
-        else if (c < 0x20)
-            strbuf_addf(sb, "\\u%04x", c);
-        else
-            strbuf_addch(sb, c);
-    }
-    strbuf_addch(sb, '"');
-}
 
 struct out_ctx {
     bool json;
@@ -293,9 +279,9 @@ static void on_object(void *arg, char op, const char *line, size_t len)
         const char *name;
         split_head(line, len, &kl, &name, &nl);
         strbuf_addstr(o->sb, o->n ? ",\n  {\"kind\":" : "\n  {\"kind\":");
-        json_str(o->sb, line, kl);
+        strbuf_add_json(o->sb, line, kl);
         strbuf_addstr(o->sb, ",\"name\":");
-        json_str(o->sb, name, nl);
+        strbuf_add_json(o->sb, name, nl);
         strbuf_addf(o->sb, ",\"change\":\"%s\"}",
                     op == '+' ? "added" : op == '-' ? "removed" : "changed");
     }
@@ -418,7 +404,7 @@ int drift_run(const struct settings *s, const struct drift_opts *o)
         strbuf_addstr(&out, "{\"drift\":");
         strbuf_addstr(&out, drift ? "true" : "false");
         strbuf_addstr(&out, ",\"live\":");
-        json_str(&out, masked, strlen(masked));
+        strbuf_add_json(&out, masked, strlen(masked));
         strbuf_addf(&out, ",\"live_hash\":\"%s\",\"sources_hash\":\"%s\",\"cached\":%s,\"objects\":[",
                     lh, sh, cached ? "true" : "false");
         if (drift)
