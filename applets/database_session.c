@@ -63,7 +63,8 @@ static const char *const usage[] = {
     "them. Only a port forward is opened: nothing runs on HOST, the password stays in\n"
     "dbtool (never in an argv or environment). The rehearsal's copy and the remote's\n"
     "'migrate up all' go through the same tunnel; it is closed on every exit.",
-    "Passwords: give them in ~/.pgpass or PGPASSFILE rather than in the URL; URLs are\n"
+    "Passwords: give them in ~/.pgpass or PGPASSFILE (with --ssh, host '*': libpq sees\n"
+    "the tunnel's socket directory) or PGPASSWORD rather than in the URL; URLs are\n"
     "masked in every message and in the state.",
     "Exit status: 0 ok, 1 an error (an unreachable or unreadable remote), 2 a session\n"
     "exists already (start) or the remote changed (deploy), 3 no session, no --from/--to,\n"
