@@ -572,6 +572,7 @@ static int remote_reach(const struct settings *s, const char *url, const char *s
 {
     memset(t, 0, sizeof(*t));
     t->cookie = -1;
+    t->lock_fd = -1;
     if (!ssh) {
         *conn = url;
         *what = pg_mask_url(url);

@@ -5,8 +5,10 @@
 #include "lib/fs.h"
 #include "lib/pg.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,9 +44,16 @@ void tunnel_close(struct tunnel *t)
             unlink(t->sock);
         if (t->errpath)
             unlink(t->errpath);
+        char *pid = path_join(t->dir, "ssh.pid"), *lock = path_join(t->dir, "lock");
+        unlink(pid);
+        unlink(lock);
+        free(pid);
+        free(lock);
         if (rmdir(t->dir) < 0 && errno != ENOENT)
             warn("cannot remove the tunnel directory '%s': %s", t->dir, strerror(errno));
     }
+    if (t->lock_fd >= 0)
+        close(t->lock_fd);
     child_clear(&t->ch);
     if (t->conninfo)
         explicit_bzero(t->conninfo, strlen(t->conninfo));
@@ -55,6 +64,7 @@ void tunnel_close(struct tunnel *t)
     free(t->what);
     memset(t, 0, sizeof(*t));
     t->cookie = -1;
+    t->lock_fd = -1;
 }
 
 static void add_kv(struct strbuf *sb, const char *key, const char *val)
@@ -160,13 +170,86 @@ static int parse_url(const char *url, const char *masked, char **remote, char **
     return 0;
 }
 
-/* A private directory for the socket: mkdtemp under $TMPDIR (short, no ':'), else /tmp. */
+/*
+ * The tunnel BASE/NAME left by a dbtool that was killed (SIGKILL: no cleanup
+ * ran): its lock is free while its ssh.pid exists (written only once the
+ * lock is held). Its ssh is stopped (when /proc says that pid is still the
+ * ssh of that directory) and the directory removed.
+ */
+static void sweep_one(const char *base, const char *name)
+{
+    char *dir = path_join(base, name);
+    char *lock = path_join(dir, "lock"), *pidf = path_join(dir, "ssh.pid");
+    struct stat st;
+    int fd = -1;
+    struct strbuf sb = STRBUF_INIT, cmd = STRBUF_INIT;
+    const char *why = NULL;
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        goto out;
+    if ((fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+        goto out;
+    if (fs_read_regular(pidf, 64, &sb, &why) < 0)
+        goto out;
+    int pid = atoi(sb.buf);
+    char *proc = xasprintf("/proc/%d/cmdline", pid);
+    if (pid > 1 && fs_read_regular(proc, 1 << 16, &cmd, &why) == 0) {
+        for (size_t i = 0; i < cmd.len; i++)
+            if (!cmd.buf[i])
+                cmd.buf[i] = ' ';
+        if (strstr(cmd.buf, dir) && kill(pid, SIGTERM) == 0)
+            info("session: stopped the ssh tunnel (pid %d) a killed dbtool left", pid);
+    }
+    free(proc);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            char *f = path_join(dir, e->d_name);
+            unlink(f);
+            free(f);
+        }
+    }
+    if (d)
+        closedir(d);
+    if (rmdir(dir) == 0)
+        debug(NS, "removed the stale tunnel directory %s", dir);
+out:
+    if (fd >= 0)
+        close(fd);
+    strbuf_release(&sb);
+    strbuf_release(&cmd);
+    free(lock);
+    free(pidf);
+    free(dir);
+}
+
+static void sweep(const char *base)
+{
+    DIR *d = opendir(base);
+    if (!d)
+        return;
+    struct strvec names = STRVEC_INIT;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (starts_with(e->d_name, "dbtool-tunnel-"))
+            strvec_push(&names, e->d_name);
+    closedir(d);
+    for (size_t i = 0; i < names.nr; i++)
+        sweep_one(base, names.v[i]);
+    strvec_clear(&names);
+}
+
+/*
+ * A private directory for the socket: mkdtemp under $TMPDIR (short, no ':'),
+ * else /tmp, after sweeping the tunnels killed dbtools left there.
+ */
 static char *private_dir(void)
 {
     const char *tmp = getenv("TMPDIR");
     /* sun_path holds 108 bytes: TMPDIR + "/dbtool-tunnel-XXXXXX/.s.PGSQL.65535" must fit */
     if (!tmp || tmp[0] != '/' || strlen(tmp) > 70 || strpbrk(tmp, ":[]"))
         tmp = "/tmp";
+    sweep(tmp);
     char *templ = xasprintf("%s/dbtool-tunnel-XXXXXX", tmp);
     if (!mkdtemp(templ)) {
         error_errno("cannot create a directory in '%s'", tmp);
@@ -180,6 +263,7 @@ int tunnel_open(struct tunnel *t, const char *host, const char *ssh_opts, const 
 {
     memset(t, 0, sizeof(*t));
     t->cookie = -1;
+    t->lock_fd = -1;
     struct child init = CHILD_INIT;
     t->ch = init;
     char *masked = pg_mask_url(url);
@@ -209,6 +293,16 @@ int tunnel_open(struct tunnel *t, const char *host, const char *ssh_opts, const 
     if (!(t->dir = private_dir()))
         goto out;
     t->cookie = cleanup_push(tunnel_handler, t);
+    {
+        char *lock = path_join(t->dir, "lock");
+        t->lock_fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (t->lock_fd < 0 || flock(t->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+            error_errno("cannot lock '%s'", lock);
+            free(lock);
+            goto out;
+        }
+        free(lock);
+    }
     t->sock = xasprintf("%s/.s.PGSQL.%s", t->dir, port);
     t->errpath = path_join(t->dir, "ssh.err");
     if ((errfd = open(t->errpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
@@ -232,6 +326,15 @@ int tunnel_open(struct tunnel *t, const char *host, const char *ssh_opts, const 
     t->running = true;
     close(errfd);
     errfd = -1;
+    {
+        /* now a sweeper may tell a killed dbtool's tunnel: the lock free, this pid */
+        char *pidf = path_join(t->dir, "ssh.pid");
+        char *pid = xasprintf("%d\n", (int)t->ch.pid);
+        if (write_file_atomic(pidf, pid, strlen(pid), 0600) < 0)
+            warn("cannot write '%s': %s", pidf, strerror(errno));
+        free(pid);
+        free(pidf);
+    }
     double t0 = now_monotonic();
     for (;;) {
         struct stat st;

@@ -22,7 +22,10 @@
  *
  * The tunnel is closed (ssh killed and reaped, DIR removed) by
  * tunnel_close() and, on any exit path (die(), SIGINT then dbtool_exit),
- * by the cleanup stack. A URL with several hosts is refused.
+ * by the cleanup stack. A dbtool killed with SIGKILL cannot: its DIR holds
+ * a lock file (flocked, so free once the process is gone) and ssh.pid;
+ * the next tunnel_open() in the same base stops that ssh and removes DIR.
+ * A URL with several hosts is refused.
  */
 #ifndef DBTOOL_TUNNEL_H
 #define DBTOOL_TUNNEL_H
@@ -37,6 +40,7 @@ struct tunnel {
     char *errpath;  /* DIR/ssh.err: ssh's stderr */
     char *conninfo; /* for libpq, through the tunnel (secret: may hold the password) */
     char *what;     /* for messages: "MASKED-URL via ssh HOST" */
+    int lock_fd;    /* DIR/lock, flocked while the tunnel is ours */
     int cookie;
     bool running;
 };

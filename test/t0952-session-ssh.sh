@@ -177,6 +177,21 @@ test_expect_success 'SIGINT during start: exit 130, the tunnel is gone, no sessi
     no_tunnel && test ! -e "$P/focus/session/state"
 '
 
+test_expect_success 'a dbtool killed (SIGKILL) leaves its tunnel; the next --ssh command stops it' '
+    holder_on && test_when_finished holder_off &&
+    { "$DBTOOL" database session start --ssh "$H" --from "$REMOTE" >out 2>err & pid=$!; } &&
+    test_when_finished "kill $pid 2>/dev/null; wait $pid 2>/dev/null; true" &&
+    wait_blocked && kill -9 $pid && { wait $pid; true; } &&
+    test -n "$(tunnels)" && ls "$TMPDIR" | grep -q dbtool-tunnel &&
+    holder_off &&
+    expect_rc 1 env STAGING_SSH_OPTS="$SSH_BASE -p 1" "$DBTOOL" database session start --ssh "$H" \
+        --from "$REMOTE" 2>err &&
+    test_grep "stopped the ssh tunnel (pid [0-9]*) a killed dbtool left" err &&
+    _i=0 && until no_tunnel >/dev/null; do
+        _i=$((_i + 1)); [ $_i -lt 200 ] || { no_tunnel; break; }; sleep 0.05
+    done && no_tunnel && test ! -e "$P/focus/session/state"
+'
+
 test_expect_success 'start through ssh as the SCRAM role (PGPASSWORD): the password in no argv, not in ssh s environment' '
     holder_on && test_when_finished holder_off &&
     url="$SCRAM&application_name=it'"'"'s;\$(touch $TRASH/pwned-url)\`touch $TRASH/pwned-url2\`" &&
