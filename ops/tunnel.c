@@ -112,12 +112,9 @@ static void split_words(struct strvec *sv, const char *s)
     free(copy);
 }
 
-/*
- * From URL: the -L target (*REMOTE), the port, and the conninfo without
- * host, hostaddr and port (*REST). -1 after a message naming MASKED.
- */
-static int parse_url(const char *url, const char *masked, char **remote, char **port, char **rest)
+int tunnel_target(const char *url, const char *masked, char **remote, char **port, char **rest)
 {
+    *remote = *port = *rest = NULL;
     char *err = NULL;
     PQconninfoOption *opts = PQconninfoParse(url, &err);
     if (!opts) {
@@ -283,7 +280,7 @@ int tunnel_open(struct tunnel *t, const char *host, const char *ssh_opts, const 
         goto out;
     }
     t->what = xasprintf("%s via ssh %s", masked, host);
-    if (parse_url(url, masked, &remote, &port, &rest) < 0)
+    if (tunnel_target(url, masked, &remote, &port, &rest) < 0)
         goto out;
     if (!(ssh = find_in_path("ssh"))) {
         error("required program 'ssh' not found in PATH");

@@ -55,6 +55,14 @@ struct tunnel {
  * Nothing is left behind on failure.
  */
 int tunnel_open(struct tunnel *t, const char *host, const char *ssh_opts, const char *url);
+/*
+ * What tunnel_open() makes of URL (messages name MASKED): *REMOTE the -L
+ * target ("/dir/.s.PGSQL.5432", "host:5432", "[::1]:5432"), *PORT, *REST the
+ * conninfo without host, hostaddr and port (key='value' ..., the password
+ * included). 0, or -1 after a message (not a conninfo, several hosts, a bad
+ * port, a socket path ssh cannot forward); malloc'd results, NULL on error.
+ */
+int tunnel_target(const char *url, const char *masked, char **remote, char **port, char **rest);
 /* Kill ssh, remove DIR, free T; idempotent (T zeroed or opened). */
 void tunnel_close(struct tunnel *t);
 
