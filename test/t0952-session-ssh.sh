@@ -215,6 +215,20 @@ test_expect_success 'plan sees the pending migration (local only)' '
     test_grep "^pending migrations: 1$" out && no_tunnel
 '
 
+test_expect_success 'SIGINT during the remote migrate through ssh: 130, rolled back, the tunnel is gone' '
+    { PGAPPNAME=holder "$PSQL" -X -q -d "$REMOTE" \
+        -c "BEGIN; LOCK TABLE public.task IN SHARE MODE; SELECT pg_sleep(600)" >/dev/null 2>&1 & } &&
+    test_when_finished holder_off &&
+    wait_remote "SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                 WHERE a.application_name = '"'"'holder'"'"' AND l.mode = '"'"'ShareLock'"'"' AND l.granted" &&
+    { "$DBTOOL" database session deploy --ssh "$H" --to "$REMOTE" >out 2>err & pid=$!; } &&
+    test_when_finished "kill $pid 2>/dev/null; wait $pid 2>/dev/null; true" &&
+    wait_blocked && test -n "$(tunnels)" &&
+    kill -INT $pid && { wait $pid; rc=$?; } && test $rc = 130 &&
+    test "$(rpsql "SELECT count(*) FROM hectic.migration")" = 1 &&
+    no_tunnel && test -z "$(ls "$DBTOOL_SCRATCH_DIR" | grep -v "^\.")"
+'
+
 test_expect_success 'deploy through ssh: rehearsal and the remote migrate through the tunnel' '
     { sess deploy --ssh "$H" --to "$REMOTE&password=$PW" >out 2>err || { cat err; false; }; } &&
     test_grep -v "dbtool-tunnel" err &&
