@@ -56,7 +56,15 @@ static const char *const usage[] = {
     "on the remote: advisory lock, hashes, transaction rules, lock_timeout. A deploy that\n"
     "was killed resumes when run again. Remote writes happen only here, only through\n"
     "the migrator.",
-    "Passwords: give them in ~/.pgpass or PGPASSFILE rather than in the URL; URLs are\n"
+    "--ssh HOST (start, deploy): the remote is reached through an ssh tunnel, 'ssh -N\n"
+    "-o ExitOnForwardFailure=yes -o BatchMode=yes [STAGING_SSH_OPTS] -L SOCKET:REMOTE --\n"
+    "HOST', where SOCKET is in a private 0700 directory dbtool makes and removes and\n"
+    "REMOTE is the URL's socket (no host: /var/run/postgresql) or host:port, as HOST sees\n"
+    "them. Only a port forward is opened: nothing runs on HOST, the password stays in\n"
+    "dbtool (never in an argv or environment). The rehearsal's copy and the remote's\n"
+    "'migrate up all' go through the same tunnel; it is closed on every exit.",
+    "Passwords: give them in ~/.pgpass or PGPASSFILE (with --ssh, host '*': libpq sees\n"
+    "the tunnel's socket directory) or PGPASSWORD rather than in the URL; URLs are\n"
     "masked in every message and in the state.",
     "Exit status: 0 ok, 1 an error (an unreachable or unreadable remote), 2 a session\n"
     "exists already (start) or the remote changed (deploy), 3 no session, no --from/--to,\n"
@@ -72,14 +80,15 @@ static void no_args(const char *const *u, int argc, char **argv)
 static int ss_start(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
-        "database session start --from URL", "",
+        "database session start --from URL [--ssh HOST]", "",
         "Copy the remote's schema, the rows of STAGING_DUMP_TABLES and its migration table into\n"
         "the session database (PG_DATABASE_session) of the project's cluster; the remote is\n"
         "only read. Exit 2 when a session exists, 3 without --from.",
         NULL};
-    const char *from = NULL;
+    const char *from = NULL, *ssh = NULL;
     const struct option opts[] = {
         OPT_STRING(0, "from", &from, "URL", "the remote database (a libpq URL or key=value string)"),
+        OPT_STRING(0, "ssh", &ssh, "HOST", "reach URL through an ssh tunnel to HOST (URL as HOST sees it)"),
         OPT_END(),
     };
     argc = parse_options(argc, argv, opts, u, 0);
@@ -88,7 +97,7 @@ static int ss_start(int argc, char **argv, const struct settings *s)
         error("session start: missing --from URL (the database to start from)");
         return EXIT_MISSING;
     }
-    return session_start(s, from);
+    return session_start(s, from, ssh);
 }
 
 static int ss_plan(int argc, char **argv, const struct settings *s)
@@ -121,15 +130,16 @@ static int migrate_up_all(const struct settings *s, const char *url)
 static int ss_deploy(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
-        "database session deploy --to URL [--dry-run] [--force]", "",
+        "database session deploy --to URL [--ssh HOST] [--dry-run] [--force]", "",
         "Refuse when the remote's schema changed since start (exit 2; --force goes on);\n"
         "rehearse on a fresh copy in a throwaway cluster; then 'migrator migrate up all' on\n"
         "the remote. --dry-run stops after the rehearsal.",
         NULL};
-    const char *to = NULL;
+    const char *to = NULL, *ssh = NULL;
     int dry_run = 0, force = 0;
     const struct option opts[] = {
         OPT_STRING(0, "to", &to, "URL", "the remote database"),
+        OPT_STRING(0, "ssh", &ssh, "HOST", "reach URL through an ssh tunnel to HOST (URL as HOST sees it)"),
         OPT_BOOL(0, "dry-run", &dry_run, "rehearse only; the remote is not changed"),
         OPT_BOOL(0, "force", &force, "deploy even when the remote's schema changed since start"),
         OPT_END(),
@@ -145,7 +155,7 @@ static int ss_deploy(int argc, char **argv, const struct settings *s)
         error("session deploy: no migration folder (%s): nothing to deploy", mdir ? mdir : "MIGRATION_DIR unset");
         return EXIT_MISSING;
     }
-    return session_deploy(s, to, dry_run, force, migrate_up_all);
+    return session_deploy(s, to, ssh, dry_run, force, migrate_up_all);
 }
 
 static int ss_status(int argc, char **argv, const struct settings *s)

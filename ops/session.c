@@ -7,6 +7,7 @@
 #include "ops/ops.h"
 #include "ops/side.h"
 #include "ops/throwaway.h"
+#include "ops/tunnel.h"
 #include "lib/catalog.h"
 #include "lib/cluster.h"
 #include "lib/fs.h"
@@ -561,7 +562,31 @@ static int session_open(const struct settings *s, struct sess_state *st, struct 
     return r;
 }
 
-int session_start(const struct settings *s, const char *from)
+/*
+ * The remote's conninfo for libpq in *CONN: URL itself, or (SSH set) the
+ * tunnel T opened to it through ssh SSH. *WHAT: the masked URL for messages
+ * (and " via ssh SSH"). 0 or an exit code.
+ */
+static int remote_reach(const struct settings *s, const char *url, const char *ssh, struct tunnel *t,
+                        const char **conn, char **what)
+{
+    memset(t, 0, sizeof(*t));
+    t->cookie = -1;
+    t->lock_fd = -1;
+    if (!ssh) {
+        *conn = url;
+        *what = pg_mask_url(url);
+        return 0;
+    }
+    int r = tunnel_open(t, ssh, set_get(s, SET_STAGING_SSH_OPTS), url);
+    if (r)
+        return r;
+    *conn = t->conninfo;
+    *what = xstrdup(t->what);
+    return 0;
+}
+
+int session_start(const struct settings *s, const char *from, const char *ssh)
 {
     struct sess_state st;
     int r = state_read(s, &st);
@@ -574,18 +599,22 @@ int session_start(const struct settings *s, const char *from)
     if (r < 0)
         return EXIT_ERR;
     memset(&st, 0, sizeof(st));
-    char *masked = pg_mask_url(from);
+    char *masked = NULL;
     struct cluster c;
     memset(&c, 0, sizeof(c));
+    static struct tunnel tun;
+    const char *conn = NULL;
     PGconn *remote = NULL;
     struct catalog *rcat = NULL;
     char *url = NULL;
     bool created = false;
+    if ((r = remote_reach(s, from, ssh, &tun, &conn, &masked)))
+        goto out;
     if ((r = project_cluster(s, &c, true)))
         goto out;
     r = EXIT_ERR;
     info("session: reading %s (read-only)", masked);
-    if (!(remote = remote_connect(from)))
+    if (!(remote = remote_connect(conn)))
         goto out;
     if (remote_catalog(remote, masked, &rcat, st.hash) < 0 || read_migrations(remote, &st) < 0)
         goto out;
@@ -614,6 +643,7 @@ out:
         catalog_free(rcat);
     if (remote)
         PQfinish(remote);
+    tunnel_close(&tun);
     free(url);
     free(masked);
     state_release(&st);
@@ -847,7 +877,7 @@ static int rehearse(const struct settings *s, PGconn *remote, const struct catal
     return r;
 }
 
-int session_deploy(const struct settings *s, const char *to, bool dry_run, bool force,
+int session_deploy(const struct settings *s, const char *to, const char *ssh, bool dry_run, bool force,
                    int (*migrate)(const struct settings *s, const char *url))
 {
     struct sess_state st;
@@ -855,13 +885,17 @@ int session_deploy(const struct settings *s, const char *to, bool dry_run, bool 
     int r = session_open(s, &st, &c, false, EXIT_ERR);
     if (r)
         return r;
-    char *masked = pg_mask_url(to);
+    static struct tunnel tun;
+    char *masked = NULL;
+    const char *url = NULL;
     PGconn *remote = NULL;
     struct catalog *rcat = NULL;
     char hex[SHA256_HEX_LEN];
+    if ((r = remote_reach(s, to, ssh, &tun, &url, &masked)))
+        goto out;
     r = EXIT_ERR;
     info("session: reading %s (read-only)", masked);
-    if (!(remote = remote_connect(to)) || remote_catalog(remote, masked, &rcat, hex) < 0)
+    if (!(remote = remote_connect(url)) || remote_catalog(remote, masked, &rcat, hex) < 0)
         goto out;
     if (st.deploying && !strcmp(hex, st.hash))
         info("session: the deploy started %s did not finish: resuming it", st.deploying);
@@ -898,13 +932,13 @@ int session_deploy(const struct settings *s, const char *to, bool dry_run, bool 
         goto out;
     }
     info("session: deploying to %s (migrate up all)", masked);
-    r = migrate(s, to);
+    r = migrate(s, url);
     if (r) {
         strvec_pushf(&st.log, "deploy-failed %s exit %d to %s", when, r, masked);
         /* nothing changed on the remote: the next deploy checks the fingerprint again */
         struct catalog *now = NULL;
         char nhex[SHA256_HEX_LEN];
-        if ((remote = remote_connect(to)) && remote_catalog(remote, masked, &now, nhex) == 0 &&
+        if ((remote = remote_connect(url)) && remote_catalog(remote, masked, &now, nhex) == 0 &&
             !strcmp(nhex, hex)) {
             free(st.deploying);
             st.deploying = NULL;
@@ -920,7 +954,7 @@ int session_deploy(const struct settings *s, const char *to, bool dry_run, bool 
     /* the remote's new schema and migrations become the session's reference */
     catalog_free(rcat);
     rcat = NULL;
-    if (!(remote = remote_connect(to)) || remote_catalog(remote, masked, &rcat, st.hash) < 0 ||
+    if (!(remote = remote_connect(url)) || remote_catalog(remote, masked, &rcat, st.hash) < 0 ||
         read_migrations(remote, &st) < 0) {
         r = EXIT_ERR;
         free(when);
@@ -945,6 +979,7 @@ out:
         catalog_free(rcat);
     if (remote)
         PQfinish(remote);
+    tunnel_close(&tun);
     free(masked);
     cluster_release(&c);
     state_release(&st);

@@ -2,6 +2,10 @@
  * session.h — `database session` (issue 20): from a remote database to a
  * deployed change, one session at a time per project.
  *
+ *   --ssh HOST        (start, deploy) the remote is reached through an ssh
+ *                     tunnel to HOST (ops/tunnel.h): URL is as HOST sees it,
+ *                     only a port forward is opened, nothing runs there; the
+ *                     rehearsal's copy and the remote's migrate go through it.
  *   start --from URL  the remote is read in read-only sessions
  *                     (default_transaction_read_only=on): its catalog
  *                     (lib/catalog.h), its migration table (hectic.migration,
@@ -57,7 +61,12 @@ struct settings;
 /* deploy: the remote changed since start */
 #define SESSION_EXIT_CHANGED EXIT_AMBIGUOUS
 
-int session_start(const struct settings *s, const char *from);
+/*
+ * SSH (NULL: FROM/TO is reached directly): the remote is reached through an
+ * ssh tunnel to that host (ops/tunnel.h; FROM/TO as seen from it), opened
+ * for the command and closed on every exit path.
+ */
+int session_start(const struct settings *s, const char *from, const char *ssh);
 int session_status(const struct settings *s);
 int session_abort(const struct settings *s);
 /*
@@ -84,7 +93,7 @@ int session_plan(const struct settings *s);
  * code path, so the rehearsal and the remote get exactly what `migrator`
  * does) and returns its exit code.
  */
-int session_deploy(const struct settings *s, const char *to, bool dry_run, bool force,
+int session_deploy(const struct settings *s, const char *to, const char *ssh, bool dry_run, bool force,
                    int (*migrate)(const struct settings *s, const char *url));
 
 #endif
