@@ -38,7 +38,9 @@ static const char *const usage[] = {
     "of 'dbtool schema', created in the database PG_DATABASE_session of the project's\n"
     "cluster), the rows of the tables STAGING_DUMP_TABLES lists (pg_dump table patterns)\n"
     "and its migration table (hectic.migration); a fingerprint of its schema ('dbtool\n"
-    "schema hash') is kept. It prints the session database's URL.",
+    "schema hash') is kept. It prints the session database's URL. 'start --from DIR'\n"
+    "starts from a physical backup (a directory 'database backup' wrote) instead: it is\n"
+    "restored into a throwaway cluster, read the same way, and removed.",
     "'plan' lists the migrations of MIGRATION_DIR the remote lacks, their hazards\n"
     "('migrator lint'), rehearses them (and the code directory) on a copy of the session\n"
     "database and prints the DDL the sources still need after them, and the code\n"
@@ -80,14 +82,15 @@ static void no_args(const char *const *u, int argc, char **argv)
 static int ss_start(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
-        "database session start --from URL [--ssh HOST]", "",
+        "database session start --from URL|BACKUP [--ssh HOST]", "",
         "Copy the remote's schema, the rows of STAGING_DUMP_TABLES and its migration table into\n"
         "the session database (PG_DATABASE_session) of the project's cluster; the remote is\n"
-        "only read. Exit 2 when a session exists, 3 without --from.",
+        "only read. BACKUP: a directory 'database backup' wrote, restored into a throwaway\n"
+        "cluster and read from there. Exit 2 when a session exists, 3 without --from.",
         NULL};
     const char *from = NULL, *ssh = NULL;
     const struct option opts[] = {
-        OPT_STRING(0, "from", &from, "URL", "the remote database (a libpq URL or key=value string)"),
+        OPT_STRING(0, "from", &from, "URL", "the remote database (a libpq URL or key=value string), or a backup directory"),
         OPT_STRING(0, "ssh", &ssh, "HOST", "reach URL through an ssh tunnel to HOST (URL as HOST sees it)"),
         OPT_END(),
     };

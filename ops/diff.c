@@ -194,42 +194,9 @@ static int side_backup(const struct settings *s, const struct norm_backup *b, co
                        const char *fallback_db, bool ignore_mig, char **url)
 {
     double t0 = now_monotonic();
-    /* a raw backup names no database: start on template1 and pick the only one */
-    int r = side_open(&sides[0], s, "diff", side_name[0], logs,
-                      b->database ? b->database : "template1", norm_backup_need(b), NULL);
+    int r = side_restore_backup(&sides[0], s, "diff", side_name[0], b, logs, fallback_db, url);
     if (r)
         return r;
-    struct cluster *c = &sides[0].t.c;
-    info("diff: restoring %s into a throwaway cluster %s", b->dir, scratch_where(&sides[0].t.scratch));
-    if ((r = norm_extract(c, b, c->data_dir)))
-        return r;
-    if (!b->database) {
-        /* not made here: the server user may have no role in it */
-        struct strvec roles = STRVEC_INIT;
-        strvec_push(&roles, c->user);
-        char *log = xasprintf("%s/%s/single-user.log", logs, side_name[0]);
-        r = norm_ensure_roles(c, c->data_dir, &roles, log);
-        free(log);
-        strvec_clear(&roles);
-        if (r)
-            return r;
-    }
-    if ((r = ops_exit(cluster_start_existing(c)))) {
-        error("the backup's data dir did not start here (see %s); 'database normalize-backup' "
-              "explains what it changes", c->startup_log);
-        return r;
-    }
-    char *db = NULL;
-    if (b->database)
-        db = xstrdup(b->database);
-    else if (!(db = norm_pick_database(c->url))) {
-        /* several databases: the configured one if it is there */
-        db = xstrdup(fallback_db);
-        warn("diff: comparing database '%s' of the backup (PG_DATABASE)", db);
-    }
-    *url = pg_build_url(c->user, db, c->sock_dir, c->port);
-    free(db);
-    info("diff: backup restored in %s", proj_duration(now_monotonic() - t0));
     info("diff: migrate up all on the backup");
     r = side_migrate(s, "diff", *url, NULL, sides[0].logdir, ignore_mig, false);
     if (!r)

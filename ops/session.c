@@ -4,6 +4,7 @@
 #include "ops/session.h"
 #include "ops/code.h"
 #include "ops/generate.h"
+#include "ops/normalize.h"
 #include "ops/ops.h"
 #include "ops/side.h"
 #include "ops/throwaway.h"
@@ -20,6 +21,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -586,6 +588,35 @@ static int remote_reach(const struct settings *s, const char *url, const char *s
     return 0;
 }
 
+/* FROM names a physical backup (`database backup`'s directory) rather than a database */
+static bool is_backup_dir(const char *from)
+{
+    struct stat st;
+    return !strstr(from, "://") && !strchr(from, '=') && stat(from, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static struct side backup_side; /* reachable from the cleanup stack */
+
+/*
+ * Restore the backup in DIR into a throwaway cluster (started) as the
+ * session's source: *CONN gets its URL, *WHAT how messages name it.
+ */
+static int backup_reach(const struct settings *s, const char *dir, char **conn, char **what)
+{
+    struct norm_backup b;
+    int r = norm_backup_open(dir, &b);
+    if (r)
+        return r;
+    const char *local = set_get(s, SET_LOCAL_DIR);
+    char *logs = local ? path_join(local, "focus/session") : NULL;
+    r = side_restore_backup(&backup_side, s, "session", "backup", &b, logs, set_get(s, SET_PG_DATABASE), conn);
+    free(logs);
+    norm_backup_release(&b);
+    if (!r)
+        *what = xasprintf("the backup %s", dir);
+    return r;
+}
+
 int session_start(const struct settings *s, const char *from, const char *ssh)
 {
     struct sess_state st;
@@ -608,7 +639,20 @@ int session_start(const struct settings *s, const char *from, const char *ssh)
     struct catalog *rcat = NULL;
     char *url = NULL;
     bool created = false;
-    if ((r = remote_reach(s, from, ssh, &tun, &conn, &masked)))
+    char *backup_url = NULL;
+    memset(&tun, 0, sizeof(tun));
+    tun.cookie = -1;
+    tun.lock_fd = -1;
+    if (is_backup_dir(from)) {
+        if (ssh) {
+            error("session start: --ssh reaches a database URL; '%s' is a backup directory here", from);
+            r = EXIT_UNKNOWN;
+            goto out;
+        }
+        if ((r = backup_reach(s, from, &backup_url, &masked)))
+            goto out;
+        conn = backup_url;
+    } else if ((r = remote_reach(s, from, ssh, &tun, &conn, &masked)))
         goto out;
     if ((r = project_cluster(s, &c, true)))
         goto out;
@@ -644,6 +688,9 @@ out:
     if (remote)
         PQfinish(remote);
     tunnel_close(&tun);
+    if (backup_side.opened)
+        side_close(&backup_side, r == 0);
+    free(backup_url);
     free(url);
     free(masked);
     state_release(&st);

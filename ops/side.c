@@ -6,6 +6,7 @@
 #include "ops/code.h"
 #include "ops/ops.h"
 #include "ops/project.h"
+#include "ops/normalize.h"
 #include "lib/bundle.h"
 #include "lib/fs.h"
 #include "lib/migrate.h"
@@ -133,6 +134,49 @@ int side_open(struct side *sd, const struct settings *s, const char *purpose, co
     /* the server's logs and ours (migrate.log, hydrate.log ...) in one dir of the server user */
     if (sd->logdir && pgconf_make_log_dir(&sd->t.c) < 0)
         return EXIT_ERR;
+    return 0;
+}
+
+int side_restore_backup(struct side *sd, const struct settings *s, const char *purpose, const char *name,
+                        const struct norm_backup *b, const char *logs, const char *fallback_db, char **url)
+{
+    double t0 = now_monotonic();
+    /* a raw backup names no database: start on template1 and pick the only one */
+    int r = side_open(sd, s, purpose, name, logs, b->database ? b->database : "template1",
+                      norm_backup_need(b), NULL);
+    if (r)
+        return r;
+    struct cluster *c = &sd->t.c;
+    info("%s: restoring %s into a throwaway cluster %s", purpose, b->dir, scratch_where(&sd->t.scratch));
+    if ((r = norm_extract(c, b, c->data_dir)))
+        return r;
+    if (!b->database) {
+        /* not made here: the server user may have no role in it */
+        struct strvec roles = STRVEC_INIT;
+        strvec_push(&roles, c->user);
+        char *log = sd->logdir ? path_join(sd->logdir, "single-user.log") : xstrdup("/dev/null");
+        r = norm_ensure_roles(c, c->data_dir, &roles, log);
+        free(log);
+        strvec_clear(&roles);
+        if (r)
+            return r;
+    }
+    if ((r = ops_exit(cluster_start_existing(c)))) {
+        error("the backup's data dir did not start here (see %s); 'database normalize-backup' "
+              "explains what it changes", c->startup_log);
+        return r;
+    }
+    char *db = NULL;
+    if (b->database)
+        db = xstrdup(b->database);
+    else if (!(db = norm_pick_database(c->url))) {
+        /* several databases: the configured one if it is there */
+        db = xstrdup(fallback_db);
+        warn("%s: using database '%s' of the backup (PG_DATABASE)", purpose, db);
+    }
+    *url = pg_build_url(c->user, db, c->sock_dir, c->port);
+    free(db);
+    info("%s: backup restored in %s", purpose, proj_duration(now_monotonic() - t0));
     return 0;
 }
 

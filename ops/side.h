@@ -76,6 +76,16 @@ struct side {
 int side_open(struct side *sd, const struct settings *s, const char *purpose, const char *name,
               const char *logs, const char *database, uint64_t need, const char *server);
 
+/*
+ * Open SD (as side_open) as a throwaway cluster restored from the physical
+ * backup B (ops/normalize.h) and start it; *URL gets the URL of the backup's
+ * database (the only one, else FALLBACK_DB). Messages start with PURPOSE.
+ * 0 or an exit code.
+ */
+struct norm_backup;
+int side_restore_backup(struct side *sd, const struct settings *s, const char *purpose, const char *name,
+                        const struct norm_backup *b, const char *logs, const char *fallback_db, char **url);
+
 /* Start building SD (SD->build, SD->mock ... set by the caller) in a child. 0 or an exit code. */
 int side_start(struct side *sd);
 
