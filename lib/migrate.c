@@ -11,6 +11,7 @@
 #include "lib/migrate.h"
 #include "lib/fs.h"
 #include "lib/pg.h"
+#include "lib/settings.h"
 #include "lib/sqlscript.h"
 
 #include <ctype.h>
@@ -96,29 +97,6 @@ static int meta_bool(const char *s, bool *out)
 /* The meta file's value errors, at libyaml mark M of NAME. */
 static const char *const meta_keys[] = {"transaction", "lock_timeout", "statement_timeout"};
 
-bool mig_duration_valid(const char *s)
-{
-    static const char *const units[] = {"", "us", "ms", "s", "min", "h", "d"};
-    const char *p = s;
-    if (!isdigit((unsigned char)*p))
-        return false;
-    while (isdigit((unsigned char)*p))
-        p++;
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p))
-            return false;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    while (*p == ' ')
-        p++;
-    for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-        if (!strcmp(p, units[i]))
-            return true;
-    return false;
-}
-
 void mig_meta_release(struct mig_meta *meta)
 {
     free(meta->lock_timeout);
@@ -182,7 +160,7 @@ int mig_meta_parse(const char *name, const char *text, size_t len, struct mig_me
             if (key == 0) {
                 if (meta_bool(v, &meta->transaction) < 0)
                     ret = meta_err(name, ev.start_mark, "'transaction' expects true or false, got '%s'", v);
-            } else if (!mig_duration_valid(v)) {
+            } else if (!set_duration_valid(v)) {
                 ret = meta_err(name, ev.start_mark,
                                "'%s' expects a duration such as 5s, 500ms, 2min or a number of "
                                "milliseconds, got '%s'", meta_keys[key], v);

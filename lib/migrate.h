@@ -187,8 +187,6 @@ int mig_meta_load(const char *path, struct mig_meta *meta);
 /* The same for YAML text (tests, fuzzing); NAME is used in messages. */
 int mig_meta_parse(const char *name, const char *text, size_t len, struct mig_meta *meta);
 void mig_meta_release(struct mig_meta *meta);
-/* Whether S is a duration PostgreSQL takes for lock_timeout: digits, optional unit (us ms s min h d). */
-bool mig_duration_valid(const char *s);
 
 /*
  * Read hectic.migration (one query; WITH_TIMES adds applied_at) and the

@@ -129,7 +129,7 @@ static bool has_control(const char *v)
 }
 
 /* A PostgreSQL duration for lock_timeout: digits, an optional fraction and unit (us ms s min h d). */
-static bool duration_valid(const char *v)
+bool set_duration_valid(const char *v)
 {
     static const char *const units[] = {"", "us", "ms", "s", "min", "h", "d"};
     const char *p = v;
@@ -193,7 +193,7 @@ static bool valid(enum set_key k, const char *v, struct strbuf *why)
             return strbuf_addf(why, "'%.20s...' is %zu bytes; PostgreSQL names are at most 63 bytes",
                                v, strlen(v)), false;
     }
-    if ((k == SET_MIGRATION_LOCK_TIMEOUT || k == SET_MIGRATION_STATEMENT_TIMEOUT) && !duration_valid(v))
+    if ((k == SET_MIGRATION_LOCK_TIMEOUT || k == SET_MIGRATION_STATEMENT_TIMEOUT) && !set_duration_valid(v))
         return strbuf_addf(why, "expected a duration such as 5s, 500ms, 2min or a number of milliseconds, "
                                 "got '%s'", v), false;
     if (k == SET_MIGRATION_LOCK_RETRIES && (n < 0 || n > 100))

@@ -156,5 +156,7 @@ bool set_is_url(enum set_key k);
 void settings_dump(const struct settings *s, struct strbuf *out);
 /* Parse a boolean word (1/0, true/false, yes/no, on/off). 0 / -1. */
 int set_parse_bool(const char *s, bool *out);
+/* A PostgreSQL duration as lock_timeout takes it: digits, an optional fraction and unit (us ms s min h d). */
+bool set_duration_valid(const char *v);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include "lib/common.h"
 #include "lib/migrate.h"
+#include "lib/settings.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -18,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct mig_meta meta;
     if (mig_meta_parse("migration.yaml", (const char *)data, size, &meta) == 0) {
-        if ((meta.lock_timeout && !mig_duration_valid(meta.lock_timeout)) ||
-            (meta.statement_timeout && !mig_duration_valid(meta.statement_timeout)))
+        if ((meta.lock_timeout && !set_duration_valid(meta.lock_timeout)) ||
+            (meta.statement_timeout && !set_duration_valid(meta.statement_timeout)))
             abort(); /* a value that could carry SQL into SET LOCAL */
         mig_meta_release(&meta);
     }

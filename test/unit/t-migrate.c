@@ -4,6 +4,7 @@
  */
 #include "lib/common.h"
 #include "lib/migrate.h"
+#include "lib/settings.h"
 #include "test/unit/tap.h"
 
 #include <unistd.h>
@@ -164,9 +165,9 @@ int main(void)
            "all three keys read");
         mig_meta_release(&m);
     }
-    ok(mig_duration_valid("5s") && mig_duration_valid("100") && mig_duration_valid("1.5 min") &&
-           mig_duration_valid("2h") && !mig_duration_valid("") && !mig_duration_valid("5 sec") &&
-           !mig_duration_valid("-1s") && !mig_duration_valid("5s; DROP TABLE x"),
+    ok(set_duration_valid("5s") && set_duration_valid("100") && set_duration_valid("1.5 min") &&
+           set_duration_valid("2h") && !set_duration_valid("") && !set_duration_valid("5 sec") &&
+           !set_duration_valid("-1s") && !set_duration_valid("5s; DROP TABLE x"),
        "durations");
 
     /* names that are not migrations say why */
