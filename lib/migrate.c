@@ -457,16 +457,6 @@ static char *path3(const char *dir, const char *name, const char *rel)
     return p;
 }
 
-static void digest_hex(const unsigned char d[SHA256_DIGEST_LEN], char hex[SHA256_HEX_LEN])
-{
-    static const char x[] = "0123456789abcdef";
-    for (int i = 0; i < SHA256_DIGEST_LEN; i++) {
-        hex[2 * i] = x[d[i] >> 4];
-        hex[2 * i + 1] = x[d[i] & 15];
-    }
-    hex[64] = 0;
-}
-
 /* sha256 of the regular file REL (relative to F's folder) into HEX: 1, 0 when it is no regular file, -1 on error. */
 static int hash_at(const struct mig_folder *f, const char *rel, char hex[SHA256_HEX_LEN])
 {
@@ -478,30 +468,11 @@ static int hash_at(const struct mig_folder *f, const char *rel, char hex[SHA256_
         close(fd);
         return 0;
     }
-    struct sha256_ctx c;
-    unsigned char buf[16384], d[SHA256_DIGEST_LEN];
-    sha256_init(&c);
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            errno = e;
-            return -1;
-        }
-        if (n == 0)
-            break;
-        sha256_update(&c, buf, (size_t)n);
-        /* a short read of a regular file is its end */
-        if ((size_t)n < sizeof(buf) && (off_t)c.len == st.st_size)
-            break;
-    }
+    int r = sha256_fd_hex(fd, (long long)st.st_size, hex);
+    int e = errno;
     close(fd);
-    sha256_final(&c, d);
-    digest_hex(d, hex);
-    return 1;
+    errno = e;
+    return r < 0 ? -1 : 1;
 }
 
 /* ---- the hash cache ---- */

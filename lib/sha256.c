@@ -131,31 +131,37 @@ void sha256_hex(const void *data, size_t len, char hex[SHA256_HEX_LEN])
     to_hex(d, hex);
 }
 
-int sha256_file_hex(const char *path, char hex[SHA256_HEX_LEN])
+int sha256_fd_hex(int fd, long long size, char hex[SHA256_HEX_LEN])
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     struct sha256_ctx c;
     unsigned char buf[16384];
     sha256_init(&c);
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            close(fd);
-            errno = e;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
             return -1;
-        }
         if (n == 0)
             break;
         sha256_update(&c, buf, (size_t)n);
+        if ((size_t)n < sizeof(buf) && size >= 0 && (long long)c.len == size)
+            break;
     }
-    close(fd);
     unsigned char d[SHA256_DIGEST_LEN];
     sha256_final(&c, d);
     to_hex(d, hex);
     return 0;
+}
+
+int sha256_file_hex(const char *path, char hex[SHA256_HEX_LEN])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = sha256_fd_hex(fd, -1, hex);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
 }

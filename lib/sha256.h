@@ -25,5 +25,11 @@ void sha256_final(struct sha256_ctx *c, unsigned char out[SHA256_DIGEST_LEN]);
 void sha256_hex(const void *data, size_t len, char hex[SHA256_HEX_LEN]);
 /* Lower-case hex of the contents of PATH (what sha256sum prints). 0, or -1 with errno. */
 int sha256_file_hex(const char *path, char hex[SHA256_HEX_LEN]);
+/*
+ * The same for what is left to read of FD (not closed). SIZE: the file's size
+ * when known (a short read that reaches it is the end: one read() less), else -1.
+ * 0, or -1 with errno.
+ */
+int sha256_fd_hex(int fd, long long size, char hex[SHA256_HEX_LEN]);
 
 #endif
