@@ -164,14 +164,15 @@ FUZZ_SEEDS_code      := test/fuzz/seeds-code
 FUZZ_LIBSRC_import   := lib/migimport.c $(wildcard lib/parse*.c) lib/strbuf.c lib/log.c
 FUZZ_SEEDS_import    := test/fuzz/seeds-import
 FUZZ_LIBSRC_sqlsplit := lib/sqlsplit.c lib/strbuf.c lib/log.c
-FUZZ_LIBSRC_config   := lib/settings.c lib/fs.c lib/job.c lib/spawn.c lib/pg.c lib/strbuf.c lib/log.c
 FUZZ_LIBSRC_url      := lib/pg.c lib/strbuf.c lib/log.c
 FUZZ_SEEDS_sqlsplit  := test/sql/corpus
 FUZZ_SEEDS_config    := test/fuzz/seeds-config
 FUZZ_SEEDS_url       := test/fuzz/seeds-url
 FUZZ_SEEDS_migration := test/fuzz/seeds-migration
-# migrate.c pulls in most of lib/ (runner, bundle): link all of it
+# migrate.c pulls in most of lib/ (runner, bundle), settings.c the snapshot sizes and
+# the option parser's did-you-mean: link all of it
 FUZZ_LIBSRC_migration = $(filter-out lib/sqlsplit.c,$(LIB_SRC)) lib/sqlsplit.c $(O)/bundle_data.c
+FUZZ_LIBSRC_config    = $(FUZZ_LIBSRC_migration)
 $(O)/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(LIB_SRC) lib/common.h $(O)/bundle_data.c $(filter $(PG_QUERY_LIB),$(PG_QUERY_LIBS))
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC_$*) $(LIBS)

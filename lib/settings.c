@@ -3,6 +3,7 @@
  * (libyaml, strict), derived defaults. See settings.h.
  */
 #include "lib/settings.h"
+#include "lib/opt.h"
 #include "lib/fs.h"
 #include "lib/pg.h"
 #include "lib/snapshot.h"
@@ -500,27 +501,11 @@ static int read_value(struct yctx *y, enum set_key k)
     return 0;
 }
 
-/* Edit distance of A and B (for "did you mean"), capped work for short keys. */
+/* Edit distance of A and B (for "did you mean"); 99 for keys too long to matter. */
 static size_t edit_distance(const char *a, const char *b)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return 99;
-    size_t d[65][65];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < c)
-                c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c)
-                c = d[i][j - 1] + 1;
-            d[i][j] = c;
-        }
-    return d[la][lb];
+    size_t d = opt_edit_distance(a, b);
+    return d == SIZE_MAX ? 99 : d;
 }
 
 /* The known key closest to KEY, when close enough to be a typo, else NULL. */
