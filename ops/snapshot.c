@@ -15,7 +15,9 @@
 #include "lib/sha256.h"
 #include "lib/tplcache.h"
 
+#include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define NS "snapshot"
@@ -194,6 +196,7 @@ struct store_job {
     const char *near; /* a spare is made on this dir's filesystem (NULL: none) */
     uid_t uid;        /* owning it */
     gid_t gid;
+    bool sync;        /* in the foreground (DBTOOL_SYNC_CACHE) */
 };
 
 /* SQL for single-user mode: the template database clones are made from. */
@@ -224,11 +227,29 @@ static bool same_deps(const struct strvec *a, const struct strvec *b)
     return true;
 }
 
+/*
+ * The lowest CPU and I/O priority for this process and what it starts (the
+ * throwaway server): a background store must not slow the user's next
+ * command on a small machine. Failures are ignored (ioprio_set is Linux's).
+ */
+static void lowest_priority(void)
+{
+    if (setpriority(PRIO_PROCESS, 0, 19) < 0)
+        debug(NS, "setpriority: %s", strerror(errno));
+#ifdef SYS_ioprio_set
+    /* IOPRIO_WHO_PROCESS, this process, IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT */
+    if (syscall(SYS_ioprio_set, 1, 0, 3 << 13) < 0)
+        debug(NS, "ioprio_set: %s", strerror(errno));
+#endif
+}
+
 /* Replay into a throwaway cluster and store it (a background job, or here with DBTOOL_SYNC_CACHE). */
 static void store_job_fn(void *arg)
 {
     static struct throwaway t; /* reachable from the cleanup stack */
     struct store_job *j = arg;
+    if (!j->sync)
+        lowest_priority();
     struct proj_snap *p = j->p;
     const struct settings *s = j->s;
     int lk = snap_store_lock(&p->sc, j->entry);
@@ -303,9 +324,9 @@ void psnap_store(struct proj_snap *p, const struct settings *s, const struct pro
         free(entry);
         return;
     }
-    struct store_job j = {p, s, o, entry, near, uid, gid};
-    char *lock = snap_job_lock(&p->sc, entry);
     bool sync = set_bool(s, SET_DBTOOL_SYNC_CACHE);
+    struct store_job j = {p, s, o, entry, near, uid, gid, sync};
+    char *lock = snap_job_lock(&p->sc, entry);
     if (sync)
         info("snapshot: storing %s (DBTOOL_SYNC_CACHE=1: in the foreground)", psnap_short(entry));
     if (job_start(lock, store_job_fn, &j, sync) < 0)
