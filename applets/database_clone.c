@@ -26,15 +26,19 @@ int database_sub_clone(int argc, char **argv, const struct settings *s)
         "from the snapshot cache (a copy of the database as deployed, never connected to).\n"
         "After a deploy that replayed the SQL, the first clone makes it from PG_DATABASE as it\n"
         "is then (and says so).",
-        "--drop NAME drops a clone (WITH (FORCE): its sessions are ended), --all every clone;\n"
-        "databases not made by 'database clone' are never dropped.",
+        "A warm pool of DBTOOL_CLONE_POOL databases (default 4, 0: none) made ahead from the\n"
+        "template serves a clone by a rename in milliseconds ('clone: from the pool'); a\n"
+        "background job refills it. Pool databases made from another template (a new deploy)\n"
+        "are never served. --count N takes what the pool has and makes the rest.",
+        "--drop NAME drops a clone (WITH (FORCE): its sessions are ended), --all every clone\n"
+        "and the pool; databases not made by 'database clone' are never dropped.",
         NULL};
     int count = 0, all = 0;
     const char *drop = NULL;
     const struct option opts[] = {
         OPT_INT(0, "count", &count, "N", "make N clones (NAME_1 ... NAME_N)"),
         OPT_STRING(0, "drop", &drop, "NAME", "drop the clone NAME"),
-        OPT_BOOL(0, "all", &all, "with --drop (or alone): drop every clone"),
+        OPT_BOOL(0, "all", &all, "with --drop (or alone): drop every clone and the pool"),
         OPT_END(),
     };
     argc = parse_options(argc, argv, opts, u, 0);

@@ -61,6 +61,7 @@ static const struct setting table[SET__N] = {
     [SET_DBTOOL_SCRATCH_DIR] = {"DBTOOL_SCRATCH_DIR", "paths.scratch_dir", T_PATH},
     [SET_DBTOOL_SCRATCH_RAM] = {"DBTOOL_SCRATCH_RAM", "paths.scratch_ram", T_STR},
     [SET_DBTOOL_SNAPSHOT_BUDGET] = {"DBTOOL_SNAPSHOT_BUDGET", "snapshot.budget", T_STR},
+    [SET_DBTOOL_CLONE_POOL] = {"DBTOOL_CLONE_POOL", "snapshot.clone_pool", T_INT},
     [SET_DEFAULT_BACKUP_PATH] = {"DEFAULT_BACKUP_PATH", "paths.backup", T_PATH},
     [SET_DEFAULT_NORMALIZED_BACKUP_PATH] = {"DEFAULT_NORMALIZED_BACKUP_PATH",
                                             "paths.normalized_backup", T_PATH},
@@ -197,6 +198,8 @@ static bool valid(enum set_key k, const char *v, struct strbuf *why)
     if ((k == SET_MIGRATION_LOCK_TIMEOUT || k == SET_MIGRATION_STATEMENT_TIMEOUT) && !set_duration_valid(v))
         return strbuf_addf(why, "expected a duration such as 5s, 500ms, 2min or a number of milliseconds, "
                                 "got '%s'", v), false;
+    if (k == SET_DBTOOL_CLONE_POOL && (n < 0 || n > 100))
+        return strbuf_addf(why, "must be between 0 and 100, got '%s'", v), false;
     if (k == SET_MIGRATION_LOCK_RETRIES && (n < 0 || n > 100))
         return strbuf_addf(why, "must be between 0 and 100, got '%s'", v), false;
     if (k == SET_DBTOOL_SNAPSHOT_BUDGET) {
@@ -327,6 +330,7 @@ static void resolve(struct settings *s)
     set_default(s, SET_PG_START_TIMEOUT, xstrdup("60"));
     set_default(s, SET_DBTOOL_SYNC_CACHE, xstrdup("0"));
     set_default(s, SET_DBTOOL_SNAPSHOT_BUDGET, xstrdup(SNAP_DEFAULT_BUDGET));
+    set_default(s, SET_DBTOOL_CLONE_POOL, xstrdup("4"));
     set_default(s, SET_STAGING_PG_DUMP, xstrdup("pg_dump"));
     set_default(s, SET_MIGRATION_LOCK_RETRIES, xstrdup("3"));
     if (s->xdg_cache_home)

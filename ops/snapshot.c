@@ -15,7 +15,9 @@
 #include "lib/sha256.h"
 #include "lib/tplcache.h"
 
+#include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define NS "snapshot"
@@ -194,6 +196,7 @@ struct store_job {
     const char *near; /* a spare is made on this dir's filesystem (NULL: none) */
     uid_t uid;        /* owning it */
     gid_t gid;
+    bool sync;        /* in the foreground (DBTOOL_SYNC_CACHE) */
 };
 
 /* SQL for single-user mode: the template database clones are made from. */
@@ -224,11 +227,29 @@ static bool same_deps(const struct strvec *a, const struct strvec *b)
     return true;
 }
 
+/*
+ * The lowest CPU and I/O priority for this process and what it starts (the
+ * throwaway server): a background store must not slow the user's next
+ * command on a small machine. Failures are ignored (ioprio_set is Linux's).
+ */
+static void lowest_priority(void)
+{
+    if (setpriority(PRIO_PROCESS, 0, 19) < 0)
+        debug(NS, "setpriority: %s", strerror(errno));
+#ifdef SYS_ioprio_set
+    /* IOPRIO_WHO_PROCESS, this process, IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT */
+    if (syscall(SYS_ioprio_set, 1, 0, 3 << 13) < 0)
+        debug(NS, "ioprio_set: %s", strerror(errno));
+#endif
+}
+
 /* Replay into a throwaway cluster and store it (a background job, or here with DBTOOL_SYNC_CACHE). */
 static void store_job_fn(void *arg)
 {
     static struct throwaway t; /* reachable from the cleanup stack */
     struct store_job *j = arg;
+    if (!j->sync)
+        lowest_priority();
     struct proj_snap *p = j->p;
     const struct settings *s = j->s;
     int lk = snap_store_lock(&p->sc, j->entry);
@@ -303,9 +324,9 @@ void psnap_store(struct proj_snap *p, const struct settings *s, const struct pro
         free(entry);
         return;
     }
-    struct store_job j = {p, s, o, entry, near, uid, gid};
-    char *lock = snap_job_lock(&p->sc, entry);
     bool sync = set_bool(s, SET_DBTOOL_SYNC_CACHE);
+    struct store_job j = {p, s, o, entry, near, uid, gid, sync};
+    char *lock = snap_job_lock(&p->sc, entry);
     if (sync)
         info("snapshot: storing %s (DBTOOL_SYNC_CACHE=1: in the foreground)", psnap_short(entry));
     if (job_start(lock, store_job_fn, &j, sync) < 0)
@@ -561,6 +582,237 @@ static int create_clones(PGconn *conn0, struct cluster *c, const struct strvec *
     return ret;
 }
 
+
+/* ---- the warm pool ----
+ *
+ * DBTOOL_CLONE_POOL databases made ahead from the template, named
+ * POOL_PREFIX K and commented POOL_COMMENT "<template oid>.<xmin>": the
+ * identity of the template they were made from (a template dropped and made
+ * again, or altered, has another). `database clone` takes one by renaming it
+ * (a catalog update) and marking it a clone, in one transaction; a database
+ * whose comment names another template, or none (a refill stopped between
+ * its CREATE DATABASE and its COMMENT), is never handed out and the next
+ * refill drops it. One refill job per cluster (a job lock); it keeps one
+ * connection, so it ends when the cluster stops.
+ */
+#define POOL_PREFIX "dbtool_pool_"
+#define POOL_LIKE "dbtool\\_pool\\_%"
+#define POOL_COMMENT "dbtool pool "
+#define POOL_APP "dbtool clone pool"
+
+/* An admin statement whose failure is not an error here (0 or -1, nothing printed). */
+static int exec_quiet(PGconn *conn, const char *sql)
+{
+    PGresult *r = PQexec(conn, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        debug(NS, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    if (!ok && PQtransactionStatus(conn) == PQTRANS_INERROR)
+        PQclear(PQexec(conn, "ROLLBACK"));
+    return ok ? 0 : -1;
+}
+
+/* The comment of a pool database made from the template as it is now: 1, 0 (no template), -1. */
+static int pool_comment(PGconn *conn, struct strbuf *out)
+{
+    PGresult *r = PQexec(conn, "SELECT '" POOL_COMMENT "' || oid::text || '.' || xmin::text FROM "
+                               "pg_catalog.pg_database WHERE datname = '" SNAP_TEMPLATE_DB "'");
+    int ret = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) > 0 : -1;
+    if (ret > 0)
+        strbuf_addstr(out, PQgetvalue(r, 0, 0));
+    else if (ret < 0)
+        debug(NS, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ret;
+}
+
+/* The pool databases whose comment is (VALID) or is not (!VALID) COMMENT, oldest first. */
+static int pool_list(PGconn *conn, const char *comment, bool valid, struct strvec *out)
+{
+    const char *params[1] = {comment};
+    PGresult *r = PQexecParams(conn, valid ?
+        "SELECT datname FROM pg_catalog.pg_database d WHERE datname LIKE '" POOL_LIKE "' AND "
+        "pg_catalog.shobj_description(d.oid, 'pg_database') = $1 ORDER BY oid" :
+        "SELECT datname FROM pg_catalog.pg_database d WHERE datname LIKE '" POOL_LIKE "' AND "
+        "coalesce(pg_catalog.shobj_description(d.oid, 'pg_database'), '') <> $1 ORDER BY oid",
+        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        debug(NS, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+        strvec_push(out, PQgetvalue(r, i, 0));
+    PQclear(r);
+    return 0;
+}
+
+/*
+ * Take a pool database made from the template as it is (COMMENT) as NAME:
+ * rename it and mark it a clone, in one transaction. 1 taken, 0 none left
+ * (POOLED: how many were there before), -1 on error.
+ */
+static int pool_take(PGconn *conn, const char *comment, const char *name, size_t *pooled)
+{
+    struct strvec cand = STRVEC_INIT;
+    if (pool_list(conn, comment, true, &cand) < 0)
+        return -1;
+    *pooled = cand.nr;
+    int ret = 0;
+    char *to = pg_quote_ident(name);
+    for (size_t i = 0; i < cand.nr && !ret; i++) {
+        char *from = pg_quote_ident(cand.v[i]);
+        /* a concurrent clone may take the same one: its rename fails, try the next */
+        char *sql = xasprintf("BEGIN; ALTER DATABASE %s RENAME TO %s; COMMENT ON DATABASE %s IS '"
+                              CLONE_COMMENT "'; COMMIT",
+                              from, to, to);
+        if (!exec_quiet(conn, sql))
+            ret = 1;
+        free(sql);
+        free(from);
+    }
+    free(to);
+    strvec_clear(&cand);
+    return ret;
+}
+
+static const char *clone_strategy(PGconn *conn, int major);
+static int copy_settings(PGconn *conn, const char *name);
+
+struct pool_job {
+    const char *admin; /* the cluster's admin URL */
+    int size;
+};
+
+/* The refill job: drop stale pool databases, make new ones up to the size; stop at any error. */
+static void pool_job_fn(void *arg)
+{
+    struct pool_job *j = arg;
+    char *err = NULL;
+    PGconn *conn = pg_connect_quiet(j->admin, &err);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        debug(NS, "pool: cannot connect: %s", err ? err : "?");
+        free(err);
+        goto out;
+    }
+    if (exec_quiet(conn, "SET application_name = '" POOL_APP "'") < 0)
+        goto out;
+    int major = PQserverVersion(conn) / 10000;
+    const char *strategy = clone_strategy(conn, major);
+    if (major >= 18)
+        exec_quiet(conn, "SET file_copy_method = clone");
+    for (int round = 0; round < 2 * j->size + 4 && !interrupted; round++) {
+        struct strbuf comment = STRBUF_INIT;
+        struct strvec stale = STRVEC_INIT, valid = STRVEC_INIT;
+        int r = pool_comment(conn, &comment);
+        if (r > 0 && pool_list(conn, comment.buf, false, &stale) < 0)
+            r = -1;
+        for (size_t i = 0; r > 0 && i < stale.nr; i++) {
+            char *ident = pg_quote_ident(stale.v[i]);
+            char *sql = xasprintf("DROP DATABASE IF EXISTS %s%s", ident, major >= 13 ? " WITH (FORCE)" : "");
+            if (exec_quiet(conn, sql) < 0)
+                r = -1;
+            free(sql);
+            free(ident);
+        }
+        if (r > 0 && pool_list(conn, comment.buf, true, &valid) < 0)
+            r = -1;
+        char *name = NULL;
+        if (r > 0 && (int)valid.nr < j->size) {
+            /* the first free name (a stale one was dropped above) */
+            for (int k = 1; !name; k++) {
+                char *n = xasprintf(POOL_PREFIX "%d", k);
+                if (db_exists(conn, n) == 0)
+                    name = n;
+                else
+                    free(n);
+                if (k > 10000)
+                    break;
+            }
+        }
+        if (name) {
+            double t = now_monotonic();
+            char *sql = xasprintf("CREATE DATABASE %s TEMPLATE " SNAP_TEMPLATE_DB "%s", name, strategy);
+            char *lit = pg_quote_literal(comment.buf);
+            char *cmt = xasprintf("COMMENT ON DATABASE %s IS %s", name, lit);
+            if (exec_quiet(conn, sql) < 0 || copy_settings(conn, name) < 0 || exec_quiet(conn, cmt) < 0)
+                r = -1;
+            else
+                debug(NS, "pool: made %s in %.1f ms", name, (now_monotonic() - t) * 1000);
+            free(cmt);
+            free(lit);
+            free(sql);
+            free(name);
+        } else if (r > 0) {
+            r = 0; /* full */
+        }
+        strbuf_release(&comment);
+        strvec_clear(&stale);
+        strvec_clear(&valid);
+        if (r <= 0) {
+            debug(NS, "pool: %s", r ? "stopped by an error" : "full");
+            break;
+        }
+    }
+out:
+    if (conn)
+        PQfinish(conn);
+}
+
+/* The lock of the cluster C's refill job: beside the cache's jobs (whoever waits for those waits for it). */
+static char *pool_lock(const struct cluster *c)
+{
+    char h[SHA256_HEX_LEN];
+    sha256_hex(c->data_dir, strlen(c->data_dir), h);
+    if (c->cache_dir) {
+        char *jobs = path_join(c->cache_dir, "jobs");
+        if (mkdir_p(jobs, 0700) == 0 || errno == EEXIST) {
+            char *p = xasprintf("%s/pool-%.16s.lock", jobs, h);
+            free(jobs);
+            return p;
+        }
+        free(jobs);
+    }
+    return path_join(c->working_dir, "clone-pool.lock");
+}
+
+/* Refill the pool of C in the background (nothing when a refill runs already). */
+static void pool_refill(const struct cluster *c, int size)
+{
+    char *lock = pool_lock(c);
+    char *admin = pg_build_url(c->user, "postgres", c->sock_dir, c->port);
+    struct pool_job j = {admin, size};
+    if (job_start(lock, pool_job_fn, &j, false) < 0)
+        debug(NS, "a refill of the pool runs already");
+    free(admin);
+    free(lock);
+}
+
+/*
+ * For --all: end a running refill (its backend first, so that no CREATE
+ * DATABASE commits after we listed the pool), then list every pool database.
+ */
+static int pool_stop(PGconn *conn, const struct cluster *c, struct strvec *out)
+{
+    char *lock = pool_lock(c);
+    exec_quiet(conn, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+                     "WHERE application_name = '" POOL_APP "' AND pid <> pg_catalog.pg_backend_pid()");
+    job_stop(lock, 10);
+    free(lock);
+    PGresult *r = PQexec(conn, "SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE '"
+                               POOL_LIKE "' ORDER BY 1");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        error("cannot list the pool: %s", PQerrorMessage(conn));
+        PQclear(r);
+        return -1;
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+        strvec_push(out, PQgetvalue(r, i, 0));
+    PQclear(r);
+    return 0;
+}
+
 int psnap_clone(const struct settings *s, const struct clone_opts *o)
 {
     struct cluster c;
@@ -600,8 +852,17 @@ int psnap_clone(const struct settings *s, const struct clone_opts *o)
             for (int i = 0; i < PQntuples(res); i++)
                 strvec_push(&names, PQgetvalue(res, i, 0));
             PQclear(res);
-            if (!names.nr)
+            /* the pool too: a test runner's --all leaves the cluster as deploy made it */
+            size_t nclones = names.nr;
+            if (pool_stop(conn, &c, &names) < 0) {
+                ret = EXIT_ERR;
+                goto out;
+            }
+            if (!nclones)
                 info("clone: no clones to drop");
+            if (names.nr > nclones)
+                info("clone: dropping the pool (%zu database%s)", names.nr - nclones,
+                     names.nr - nclones == 1 ? "" : "s");
         } else {
             int ic = is_clone(conn, o->drop);
             if (ic < 0) {
@@ -647,7 +908,37 @@ int psnap_clone(const struct settings *s, const struct clone_opts *o)
             strvec_push(&names, n);
         free(n);
     }
-    if ((ret = create_clones(conn, &c, &names, major)))
+    /* from the warm pool first (DBTOOL_CLONE_POOL), the rest made here */
+    int pool = set_int(s, SET_DBTOOL_CLONE_POOL);
+    size_t taken = 0, pooled = 0;
+    struct strbuf comment = STRBUF_INIT;
+    if (pool > 0 && pool_comment(conn, &comment) > 0) {
+        for (; taken < names.nr; taken++) {
+            size_t n = 0;
+            int r = pool_take(conn, comment.buf, names.v[taken], &n);
+            if (!taken)
+                pooled = n;
+            if (r <= 0)
+                break;
+            char *url = pg_build_url(c.user, names.v[taken], c.sock_dir, c.port);
+            printf("%s\n", url);
+            free(url);
+        }
+        fflush(stdout);
+    }
+    strbuf_release(&comment);
+    if (taken)
+        info("clone: from the pool (%zu of %zu)", taken, names.nr);
+    struct strvec rest = STRVEC_INIT;
+    for (size_t i = taken; i < names.nr; i++)
+        strvec_push(&rest, names.v[i]);
+    if (rest.nr)
+        ret = create_clones(conn, &c, &rest, major);
+    strvec_clear(&rest);
+    /* refill off the critical path (also after a failure: the pool is for the next call) */
+    if (pool > 0 && (pooled < (size_t)pool + taken) && !interrupted)
+        pool_refill(&c, pool);
+    if (ret)
         goto out;
     info("clone: %zu database%s in %s", names.nr, names.nr == 1 ? "" : "s",
          proj_duration(now_monotonic() - t0));

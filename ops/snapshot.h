@@ -65,7 +65,13 @@ void psnap_release(struct proj_snap *p);
 /* "3f2a9c1e…" for messages: the start of the entry's files hash (static buffer). */
 const char *psnap_short(const char *entry);
 
-/* `database clone`: see applets/database_clone.c. */
+/*
+ * `database clone` (see applets/database_clone.c): from the warm pool first
+ * (DBTOOL_CLONE_POOL databases dbtool_pool_K made ahead from the template,
+ * commented with the template's identity, taken by a rename), the rest made
+ * with CREATE DATABASE; then a detached job refills the pool. --all drops
+ * the clones and the pool.
+ */
 struct clone_opts {
     const char *name;  /* the database to create (NULL: PG_DATABASE_clone_N) */
     int count;         /* how many (names NAME_1 .. NAME_N when > 1) */

@@ -5,7 +5,8 @@
 
 P=$TRASH/proj
 mkdir -p "$P/db/src"
-export LOCAL_DIR=$P DBTOOL_CACHE_DIR=$TRASH/cache DBTOOL_SYNC_CACHE=1 DBTOOL_SNAPSHOT_BUDGET=2G
+# no warm pool here (DBTOOL_CLONE_POOL=0: every clone made on the call); t0265 tests the pool
+export LOCAL_DIR=$P DBTOOL_CACHE_DIR=$TRASH/cache DBTOOL_SYNC_CACHE=1 DBTOOL_SNAPSHOT_BUDGET=2G DBTOOL_CLONE_POOL=0
 test_at_exit "LOCAL_DIR=$P '$DBTOOL' postgres-cleanup"
 cat >"$P/db/src/entrypoint.sql" <<'EOF2'
 CREATE TABLE item (id serial PRIMARY KEY, name text) INHERITS (hectic.created_at);
