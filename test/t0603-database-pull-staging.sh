@@ -41,40 +41,7 @@ if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/d
     test_skip 'end to end over ssh' 'needs root, /usr/sbin/sshd and ssh-keygen'
     test_done
 fi
-S=$TRASH/ssh
-mkdir -p "$S" /run/sshd && chmod 700 "$S"
-ssh-keygen -q -t ed25519 -N '' -f "$S/host_key" && ssh-keygen -q -t ed25519 -N '' -f "$S/id" &&
-    cp "$S/id.pub" "$S/authorized_keys" || skip_all "ssh-keygen failed"
-start_sshd() {
-    PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
-    cat >"$S/sshd_config" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $S/host_key
-PidFile $S/sshd.pid
-AuthorizedKeysFile $S/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-StrictModes no
-UsePAM no
-PrintMotd no
-EOF
-    /usr/sbin/sshd -D -f "$S/sshd_config" -E "$S/sshd.log" &
-    SSHD=$!
-    i=0
-    while [ $i -lt 100 ]; do
-        ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
-            -o LogLevel=ERROR -p "$PORT" -i "$S/id" root@127.0.0.1 true 2>/dev/null && return 0
-        kill -0 $SSHD 2>/dev/null || return 1
-        i=$((i + 1)); sleep 0.1
-    done
-    return 1
-}
-start_sshd || start_sshd || skip_all "cannot start a throwaway sshd (see $S/sshd.log)"
-test_at_exit "kill $SSHD"
-SSH_BASE="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR -i $S/id"
+. "$TEST_DIR/lib-sshd.sh"
 export SSH_BASE STAGING_SSH_OPTS="$SSH_BASE -p $PORT"
 export STAGING_SSH_HOST=root@127.0.0.1
 
