@@ -24,3 +24,32 @@ expect_rc() {
     "$@"; _r=$?
     [ "$_r" = "$_w" ] || { echo "expected exit $_w, got $_r: $*"; return 1; }
 }
+# wait (up to 60 s) until SQL on the remote returns t
+wait_remote() {
+    _i=0
+    until [ "$(rpsql "$1")" = t ]; do
+        _i=$((_i + 1)); [ $_i -lt 1200 ] || { echo "timed out waiting for: $1"; return 1; }
+        sleep 0.05
+    done
+}
+# The demo project in $P, one migration ahead of the remote: the remote has
+# 20250101000000-init (project, task, task_status with two rows) applied and
+# two projects with a task each; $TRASH/m1 holds that first migration.
+remote_at_first_migration() {
+    cp -R "$TEST_DIR/../examples/demo" "$P" &&
+    mkdir -p "$TRASH/m1/20250101000000-init" &&
+    cat >"$TRASH/m1/20250101000000-init/up.sql" <<-\EOF &&
+	CREATE TABLE public.project (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE)
+	    INHERITS (hectic.created_at, hectic.updated_at);
+	CREATE TABLE public.task (id bigserial PRIMARY KEY, project_id bigint NOT NULL REFERENCES public.project(id),
+	    title text NOT NULL, done boolean NOT NULL DEFAULT false) INHERITS (hectic.created_at, hectic.updated_at);
+	CREATE TABLE public.task_status (code text PRIMARY KEY, label text NOT NULL)
+	    INHERITS (hectic.created_at, hectic.immutable);
+	INSERT INTO public.task_status (code, label) VALUES ('open', 'Open'), ('done', 'Done');
+	EOF
+    echo "DROP TABLE public.task_status, public.task, public.project;" >"$TRASH/m1/20250101000000-init/down.sql" &&
+    cp -R "$TRASH/m1/20250101000000-init" "$M/" &&
+    "$DBTOOL" migrator -u "$REMOTE" -d "$TRASH/m1" migrate up all 2>"$TRASH/m1.err" &&
+    rpsql "INSERT INTO project (name) VALUES ('a'), ('b');
+           INSERT INTO task (project_id, title) VALUES (1, 'x'), (2, 'y')"
+}

@@ -49,13 +49,6 @@ ssh_env_has() {
     done
     return 1
 }
-wait_remote() {
-    _i=0
-    until [ "$(rpsql "$1")" = t ]; do
-        _i=$((_i + 1)); [ $_i -lt 1200 ] || { echo "timed out waiting for: $1"; return 1; }
-        sleep 0.05
-    done
-}
 holder_off() {
     rpsql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'holder'" >/dev/null
 }
@@ -76,23 +69,8 @@ PW="pw$TOKEN"
 no_pwn() { ! ls "$TRASH" | grep pwned; }
 
 test_expect_success 'setup: the remote at its first migration, a SCRAM role, the project one migration ahead' '
-    cp -R "$TEST_DIR/../examples/demo" "$P" &&
-    mkdir -p "$TRASH/m1/20250101000000-init" &&
-    cat >"$TRASH/m1/20250101000000-init/up.sql" <<-\EOF &&
-	CREATE TABLE public.project (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE)
-	    INHERITS (hectic.created_at, hectic.updated_at);
-	CREATE TABLE public.task (id bigserial PRIMARY KEY, project_id bigint NOT NULL REFERENCES public.project(id),
-	    title text NOT NULL, done boolean NOT NULL DEFAULT false) INHERITS (hectic.created_at, hectic.updated_at);
-	CREATE TABLE public.task_status (code text PRIMARY KEY, label text NOT NULL)
-	    INHERITS (hectic.created_at, hectic.immutable);
-	INSERT INTO public.task_status (code, label) VALUES ('"'"'open'"'"', '"'"'Open'"'"'), ('"'"'done'"'"', '"'"'Done'"'"');
-	EOF
-    echo "DROP TABLE public.task_status, public.task, public.project;" >"$TRASH/m1/20250101000000-init/down.sql" &&
-    cp -R "$TRASH/m1/20250101000000-init" "$M/" &&
-    "$DBTOOL" migrator -u "$REMOTE" -d "$TRASH/m1" migrate up all 2>err &&
-    rpsql "INSERT INTO project (name) VALUES ('"'"'a'"'"'), ('"'"'b'"'"');
-           INSERT INTO task (project_id, title) VALUES (1, '"'"'x'"'"'), (2, '"'"'y'"'"');
-           SET password_encryption = '"'"'scram-sha-256'"'"';
+    remote_at_first_migration &&
+    rpsql "SET password_encryption = '"'"'scram-sha-256'"'"';
            CREATE ROLE scram LOGIN PASSWORD '"'"'$PW'"'"'; GRANT pg_read_all_data TO scram" &&
     hba="$TRASH/remote/data/pg_hba.conf" &&
     { echo "local all scram scram-sha-256"; cat "$hba"; } >"$TRASH/hba" && cat "$TRASH/hba" >"$hba" &&
