@@ -66,6 +66,15 @@ else
     test_missing_prereq PG_CRON "pg_cron is not installed for the server in $PG_BINDIR\
  (Debian: postgresql-${PG_SERVER_MAJOR:-N}-cron)"
 fi
+# features of newer servers some fixtures use (BEGIN ATOMIC / RETURN bodies, SET COMPRESSION,
+# pg_read_all_data: 14; UNIQUE NULLS NOT DISTINCT: 15)
+for _m in 14 15; do
+    if [ "${PG_SERVER_MAJOR:-0}" -ge $_m ]; then
+        test_set_prereq PG$_m
+    else
+        test_missing_prereq PG$_m "the server is PostgreSQL ${PG_SERVER_MAJOR:-?}; this needs $_m or newer"
+    fi
+done
 # throwaway clusters: no fsync, pg_cron only where a test asks for it
 export PG_FSYNC=0
 export PG_SHARED_PRELOAD_LIBRARIES=${PG_SHARED_PRELOAD_LIBRARIES-}

@@ -24,6 +24,16 @@ expect_rc() {
     "$@"; _r=$?
     [ "$_r" = "$_w" ] || { echo "expected exit $_w, got $_r: $*"; return 1; }
 }
+# SQL that lets role $1 read everything a session start reads: pg_read_all_data
+# on 14+, on 13 (which lacks it) SELECT on the tables of public and hectic
+read_all_sql() {
+    if [ "${PG_SERVER_MAJOR:-0}" -ge 14 ]; then
+        echo "GRANT pg_read_all_data TO $1"
+    else
+        echo "GRANT USAGE ON SCHEMA public, hectic TO $1; GRANT SELECT ON ALL TABLES IN SCHEMA public, hectic TO $1;
+              GRANT SELECT ON ALL SEQUENCES IN SCHEMA public, hectic TO $1"
+    fi
+}
 # wait (up to 60 s) until SQL on the remote returns t
 wait_remote() {
     _i=0

@@ -6,6 +6,7 @@
 # recorded, removed ones dropped; a failing object rolls everything back;
 # NOTIFY reaches a listening session; migrator migrate does the same dance.
 . "${0%/*}/lib-pg.sh"
+test_have_prereq PG14 || skip_all "its fixture has SQL-standard function bodies (BEGIN ATOMIC): $test_missing_reason"
 
 pg_cluster pg || exit 1
 dburl() { printf '%s' "$PGURL" | sed "s|@/[^?]*?|@/$1?|"; }

@@ -5,6 +5,7 @@
 # outside the code directory that depend on one to re-create. Also CREATE OR
 # REPLACE in place, and a dependency only pg_depend knows.
 . "${0%/*}/lib-pg.sh"
+test_have_prereq PG14 || skip_all "its fixture has SQL-standard function bodies (BEGIN ATOMIC): $test_missing_reason"
 
 pg_cluster pg || exit 1
 dburl() { printf '%s' "$PGURL" | sed "s|@/[^?]*?|@/$1?|"; }

@@ -5,6 +5,7 @@
 # creates follow. When the migration fails, the dropped objects are not
 # lost: the next apply creates them again.
 . "${0%/*}/lib-pg.sh"
+test_have_prereq PG14 || skip_all "its fixture has SQL-standard function bodies (BEGIN ATOMIC): $test_missing_reason"
 
 pg_cluster pg || exit 1
 dburl() { printf '%s' "$PGURL" | sed "s|@/[^?]*?|@/$1?|"; }

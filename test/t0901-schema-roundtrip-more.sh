@@ -8,6 +8,6 @@ pg_cluster main || skip_all "could not start a cluster"
 test_expect_success 'setup: roles and the base schema' 'schema_setup'
 for e in "$FIX"/edits/0[7-9]*.sql "$FIX"/edits/1*.sql; do
     n=${e##*/}
-    test_expect_success "round trip: ${n%.sql}" "roundtrip '$e'"
+    edit_test "round trip: ${n%.sql}" "$e" "roundtrip '$e'"
 done
 test_done

@@ -5,9 +5,9 @@
 # lists is in the model and the other way round, and a database restored
 # from pg_dump's output has the same model as the original.
 . "${0%/*}/lib-pg.sh"
+test_have_prereq PG14 || skip_all "its fixture has SQL-standard function bodies (BEGIN ATOMIC): $test_missing_reason"
 pg_cluster main || skip_all "could not start a cluster"
 . "$TEST_DIR/fixtures/schema/lib.sh"
-PG_RESTORE="$PG_BINDIR/pg_restore"
 
 test_expect_success 'setup: roles, an empty database and the rental schema' '
     admin "CREATE ROLE reader" && admin "CREATE ROLE writer" &&

@@ -187,11 +187,11 @@ test_expect_success 'drift: a bad URL exits 4; a reader with catalog access only
     test_cmp want out && test_grep -v "error" err
 '
 
-test_expect_success 'rental (Pagila-like): nothing -> everything -> nothing' '
+test_expect_success PG14 'rental (Pagila-like): nothing -> everything -> nothing' '
     gen_whole rental "$FIX/rental.sql" && test_grep "CREATE TABLE rental.payment_p2022_01 PARTITION OF" "$dir/up.sql"
 '
 
-test_expect_success 'OpenStreetMap-like: nothing -> everything -> nothing' '
+test_expect_success PG14 'OpenStreetMap-like: nothing -> everything -> nothing' '
     gen_whole osm "$FIX/osm.sql" && test_grep "CREATE EVENT TRIGGER osm_ddl" "$dir/up.sql" &&
     test_grep "EXCLUDE USING gist" "$dir/up.sql"
 '

@@ -13,6 +13,6 @@ pg_cluster main || skip_all "could not start a cluster"
 test_expect_success 'setup: roles' 'admin "CREATE ROLE reader" && admin "CREATE ROLE writer"'
 for e in "$FIX"/edits/0[7-9]*.sql "$FIX"/edits/1*.sql; do
     n=${e##*/}
-    test_expect_success "generate round trip: ${n%.sql}" "gen_roundtrip '$e'"
+    edit_test "generate round trip: ${n%.sql}" "$e" "gen_roundtrip '$e'"
 done
 test_done

@@ -25,7 +25,7 @@ as_role() { printf '%s\n' "$REMOTE" | sed "s|^postgresql://[^@]*@|postgresql://$
 test_expect_success 'setup: a remote at its first migration with rows, a project one migration ahead' '
     remote_at_first_migration &&
     rpsql "CREATE TABLE public.other (id int) INHERITS (hectic.created_at); INSERT INTO public.other (id) VALUES (7);
-           CREATE ROLE ro LOGIN; GRANT pg_read_all_data TO ro;
+           CREATE ROLE ro LOGIN; $(read_all_sql ro);
            CREATE ROLE \"app role\" NOLOGIN; GRANT SELECT ON public.project TO \"app role\"" &&
     snap "$TRASH/remote.0"
 '

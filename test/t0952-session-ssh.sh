@@ -71,7 +71,7 @@ no_pwn() { ! ls "$TRASH" | grep pwned; }
 test_expect_success 'setup: the remote at its first migration, a SCRAM role, the project one migration ahead' '
     remote_at_first_migration &&
     rpsql "SET password_encryption = '"'"'scram-sha-256'"'"';
-           CREATE ROLE scram LOGIN PASSWORD '"'"'$PW'"'"'; GRANT pg_read_all_data TO scram" &&
+           CREATE ROLE scram LOGIN PASSWORD '"'"'$PW'"'"'; $(read_all_sql scram)" &&
     hba="$TRASH/remote/data/pg_hba.conf" &&
     { echo "local all scram scram-sha-256"; cat "$hba"; } >"$TRASH/hba" && cat "$TRASH/hba" >"$hba" &&
     rpsql "SELECT pg_reload_conf()" >/dev/null &&
