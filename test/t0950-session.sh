@@ -11,7 +11,13 @@
 export STAGING_DUMP_TABLES='public.project task*'
 # the remote's schema and migration rows, to compare before/after
 snap() {
-    "$PG_DUMP" --schema-only -d "$REMOTE" | grep -v '^.\(un\)\{0,1\}restrict ' >"$1" &&
+    # pg_dump where it can read this server (16-18 need newer clients than Debian's), else
+    # dbtool's own catalog dump
+    if test_have_prereq CLIENT_MATCHES_SERVER; then
+        "$PG_DUMP" --schema-only -d "$REMOTE" | grep -v '^.\(un\)\{0,1\}restrict ' >"$1"
+    else
+        "$DBTOOL" schema dump "$REMOTE" >"$1"
+    fi &&
     rpsql "SELECT name FROM hectic.migration ORDER BY 1" >>"$1"
 }
 test_must_be_empty() { [ ! -s "$1" ] || { echo "$1 is not empty:"; cat "$1"; return 1; }; }
