@@ -93,6 +93,9 @@ test_expect_success CLIENT_MATCHES_SERVER 'oracle: the objects pg_dump --schema-
     test_grep "^trigger rental.actor.last_updated$" model.list &&
     test_grep "^constraint rental.store.store_manager_staff_id_fkey$" pgdump.list &&
     grep -v "^sequence " model.list >model.other && grep -v "^sequence " pgdump.list >pgdump.other &&
+    # before 15 the public schema is the bootstrap superuser'"'"'s, not pg_database_owner'"'"'s:
+    # pg_dump 15+ lists it then (its owner and ACL), the model counts it as built in either way
+    if [ "$PG_SERVER_MAJOR" -lt 15 ]; then grep -vx "schema public" pgdump.other >pgdump.o2; mv pgdump.o2 pgdump.other; fi &&
     test_cmp pgdump.other model.other &&
     grep "^sequence " model.list >model.seq && grep "^sequence " pgdump.list >pgdump.seq &&
     comm -23 model.seq pgdump.seq >missing && test_must_be_empty missing &&
