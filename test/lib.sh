@@ -80,6 +80,7 @@ $test_cleanup_global"
 _run_body() {
     test_cleanup=""
     _out="$TRASH/.test-output"
+    : >"$TRASH/.test-start"
     # the body runs in a subshell (an `exit` ends only the test); what it registers
     # with test_when_finished runs in that same subshell, pass or fail
     (
@@ -110,7 +111,18 @@ _report() { # ok? description
                     "$TRASH/.test-output-$test_count"
             fi
             sed 's/^/#    /' "$TRASH/.test-output" | tail -n "${TEST_OUTPUT_LINES:-400}"
-        } >&2
+            # what the test's commands wrote to the usual err/out files, when it wrote them
+            for _f in "$TRASH"/err* "$TRASH"/out*; do
+                [ -f "$_f" ] && ! [ "$TRASH/.test-start" -nt "$_f" ] || continue
+                printf '#    --- %s (the last 30 lines):\n' "${_f##*/}"
+                tail -n 30 "$_f" | sed 's/^/#    /'
+            done
+        } >"$TRASH/.test-report" 2>&1
+        cat "$TRASH/.test-report" >&2
+        # CI collects every failure's report in one file, printed again at its end
+        if [ -n "${TEST_FAILURE_LOG:-}" ]; then
+            cat "$TRASH/.test-report" >>"$TEST_FAILURE_LOG" 2>/dev/null
+        fi
     fi
 }
 

@@ -179,7 +179,9 @@ test_expect_success '#9 PATCH_LOG under a PG_LOG_PATH of the server user: a plan
 '
 fi
 test_expect_success '#10 cleanup never signals a pid read from a file in the working dir' '
-    init --reuse >/dev/null 2>&1 && setsid sleep 300 >/dev/null 2>&1 & victim=$! &&
+    init --reuse >/dev/null 2>&1 || exit 1
+    setsid sleep 300 >/dev/null 2>&1 &
+    victim=$!
     test_when_finished "kill $victim 2>/dev/null" &&
     as_server sh -c "echo $victim >$W/.dbtool-bg.pid" &&
     LOCAL_DIR=$TRASH PG_WORKING_DIR=$W "$DBTOOL" database cleanup >/dev/null 2>&1 &&
