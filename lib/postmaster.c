@@ -125,6 +125,12 @@ pid_t pm_running_pid(const char *data_dir)
     return pid_is_postmaster_of(pf.pid, data_dir) ? pf.pid : 0;
 }
 
+bool pm_ready(const char *data_dir)
+{
+    struct pidfile pf;
+    return pidfile_read(data_dir, &pf) > 0 && starts_with(pf.status, "ready");
+}
+
 /* Wait until PID is gone (or its pidfile is). true when stopped. */
 static bool wait_gone(pid_t pid, const char *data_dir, double timeout)
 {

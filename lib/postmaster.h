@@ -25,6 +25,8 @@ enum cl_status pm_start(struct cluster *c);
 enum cl_status pm_wait_running(struct cluster *c, pid_t pid);
 /* The pid of a live postmaster of DATA_DIR, or 0 (stale or no pidfile). */
 pid_t pm_running_pid(const char *data_dir);
+/* Whether DATA_DIR's postmaster.pid says the server is ready for connections. */
+bool pm_ready(const char *data_dir);
 /*
  * Stop the postmaster PID of DATA_DIR: SIGINT, after TIMEOUT s SIGQUIT. 0 or
  * -1 (message printed).

@@ -710,7 +710,27 @@ struct bgjob {
     struct cluster *c;
     struct cache *k;
     const char *trash;
+    pid_t parent; /* the command whose cluster this is */
 };
+
+/*
+ * A template to build (the first start on this machine or server): the
+ * cluster's own start comes first. The build (a 40 MB copy and a single-user
+ * session, or initdb) beside it would slow exactly the start the user waits
+ * for; it waits until the server is ready, the command has ended, or 30 s.
+ * Not for a throwaway cluster (its removal waits for this job) nor in the
+ * command itself (DBTOOL_SYNC_CACHE: nothing has started yet).
+ */
+static void wait_first_start(struct bgjob *j)
+{
+    if (j->c->throwaway || j->parent == getpid())
+        return;
+    double t0 = now_monotonic(), deadline = t0 + 30;
+    while (now_monotonic() < deadline && !interrupted && pm_pid_alive(j->parent) &&
+           !pm_ready(j->c->data_dir) && is_dir(j->c->working_dir))
+        sleep_seconds(0.01);
+    debug(NS, "the template build waited %.0f ms for the cluster's start", (now_monotonic() - t0) * 1000);
+}
 
 /* Background job: delete TRASH, build a missing template, refill a spare, prune. */
 static void bg_work(void *arg)
@@ -725,6 +745,8 @@ static void bg_work(void *arg)
     int lk = -1;
     bool built = false;
     char *tmp = NULL;
+    if (!is_dir(k->tpl))
+        wait_first_start(j);
     if (!is_dir(k->tpl) && (lk = try_lock(k, "build")) >= 0 && (tmp = build_dir(c, k))) {
         built = true;
         if (build_data_dir(c, tmp, NULL) == CL_OK) {
@@ -774,7 +796,7 @@ static void bg_work(void *arg)
 /* Start C's background job for K (root NULL: only TRASH). */
 static void bg_start(struct cluster *c, struct cache *k, const char *trash)
 {
-    struct bgjob j = {c, k, trash};
+    struct bgjob j = {c, k, trash, getpid()};
     char *lock = tpl_job_lock(c);
     if (job_start(lock, bg_work, &j, c->sync_cache || !lock) < 0) {
         /* the previous job of this working dir is still busy: it does the cache work */

@@ -26,6 +26,26 @@ test_expect_success '...and the background job stores the cache template from it
         HECTIC_LOG="info;cluster=debug" "$I/bin/dbtool" postgres-init >out 2>err &&
     test_grep "claimed a spare\|copied template" err
 '
+test_expect_success '...and builds it only once the server is ready, never beside its start' '
+    mkdir -p "$TRASH/slow" "$TRASH/slowlog" && chmod 777 "$TRASH/slowlog" &&
+    for f in "$PG_BINDIR"/*; do [ "${f##*/}" = postgres ] || ln -s "$f" "$TRASH/slow/"; done &&
+    cat >"$TRASH/slow/postgres" <<EOF &&
+#!/bin/sh
+# a server start that takes 2 s; when it goes on, the template must not exist yet
+case "\$1" in -V|--version|--single|--boot) exec "$PG_BINDIR/postgres" "\$@";; esac
+sleep 2
+date +%s.%N >"$TRASH/slowlog/exec"
+exec "$PG_BINDIR/postgres" "\$@"
+EOF
+    chmod 755 "$TRASH/slow/postgres" &&
+    XDG_CACHE_HOME=$TRASH/c5 PG_WORKING_DIR=$TRASH/w5 PG_BINDIR=$TRASH/slow "$I/bin/dbtool" postgres-init >out 2>err &&
+    test_when_finished "PG_WORKING_DIR=$TRASH/w5 \"$DBTOOL\" postgres-cleanup" &&
+    test_grep "from the template installed with dbtool" err && XDG_CACHE_HOME=$TRASH/c5 wait_bg &&
+    tpl=$(ls -d "$TRASH"/c5/dbtool/pg-* | grep -v "\.key$") && test "$(echo "$tpl" | wc -l)" = 1 &&
+    built=$(stat -c %.9Y "$tpl") && started=$(cat "$TRASH/slowlog/exec") &&
+    echo "template last written at $built, the server went on at $started" &&
+    awk -v b="$built" -v s="$started" "BEGIN { exit !(b > s) }"
+'
 test_expect_success 'a template of another server version is not used' '
     t=$(cat tpl) && mv "$t" "$I/share/dbtool/templates/generic-0000000000000000" &&
     XDG_CACHE_HOME=$TRASH/c2 PG_WORKING_DIR=$TRASH/w2 "$I/bin/dbtool" postgres-init >out 2>err;
