@@ -57,11 +57,12 @@ test_expect_success 'a lost cache entry is rebuilt' '
 '
 test_expect_success 'with the cache on another filesystem it still works (copy, no spares)' '
     if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-        c=$(mktemp -d /dev/shm/dbtool-cache.XXXXXX) && test_when_finished "rm -rf $c" &&
+        c=$(mktemp -d /dev/shm/dbtool-cache.XXXXXX) &&
+        test_when_finished "XDG_CACHE_HOME=$c wait_bg; rm -rf $c" &&
         XDG_CACHE_HOME=$c PG_WORKING_DIR=$TRASH/c1 "$DBTOOL" postgres-init >/dev/null 2>&1 &&
-        wait_bg "$TRASH/c1" &&
+        XDG_CACHE_HOME=$c wait_bg &&
         XDG_CACHE_HOME=$c PG_WORKING_DIR=$TRASH/c1 "$DBTOOL" postgres-init >/dev/null 2>&1 &&
-        wait_bg "$TRASH/c1" && (. ./env1 && test "$(psql_c "select 1")" = 1) &&
+        XDG_CACHE_HOME=$c wait_bg && (. ./env1 && test "$(psql_c "select 1")" = 1) &&
         test "$(ls "$c/dbtool" | grep -c "^spare-")" = 0
     fi
 '
