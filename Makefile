@@ -159,7 +159,7 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -DDBTOOL_VERSION='"$(VERSION)"' 
 FUZZ_TARGETS := sqlsplit config url migration parse code import
 FUZZ_LIBSRC_parse    := $(wildcard lib/parse*.c) lib/strbuf.c lib/log.c
 FUZZ_SEEDS_parse     := test/fuzz/seeds-parse
-FUZZ_LIBSRC_code     := lib/codeobj.c $(wildcard lib/parse*.c) lib/sqlsplit.c lib/sha256.c lib/fs.c lib/job.c lib/spawn.c lib/pg.c lib/strbuf.c lib/log.c
+FUZZ_LIBSRC_code     := lib/codeobj.c lib/codeorder.c $(wildcard lib/parse*.c) lib/sqlsplit.c lib/sha256.c lib/fs.c lib/job.c lib/spawn.c lib/pg.c lib/strbuf.c lib/log.c
 FUZZ_SEEDS_code      := test/fuzz/seeds-code
 FUZZ_LIBSRC_import   := lib/migimport.c $(wildcard lib/parse*.c) lib/strbuf.c lib/log.c
 FUZZ_SEEDS_import    := test/fuzz/seeds-import

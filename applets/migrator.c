@@ -2,10 +2,10 @@
  * migrator.c — `migrator` (and `database migrator`): versioned up/down
  * migrations tracked in hectic.migration (SPEC section 7). One table of
  * commands drives parsing, help, aliases and "did you mean"; this file
- * resolves the URL and the folder and picks exit codes. The folder, the
- * checks, the lock, planning and status are lib/migrate.c, running steps
- * lib/migrun.c, lint lib/miglint.c, import ops/migimport.c, `init`
- * lib/bundle.c.
+ * resolves the URL and the folder and picks exit codes. The folder is
+ * lib/migfolder.c, the checks, the lock, planning and status lib/migrate.c,
+ * running steps lib/migrun.c, lint lib/miglint.c, import ops/migimport.c,
+ * `init` lib/bundle.c.
  *
  * What scripts of the shell migrator parse is kept to the letter (issue 14):
  * the version line, "ambiguous subcommand, decide A or B" (exit 2, decided

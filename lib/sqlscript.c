@@ -3,9 +3,9 @@
  * (psql runs a nested MainLoop per \i, each with its own query buffer and
  * \if stack), statements sent one at a time, COPY data fed from the same
  * stream. psql's own code (mainloop.c, command.c, copy.c, common.c) is the
- * reference for every choice here.
+ * reference for every choice here; the meta-commands are sqlmeta.c.
  */
-#include "lib/sqlscript.h"
+#include "lib/sqlscript_int.h"
 #include "lib/pg.h"
 #include "lib/sqlsplit.h"
 #include "lib/fs.h"
@@ -18,48 +18,6 @@
 #define SQL_MAX_DEPTH 256
 #define COPY_BATCH (64 * 1024)
 
-enum ifstate { IF_TRUE, IF_FALSE, IF_IGNORED, ELSE_TRUE, ELSE_FALSE };
-
-struct frame {
-    struct frame *parent;
-    const char *name; /* as shown in messages */
-    FILE *in;
-    dev_t dev;
-    ino_t ino;
-    bool have_id;
-    struct sha256_ctx *sha; /* the bytes read, when the session records deps */
-    uint64_t nread;
-    bool eof;
-    unsigned long lineno;
-    unsigned long query_line; /* line where the pending statement starts */
-    struct sql_lexer lx;
-    struct strbuf query;   /* the pending statement */
-    struct strbuf discard; /* text of inactive \if branches */
-    enum ifstate *conds;
-    size_t conds_nr, conds_alloc;
-};
-
-struct sql_session {
-    PGconn *conn;     /* the connection statements go to (the caller's, or own_conn) */
-    PGconn *own_conn; /* opened by \connect; closed by the next \connect or sql_session_free */
-    FILE *out, *err;
-    bool quiet;
-    bool quit;
-    bool restricted;
-    char *restrict_key;
-    struct sql_vars vars;
-    struct frame *cur; /* innermost file being run (notices name it) */
-    int depth;
-    char *line; /* getline buffer */
-    size_t line_cap;
-    struct sql_hooks hooks;
-    struct strbuf prev_query; /* the statement sent last (\gset with an empty buffer re-sends it) */
-    char *gset_prefix;        /* set while a \gset statement runs */
-    PGVerbosity verbosity;    /* VERBOSITY */
-    PGContextVisibility show_context; /* SHOW_CONTEXT */
-    struct strvec *deps; /* see sql_opts.deps */
-};
-
 /* ---- messages ---- */
 
 static void where(struct sql_session *s, struct strbuf *sb)
@@ -70,8 +28,7 @@ static void where(struct sql_session *s, struct strbuf *sb)
         strbuf_addf(sb, "%s: ", progname);
 }
 
-static int script_error(struct sql_session *s, const char *fmt, ...) PRINTF(2, 3);
-static int script_error(struct sql_session *s, const char *fmt, ...)
+int sqls_script_error(struct sql_session *s, const char *fmt, ...)
 {
     struct strbuf sb = STRBUF_INIT;
     where(s, &sb);
@@ -86,8 +43,7 @@ static int script_error(struct sql_session *s, const char *fmt, ...)
     return -1;
 }
 
-static void script_warning(struct sql_session *s, const char *fmt, ...) PRINTF(2, 3);
-static void script_warning(struct sql_session *s, const char *fmt, ...)
+void sqls_script_warning(struct sql_session *s, const char *fmt, ...)
 {
     struct strbuf sb = STRBUF_INIT;
     where(s, &sb);
@@ -100,7 +56,7 @@ static void script_warning(struct sql_session *s, const char *fmt, ...)
     strbuf_release(&sb);
 }
 
-static void flush_lexer_warnings(struct sql_session *s, struct sql_lexer *lx)
+void sqls_flush_lexer_warnings(struct sql_session *s, struct sql_lexer *lx)
 {
     if (!lx->warnings.len)
         return;
@@ -148,7 +104,7 @@ static void report_result_error(struct sql_session *s, struct frame *f, const PG
                                 const char *query, size_t qlen)
 {
     if (pg_result_interrupted(res)) {
-        script_error(s, "interrupted: the statement was cancelled");
+        sqls_script_error(s, "interrupted: the statement was cancelled");
         return;
     }
     const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
@@ -327,7 +283,7 @@ static int copy_in(struct sql_session *s, struct frame *f)
     int ok = 1;
     for (;;) {
         if (interrupted) {
-            /* the server fails the COPY with 57014, which run_query reports as the interruption */
+            /* the server fails the COPY with 57014, which sqls_run_query reports as the interruption */
             strbuf_release(&batch);
             PQputCopyEnd(s->conn, "interrupted");
             return 0;
@@ -350,13 +306,13 @@ static int copy_in(struct sql_session *s, struct frame *f)
     if (ferror(f->in)) {
         strbuf_release(&batch);
         PQputCopyEnd(s->conn, "error reading input file");
-        return script_error(s, "%s: read error: %s", f->name, strerror(errno));
+        return sqls_script_error(s, "%s: read error: %s", f->name, strerror(errno));
     }
     if (ok && batch.len && PQputCopyData(s->conn, batch.buf, (int)batch.len) != 1)
         ok = 0;
     strbuf_release(&batch);
     if (PQputCopyEnd(s->conn, NULL) != 1 || !ok)
-        return script_error(s, "COPY data could not be sent: %s", PQerrorMessage(s->conn));
+        return sqls_script_error(s, "COPY data could not be sent: %s", PQerrorMessage(s->conn));
     return 0;
 }
 
@@ -368,7 +324,7 @@ static int copy_out(struct sql_session *s)
         fwrite(buf, 1, (size_t)n, s->out);
         PQfreemem(buf);
     }
-    return n == -1 ? 0 : script_error(s, "COPY TO STDOUT failed: %s", PQerrorMessage(s->conn));
+    return n == -1 ? 0 : sqls_script_error(s, "COPY TO STDOUT failed: %s", PQerrorMessage(s->conn));
 }
 
 static void set_status_vars(struct sql_session *s, const PGresult *res, bool failed)
@@ -406,7 +362,7 @@ static bool var_is_special(const char *name)
  * always) change how errors and notices are printed; unsetting them
  * restores their default. VALUE NULL unsets. 0, or -1 with psql's message.
  */
-static int set_var(struct sql_session *s, const char *name, const char *value)
+int sqls_set_var(struct sql_session *s, const char *name, const char *value)
 {
     static const struct {
         const char *var, *dflt, *list;
@@ -421,7 +377,7 @@ static int set_var(struct sql_session *s, const char *name, const char *value)
          {PQSHOW_CONTEXT_NEVER, PQSHOW_CONTEXT_ERRORS, PQSHOW_CONTEXT_ALWAYS, 0}},
     };
     if (!sql_var_name_valid(name))
-        return script_error(s, "invalid variable name: \"%s\"", name);
+        return sqls_script_error(s, "invalid variable name: \"%s\"", name);
     for (size_t h = 0; h < ARRAY_SIZE(hooked); h++) {
         if (strcmp(name, hooked[h].var))
             continue;
@@ -431,8 +387,8 @@ static int set_var(struct sql_session *s, const char *name, const char *value)
         while (i < 4 && hooked[h].words[i] && strcasecmp(value, hooked[h].words[i]))
             i++;
         if (i == 4 || !hooked[h].words[i])
-            return script_error(s, "unrecognized value \"%s\" for \"%s\"\nAvailable values are: %s.", value,
-                                name, hooked[h].list);
+            return sqls_script_error(s, "unrecognized value \"%s\" for \"%s\"\nAvailable values are: %s.", value,
+                                     name, hooked[h].list);
         if (h == 0) {
             s->verbosity = (PGVerbosity)hooked[h].values[i];
             if (s->conn)
@@ -455,16 +411,16 @@ static int set_var(struct sql_session *s, const char *name, const char *value)
 static int store_tuple(struct sql_session *s, const PGresult *res)
 {
     if (PQntuples(res) < 1)
-        return script_error(s, "no rows returned for \\gset");
+        return sqls_script_error(s, "no rows returned for \\gset");
     if (PQntuples(res) > 1)
-        return script_error(s, "more than one row returned for \\gset");
+        return sqls_script_error(s, "more than one row returned for \\gset");
     for (int i = 0; i < PQnfields(res); i++) {
         char *name = xasprintf("%s%s", s->gset_prefix, PQfname(res, i));
         int r = 0;
         if (var_is_special(name))
-            script_warning(s, "attempt to \\gset into specially treated variable \"%s\" ignored", name);
+            sqls_script_warning(s, "attempt to \\gset into specially treated variable \"%s\" ignored", name);
         else
-            r = set_var(s, name, PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i));
+            r = sqls_set_var(s, name, PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i));
         free(name);
         if (r < 0)
             return -1;
@@ -477,8 +433,8 @@ static int store_tuple(struct sql_session *s, const PGresult *res)
  * with its results, after asking the before hook; the after hook sees the
  * last command tag. A \gset in progress stores the row instead of counting it.
  */
-static int run_query(struct sql_session *s, struct frame *f, const char *q, size_t qlen,
-                     unsigned long start)
+int sqls_run_query(struct sql_session *s, struct frame *f, const char *q, size_t qlen,
+                   unsigned long start)
 {
     struct sql_stmt st = {q, qlen, f->name, start, f->lineno, s->conn};
     if (s->hooks.before) {
@@ -588,13 +544,13 @@ static void notice_processor(void *arg, const char *message);
  * with everything else of the current one (host, port, user, password, SSL
  * settings), as psql does when only a database name is given.
  */
-static int reconnect(struct sql_session *s, const char *dbname)
+int sqls_reconnect(struct sql_session *s, const char *dbname)
 {
     if (s->hooks.connect && s->hooks.connect(s->hooks.arg, dbname ? dbname : PQdb(s->conn)) < 0)
         return -1;
     PQconninfoOption *opts = PQconninfo(s->conn);
     if (!opts)
-        return script_error(s, "\\connect: out of memory");
+        return sqls_script_error(s, "\\connect: out of memory");
     struct strbuf ci = STRBUF_INIT;
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (!o->val || !*o->val || !strcmp(o->keyword, "dbname"))
@@ -609,7 +565,7 @@ static int reconnect(struct sql_session *s, const char *dbname)
     memset(ci.buf, 0, ci.len);
     strbuf_release(&ci);
     if (!c) {
-        int r = script_error(s, "\\connect: %s", err ? err : "cannot connect");
+        int r = sqls_script_error(s, "\\connect: %s", err ? err : "cannot connect");
         free(err);
         return r;
     }
@@ -625,59 +581,9 @@ static int reconnect(struct sql_session *s, const char *dbname)
     return 0;
 }
 
-/* ---- meta-commands ---- */
-
-static bool cond_active(const struct frame *f)
-{
-    if (!f->conds_nr)
-        return true;
-    enum ifstate st = f->conds[f->conds_nr - 1];
-    return st == IF_TRUE || st == ELSE_TRUE;
-}
-
-/* Eat the rest of a meta-command's arguments; WARN names the ignored ones. */
-static void eat_args(struct sql_session *s, struct frame *f, const char *cmd, bool warn_extra)
-{
-    char *a;
-    while ((a = sql_scan_arg(&f->lx, NULL, false, NULL))) {
-        if (warn_extra)
-            script_warning(s, "\\%s: extra argument \"%s\" ignored", cmd, a);
-        free(a);
-    }
-    f->lx.saw_backquote = false;
-    strbuf_reset(&f->lx.warnings);
-}
-
-static char *next_arg(struct sql_session *s, struct frame *f, bool semicolon)
-{
-    char *a = sql_scan_arg(&f->lx, &s->vars, semicolon, NULL);
-    flush_lexer_warnings(s, &f->lx);
-    return a;
-}
-
-/*
- * \if / \elif expression: one argument, a psql boolean. Like psql, a value
- * that is no boolean (or none) is reported and taken as false, and the
- * script goes on (ON_ERROR_STOP does not apply); -1 only for backquotes.
- */
-static int eval_bool(struct sql_session *s, struct frame *f, const char *cmd, bool *out)
-{
-    char *a = next_arg(s, f, false);
-    int r = 0;
-    *out = false;
-    if (f->lx.saw_backquote)
-        r = script_error(s, "\\%s: backquoted shell commands are not supported", cmd);
-    else if (sql_parse_bool(a ? a : "", out) < 0) {
-        script_error(s, "unrecognized value \"%s\" for \"\\%s expression\": Boolean expected",
-                     a ? a : "", cmd);
-        *out = false;
-    }
-    free(a);
-    return r;
-}
+/* ---- included files ---- */
 
 static int run_stream(struct sql_session *s, struct frame *f);
-static void update_std_strings(struct sql_session *s, struct sql_lexer *lx);
 
 static char *expand_tilde(const char *p)
 {
@@ -687,8 +593,8 @@ static char *expand_tilde(const char *p)
     return xstrdup(p);
 }
 
-static int include_file(struct sql_session *s, struct frame *f, const char *cmd, const char *arg,
-                        bool relative)
+int sqls_include_file(struct sql_session *s, struct frame *f, const char *cmd, const char *arg,
+                      bool relative)
 {
     char *path = expand_tilde(arg);
     if (relative && path[0] != '/' && f && f->name[0] && strcmp(f->name, "-")) {
@@ -702,13 +608,13 @@ static int include_file(struct sql_session *s, struct frame *f, const char *cmd,
     int r = -1;
     FILE *in = fopen(path, "re");
     if (!in) {
-        r = script_error(s, "%s: %s", path, strerror(errno));
+        r = sqls_script_error(s, "%s: %s", path, strerror(errno));
         goto out;
     }
     struct stat st;
     if (fstat(fileno(in), &st) == 0 && S_ISDIR(st.st_mode)) {
         fclose(in);
-        r = script_error(s, "%s: Is a directory", path);
+        r = sqls_script_error(s, "%s: Is a directory", path);
         goto out;
     }
     for (struct frame *p = f; p; p = p->parent) {
@@ -725,14 +631,14 @@ static int include_file(struct sql_session *s, struct frame *f, const char *cmd,
                 strbuf_addf(&chain, "%s -> ", v[n]->name);
             strbuf_addstr(&chain, path);
             fclose(in);
-            r = script_error(s, "\\%s: include cycle: %s", cmd, chain.buf);
+            r = sqls_script_error(s, "\\%s: include cycle: %s", cmd, chain.buf);
             strbuf_release(&chain);
             goto out;
         }
     }
     if (s->depth >= SQL_MAX_DEPTH) {
         fclose(in);
-        r = script_error(s, "\\%s: includes nested too deeply (%d levels)", cmd, SQL_MAX_DEPTH);
+        r = sqls_script_error(s, "\\%s: includes nested too deeply (%d levels)", cmd, SQL_MAX_DEPTH);
         goto out;
     }
     struct frame nf = {0};
@@ -751,291 +657,9 @@ out:
     return r;
 }
 
-/* psql commands that exist but that the runner does not implement. */
-static const char *const psql_only[] = {
-    "!", "?", "a", "bind", "C", "cd", "conninfo", "copy", "copyright", "crosstabview",
-    "d", "da", "db", "dc", "dd", "df", "dn", "dt", "dv", "e", "edit", "ef", "encoding", "errverbose",
-    "ev", "f", "g", "gdesc", "gexec", "gx", "h", "help", "H", "html", "l", "list",
-    "lo_export", "lo_import", "lo_list", "lo_unlink", "o", "out", "p", "print", "password", "prompt",
-    "pset", "r", "reset", "s", "setenv", "sf", "sv", "t", "T", "timing", "w", "write", "watch", "x",
-    "z",
-};
-
-static bool is_psql_command(const char *cmd)
-{
-    static const char *const ours[] = {"echo", "qecho", "warn", "set", "unset", "i", "include",
-                                       "ir", "include_relative", "q", "quit", "restrict",
-                                       "unrestrict", "gset", "getenv", "c", "connect"};
-    for (size_t i = 0; i < ARRAY_SIZE(ours); i++)
-        if (!strcmp(cmd, ours[i]))
-            return true;
-    for (size_t i = 0; i < ARRAY_SIZE(psql_only); i++)
-        if (!strcmp(cmd, psql_only[i]))
-            return true;
-    return cmd[0] == 'd'; /* the \d family: \dt+, \dx, \dT ... */
-}
-
-static int meta_command(struct sql_session *s, struct frame *f)
-{
-    char *cmd = sql_scan_cmd(&f->lx);
-    int r = 0;
-    bool active = cond_active(f);
-    f->lx.saw_backquote = false;
-
-    if (s->restricted && active && strcmp(cmd, "unrestrict")) {
-        r = script_error(s, "backslash commands are restricted; only \\unrestrict is allowed");
-        goto out;
-    }
-
-    if (!strcmp(cmd, "if")) {
-        if (active) {
-            bool v;
-            if ((r = eval_bool(s, f, cmd, &v)) < 0)
-                goto out;
-            ALLOC_GROW(f->conds, f->conds_nr + 1, f->conds_alloc);
-            f->conds[f->conds_nr++] = v ? IF_TRUE : IF_FALSE;
-        } else {
-            eat_args(s, f, cmd, false);
-            ALLOC_GROW(f->conds, f->conds_nr + 1, f->conds_alloc);
-            f->conds[f->conds_nr++] = IF_IGNORED;
-        }
-    } else if (!strcmp(cmd, "elif")) {
-        if (!f->conds_nr) {
-            r = script_error(s, "\\elif: no matching \\if");
-            goto out;
-        }
-        enum ifstate *st = &f->conds[f->conds_nr - 1];
-        if (*st == ELSE_TRUE || *st == ELSE_FALSE) {
-            r = script_error(s, "\\elif: cannot occur after \\else");
-            goto out;
-        }
-        if (*st == IF_FALSE) {
-            bool v;
-            if ((r = eval_bool(s, f, cmd, &v)) < 0)
-                goto out;
-            *st = v ? IF_TRUE : IF_FALSE;
-        } else {
-            eat_args(s, f, cmd, false);
-            *st = IF_IGNORED;
-        }
-    } else if (!strcmp(cmd, "else")) {
-        if (!f->conds_nr) {
-            r = script_error(s, "\\else: no matching \\if");
-            goto out;
-        }
-        enum ifstate *st = &f->conds[f->conds_nr - 1];
-        if (*st == ELSE_TRUE || *st == ELSE_FALSE) {
-            r = script_error(s, "\\else: cannot occur after \\else");
-            goto out;
-        }
-        *st = *st == IF_FALSE ? ELSE_TRUE : ELSE_FALSE;
-    } else if (!strcmp(cmd, "endif")) {
-        if (!f->conds_nr) {
-            r = script_error(s, "\\endif: no matching \\if");
-            goto out;
-        }
-        f->conds_nr--;
-    } else if (!active && is_psql_command(cmd)) {
-        /* inactive branch: psql skips its commands without running them */
-        eat_args(s, f, cmd, false);
-        goto out;
-    } else if (!strcmp(cmd, "echo") || !strcmp(cmd, "qecho") || !strcmp(cmd, "warn")) {
-        FILE *to = !strcmp(cmd, "warn") ? s->err : s->out;
-        struct strbuf sb = STRBUF_INIT;
-        bool no_newline = false, first = true, quoted;
-        char *a;
-        while ((a = sql_scan_arg(&f->lx, &s->vars, false, &quoted))) {
-            flush_lexer_warnings(s, &f->lx);
-            if (first && !no_newline && !quoted && !strcmp(a, "-n")) {
-                no_newline = true;
-            } else {
-                if (!first)
-                    strbuf_addch(&sb, ' ');
-                first = false;
-                strbuf_addstr(&sb, a);
-            }
-            free(a);
-        }
-        flush_lexer_warnings(s, &f->lx);
-        bool newline = !no_newline;
-        if (f->lx.saw_backquote) {
-            strbuf_release(&sb);
-            r = script_error(s, "\\%s: backquoted shell commands are not supported", cmd);
-            goto out;
-        }
-        fwrite(sb.buf, 1, sb.len, to);
-        if (newline)
-            fputc('\n', to);
-        fflush(to);
-        strbuf_release(&sb);
-        goto out; /* all arguments consumed */
-    } else if (!strcmp(cmd, "set")) {
-        char *name = next_arg(s, f, false);
-        if (!name) {
-            for (size_t i = 0; i < s->vars.nr; i++)
-                fprintf(s->out, "%s = '%s'\n", s->vars.v[i].name, s->vars.v[i].value);
-            goto out;
-        }
-        struct strbuf val = STRBUF_INIT;
-        char *a;
-        while ((a = next_arg(s, f, false))) {
-            strbuf_addstr(&val, a);
-            free(a);
-        }
-        if (f->lx.saw_backquote)
-            r = script_error(s, "\\set: backquoted shell commands are not supported");
-        else
-            r = set_var(s, name, val.buf);
-        free(name);
-        strbuf_release(&val);
-        goto out;
-    } else if (!strcmp(cmd, "unset")) {
-        char *name = next_arg(s, f, false);
-        if (!name) {
-            r = script_error(s, "\\unset: missing required argument");
-            goto out;
-        }
-        r = set_var(s, name, NULL);
-        free(name);
-        if (r < 0)
-            goto out;
-    } else if (!strcmp(cmd, "gset")) {
-        char *prefix = next_arg(s, f, false);
-        if (f->lx.saw_backquote) {
-            free(prefix);
-            r = script_error(s, "\\gset: backquoted shell commands are not supported");
-            goto out;
-        }
-        eat_args(s, f, cmd, true);
-        /* like psql: the query buffer, else the statement sent last, else nothing */
-        if (f->query.len || s->prev_query.len) {
-            s->gset_prefix = prefix ? prefix : xstrdup("");
-            prefix = NULL;
-            if (f->query.len)
-                r = run_query(s, f, f->query.buf, f->query.len, f->query_line);
-            else
-                r = run_query(s, f, s->prev_query.buf, s->prev_query.len, f->lineno);
-            free(s->gset_prefix);
-            s->gset_prefix = NULL;
-            strbuf_reset(&f->query);
-            sql_lexer_reset(&f->lx);
-            update_std_strings(s, &f->lx);
-        }
-        free(prefix);
-        goto out;
-    } else if (!strcmp(cmd, "getenv")) {
-        char *name = next_arg(s, f, false);
-        char *var = name ? next_arg(s, f, false) : NULL;
-        if (!name || !var) {
-            r = script_error(s, "\\%s: missing required argument", cmd);
-        } else {
-            const char *v = getenv(var);
-            if (v)
-                r = set_var(s, name, v);
-        }
-        free(name);
-        free(var);
-        if (r < 0)
-            goto out;
-    } else if (!strcmp(cmd, "c") || !strcmp(cmd, "connect")) {
-        /* only \c [DBNAME]: the same host, port and user (psql's "-" keeps one) */
-        char *db = next_arg(s, f, false);
-        char *more[3] = {NULL, NULL, NULL};
-        for (int i = 0; i < 3 && (i == 0 ? db != NULL : more[i - 1] != NULL); i++)
-            more[i] = next_arg(s, f, false);
-        if (db && db[0] == '"' && strlen(db) >= 2 && db[strlen(db) - 1] == '"') {
-            /* psql's OT_SQLIDHACK: a double-quoted name loses its quotes */
-            struct strbuf u = STRBUF_INIT;
-            for (const char *p = db + 1; p < db + strlen(db) - 1; p++) {
-                strbuf_addch(&u, *p);
-                if (*p == '"' && p[1] == '"')
-                    p++;
-            }
-            free(db);
-            db = strbuf_detach(&u, NULL);
-        } else if (db && (!*db || !strcmp(db, "-"))) {
-            free(db);
-            db = NULL;
-        }
-        bool other = f->lx.saw_backquote;
-        for (int i = 0; i < 3; i++)
-            if (more[i] && strcmp(more[i], "-"))
-                other = true;
-        if (db && (strchr(db, '=') || starts_with(db, "postgresql://") || starts_with(db, "postgres://")))
-            other = true;
-        if (other)
-            r = script_error(s, "\\%s: only a database name is supported (dbtool's runner keeps the host, "
-                                "port and user)", cmd);
-        else
-            r = reconnect(s, db);
-        free(db);
-        for (int i = 0; i < 3; i++)
-            free(more[i]);
-        if (r < 0)
-            goto out;
-    } else if (!strcmp(cmd, "i") || !strcmp(cmd, "include") || !strcmp(cmd, "ir") ||
-               !strcmp(cmd, "include_relative")) {
-        char *a = next_arg(s, f, true);
-        if (!a) {
-            r = script_error(s, "\\%s: missing required argument", cmd);
-            goto out;
-        }
-        if (f->lx.saw_backquote) {
-            free(a);
-            r = script_error(s, "\\%s: backquoted shell commands are not supported", cmd);
-            goto out;
-        }
-        r = include_file(s, f, cmd, a, cmd[1] == 'r' || !strcmp(cmd, "include_relative"));
-        free(a);
-        s->cur = f;
-        if (r < 0 || s->quit)
-            goto out;
-    } else if (!strcmp(cmd, "q") || !strcmp(cmd, "quit")) {
-        s->quit = true;
-        goto out;
-    } else if (!strcmp(cmd, "restrict")) {
-        char *a = next_arg(s, f, false);
-        if (!a) {
-            r = script_error(s, "\\restrict: missing required argument");
-            goto out;
-        }
-        free(s->restrict_key);
-        s->restrict_key = a;
-        s->restricted = true;
-    } else if (!strcmp(cmd, "unrestrict")) {
-        char *a = next_arg(s, f, false);
-        if (!a) {
-            r = script_error(s, "\\unrestrict: missing required argument");
-            goto out;
-        }
-        if (!s->restricted)
-            r = script_error(s, "\\unrestrict: not currently in restricted mode");
-        else if (strcmp(a, s->restrict_key))
-            r = script_error(s, "\\unrestrict: wrong key");
-        else {
-            s->restricted = false;
-            free(s->restrict_key);
-            s->restrict_key = NULL;
-        }
-        free(a);
-        if (r < 0)
-            goto out;
-    } else {
-        if (is_psql_command(cmd))
-            r = script_error(s, "\\%s: meta-command not supported by dbtool's SQL runner", cmd);
-        else
-            r = script_error(s, "invalid command \\%s", cmd);
-        goto out;
-    }
-    eat_args(s, f, cmd, true);
-out:
-    free(cmd);
-    return r;
-}
-
 /* ---- the main loop ---- */
 
-static void update_std_strings(struct sql_session *s, struct sql_lexer *lx)
+void sqls_update_std_strings(struct sql_session *s, struct sql_lexer *lx)
 {
     const char *v = PQparameterStatus(s->conn, "standard_conforming_strings");
     lx->std_strings = !v || strcmp(v, "off");
@@ -1054,7 +678,7 @@ static int run_stream(struct sql_session *s, struct frame *f)
     ssize_t n;
     while (!s->quit && (n = read_line(s, f)) >= 0) {
         if (interrupted) {
-            r = script_error(s, "interrupted");
+            r = sqls_script_error(s, "interrupted");
             goto out;
         }
         f->lineno++;
@@ -1067,25 +691,25 @@ static int run_stream(struct sql_session *s, struct frame *f)
         } else if (f->discard.len) {
             strbuf_addch(&f->discard, '\n');
         }
-        update_std_strings(s, &f->lx);
+        sqls_update_std_strings(s, &f->lx);
         sql_lexer_feed(&f->lx, s->line, len);
         for (;;) {
             bool active = cond_active(f);
             struct strbuf *target = active ? &f->query : &f->discard;
             size_t before = target->len;
             enum sql_scan_result res = sql_scan(&f->lx, target, active ? &s->vars : NULL);
-            flush_lexer_warnings(s, &f->lx);
+            sqls_flush_lexer_warnings(s, &f->lx);
             if (active && before == 0 && target->len)
                 f->query_line = f->lineno;
             if (res == SQL_SCAN_EOL)
                 break;
             if (res == SQL_SCAN_SEMI) {
                 if (active) {
-                    r = run_query(s, f, f->query.buf, f->query.len, f->query_line);
+                    r = sqls_run_query(s, f, f->query.buf, f->query.len, f->query_line);
                     strbuf_reset(&f->query);
                     if (r < 0)
                         goto out;
-                    update_std_strings(s, &f->lx);
+                    sqls_update_std_strings(s, &f->lx);
                 } else {
                     strbuf_reset(&f->discard);
                 }
@@ -1093,24 +717,24 @@ static int run_stream(struct sql_session *s, struct frame *f)
                 continue;
             }
             /* SQL_SCAN_BACKSLASH */
-            if ((r = meta_command(s, f)) < 0)
+            if ((r = sqls_meta_command(s, f)) < 0)
                 goto out;
             if (s->quit)
                 goto out;
         }
     }
     if (ferror(f->in)) {
-        r = script_error(s, "%s: read error: %s", f->name, strerror(errno));
+        r = sqls_script_error(s, "%s: read error: %s", f->name, strerror(errno));
         goto out;
     }
     if (!s->quit && f->query.len && cond_active(f)) {
-        r = run_query(s, f, f->query.buf, f->query.len, f->query_line);
+        r = sqls_run_query(s, f, f->query.buf, f->query.len, f->query_line);
         strbuf_reset(&f->query);
         if (r < 0)
             goto out;
     }
     if (!s->quit && f->conds_nr)
-        r = script_error(s, "reached EOF without finding closing \\endif(s)");
+        r = sqls_script_error(s, "reached EOF without finding closing \\endif(s)");
 out:
     sql_lexer_release(&f->lx);
     strbuf_release(&f->query);
@@ -1189,16 +813,16 @@ PGconn *sql_session_conn(const struct sql_session *s)
 
 int sql_session_set(struct sql_session *s, const char *name, const char *value)
 {
-    return set_var(s, name, value);
+    return sqls_set_var(s, name, value);
 }
 
 int sql_session_assign(struct sql_session *s, const char *assignment)
 {
     const char *eq = strchr(assignment, '=');
     if (!eq)
-        return set_var(s, assignment, NULL);
+        return sqls_set_var(s, assignment, NULL);
     char *name = xstrndup(assignment, (size_t)(eq - assignment));
-    int r = set_var(s, name, eq + 1);
+    int r = sqls_set_var(s, name, eq + 1);
     free(name);
     return r;
 }
@@ -1249,12 +873,12 @@ int sql_session_run_file(struct sql_session *s, const char *path)
     }
     f.in = fopen(path, "re");
     if (!f.in)
-        return script_error(s, "%s: %s", path, strerror(errno));
+        return sqls_script_error(s, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(f.in), &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             fclose(f.in);
-            return script_error(s, "%s: Is a directory", path);
+            return sqls_script_error(s, "%s: Is a directory", path);
         }
         f.dev = st.st_dev;
         f.ino = st.st_ino;
@@ -1276,7 +900,7 @@ int sql_session_run_string(struct sql_session *s, const char *name, const char *
         return 0;
     f.in = fmemopen((void *)sql, len, "r");
     if (!f.in)
-        return script_error(s, "cannot read script '%s': %s", name, strerror(errno));
+        return sqls_script_error(s, "cannot read script '%s': %s", name, strerror(errno));
     int r = run_top(s, &f);
     fclose(f.in);
     return r;
@@ -1297,7 +921,7 @@ int sql_session_run_statement(struct sql_session *s, const char *name, unsigned 
     PGContextVisibility oc = PQsetErrorContextVisibility(c0, s->show_context);
     struct frame *saved = s->cur;
     s->cur = &f;
-    int r = run_query(s, &f, sql, strlen(sql), line);
+    int r = sqls_run_query(s, &f, sql, strlen(sql), line);
     s->cur = saved;
     if (!c0_ours) {
         PQsetNoticeProcessor(c0, old, NULL);

@@ -1,10 +1,10 @@
 /*
- * fuzz-code.c — libFuzzer target for lib/codeobj.c: the input is a file of
- * the code directory. It is cut into units (what attaches to what, errors
- * for what does not belong), identities and drop statements are built,
- * references resolved against a second copy of the same text (every name
- * defined twice), and the units ordered (cycles reported, soft edges
- * dropped).
+ * fuzz-code.c — libFuzzer target for lib/codeobj.c and lib/codeorder.c:
+ * the input is a file of the code directory. It is cut into units (what
+ * attaches to what, errors for what does not belong), identities and drop
+ * statements are built, references resolved against a second copy of the
+ * same text (every name defined twice), and the units ordered (cycles
+ * reported, soft edges dropped).
  *
  * Checked besides crashes, leaks and hangs: every unit has an identity, a
  * hash and statements lying inside the text; an order holds each unit once.

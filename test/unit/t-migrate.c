@@ -1,6 +1,7 @@
 /*
- * t-migrate.c — the pure parts of lib/migrate.c: migration names and
- * labels, migration.yaml parsing, the history check and the planner.
+ * t-migrate.c — the pure parts of lib/migfolder.c and lib/migrate.c:
+ * migration names and labels, migration.yaml parsing, the history check
+ * and the planner.
  */
 #include "lib/common.h"
 #include "lib/migrate.h"
