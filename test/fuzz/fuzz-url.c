@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
         if (colon && at - colon > 8) {
             char *secret = xstrndup(colon + 1, (size_t)(at - colon - 1));
-            if (!strchr(secret, '@') && !strstr(m, secret) == 0 && strstr(s, secret) == colon + 1 &&
+            if (!strchr(secret, '@') && strstr(m, secret) != NULL && strstr(s, secret) == colon + 1 &&
                 !strstr(colon + 1 + strlen(secret), secret))
                 abort(); /* the password is still in the masked URL */
             free(secret);
