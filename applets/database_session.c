@@ -106,15 +106,23 @@ static int ss_start(int argc, char **argv, const struct settings *s)
 static int ss_plan(int argc, char **argv, const struct settings *s)
 {
     static const char *const u[] = {
-        "database session plan", "",
+        "database session plan [--format text|json]", "",
         "What deploying the sources to the remote takes: pending migrations, their hazards,\n"
         "the DDL the sources still need after them, the code objects. Read-only for the\n"
-        "session database. Exit 0 nothing to do, 1 something to do, 2 an error, 3 no session.",
+        "session database. Exit 0 nothing to do, 1 something to do, 2 an error, 3 no session.\n"
+        "--format json prints one object: {\"pending\":[names],\"hazards\":{..}|null,\n"
+        "\"changes\":{\"statements\":[..],..}|null,\"code\":{..}|null,\"work\":bool} (the\n"
+        "objects are those of 'migrator lint', 'migrator generate --dry-run' and 'database plan').",
         NULL};
-    const struct option opts[] = {OPT_END()};
+    const char *format = "text";
+    const struct option opts[] = {
+        OPT_STRING(0, "format", &format, "text|json", "output format (default text)"),
+        OPT_END()};
     argc = parse_options(argc, argv, opts, u, 0);
     no_args(u, argc, argv);
-    return session_plan(s);
+    if (strcmp(format, "text") && strcmp(format, "json"))
+        usage_die(u, "--format must be text or json, not '%s'", format);
+    return session_plan(s, !strcmp(format, "json"));
 }
 
 /* `migrator migrate up all` on URL: the applet's own code path. */

@@ -808,7 +808,7 @@ static int rehearsed_copy(const struct settings *s, struct cluster *c, const str
     return side_migrate(s, "session", *url, NULL, NULL, false, true) ? -1 : 0;
 }
 
-int session_plan(const struct settings *s)
+int session_plan(const struct settings *s, bool json)
 {
     struct sess_state st;
     struct cluster c;
@@ -822,6 +822,7 @@ int session_plan(const struct settings *s)
     struct catalog *rehearsed = NULL, *sources = NULL;
     struct sqldiff d;
     memset(&d, 0, sizeof(d));
+    struct strbuf js = STRBUF_INIT; /* the JSON object, printed when whole */
     bool something = false;
     r = CODE_PLAN_EXIT_ERROR;
     have = scan_folder(s, &f);
@@ -829,9 +830,18 @@ int session_plan(const struct settings *s)
     list = xcalloc(n + 1, sizeof(*list));
     if (have)
         pending_migrations(s, &st, &f, list);
-    printf("pending migrations: %zu\n", n);
-    for (size_t i = 0; i < n; i++)
-        printf("  %s\n", list[i]->name);
+    if (json) {
+        strbuf_addstr(&js, "{\"pending\":[");
+        for (size_t i = 0; i < n; i++) {
+            strbuf_addstr(&js, i ? "," : "");
+            strbuf_add_json_str(&js, list[i]->name);
+        }
+        strbuf_addstr(&js, "],\n\"hazards\":");
+    } else {
+        printf("pending migrations: %zu\n", n);
+        for (size_t i = 0; i < n; i++)
+            printf("  %s\n", list[i]->name);
+    }
     something = n > 0;
     if (n) {
         struct lint_result lr;
@@ -839,44 +849,83 @@ int session_plan(const struct settings *s)
         struct lint_opts lo = {.lock_timeout = set_get(s, SET_MIGRATION_LOCK_TIMEOUT)};
         if (miglint_run(&f, list, n, &lo, &lr) < 0)
             goto out;
-        printf("hazards: %zu\n", lr.nr);
-        miglint_print(stdout, &lr, false);
+        if (json) {
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *mem = open_memstream(&buf, &len);
+            if (!mem)
+                die(EXIT_BUG, "out of memory");
+            miglint_print(mem, &lr, true);
+            fclose(mem);
+            strbuf_add(&js, buf, len);
+            strbuf_trim_trailing(&js);
+            free(buf);
+        } else {
+            printf("hazards: %zu\n", lr.nr);
+            miglint_print(stdout, &lr, false);
+        }
         miglint_release(&lr);
+    } else if (json) {
+        strbuf_addstr(&js, "null");
     }
     if (rehearsed_copy(s, &c, &st, &tmpdb, &tmpurl) < 0)
         goto out;
+    strbuf_addstr(&js, ",\n\"changes\":");
     const char *src = set_get(s, SET_DATABASE_SOURCE);
     if (!src || !is_dir(src)) {
-        printf("changes the sources need after the migrations: no sources (%s)\n",
-               src ? src : "DATABASE_SOURCE unset");
+        if (json)
+            strbuf_addstr(&js, "null");
+        else
+            printf("changes the sources need after the migrations: no sources (%s)\n",
+                   src ? src : "DATABASE_SOURCE unset");
     } else {
         struct catalog_options co = {0};
         if (catalog_read_url(tmpurl, &co, &rehearsed) < 0 || sources_catalog(s, &sources) < 0)
             goto out;
         sqldiff_compute(rehearsed, sources, NULL, &d);
-        printf("changes the sources need after the migrations: %zu statement(s)\n", d.nr);
-        if (d.nr) {
-            struct strbuf sb = STRBUF_INIT;
-            sqldiff_format_sql(&d, &sb);
-            fwrite(sb.buf, 1, sb.len, stdout);
-            strbuf_release(&sb);
-            printf("('database session commit LABEL' writes them as one migration)\n");
-            something = true;
+        something = something || d.nr;
+        if (json) {
+            sqldiff_format_json(&d, &js);
+            strbuf_trim_trailing(&js);
+        } else {
+            printf("changes the sources need after the migrations: %zu statement(s)\n", d.nr);
+            if (d.nr) {
+                struct strbuf sb = STRBUF_INIT;
+                sqldiff_format_sql(&d, &sb);
+                fwrite(sb.buf, 1, sb.len, stdout);
+                strbuf_release(&sb);
+                printf("('database session commit LABEL' writes them as one migration)\n");
+            }
         }
     }
+    strbuf_addstr(&js, ",\n\"code\":");
     const char *cdir = set_get(s, SET_CODE_DIR);
     if (cdir && is_dir(cdir)) {
-        printf("code objects:\n");
+        if (!json)
+            printf("code objects:\n");
         fflush(stdout);
         if (!(surl = side_url_with_db(c.url, st.database)))
             goto out;
-        int cr = code_plan_cmd(s, surl, false);
+        if (json) {
+            /* database plan's own object, as it prints it */
+            fputs(js.buf, stdout);
+            strbuf_reset(&js);
+        }
+        int cr = code_plan_cmd(s, surl, json);
         if (cr != 0 && cr != 1)
             goto out;
         something = something || cr == 1;
+    } else {
+        strbuf_addstr(&js, "null");
+    }
+    if (json) {
+        strbuf_addf(&js, ",\n\"work\":%s}\n", something ? "true" : "false");
+        fputs(js.buf, stdout);
+        fflush(stdout);
     }
     r = something ? 1 : 0;
 out:
+    strbuf_release(&js);
     if (tmpdb && tmpurl && drop_database(c.url, tmpdb) < 0)
         warn("session: could not drop the database %s; drop it by hand", tmpdb);
     sqldiff_release(&d);

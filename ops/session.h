@@ -86,8 +86,13 @@ int session_apply(const struct settings *s);
  * hash), recorded in the state. gen_run's exit codes.
  */
 int session_commit(const struct settings *s, const char *label, const char *allow_hazards);
-/* 0 nothing to do, 1 something to do, 2 an error, 3 no session */
-int session_plan(const struct settings *s);
+/*
+ * 0 nothing to do, 1 something to do, 2 an error, 3 no session. JSON: one
+ * object {"pending":[names],"hazards":<migrator lint's object>|null,
+ * "changes":<the sqldiff object>|null,"code":<database plan's object>|null,
+ * "work":bool} on stdout (null: that part has nothing to look at).
+ */
+int session_plan(const struct settings *s, bool json);
 /*
  * MIGRATE runs `migrator migrate up all` on URL with S (the applet's own
  * code path, so the rehearsal and the remote get exactly what `migrator`

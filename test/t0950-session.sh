@@ -85,6 +85,19 @@ test_expect_success 'plan: the pending migration, its hazard, exit 1; the sessio
     test "$(lpsql "SELECT count(*) FROM hectic.migration")" = 1 && no_leftovers
 '
 
+test_expect_success 'plan --format json: one object with the same parts, the same exit code' '
+    expect_rc 1 sess plan --format json >j 2>err &&
+    python3 -c "
+import json
+d = json.load(open(\"j\"))
+assert d[\"pending\"] == [\"20260101000000-add-priority\"], d[\"pending\"]
+assert any(f[\"rule\"] == \"missing-lock-timeout\" for f in d[\"hazards\"][\"findings\"]), d[\"hazards\"]
+assert isinstance(d[\"changes\"][\"statements\"], list), d[\"changes\"]
+assert d[\"work\"] is True
+" && expect_rc 9 sess plan --format yaml 2>err && test_grep "text or json" err &&
+    test "$(lpsql "SELECT count(*) FROM hectic.migration")" = 1 && no_leftovers
+'
+
 test_expect_success 'abort drops the session database only; start again' '
     sess abort 2>err && test ! -e "$P/focus/session" &&
     expect_rc 3 sess status >out &&
