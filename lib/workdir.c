@@ -309,45 +309,60 @@ enum cl_status cluster_lock(struct cluster *c, double timeout)
         return CL_ERR;
     }
     free(parent);
-    /* read-only is enough for flock: a lock file another user made still works */
-    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0 && (errno == EACCES || errno == EPERM))
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        error_errno("cannot open the working dir's lock '%s'", path);
-        free(path);
-        return CL_ERR;
-    }
     double deadline = now_monotonic() + timeout;
     bool said = false;
+    int fd = -1;
     for (;;) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            break;
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            error_errno("cannot lock '%s'", path);
-            close(fd);
+        /* read-only is enough for flock: a lock file another user made still works */
+        fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 && (errno == EACCES || errno == EPERM))
+            fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            error_errno("cannot open the working dir's lock '%s'", path);
             free(path);
             return CL_ERR;
         }
-        if (!said) {
-            char buf[32] = {0};
-            ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-            int pid = n > 0 ? atoi(buf) : 0;
-            char holder[48] = "";
-            if (pid > 0)
-                snprintf(holder, sizeof(holder), " (pid %d)", pid);
-            info("another dbtool%s is using %s; waiting up to %.0f s", holder, c->working_dir,
-                 timeout);
-            said = true;
+        for (;;) {
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+                break;
+            if (errno != EWOULDBLOCK && errno != EINTR) {
+                error_errno("cannot lock '%s'", path);
+                close(fd);
+                free(path);
+                return CL_ERR;
+            }
+            if (!said) {
+                char buf[32] = {0};
+                ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+                int pid = n > 0 ? atoi(buf) : 0;
+                char holder[48] = "";
+                if (pid > 0)
+                    snprintf(holder, sizeof(holder), " (pid %d)", pid);
+                info("another dbtool%s is using %s; waiting up to %.0f s", holder, c->working_dir,
+                     timeout);
+                said = true;
+            }
+            if (interrupted || now_monotonic() >= deadline) {
+                error("another dbtool is using %s (lock %s)%s", c->working_dir, path,
+                      interrupted ? "; interrupted while waiting" : "; try again when it is done");
+                close(fd);
+                free(path);
+                return interrupted ? CL_INTERRUPTED : CL_BUSY;
+            }
+            sleep_seconds(0.05);
         }
-        if (interrupted || now_monotonic() >= deadline) {
-            error("another dbtool is using %s (lock %s)%s", c->working_dir, path,
-                  interrupted ? "; interrupted while waiting" : "; try again when it is done");
-            close(fd);
-            free(path);
-            return interrupted ? CL_INTERRUPTED : CL_BUSY;
-        }
-        sleep_seconds(0.05);
+        /*
+         * Still the file at PATH? A removal unlinks the lock it holds
+         * (remove_locked); whoever waited on that file holds a lock nobody
+         * else will ever see, while a newcomer locks a new file at PATH:
+         * take the lock again on the file that is there now.
+         */
+        struct stat held, now;
+        if (fstat(fd, &held) == 0 && lstat(path, &now) == 0 && held.st_dev == now.st_dev &&
+            held.st_ino == now.st_ino)
+            break;
+        debug(NS, "the lock %s was removed while we waited: locking it again", path);
+        close(fd);
     }
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());

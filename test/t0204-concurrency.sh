@@ -67,6 +67,20 @@ test_expect_success 'with the cache on another filesystem it still works (copy, 
     fi
 '
 
+test_expect_success 'a lock removed with its cluster while another waits on it: the waiter locks the new file' '
+    w=$TRASH/w9 && l=$TRASH/.w9.dbtool-lock &&
+    test_when_finished "PG_WORKING_DIR=$w \"$DBTOOL\" postgres-cleanup >/dev/null 2>&1; touch a-go c-go" &&
+    { flock "$l" sh -c ": >a-held; until [ -e a-go ]; do sleep 0.05; done" & } &&
+    until [ -e a-held ]; do sleep 0.05; done &&
+    { HECTIC_LOG="info;cluster=debug" PG_WORKING_DIR=$w "$DBTOOL" postgres-init >/dev/null 2>errb & pidb=$!; } &&
+    wait_line "another dbtool" errb $pidb &&
+    rm "$l" &&
+    { flock -n "$l" sh -c ": >c-held; until [ -e c-go ]; do sleep 0.05; done" & } &&
+    until [ -e c-held ]; do sleep 0.05; done &&
+    : >a-go && wait_line "was removed while we waited" errb $pidb &&
+    ! test -e "$w/data" &&
+    : >c-go && wait $pidb && test -d "$w/data"
+'
 test_expect_success 'right after a cold init the working dir is removable: the template is built in the cache' '
     c=$TRASH/cold-cache && mkdir -p proj &&
     XDG_CACHE_HOME=$c LOCAL_DIR=$TRASH/proj PG_WORKING_DIR=$TRASH/race "$DBTOOL" postgres-init >/dev/null 2>&1 &&
