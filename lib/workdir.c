@@ -363,6 +363,11 @@ enum cl_status cluster_lock(struct cluster *c, double timeout)
             break;
         debug(NS, "the lock %s was removed while we waited: locking it again", path);
         close(fd);
+        if (interrupted || now_monotonic() >= deadline) {
+            error("another dbtool is using %s (lock %s keeps changing)", c->working_dir, path);
+            free(path);
+            return interrupted ? CL_INTERRUPTED : CL_BUSY;
+        }
     }
     char buf[32];
     int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
