@@ -787,7 +787,7 @@ static enum cl_status remove_locked(struct cluster *c)
         return CL_ERR;
     if (c->sock_private && c->sock_dir && sock_dir_ours(c->sock_dir, c->uid))
         rm_rf(c->sock_dir);
-    if (rm_rf(c->working_dir) < 0) {
+    if (wd_remove_tree(c->working_dir) < 0) {
         error_errno("cannot remove '%s'", c->working_dir);
         return CL_ERR;
     }

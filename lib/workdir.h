@@ -23,6 +23,13 @@ enum cl_status wd_ready(struct cluster *c, const char *doing);
  * root's that others cannot write. false with WHY otherwise.
  */
 bool wd_root_path_trusted(const char *path, struct strbuf *why);
+/*
+ * rm -rf the working dir DIR with its marker last, and each data dir's
+ * PG_VERSION last in it: a removal killed or failing half-way leaves a dir
+ * the ownership rule still recognises as ours, so the next sweep (or
+ * cleanup) finishes it instead of refusing it. 0 or -1 (errno).
+ */
+int wd_remove_tree(const char *dir);
 /* The path of C's lock file (beside the working dir; malloc'd). */
 char *wd_lock_path(const struct cluster *c);
 

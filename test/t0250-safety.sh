@@ -187,6 +187,14 @@ test_expect_success '#10 cleanup never signals a pid read from a file in the wor
     LOCAL_DIR=$TRASH PG_WORKING_DIR=$W "$DBTOOL" database cleanup >/dev/null 2>&1 &&
     ! test -e "$W" && kill -0 $victim
 '
+test_expect_success NONROOT 'a removal that cannot finish keeps the marker last: the next cleanup still finds the dir ours' '
+    init >/dev/null 2>&1 && mkdir -p "$W/data/zz-stuck" && : >"$W/data/zz-stuck/f" && chmod 500 "$W/data/zz-stuck" &&
+    test_when_finished "chmod 700 \"$W/data/zz-stuck\" 2>/dev/null; \"$DBTOOL\" postgres-cleanup >/dev/null 2>&1; rm -rf \"$W\"" &&
+    ! LOCAL_DIR=$TRASH PG_WORKING_DIR=$W "$DBTOOL" database cleanup >/dev/null 2>err &&
+    test -f "$W/.dbtool-cluster" && test -f "$W/data/PG_VERSION" && ! test -e "$W/data/base" &&
+    chmod 700 "$W/data/zz-stuck" && LOCAL_DIR=$TRASH PG_WORKING_DIR=$W "$DBTOOL" database cleanup >/dev/null 2>err &&
+    ! test -e "$W"
+'
 if have_evil; then
 test_expect_success '#11 the scratch sweep never deletes another user'"'"'s directory in a shared base' '
     mkdir -p "$TRASH/shared" "$TRASH/p11/db/src" && chmod 1777 "$TRASH/shared" &&

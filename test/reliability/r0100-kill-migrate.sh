@@ -4,6 +4,8 @@
 # neither (its effect and its hectic.migration row agree), and a re-run
 # completes with every migration applied exactly once.
 TEST_LIB=$(cd "${0%/*}/.." && pwd); . "$TEST_LIB/lib-pg.sh"
+# a failing trial, said on stdout and kept for the failing test's report
+trial_log() { echo "$*"; echo "$*" >>"$TRASH/trials.log"; }
 
 TRIALS=${TRIALS:-60}
 N=25
@@ -57,18 +59,18 @@ while [ $t -le $TRIALS ]; do
     case $state in
     "ok 0"|"ok $N") ;;
     ok*) killed_mid=$((killed_mid + 1)) ;; # killed with part of the run done
-    *) bad=$((bad + 1)); echo "# trial $t: inconsistent after kill at ${delay}s" ;;
+    *) bad=$((bad + 1)); trial_log "# trial $t: inconsistent after kill at ${delay}s" ;;
     esac
     # the re-run completes: all N applied exactly once
     "$DBTOOL" migrator -u "$url" -d mig migrate up all >/dev/null 2>"rerun.err" || { bad=$((bad + 1)); cat rerun.err; }
     state=$(consistent "$url")
-    [ "$state" = "ok $N" ] || { bad=$((bad + 1)); echo "# trial $t: after re-run: $state"; }
+    [ "$state" = "ok $N" ] || { bad=$((bad + 1)); trial_log "# trial $t: after re-run: $state"; }
     "$PSQL" -X -q -d "$ADMIN" -c "DROP DATABASE $db" >/dev/null
     t=$((t + 1))
 done
 echo "# r0100 kill-migrate: trials=$TRIALS killed-with-partial-progress=$killed_mid failures=$bad data-lost=$bad"
 test_expect_success "$TRIALS SIGKILLed runs left every migration applied+recorded or neither; re-runs completed" "
-    test $bad = 0
+    test $bad = 0 || { cat \"$TRASH/trials.log\"; false; }
 "
 test_expect_success 'at least a third of the kills landed mid-run (some applied, some not)' "test $killed_mid -ge $((TRIALS / 3))"
 test_done

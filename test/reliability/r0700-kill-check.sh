@@ -6,6 +6,8 @@
 # RAM filesystem fills up with dead checks. The developer's cluster is never
 # touched, and each sweeping check itself passes.
 TEST_LIB=$(cd "${0%/*}/.." && pwd); . "$TEST_LIB/lib-pg.sh"
+# a failing trial, said on stdout and kept for the failing test's report
+trial_log() { echo "$*"; echo "$*" >>"$TRASH/trials.log"; }
 
 TRIALS=${TRIALS:-12}
 P=$TRASH/proj
@@ -51,13 +53,13 @@ while [ $t -le $TRIALS ]; do
     # (a kill after the run ended leaves nothing; one during it leaves its dir)
     [ -z "$(entries)" ] || left=$((left + 1))
     if ! "$DBTOOL" database check -P -H >/dev/null 2>"sweep$t.err"; then
-        bad=$((bad + 1)); echo "# trial $t: the next check failed"; sed 's/^/#   /' "sweep$t.err"
+        bad=$((bad + 1)); trial_log "# trial $t: the next check failed"; sed 's/^/#   /' "sweep$t.err" | tee -a "$TRASH/trials.log"
     fi
     # nothing of any earlier run is left: no dir, no lock file, no server
     i=0
     while [ -n "$(servers_in_scratch)" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
     if [ -n "$(entries)" ] || [ -n "$(servers_in_scratch)" ]; then
-        bad=$((bad + 1)); echo "# trial $t (kill at ${delay}s): left: $(entries | tr '\n' ' ') servers: $(servers_in_scratch | tr '\n' ' ')"
+        bad=$((bad + 1)); trial_log "# trial $t (kill at ${delay}s): left: $(entries | tr '\n' ' ') servers: $(servers_in_scratch | tr '\n' ' ')"
     fi
     t=$((t + 1))
 done
@@ -65,7 +67,8 @@ lost=0
 [ "$(head -n 1 "$P/focus/postgresql/data/postmaster.pid")" = "$DEVPID" ] &&
     [ "$("$PSQL" -X -At -d "$U" -c "SELECT x FROM marker")" = 42 ] || lost=1
 echo "# r0700 kill-check: trials=$TRIALS killed-mid-run=$left failures=$bad data-lost=$lost (check takes ${full_ms} ms here)"
-test_expect_success "$TRIALS SIGKILLed checks: the next check swept each one (no dir, lock or server left)" "test $bad = 0"
+test_expect_success "$TRIALS SIGKILLed checks: the next check swept each one (no dir, lock or server left)" \
+    "test $bad = 0 || { cat \"$TRASH/trials.log\"; false; }"
 test_expect_success 'most kills landed while the check ran (they left something to sweep)' "test $left -ge $((TRIALS / 2))"
 test_expect_success "the developer's cluster kept running with its data" "test $lost = 0"
 test_done
