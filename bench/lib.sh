@@ -15,7 +15,12 @@ now_ns() { date +%s%N; }
 now_us() { echo $(( $(now_ns) / 1000 )); }
 # (runs inside $(...): a failure kills the whole bench, not just the subshell)
 BENCH_PID=$$
+# BENCH_SYNC=1: sync before each timed run (untimed), so a run does not pay for
+# the writeback of what the runs before it wrote (ext4 here: a data dir copy
+# took 25 ms after a sync and 300-600 ms with 100-400 MB dirty)
+BENCH_SYNC=${BENCH_SYNC:-0}
 time_ms() {
+    [ "$BENCH_SYNC" = 0 ] || sync
     _t0=$(now_ns)
     "$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; kill -TERM "$BENCH_PID"; exit 1; }
     _t1=$(now_ns)

@@ -14,6 +14,8 @@
 #            sees it: from a warm pool (DBTOOL_CLONE_POOL, refilled between calls; 20 for
 #            --count 20), and one made on the call (DBTOOL_CLONE_POOL=0)
 # Usage: bench/snapshot.sh   (RUNS=N, DBTOOL=path)
+# Every timed run starts after a sync (BENCH_SYNC=0 turns that off): the floor's and dbtool's.
+BENCH_SYNC=${BENCH_SYNC:-1}
 . "${0%/*}/lib.sh"
 RUNS=${RUNS:-5}
 
@@ -22,7 +24,7 @@ chmod 755 "$W"
 P=$W/proj
 export LOCAL_DIR=$P XDG_CACHE_HOME=$W/cache PG_SHARED_PRELOAD_LIBRARIES=
 unset PG_FSYNC PG_WORKING_DIR DB_URL PGURL DBTOOL_SYNC_CACHE
-trap '"$DBTOOL" database cleanup >/dev/null 2>&1; for d in "$W"/raw "$W"/iw*; do PG_WORKING_DIR=$d "$DBTOOL" postgres-cleanup >/dev/null 2>&1; as_pg "$PG_BINDIR/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1; done; rm -rf "$W"' EXIT
+trap '"$DBTOOL" database cleanup >/dev/null 2>&1; for d in "$W"/raw "$W"/raw-i* "$W"/iw*; do PG_WORKING_DIR=$d "$DBTOOL" postgres-cleanup >/dev/null 2>&1; as_pg "$PG_BINDIR/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1; done; rm -rf "$W"' EXIT
 
 # ---- the project (bench/database.sh's) ----
 mkdir -p "$P/db/src/parts" "$W/bundle"
@@ -53,11 +55,12 @@ wait_all_bg() {
 
 PGU=$(id -un); [ "$(id -u)" != 0 ] || PGU=postgres
 raw_init() {
-    rm -rf "$W/raw" && mkdir "$W/raw" && chmod 700 "$W/raw" && { [ "$(id -u)" != 0 ] || chown postgres "$W/raw"; } &&
-    as_pg "$PG_BINDIR/initdb" -D "$W/raw" -A trust -E UTF8 --no-locale -N >/dev/null &&
-    as_pg "$PG_BINDIR/pg_ctl" -D "$W/raw" -w -o "-k $W/raw -c listen_addresses=''" -l "$W/raw/server.log" start >/dev/null &&
-    "$PG_BINDIR/createdb" -h "$W/raw" -U "$PGU" testdb &&
-    as_pg "$PG_BINDIR/pg_ctl" -D "$W/raw" -m immediate -w stop >/dev/null
+    R=$W/raw-i$1
+    mkdir "$R" && chmod 700 "$R" && { [ "$(id -u)" != 0 ] || chown postgres "$R"; } &&
+    as_pg "$PG_BINDIR/initdb" -D "$R" -A trust -E UTF8 --no-locale -N >/dev/null &&
+    as_pg "$PG_BINDIR/pg_ctl" -D "$R" -w -o "-k $R -c listen_addresses=''" -l "$R/server.log" start >/dev/null &&
+    "$PG_BINDIR/createdb" -h "$R" -U "$PGU" testdb &&
+    as_pg "$PG_BINDIR/pg_ctl" -D "$R" -m immediate -w stop >/dev/null
 }
 raw_full() {
     RAW=$W/raw
@@ -88,6 +91,19 @@ drop_clones() { "$DBTOOL" database clone --all >/dev/null 2>&1; }
 # fill the warm pool (size $1) and wait for its refill job (untimed)
 warm_pool() { bg_idle; DBTOOL_CLONE_POOL=$1 "$DBTOOL" database clone >/dev/null 2>&1; bg_idle; }
 
+# the first starts, and their floor, before anything is removed: this ext4 (no
+# journal) allocates inodes slowly for 1-5 min after a mass removal (its
+# recently_deleted scan: ~130 us a file instead of ~18), so a data dir's 1300
+# files cost 4x right after another was deleted; a fresh CI machine has none.
+# Fresh dirs, nothing removed between runs (postgres-cleanup only stops).
+floor_init="" inst="" ram=""
+for i in $(seq "$RUNS"); do
+    wait_all_bg
+    floor_init="$floor_init $(time_ms raw_init "$i")"
+    inst="$inst $(time_ms first_inst "$i")"; stop_first "$W/iwi$i"; wait_all_bg
+    ram="$ram $(time_ms first_ram "$i")"; stop_first "$W/iwr$i"; wait_all_bg
+done
+
 # warm the template cache and the snapshot of the project as it is
 "$DBTOOL" database deploy >/dev/null 2>"$W/err" || { cat "$W/err"; exit 1; }
 bg_idle
@@ -95,14 +111,11 @@ bg_idle
     { echo "bench: no snapshot hit after a warm-up" >&2; cat "$W/err" >&2; exit 1; }
 bg_idle
 
-floor_init="" floor_full="" inst="" ram="" hit="" chit="" miss="" nosnap="" cmiss="" cnosnap=""
+floor_full="" hit="" chit="" miss="" nosnap="" cmiss="" cnosnap=""
 clone1="" pool="" cold=""
 for i in $(seq "$RUNS"); do
     wait_all_bg
-    floor_init="$floor_init $(time_ms raw_init)"
     floor_full="$floor_full $(time_ms raw_full)"
-    inst="$inst $(time_ms first_inst "$i")"; stop_first "$W/iwi$i"; wait_all_bg
-    ram="$ram $(time_ms first_ram "$i")"; stop_first "$W/iwr$i"
     bg_idle
     hit="$hit $(time_ms "$DBTOOL" database deploy)"; bg_idle
     chit="$chit $(time_ms "$DBTOOL" database check)"; bg_idle
@@ -133,7 +146,7 @@ for i in $(seq "$RUNS"); do
 done
 drop_clones
 
-echo "PostgreSQL: $("$PG_BINDIR/postgres" --version)   runs: $RUNS (medians)   load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "PostgreSQL: $("$PG_BINDIR/postgres" --version)   runs: $RUNS (medians)   load: $(cut -d' ' -f1-3 /proc/loadavg)   sync before each run: $BENCH_SYNC"
 echo "project: 200 \\ir files (200 tables, 200 functions, 4000 rows), test-data.sql 10k INSERTs"
 row "first init, empty cache, installed template" "$(median "$inst")" "$(median "$floor_init")"
 row "first init, empty cache, no template (initdb)" "$(median "$ram")" "$(median "$floor_init")"

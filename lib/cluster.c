@@ -291,6 +291,9 @@ static bool transient(const char *msg)
 /* Connect to the database; create it when missing. */
 static enum cl_status ensure_database(struct cluster *c)
 {
+    enum cl_status f = tpl_fit_live(c);
+    if (f)
+        return f;
     char *msg = NULL;
     PGconn *conn = pg_connect_quiet(c->url, &msg);
     double deadline = now_monotonic() + 60;

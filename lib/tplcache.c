@@ -256,7 +256,8 @@ static void scrub_data_dir(const char *dir)
 
 static char *installed_generic(struct cluster *c);
 static char *cached_generic(struct cluster *c);
-static enum cl_status from_generic(struct cluster *c, const char *gen, const char *dir, const char *log);
+static enum cl_status from_generic(struct cluster *c, const char *gen, const char *dir, const char *log,
+                                   bool live);
 
 /* initdb + the database into DIR (absent, or an empty dir the server user owns). */
 static enum cl_status build_data_dir(struct cluster *c, const char *dir, const char *log)
@@ -275,7 +276,7 @@ static enum cl_status build_data_dir(struct cluster *c, const char *dir, const c
         gen = cached_generic(c);
     if (gen) {
         rmdir(dir);
-        enum cl_status g = from_generic(c, gen, dir, log);
+        enum cl_status g = from_generic(c, gen, dir, log, false);
         free(gen);
         return g;
     }
@@ -298,6 +299,11 @@ static enum cl_status build_data_dir(struct cluster *c, const char *dir, const c
 /* ---- the generic template: independent of the uid and the database name ---- */
 
 #define GENERIC_ROLE "dbtool"
+/* the generic template's database: renamed to the cluster's (its layout: GENERIC_LAYOUT) */
+#define GENERIC_DB "dbtool_fit"
+#define GENERIC_LAYOUT "2"
+/* in a data dir copied from the generic template and not yet fitted (tpl_fit_live) */
+#define FIT_MARKER "dbtool-fit.pending"
 
 /* The server's `postgres -V` line (malloc'd), NULL when it cannot be run. */
 static char *server_version_text(struct cluster *c)
@@ -330,7 +336,7 @@ static char *generic_name(struct cluster *c, char **material)
     if (!v)
         return NULL;
     struct strbuf k = STRBUF_INIT;
-    strbuf_addf(&k, "fmt=%s\nversion=%s\n", TEMPLATE_FORMAT, v);
+    strbuf_addf(&k, "fmt=%s\nlayout=%s\nversion=%s\n", TEMPLATE_FORMAT, GENERIC_LAYOUT, v);
     struct strvec a = STRVEC_INIT;
     initdb_args(c, &a, "initdb", "D");
     for (size_t i = 0; i < a.nr; i++)
@@ -401,12 +407,46 @@ static char *cached_generic(struct cluster *c)
 
 enum cl_status tpl_build_generic(struct cluster *c, const char *parent);
 
+/* Whether NAME is one of the databases initdb makes. */
+static bool builtin_db(const char *name)
+{
+    return !strcmp(name, "postgres") || !strcmp(name, "template1") || !strcmp(name, "template0");
+}
+
+/*
+ * The statements fitting a copy of the generic template to C, each on a line
+ * (single-user mode runs a line at a time): the bootstrap role renamed to the
+ * server user (the session's own role cannot be renamed with ALTER ROLE: the
+ * catalog row is, PostgreSQL 12+ allows it at runtime), and the template's
+ * GENERIC_DB renamed to C's database (dropped when that is one initdb made).
+ * A rename writes one catalog row: no 8 MB copy of template1 through the WAL.
+ */
+static void fit_sql(struct cluster *c, struct strbuf *sql, bool have_db, bool drop)
+{
+    char *user = pg_quote_literal(c->user);
+    char *ident = pg_quote_ident(c->database);
+    if (strcmp(c->user, GENERIC_ROLE))
+        strbuf_addf(sql, "SET allow_system_table_mods = on\n"
+                         "UPDATE pg_catalog.pg_authid SET rolname = %s WHERE oid = 10\n", user);
+    if (!have_db)
+        ; /* a template made without it: ensure_database creates the database */
+    else if (!builtin_db(c->database))
+        strbuf_addf(sql, "ALTER DATABASE " GENERIC_DB " RENAME TO %s\n", ident);
+    else if (drop)
+        strbuf_addstr(sql, "DROP DATABASE " GENERIC_DB "\n");
+    free(user);
+    free(ident);
+}
+
 /*
  * DIR (absent) from the generic template GEN, fitted to C: a copy owned by
- * the server user, the bootstrap role renamed to it and its database created
- * (one single-user session).
+ * the server user, then fitted in one single-user session (fit_sql) — or,
+ * LIVE, marked FIT_MARKER and fitted over the first connection to the
+ * started server (tpl_fit_live): the cluster's first start is then its only
+ * start, with no single-user start, shutdown checkpoint and second start.
  */
-static enum cl_status from_generic(struct cluster *c, const char *gen, const char *dir, const char *log)
+static enum cl_status from_generic(struct cluster *c, const char *gen, const char *dir, const char *log,
+                                   bool live)
 {
     double t0 = now_monotonic();
     if (copy_tree(gen, dir, c->uid, c->gid, geteuid() == 0) < 0)
@@ -415,18 +455,23 @@ static enum cl_status from_generic(struct cluster *c, const char *gen, const cha
     /* an installed template is readable by all; a data dir is the server user's alone */
     if (chmod(dir, 0700) < 0)
         return error_errno("cannot chmod '%s'", dir), CL_ERR;
-    char *user = pg_quote_literal(c->user);
-    char *ident = pg_quote_ident(c->database);
+    /* the template's key material is the template's, not the cluster's (the copy is ours) */
+    char *side = path_join(dir, "dbtool-template.key");
+    unlink(side);
+    free(side);
+    if (live) {
+        char *mark = path_join(dir, FIT_MARKER);
+        static const char why[] = "dbtool: a copy of the generic template, fitted over the first "
+                                  "connection (the bootstrap role and database are renamed)\n";
+        int w = fs_write_as(mark, why, sizeof(why) - 1, 0600, c->switch_user, c->uid, c->gid);
+        if (w < 0)
+            error_errno("cannot write '%s'", mark);
+        free(mark);
+        debug(NS, "generic template copied in %.0f ms; fitted after the start", (t1 - t0) * 1000);
+        return w < 0 ? CL_ERR : CL_OK;
+    }
     struct strbuf sql = STRBUF_INIT;
-    if (strcmp(c->user, GENERIC_ROLE))
-        /* the session's own role cannot be renamed with ALTER ROLE: the catalog row is */
-        strbuf_addf(&sql, "SET allow_system_table_mods = on\n"
-                          "UPDATE pg_catalog.pg_authid SET rolname = %s WHERE oid = 10\n", user);
-    if (strcmp(c->database, "postgres") && strcmp(c->database, "template1") &&
-        strcmp(c->database, "template0"))
-        strbuf_addf(&sql, "CREATE DATABASE %s\n", ident);
-    free(user);
-    free(ident);
+    fit_sql(c, &sql, true, true);
     int st = sql.len ? pm_single_user(c, dir, "postgres", sql.buf, log) : 0;
     strbuf_release(&sql);
     debug(NS, "generic template copied in %.0f ms, fitted in %.0f ms", (t1 - t0) * 1000,
@@ -440,6 +485,103 @@ static enum cl_status from_generic(struct cluster *c, const char *gen, const cha
         return CL_ERR;
     }
     return CL_OK;
+}
+
+/*
+ * Connect to C's started cluster as ROLE (database postgres), waiting out a
+ * server still starting. NULL with *MSG (malloc'd) set when it cannot.
+ */
+static PGconn *connect_as(struct cluster *c, const char *role, char **msg)
+{
+    char *url = pg_build_url(role, "postgres", c->sock_dir, c->port);
+    double deadline = now_monotonic() + 60;
+    PGconn *conn;
+    for (;;) {
+        free(*msg);
+        *msg = NULL;
+        conn = pg_connect_quiet(url, msg);
+        if (conn || interrupted || now_monotonic() > deadline || !*msg ||
+            !(strstr(*msg, "starting up") || strstr(*msg, "not yet accepting")))
+            break;
+        sleep_seconds(0.02);
+    }
+    free(url);
+    return conn;
+}
+
+enum cl_status tpl_fit_live(struct cluster *c)
+{
+    char *mark = path_join(c->data_dir, FIT_MARKER);
+    if (!path_exists(mark)) {
+        free(mark);
+        return CL_OK;
+    }
+    double t0 = now_monotonic();
+    enum cl_status r = CL_OK;
+    char *msg = NULL;
+    PGconn *conn = connect_as(c, GENERIC_ROLE, &msg);
+    if (!conn && !interrupted && strcmp(c->user, GENERIC_ROLE)) {
+        /* a fit that committed before it could remove the marker: the role has C's name now */
+        char *msg2 = NULL;
+        conn = connect_as(c, c->user, &msg2);
+        free(msg2);
+        if (conn) {
+            PQfinish(conn);
+            conn = NULL;
+            goto done;
+        }
+    }
+    if (!conn) {
+        if (interrupted) {
+            r = CL_INTERRUPTED;
+        } else {
+            error("cannot connect to the new cluster to fit it: %s", msg ? msg : "unknown error");
+            r = CL_ERR;
+        }
+        goto out;
+    }
+    struct strbuf sql = STRBUF_INIT, one = STRBUF_INIT;
+    /* DROP DATABASE cannot run in a transaction: first, and repeatable */
+    if (builtin_db(c->database) && pg_exec(conn, "DROP DATABASE IF EXISTS " GENERIC_DB) < 0)
+        r = CL_ERR;
+    /* the rest in one transaction: an interrupted fit is undone, and done again next time */
+    int have = r ? -1 : pg_query_value(conn, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = '" GENERIC_DB "'",
+                                       0, NULL, &one);
+    if (have < 0) {
+        r = CL_ERR;
+    } else {
+        fit_sql(c, &sql, have == 1, false);
+        struct strbuf tx = STRBUF_INIT;
+        strbuf_addstr(&tx, "BEGIN;\n");
+        for (char *p = sql.buf, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+            nl = strchr(p, '\n');
+            strbuf_add(&tx, p, nl ? (size_t)(nl - p) : strlen(p));
+            strbuf_addstr(&tx, ";\n");
+        }
+        strbuf_addstr(&tx, "COMMIT");
+        if (sql.len && pg_exec(conn, tx.buf) < 0)
+            r = interrupted ? CL_INTERRUPTED : CL_ERR;
+        strbuf_release(&tx);
+    }
+    strbuf_release(&sql);
+    strbuf_release(&one);
+    PQfinish(conn);
+    if (r) {
+        if (r == CL_ERR)
+            error("fitting the new cluster to '%s' and database '%s' failed", c->user, c->database);
+        goto out;
+    }
+done:
+    if (unlink(mark) < 0 && errno != ENOENT) {
+        error_errno("cannot remove '%s'", mark);
+        r = CL_ERR;
+        goto out;
+    }
+    debug(NS, "fitted the generic template over a connection in %.0f ms", (now_monotonic() - t0) * 1000);
+out:
+    free(msg);
+    free(mark);
+    return r;
 }
 
 /* chmod a+rX of the tree DIR (no symlinks followed): an installed template anyone may copy. */
@@ -517,6 +659,19 @@ enum cl_status tpl_build_generic(struct cluster *c, const char *parent)
     free(initdb);
     r = run_logged(c, &ch, "initdb", NULL);
     child_clear(&ch);
+    /* the database every fit renames to the cluster's (a copy: no write through the WAL) */
+    if (!r) {
+        /* FILE_COPY (15+; the only strategy before): not 7 MB of WAL every copy carries */
+        int st = pm_single_user(c, work, "postgres",
+                                cluster_server_major(c) >= 15
+                                    ? "CREATE DATABASE " GENERIC_DB " STRATEGY FILE_COPY\n"
+                                    : "CREATE DATABASE " GENERIC_DB "\n",
+                                NULL);
+        if (st != 0)
+            r = st < 0 && errno == ENOENT ? CL_NO_PROGRAM
+                                          : (error("creating " GENERIC_DB " in single-user mode failed "
+                                                   "(exit %d)", st), CL_ERR);
+    }
     c->user = user;
     if (r)
         goto out;
@@ -726,9 +881,11 @@ static void wait_first_start(struct bgjob *j)
     if (j->c->throwaway || j->parent == getpid())
         return;
     double t0 = now_monotonic(), deadline = t0 + 30;
+    char *mark = path_join(j->c->data_dir, FIT_MARKER);
     while (now_monotonic() < deadline && !interrupted && pm_pid_alive(j->parent) &&
-           !pm_ready(j->c->data_dir) && is_dir(j->c->working_dir))
+           (!pm_ready(j->c->data_dir) || path_exists(mark)) && is_dir(j->c->working_dir))
         sleep_seconds(0.01);
+    free(mark);
     debug(NS, "the template build waited %.0f ms for the cluster's start", (now_monotonic() - t0) * 1000);
 }
 
@@ -832,12 +989,12 @@ enum cl_status tpl_fresh_data_dir(struct cluster *c, const char *dir, const char
         char *gen = installed_generic(c);
         if (gen) {
             info("initialising a new cluster in %s from the template installed with dbtool", dir);
-            r = from_generic(c, gen, dir, c->startup_log);
+            r = from_generic(c, gen, dir, c->startup_log, true);
             free(gen);
         } else if (have_cache && (gen = cached_generic(c))) {
             /* this server's generic template (another user's or database's first init made it) */
             info("initialising a new cluster in %s from this server's generic template", dir);
-            r = from_generic(c, gen, dir, c->startup_log);
+            r = from_generic(c, gen, dir, c->startup_log, true);
             free(gen);
         } else {
             info("initialising a new cluster in %s (initdb; later inits reuse a cached template)", dir);

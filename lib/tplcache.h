@@ -46,15 +46,22 @@ char *tpl_job_lock(const struct cluster *c);
 char *tpl_job_lock_for(const char *cache_dir, const char *working_dir);
 /*
  * Build the generic template of C's server in PARENT/generic-HASH (atomic;
- * readable by all): initdb with the bootstrap role "dbtool" and no database of
- * a user's. A fresh init on an empty cache copies it and fits it in one
- * single-user session (role renamed to the server user, database created)
- * instead of running initdb. HASH covers the server's `postgres -V` and the
+ * readable by all): initdb with the bootstrap role "dbtool" and a database
+ * "dbtool_fit". A fresh init on an empty cache copies it instead of running
+ * initdb, and fits the copy (role renamed to the server user, database
+ * renamed to the cluster's) over the first connection after its start
+ * (tpl_fit_live); a cache template is fitted in a single-user session. HASH covers the server's `postgres -V` and the
  * initdb options, so a template made at install time (`make install`, the Nix
  * build, a container layer: PREFIX/share/dbtool/templates, found beside the
  * executable) serves that server for every user.
  */
 enum cl_status tpl_build_generic(struct cluster *c, const char *parent);
+/*
+ * C's server has started on a data dir copied from the generic template and
+ * not fitted yet (its marker file): fit it over a connection, in one
+ * transaction, then remove the marker. CL_OK at once for any other data dir.
+ */
+enum cl_status tpl_fit_live(struct cluster *c);
 /* Whether CACHE_DIR is a cache root we may use (ours, not writable by others); created when missing. */
 bool tpl_cache_usable(const char *cache_dir);
 
