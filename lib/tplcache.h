@@ -50,9 +50,10 @@ char *tpl_job_lock_for(const char *cache_dir, const char *working_dir);
  * "dbtool_fit". A fresh init on an empty cache copies it instead of running
  * initdb, and fits the copy (role renamed to the server user, database
  * renamed to the cluster's) over the first connection after its start
- * (tpl_fit_live); a cache template is fitted in a single-user session. HASH covers the server's `postgres -V` and the
- * initdb options, so a template made at install time (`make install`, the Nix
- * build, a container layer: PREFIX/share/dbtool/templates, found beside the
+ * (tpl_fit_live); a cache template is fitted in a single-user session.
+ * HASH covers the server's `postgres -V`, the initdb options and the layout,
+ * so a template made at install time (`make install`, the Nix build, a
+ * container layer: PREFIX/share/dbtool/templates, found beside the
  * executable) serves that server for every user.
  */
 enum cl_status tpl_build_generic(struct cluster *c, const char *parent);
