@@ -171,14 +171,23 @@ static int ss_deploy(int argc, char **argv, const struct settings *s)
 
 static int ss_status(int argc, char **argv, const struct settings *s)
 {
-    static const char *const u[] = {"database session status", "",
-                                    "The session: where it started, the remote's migrations, the tables copied,\n"
-                                    "the deploys. Exit 3 (\"no session\") when there is none.",
-                                    NULL};
-    const struct option opts[] = {OPT_END()};
+    static const char *const u[] = {
+        "database session status [--format text|json]", "",
+        "The session: where it started, the remote's migrations, the tables copied,\n"
+        "the deploys. Exit 3 (\"no session\"; JSON: null) when there is none.\n"
+        "--format json prints one object: {\"started\",\"from\" (masked),\"database\",\n"
+        "\"fingerprint\",\"remote_migrations\":N,\"pending_here\":N,\"tables\":[..],\n"
+        "\"applied\":[files apply finished],\"log\":[deploy lines],\"deploying\":time|null}.",
+        NULL};
+    const char *format = "text";
+    const struct option opts[] = {
+        OPT_STRING(0, "format", &format, "text|json", "output format (default text)"),
+        OPT_END()};
     argc = parse_options(argc, argv, opts, u, 0);
     no_args(u, argc, argv);
-    return session_status(s);
+    if (strcmp(format, "text") && strcmp(format, "json"))
+        usage_die(u, "--format must be text or json, not '%s'", format);
+    return session_status(s, !strcmp(format, "json"));
 }
 
 static int ss_abort(int argc, char **argv, const struct settings *s)

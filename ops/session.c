@@ -381,26 +381,65 @@ static bool scan_folder(const struct settings *s, struct mig_folder *f)
     return dir && is_dir(dir) && mig_scan(dir, f) == 0;
 }
 
-int session_status(const struct settings *s)
+static void json_strvec(struct strbuf *sb, const char *key, const struct strvec *v)
+{
+    strbuf_addf(sb, ",\"%s\":[", key);
+    for (size_t i = 0; i < v->nr; i++) {
+        if (i)
+            strbuf_addch(sb, ',');
+        strbuf_add_json_str(sb, v->v[i]);
+    }
+    strbuf_addch(sb, ']');
+}
+
+int session_status(const struct settings *s, bool json)
 {
     struct sess_state st;
     int r = state_read(s, &st);
-    if (r)
-        return r > 0 ? (printf("no session\n"), EXIT_MISSING) : EXIT_ERR;
+    if (r) {
+        if (r > 0)
+            printf(json ? "null\n" : "no session\n");
+        return r > 0 ? EXIT_MISSING : EXIT_ERR;
+    }
     struct mig_folder f;
     bool have = scan_folder(s, &f);
     size_t pending = have ? pending_migrations(s, &st, &f, NULL) : 0;
-    printf("session: started %s from %s\n", st.started, st.from);
-    printf("database: %s (the project's cluster)\n", st.database);
-    printf("fingerprint: %s\n", st.hash);
-    printf("remote migrations: %zu applied, %zu pending here\n", st.migs.nr, pending);
-    printf("tables copied: %zu\n", st.tables.nr);
-    for (size_t i = 0; i < st.tables.nr; i++)
-        printf("  %s\n", st.tables.v[i]);
-    for (size_t i = 0; i < st.log.nr; i++)
-        printf("%s\n", st.log.v[i]);
-    if (st.deploying)
-        printf("deploy started %s did not finish: 'database session deploy' again resumes it\n", st.deploying);
+    if (json) {
+        struct strbuf sb = STRBUF_INIT;
+        strbuf_addstr(&sb, "{\"started\":");
+        strbuf_add_json_str(&sb, st.started);
+        strbuf_addstr(&sb, ",\"from\":");
+        strbuf_add_json_str(&sb, st.from);
+        strbuf_addstr(&sb, ",\"database\":");
+        strbuf_add_json_str(&sb, st.database);
+        strbuf_addstr(&sb, ",\"fingerprint\":");
+        strbuf_add_json_str(&sb, st.hash);
+        strbuf_addf(&sb, ",\"remote_migrations\":%zu,\"pending_here\":%zu", st.migs.nr, pending);
+        json_strvec(&sb, "tables", &st.tables);
+        json_strvec(&sb, "applied", &st.applied);
+        json_strvec(&sb, "log", &st.log);
+        strbuf_addstr(&sb, ",\"deploying\":");
+        if (st.deploying)
+            strbuf_add_json_str(&sb, st.deploying);
+        else
+            strbuf_addstr(&sb, "null");
+        strbuf_addstr(&sb, "}\n");
+        fwrite(sb.buf, 1, sb.len, stdout);
+        strbuf_release(&sb);
+    } else {
+        printf("session: started %s from %s\n", st.started, st.from);
+        printf("database: %s (the project's cluster)\n", st.database);
+        printf("fingerprint: %s\n", st.hash);
+        printf("remote migrations: %zu applied, %zu pending here\n", st.migs.nr, pending);
+        printf("tables copied: %zu\n", st.tables.nr);
+        for (size_t i = 0; i < st.tables.nr; i++)
+            printf("  %s\n", st.tables.v[i]);
+        for (size_t i = 0; i < st.log.nr; i++)
+            printf("%s\n", st.log.v[i]);
+        if (st.deploying)
+            printf("deploy started %s did not finish: 'database session deploy' again resumes it\n",
+                   st.deploying);
+    }
     if (have)
         mig_folder_release(&f);
     state_release(&st);

@@ -67,7 +67,7 @@ struct settings;
  * for the command and closed on every exit path.
  */
 int session_start(const struct settings *s, const char *from, const char *ssh);
-int session_status(const struct settings *s);
+int session_status(const struct settings *s, bool json);
 int session_abort(const struct settings *s);
 /*
  * apply: on the session database, the .sql files of $DATABASE_DIR/infra

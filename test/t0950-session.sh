@@ -39,6 +39,7 @@ test_expect_success 'setup: a remote at its first migration with rows, a project
 test_expect_success 'bad input: no --from 3, no session 3, an unreachable remote 1 (nothing kept)' '
     expect_rc 3 sess start 2>err && test_grep "missing --from" err &&
     expect_rc 3 sess status >out && test_grep "^no session$" out &&
+    expect_rc 3 sess status --format json >out && test "$(cat out)" = null &&
     expect_rc 3 sess plan 2>err && test_grep "no session" err &&
     expect_rc 3 sess abort 2>err &&
     expect_rc 3 sess deploy --to "$REMOTE" 2>err && test_grep "no session" err &&
@@ -96,6 +97,18 @@ assert isinstance(d[\"changes\"][\"statements\"], list), d[\"changes\"]
 assert d[\"work\"] is True
 " && expect_rc 9 sess plan --format yaml 2>err && test_grep "text or json" err &&
     test "$(lpsql "SELECT count(*) FROM hectic.migration")" = 1 && no_leftovers
+'
+
+test_expect_success 'status --format json: the state as one object' '
+    sess status --format json >j 2>err &&
+    python3 -c "
+import json
+d = json.load(open(\"j\"))
+assert d[\"remote_migrations\"] == 1 and d[\"pending_here\"] == 1, d
+assert d[\"database\"] == \"demo_session\", d
+assert len(d[\"fingerprint\"]) == 64 and d[\"deploying\"] is None, d
+assert \"public.project\" in d[\"tables\"] and \"s3cret\" not in d[\"from\"], d
+" && expect_rc 9 sess status --format yaml 2>err && test_grep "text or json" err
 '
 
 test_expect_success 'abort drops the session database only; start again' '
