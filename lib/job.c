@@ -4,10 +4,12 @@
 #include "lib/job.h"
 #include "lib/spawn.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,17 +31,28 @@ int job_start(const char *lockpath, void (*fn)(void *), void *arg, bool sync)
         fn(arg);
         return 0;
     }
-    int lk = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (lk < 0) {
-        debug(NS, "cannot open %s (%s): running the job here", lockpath, strerror(errno));
-        fn(arg);
-        return 0;
-    }
-    if (flock(lk, LOCK_EX | LOCK_NB) < 0) {
+    int lk;
+    for (int tries = 0;; tries++) {
+        lk = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (lk < 0) {
+            debug(NS, "cannot open %s (%s): running the job here", lockpath, strerror(errno));
+            fn(arg);
+            return 0;
+        }
+        if (flock(lk, LOCK_EX | LOCK_NB) < 0) {
+            close(lk);
+            debug(NS, "a job already holds %s", lockpath);
+            return -1;
+        }
+        /* a lock file pruned (job_prune_locks) between our open and flock: lock the new one */
+        struct stat a, b;
+        if (tries >= 3 || (fstat(lk, &a) == 0 && stat(lockpath, &b) == 0 && a.st_ino == b.st_ino &&
+                           a.st_dev == b.st_dev))
+            break;
         close(lk);
-        debug(NS, "a job already holds %s", lockpath);
-        return -1;
     }
+    /* its mtime is its last use: job_prune_locks keeps what is used */
+    futimens(lk, NULL);
     fflush(stdout);
     fflush(stderr);
     int go[2];
@@ -243,4 +256,32 @@ void job_async_kill(struct job_async *j)
 {
     if (j->pid > 0)
         kill(j->pid, SIGTERM);
+}
+
+void job_prune_locks(const char *dir, int days)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n < 6 || strcmp(de->d_name + n - 5, ".lock"))
+            continue;
+        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            continue;
+        struct stat a, b;
+        /* free (no job holds it), still the file at the path, unused for DAYS */
+        if (fstat(fd, &a) == 0 && S_ISREG(a.st_mode) && now - a.st_mtime > (time_t)days * 86400 &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+            fstatat(dirfd(d), de->d_name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev) {
+            if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+                debug(NS, "pruned the lock file %s/%s: unused for %d days", dir, de->d_name, days);
+        }
+        close(fd);
+    }
+    closedir(d);
 }

@@ -36,6 +36,12 @@ pid_t job_running(const char *lockpath);
 bool job_wait(const char *lockpath, double timeout, bool stop_on_signal);
 /* Stop the job of LOCKPATH (SIGTERM to its process group) and wait up to TIMEOUT s. */
 void job_stop(const char *lockpath, double timeout);
+/*
+ * Delete the lock files (*.lock) in DIR no job holds and none used for DAYS
+ * days (job_start touches its lock file; one pruned between another
+ * starter's open and flock is noticed there, which locks the new file).
+ */
+void job_prune_locks(const char *dir, int days);
 
 /*
  * Run FN(ARG) in a child that switched to UID/GID (no supplementary

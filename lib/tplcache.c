@@ -328,7 +328,8 @@ static void cache_delete(const char *root, const char *name)
  * At most once a day: delete the templates (with their spares) that can never
  * be used again, because the server binary of their key is gone or changed
  * (a package upgrade, a Nix garbage collection), or that nobody used for
- * CACHE_UNUSED_DAYS days, and copies left by killed jobs. KEEP is in use now.
+ * CACHE_UNUSED_DAYS days, copies left by killed jobs, and job lock files
+ * unused as long. KEEP is in use now.
  */
 static void cache_prune(struct cache *keep)
 {
@@ -378,6 +379,10 @@ static void cache_prune(struct cache *keep)
         free(path);
     }
     closedir(d);
+    /* the lock files of jobs of working dirs and snapshots long gone */
+    char *jobs = path_join(root, "jobs");
+    job_prune_locks(jobs, CACHE_UNUSED_DAYS);
+    free(jobs);
     for (size_t i = 0; i < junk.nr; i++) {
         char *p = path_join(root, junk.v[i]);
         rm_rf(p);
