@@ -103,7 +103,14 @@ int mkdir_p(const char *path, mode_t mode)
     return 0;
 }
 
-static int rm_rf_at(int dirfd, const char *name)
+/*
+ * rm -rf DIRFD/NAME without following a symlink. LAST (NULL: none), an entry
+ * of that dir, goes last, and only when everything else went; in its subdirs
+ * whose names start with SUB_PREFIX, SUB_LAST does. Errors do not stop the
+ * walk. 0 or -1 (errno of the first error).
+ */
+static int rm_rf_at(int dirfd, const char *name, const char *last, const char *sub_prefix,
+                    const char *sub_last)
 {
     struct stat st;
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -118,23 +125,36 @@ static int rm_rf_at(int dirfd, const char *name)
         close(fd);
         return -1;
     }
-    int ret = 0;
+    int ret = 0, e = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+        const char *n = de->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || (last && !strcmp(n, last)))
             continue;
-        if (rm_rf_at(fd, de->d_name) < 0)
-            ret = -1;
+        bool sub = sub_prefix && starts_with(n, sub_prefix);
+        if (rm_rf_at(fd, n, sub ? sub_last : NULL, NULL, NULL) < 0 && !e)
+            e = errno, ret = -1;
     }
+    if (!ret && last && rm_rf_at(fd, last, NULL, NULL, NULL) < 0)
+        e = errno, ret = -1;
     closedir(d);
+    if (ret < 0) {
+        errno = e;
+        return -1; /* LAST stays with what is left */
+    }
     if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-        ret = -1;
-    return ret;
+        return -1;
+    return 0;
 }
 
 int rm_rf(const char *path)
 {
-    return rm_rf_at(AT_FDCWD, path);
+    return rm_rf_at(AT_FDCWD, path, NULL, NULL, NULL);
+}
+
+int rm_rf_last(const char *path, const char *last, const char *sub_prefix, const char *sub_last)
+{
+    return rm_rf_at(AT_FDCWD, path, last, sub_prefix, sub_last);
 }
 
 static int copy_file_fd(int in, int out, off_t size)

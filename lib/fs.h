@@ -13,6 +13,13 @@ int mkdir_p(const char *path, mode_t mode);
 /* rm -rf that does not follow symlinks; a missing PATH is success. */
 int rm_rf(const char *path);
 /*
+ * rm_rf, with the entry LAST of PATH removed last, and only when the rest
+ * went; in PATH's subdirs whose names start with SUB_PREFIX (NULL: none),
+ * their entry SUB_LAST likewise. A removal killed or failing half-way
+ * leaves LAST (a marker) with what is left.
+ */
+int rm_rf_last(const char *path, const char *last, const char *sub_prefix, const char *sub_last);
+/*
  * Copy the tree SRC to DST (which must not exist): regular files (reflinked
  * where the filesystem can), dirs, symlinks; modes kept; with CHOWN_TO >= 0
  * every entry is owned by that uid/gid. 0 or -1 with a message.

@@ -266,39 +266,10 @@ enum cl_status wd_ready(struct cluster *c, const char *doing)
     return wd_check(c, doing);
 }
 
-/* rm -rf DIR, its entry LAST (NULL: none) last of all. 0 or -1 (errno). */
-static int rm_tree_last(const char *dir, const char *last, bool top)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0 : rm_rf(dir);
-    int ret = 0, e = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        const char *n = de->d_name;
-        if (!strcmp(n, ".") || !strcmp(n, "..") || (last && !strcmp(n, last)))
-            continue;
-        char *p = path_join(dir, n);
-        struct stat st;
-        /* a data dir (data, data.previous, data.failed-*) keeps its PG_VERSION to the end */
-        int r = top && starts_with(n, "data") && lstat(p, &st) == 0 && S_ISDIR(st.st_mode)
-                    ? rm_tree_last(p, "PG_VERSION", false)
-                    : rm_rf(p);
-        if (r < 0 && !e)
-            e = errno, ret = -1;
-        free(p);
-    }
-    closedir(d);
-    if (ret < 0) {
-        errno = e;
-        return -1; /* LAST stays: what is left is still recognisably ours */
-    }
-    return rm_rf(dir);
-}
-
 int wd_remove_tree(const char *dir)
 {
-    return rm_tree_last(dir, CLUSTER_MARKER, true);
+    /* a data dir (data, data.previous, data.failed-*) keeps its PG_VERSION to the end */
+    return rm_rf_last(dir, CLUSTER_MARKER, "data", "PG_VERSION");
 }
 
 /* ---- the working dir's lock ---- */
