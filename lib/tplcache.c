@@ -523,10 +523,12 @@ static void bg_work(void *arg)
         /*
          * A throwaway cluster's refill waits for its removal: copying 1300
          * files beside its hydrate (or a backup's extraction) slows both on
-         * a disk. Removal leaves this job running (tpl_leave_to_cache).
+         * a disk. Removal leaves this job running (tpl_leave_to_cache). A
+         * throwaway kept (--keep, a failure) ends the wait with its command.
          */
         double deadline = now_monotonic() + 600;
-        while (is_dir(c->working_dir) && now_monotonic() < deadline && !interrupted)
+        while (is_dir(c->working_dir) && pm_pid_alive(j->parent) && now_monotonic() < deadline &&
+               !interrupted)
             sleep_seconds(0.05);
     }
     if (k->same_fs && is_dir(k->tpl) && count_spares(k) < 1 && (lk = try_lock(k, "refill")) >= 0 &&

@@ -90,6 +90,18 @@ test_expect_success 'right after a cold init the working dir is removable: the t
     XDG_CACHE_HOME=$c wait_bg && ! test -e "$TRASH/race" &&
     ls "$c/dbtool" | grep -q "^pg-[0-9a-f]*$" && ! ls "$c/dbtool" | grep -q "^tmp"
 '
+test_expect_success 'a SIGKILLed check: its cache job goes on when the command is gone, not after 10 min' '
+    k=$TRASH/kc && mkdir -p "$TRASH/kp/db/src" && echo "SELECT 1;" >"$TRASH/kp/db/src/entrypoint.sql" &&
+    ke="XDG_CACHE_HOME=$k/cache LOCAL_DIR=$TRASH/kp DBTOOL_SCRATCH_DIR=$k/scr DBTOOL_SCRATCH_RAM=0" &&
+    test_when_finished "echo \"SELECT 1;\" >\"$TRASH/kp/db/src/entrypoint.sql\";
+        env $ke \"$DBTOOL\" database check -P -H >/dev/null 2>&1" &&
+    env $ke "$DBTOOL" database check >/dev/null 2>err && XDG_CACHE_HOME=$k/cache wait_bg &&
+    echo "SELECT pg_sleep(120);" >"$TRASH/kp/db/src/entrypoint.sql" &&
+    { env $ke "$DBTOOL" database check >/dev/null 2>kerr & } && pid=$! &&
+    wait_line "hydrate: running" kerr $pid && kill -9 $pid && { wait $pid; true; } &&
+    ls "$k/scr" | grep -q . &&
+    for l in "$k"/cache/dbtool/jobs/*.lock; do flock -s -w 20 "$l" true || exit 1; done
+'
 if [ "$(id -u)" = 0 ]; then
     if id postgres >/dev/null 2>&1; then
         test_expect_success 'non-root run: the invoking user runs the server and names the role' '
