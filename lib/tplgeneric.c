@@ -143,8 +143,8 @@ static void fit_sql(struct cluster *c, struct strbuf *sql, bool have_db, bool dr
     if (strcmp(c->user, GENERIC_ROLE))
         strbuf_addf(sql, "SET allow_system_table_mods = on\n"
                          "UPDATE pg_catalog.pg_authid SET rolname = %s WHERE oid = 10\n", user);
-    if (!have_db)
-        ; /* a template made without it: ensure_database creates the database */
+    if (!have_db || !strcmp(c->database, GENERIC_DB))
+        ; /* a template made without it (ensure_database creates the database), or its own name */
     else if (!builtin_db(c->database))
         strbuf_addf(sql, "ALTER DATABASE " GENERIC_DB " RENAME TO %s\n", ident);
     else if (drop)
