@@ -44,12 +44,11 @@ int database_sub_plan(int argc, char **argv, const struct settings *s)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
-    if (strcmp(format, "text") && strcmp(format, "json"))
-        usage_die(u, "--format must be text or json, not '%s'", format);
+    bool json = opt_format_json(u, format);
     char *url = proj_url(s);
     if (!url)
         return EXIT_MISSING;
-    int r = code_plan_cmd(s, url, !strcmp(format, "json"));
+    int r = code_plan_cmd(s, url, json);
     free(url);
     return r;
 }

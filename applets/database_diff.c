@@ -75,8 +75,7 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
     }
     if (argc > 1)
         usage_die(u, "too many arguments");
-    if (strcmp(format, "text") && strcmp(format, "json"))
-        usage_die(u, "--format must be text or json, not '%s'", format);
+    bool json = opt_format_json(u, format);
     if (argc && against)
         usage_die(u, "BACKUP_PATH and --against URL exclude each other");
     if (sql && (tables || strcmp(format, "text")))
@@ -91,7 +90,7 @@ int database_sub_diff(int argc, char **argv, const struct settings *s)
         .ignore_migration_fail = ignore,
         .mock = mock,
         .include_bookkeeping = bookkeeping,
-        .json = !strcmp(format, "json"),
+        .json = json,
         .sql = sql,
     };
     return diff_run(s, &o);

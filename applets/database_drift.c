@@ -49,14 +49,13 @@ int database_sub_drift(int argc, char **argv, const struct settings *s)
     argc = parse_options(argc, argv, opts, u, 0);
     if (argc)
         usage_die(u, "unexpected argument '%s'", argv[0]);
-    if (strcmp(format, "text") && strcmp(format, "json"))
-        usage_die(u, "--format must be text or json, not '%s'", format);
-    if (sql && !strcmp(format, "json"))
+    bool json = opt_format_json(u, format);
+    if (sql && json)
         usage_die(u, "--sql and --format json exclude each other");
     struct drift_opts o = {
         .against = against,
         .server = server,
-        .json = !strcmp(format, "json"),
+        .json = json,
         .sql = sql,
         .mock = mock,
         .no_cache = no_cache,

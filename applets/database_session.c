@@ -120,9 +120,7 @@ static int ss_plan(int argc, char **argv, const struct settings *s)
         OPT_END()};
     argc = parse_options(argc, argv, opts, u, 0);
     no_args(u, argc, argv);
-    if (strcmp(format, "text") && strcmp(format, "json"))
-        usage_die(u, "--format must be text or json, not '%s'", format);
-    return session_plan(s, !strcmp(format, "json"));
+    return session_plan(s, opt_format_json(u, format));
 }
 
 /* `migrator migrate up all` on URL: the applet's own code path. */
@@ -185,9 +183,7 @@ static int ss_status(int argc, char **argv, const struct settings *s)
         OPT_END()};
     argc = parse_options(argc, argv, opts, u, 0);
     no_args(u, argc, argv);
-    if (strcmp(format, "text") && strcmp(format, "json"))
-        usage_die(u, "--format must be text or json, not '%s'", format);
-    return session_status(s, !strcmp(format, "json"));
+    return session_status(s, opt_format_json(u, format));
 }
 
 static int ss_abort(int argc, char **argv, const struct settings *s)

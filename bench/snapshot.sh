@@ -104,6 +104,19 @@ for i in $(seq "$RUNS"); do
     ram="$ram $(time_ms first_ram "$i")"; stop_first "$W/iwr$i"; wait_all_bg
 done
 
+# ab_pair RUN COMMAND NOSNAP MISS: `database COMMAND --no-snapshot` and a miss (a new
+# input first) appended to the lists named NOSNAP and MISS, in RUN's order
+ab_pair() {
+    for _side in $( [ $(($1 % 2)) = 1 ] && echo "nosnap miss" || echo "miss nosnap"); do
+        if [ "$_side" = nosnap ]; then
+            _t=$(time_ms "$DBTOOL" database "$2" --no-snapshot); eval "$3=\"\$$3 $_t\""
+        else
+            new_input "$1" "$2"; _t=$(time_ms "$DBTOOL" database "$2"); eval "$4=\"\$$4 $_t\""
+        fi
+        bg_idle
+    done
+}
+
 # warm the template cache and the snapshot of the project as it is
 "$DBTOOL" database deploy >/dev/null 2>"$W/err" || { cat "$W/err"; exit 1; }
 bg_idle
@@ -128,20 +141,8 @@ for i in $(seq "$RUNS"); do
     drop_clones
     # each pair in both orders (odd runs replay first, even runs miss first): what the
     # run before left behind (a removal, a store job's writes) falls on both sides alike
-    for side in $( [ $((i % 2)) = 1 ] && echo "nosnap miss" || echo "miss nosnap"); do
-        case $side in
-        nosnap) nosnap="$nosnap $(time_ms "$DBTOOL" database deploy --no-snapshot)";;
-        miss) new_input "$i" deploy; miss="$miss $(time_ms "$DBTOOL" database deploy)";;
-        esac
-        bg_idle
-    done
-    for side in $( [ $((i % 2)) = 1 ] && echo "nosnap miss" || echo "miss nosnap"); do
-        case $side in
-        nosnap) cnosnap="$cnosnap $(time_ms "$DBTOOL" database check --no-snapshot)";;
-        miss) new_input "$i" check; cmiss="$cmiss $(time_ms "$DBTOOL" database check)";;
-        esac
-        bg_idle
-    done
+    ab_pair "$i" deploy nosnap miss
+    ab_pair "$i" check cnosnap cmiss
 done
 
 # clones once more on a cluster with fsync off (what test clusters run with: PG_FSYNC=0)

@@ -71,6 +71,13 @@ void usage_die(const char *const *usage, const char *fmt, ...)
     dbtool_exit(EXIT_UNKNOWN);
 }
 
+bool opt_format_json(const char *const *usage, const char *format)
+{
+    if (strcmp(format, "text") && strcmp(format, "json"))
+        usage_die(usage, "--format must be text or json, not '%s'", format);
+    return !strcmp(format, "json");
+}
+
 size_t opt_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);

@@ -63,6 +63,8 @@ NORETURN void usage_with_options(const char *const *usage, const struct option *
 void usage_format(struct strbuf *sb, const char *const *usage, const struct option *opts);
 /* "prog: error: MSG" + "usage: ..." hint to stderr, exit 9. */
 NORETURN void usage_die(const char *const *usage, const char *fmt, ...) PRINTF(2, 3);
+/* --format FORMAT of a command with text and JSON output: true for json; usage_die for anything else. */
+bool opt_format_json(const char *const *usage, const char *format);
 
 /* The hidden option that prints a level's tables (see parse_options). */
 #define OPT_DESCRIBE "--dbtool-describe"

@@ -84,18 +84,12 @@ static char *installed_templates_dir(void)
     return xasprintf("%s/../share/dbtool/templates", exe);
 }
 
-/* The installed generic template of C's server (malloc'd path), or NULL. */
-char *tplg_installed(struct cluster *c)
+/* DIR/generic-HASH of C's server (malloc'd) when it holds a data dir, else NULL. */
+static char *generic_in(struct cluster *c, const char *dir)
 {
-    char *dir = installed_templates_dir();
-    if (!dir || !is_dir(dir)) {
-        free(dir);
-        return NULL;
-    }
     char *name = generic_name(c, NULL);
     char *path = name ? path_join(dir, name) : NULL;
     free(name);
-    free(dir);
     char *pgv = path ? path_join(path, "PG_VERSION") : NULL;
     if (!pgv || !path_exists(pgv)) {
         free(path);
@@ -105,21 +99,17 @@ char *tplg_installed(struct cluster *c)
     return path;
 }
 
-/* The cache's generic template of C's server (malloc'd path) when it is there, else NULL. */
+char *tplg_installed(struct cluster *c)
+{
+    char *dir = installed_templates_dir();
+    char *path = dir && is_dir(dir) ? generic_in(c, dir) : NULL;
+    free(dir);
+    return path;
+}
+
 char *tplg_cached(struct cluster *c)
 {
-    if (!tpl_cache_usable(c->cache_dir))
-        return NULL;
-    char *name = generic_name(c, NULL);
-    char *path = name ? path_join(c->cache_dir, name) : NULL;
-    free(name);
-    char *pgv = path ? path_join(path, "PG_VERSION") : NULL;
-    if (!pgv || !path_exists(pgv)) {
-        free(path);
-        path = NULL;
-    }
-    free(pgv);
-    return path;
+    return tpl_cache_usable(c->cache_dir) ? generic_in(c, c->cache_dir) : NULL;
 }
 
 /* Whether NAME is one of the databases initdb makes. */
