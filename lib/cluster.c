@@ -288,6 +288,20 @@ static bool transient(const char *msg)
                    strstr(msg, "No such file or directory"));
 }
 
+PGconn *cluster_connect_waiting(const char *url, char **msg)
+{
+    PGconn *conn = pg_connect_quiet(url, msg);
+    double deadline = now_monotonic() + 60;
+    while (!conn && transient(*msg) && now_monotonic() < deadline && !interrupted) {
+        debug(NS, "server not accepting connections yet (%s); retrying", *msg);
+        free(*msg);
+        *msg = NULL;
+        sleep_seconds(0.05);
+        conn = pg_connect_quiet(url, msg);
+    }
+    return conn;
+}
+
 /* Connect to the database; create it when missing. */
 static enum cl_status ensure_database(struct cluster *c)
 {
@@ -295,15 +309,7 @@ static enum cl_status ensure_database(struct cluster *c)
     if (f)
         return f;
     char *msg = NULL;
-    PGconn *conn = pg_connect_quiet(c->url, &msg);
-    double deadline = now_monotonic() + 60;
-    while (!conn && transient(msg) && now_monotonic() < deadline && !interrupted) {
-        debug(NS, "server not accepting connections yet (%s); retrying", msg);
-        free(msg);
-        msg = NULL;
-        sleep_seconds(0.05);
-        conn = pg_connect_quiet(c->url, &msg);
-    }
+    PGconn *conn = cluster_connect_waiting(c->url, &msg);
     if (conn) {
         PQfinish(conn);
         free(msg);

@@ -150,6 +150,12 @@ pid_t cluster_running_pid(const char *data_dir);
  */
 int cluster_single_user(struct cluster *c, const char *dir, const char *db, const char *sql,
                         const char *log);
+/*
+ * Connect to URL of a cluster just started (or recovering), retrying for up
+ * to 60 s while the server says it is starting. NULL with *MSG (malloc'd:
+ * libpq's message) when it cannot.
+ */
+struct pg_conn *cluster_connect_waiting(const char *url, char **msg); /* a PGconn */
 /* Check each preload library of C is installed; prints how to turn it off. 0 / -1. */
 int cluster_check_preload(struct cluster *c);
 /* The server's major version (13 ... 18), 0 when it cannot be told. */

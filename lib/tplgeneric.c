@@ -119,26 +119,27 @@ static bool builtin_db(const char *name)
 }
 
 /*
- * The statements fitting a copy of the generic template to C, each on a line
- * (single-user mode runs a line at a time): the bootstrap role renamed to the
+ * Append the statements fitting a copy of the generic template to C, each
+ * ended by END ("\n" for single-user mode, which runs a line at a time;
+ * ";\n" over a connection): the bootstrap role renamed to the
  * server user (the session's own role cannot be renamed with ALTER ROLE: the
  * catalog row is, PostgreSQL 12+ allows it at runtime), and the template's
  * GENERIC_DB renamed to C's database (dropped when that is one initdb made).
  * A rename writes one catalog row: no 8 MB copy of template1 through the WAL.
  */
-static void fit_sql(struct cluster *c, struct strbuf *sql, bool have_db, bool drop)
+static void fit_sql(struct cluster *c, struct strbuf *sql, bool have_db, bool drop, const char *end)
 {
     char *user = pg_quote_literal(c->user);
     char *ident = pg_quote_ident(c->database);
     if (strcmp(c->user, GENERIC_ROLE))
-        strbuf_addf(sql, "SET allow_system_table_mods = on\n"
-                         "UPDATE pg_catalog.pg_authid SET rolname = %s WHERE oid = 10\n", user);
+        strbuf_addf(sql, "SET allow_system_table_mods = on%s"
+                         "UPDATE pg_catalog.pg_authid SET rolname = %s WHERE oid = 10%s", end, user, end);
     if (!have_db || !strcmp(c->database, GENERIC_DB))
         ; /* a template made without it (ensure_database creates the database), or its own name */
     else if (!builtin_db(c->database))
-        strbuf_addf(sql, "ALTER DATABASE " GENERIC_DB " RENAME TO %s\n", ident);
+        strbuf_addf(sql, "ALTER DATABASE " GENERIC_DB " RENAME TO %s%s", ident, end);
     else if (drop)
-        strbuf_addstr(sql, "DROP DATABASE " GENERIC_DB "\n");
+        strbuf_addf(sql, "DROP DATABASE " GENERIC_DB "%s", end);
     free(user);
     free(ident);
 }
@@ -176,7 +177,7 @@ enum cl_status tplg_from(struct cluster *c, const char *gen, const char *dir, co
         return w < 0 ? CL_ERR : CL_OK;
     }
     struct strbuf sql = STRBUF_INIT;
-    fit_sql(c, &sql, true, true);
+    fit_sql(c, &sql, true, true, "\n");
     int st = sql.len ? pm_single_user(c, dir, "postgres", sql.buf, log) : 0;
     strbuf_release(&sql);
     debug(NS, "generic template copied in %.0f ms, fitted in %.0f ms", (t1 - t0) * 1000,
@@ -192,24 +193,11 @@ enum cl_status tplg_from(struct cluster *c, const char *gen, const char *dir, co
     return CL_OK;
 }
 
-/*
- * Connect to C's started cluster as ROLE (database postgres), waiting out a
- * server still starting. NULL with *MSG (malloc'd) set when it cannot.
- */
+/* Connect to C's started cluster as ROLE, database postgres (cluster_connect_waiting). */
 static PGconn *connect_as(struct cluster *c, const char *role, char **msg)
 {
     char *url = pg_build_url(role, "postgres", c->sock_dir, c->port);
-    double deadline = now_monotonic() + 60;
-    PGconn *conn;
-    for (;;) {
-        free(*msg);
-        *msg = NULL;
-        conn = pg_connect_quiet(url, msg);
-        if (conn || interrupted || now_monotonic() > deadline || !*msg ||
-            !(strstr(*msg, "starting up") || strstr(*msg, "not yet accepting")))
-            break;
-        sleep_seconds(0.02);
-    }
+    PGconn *conn = cluster_connect_waiting(url, msg);
     free(url);
     return conn;
 }
@@ -255,18 +243,11 @@ enum cl_status tpl_fit_live(struct cluster *c)
     if (have < 0) {
         r = CL_ERR;
     } else {
-        fit_sql(c, &sql, have == 1, false);
-        struct strbuf tx = STRBUF_INIT;
-        strbuf_addstr(&tx, "BEGIN;\n");
-        for (char *p = sql.buf, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-            nl = strchr(p, '\n');
-            strbuf_add(&tx, p, nl ? (size_t)(nl - p) : strlen(p));
-            strbuf_addstr(&tx, ";\n");
-        }
-        strbuf_addstr(&tx, "COMMIT");
-        if (sql.len && pg_exec(conn, tx.buf) < 0)
+        strbuf_addstr(&sql, "BEGIN;\n");
+        fit_sql(c, &sql, have == 1, false, ";\n");
+        strbuf_addstr(&sql, "COMMIT");
+        if (pg_exec(conn, sql.buf) < 0)
             r = interrupted ? CL_INTERRUPTED : CL_ERR;
-        strbuf_release(&tx);
     }
     strbuf_release(&sql);
     strbuf_release(&one);
