@@ -147,6 +147,13 @@ static int rm_rf_at(int dirfd, const char *name, const char *last, const char *s
     return 0;
 }
 
+bool fs_fd_is_at(int fd, int dirfd, const char *name)
+{
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int rm_rf(const char *path)
 {
     return rm_rf_at(AT_FDCWD, path, NULL, NULL, NULL);

@@ -12,6 +12,8 @@
 int mkdir_p(const char *path, mode_t mode);
 /* rm -rf that does not follow symlinks; a missing PATH is success. */
 int rm_rf(const char *path);
+/* Whether the open FD is the file DIRFD/NAME names now (not following a symlink there). */
+bool fs_fd_is_at(int fd, int dirfd, const char *name);
 /*
  * rm_rf, with the entry LAST of PATH removed last, and only when the rest
  * went; in PATH's subdirs whose names start with SUB_PREFIX (NULL: none),

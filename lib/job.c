@@ -2,6 +2,7 @@
  * job.c — functions in other processes (see job.h).
  */
 #include "lib/job.h"
+#include "lib/fs.h"
 #include "lib/spawn.h"
 
 #include <dirent.h>
@@ -45,9 +46,7 @@ int job_start(const char *lockpath, void (*fn)(void *), void *arg, bool sync)
             return -1;
         }
         /* a lock file pruned (job_prune_locks) between our open and flock: lock the new one */
-        struct stat a, b;
-        if (tries >= 3 || (fstat(lk, &a) == 0 && stat(lockpath, &b) == 0 && a.st_ino == b.st_ino &&
-                           a.st_dev == b.st_dev))
+        if (tries >= 3 || fs_fd_is_at(lk, AT_FDCWD, lockpath))
             break;
         close(lk);
     }
@@ -272,12 +271,10 @@ void job_prune_locks(const char *dir, int days)
         int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
             continue;
-        struct stat a, b;
+        struct stat a;
         /* free (no job holds it), still the file at the path, unused for DAYS */
         if (fstat(fd, &a) == 0 && S_ISREG(a.st_mode) && now - a.st_mtime > (time_t)days * 86400 &&
-            flock(fd, LOCK_EX | LOCK_NB) == 0 &&
-            fstatat(dirfd(d), de->d_name, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino &&
-            a.st_dev == b.st_dev) {
+            flock(fd, LOCK_EX | LOCK_NB) == 0 && fs_fd_is_at(fd, dirfd(d), de->d_name)) {
             if (unlinkat(dirfd(d), de->d_name, 0) == 0)
                 debug(NS, "pruned the lock file %s/%s: unused for %d days", dir, de->d_name, days);
         }

@@ -192,8 +192,7 @@ static int try_lock(struct cache *k, const char *name)
 }
 
 /* Run CH as the server user with output to LOG (NULL: discarded). */
-enum cl_status tpl_run_logged(struct cluster *c, struct child *ch, const char *what,
-                                 const char *log)
+enum cl_status tpl_run_logged(struct cluster *c, struct child *ch, const char *what, const char *log)
 {
     if (c->switch_user) {
         ch->as_user = true;

@@ -363,9 +363,7 @@ enum cl_status cluster_lock(struct cluster *c, double timeout)
          * else will ever see, while a newcomer locks a new file at PATH:
          * take the lock again on the file that is there now.
          */
-        struct stat held, now;
-        if (fstat(fd, &held) == 0 && lstat(path, &now) == 0 && held.st_dev == now.st_dev &&
-            held.st_ino == now.st_ino)
+        if (fs_fd_is_at(fd, AT_FDCWD, path))
             break;
         debug(NS, "the lock %s was removed while we waited: locking it again", path);
         close(fd);
