@@ -327,25 +327,6 @@ int migrator_do_migrate(int npos, char **pos)
 
 /* ---- create ---- */
 
-/* "YYYYMMDDHHMMSS" of T in UTC. */
-static void stamp(time_t t, char out[15])
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 15, "%Y%m%d%H%M%S", &tm);
-}
-
-static time_t parse_stamp(const char *s)
-{
-    struct tm tm = {0};
-    char buf[15];
-    memcpy(buf, s, 14);
-    buf[14] = 0;
-    if (!strptime(buf, "%Y%m%d%H%M%S", &tm))
-        return 0;
-    return timegm(&tm);
-}
-
 static int write_stub(const char *path, const char *text)
 {
     if (write_file_atomic(path, text, strlen(text), 0644) < 0)
@@ -364,37 +345,11 @@ int migrator_do_create(int npos, char **pos)
     if (name && !mig_label_valid(name, &why))
         die(EXIT_UNKNOWN, "invalid migration name '%s': %s", name, why);
     const char *dir = migration_dir();
-    if (mkdir_p(dir, 0755) < 0)
-        die_errno(EXIT_ERR, "cannot create the migration folder '%s'", dir);
     char *label = name ? xstrdup(name) : mig_random_label();
-    /* under a lock on DIR: the new timestamp is later than every existing one */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || flock(dfd, LOCK_EX) < 0)
-        die_errno(EXIT_ERR, "cannot lock the migration folder '%s'", dir);
-    time_t t = time(NULL), newest = 0;
-    int rfd = dup(dfd);
-    DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
-    if (!d)
-        die_errno(EXIT_ERR, "cannot read the migration folder '%s'", dir);
-    for (struct dirent *de; (de = readdir(d));) {
-        time_t s = mig_name_valid(de->d_name) ? parse_stamp(de->d_name) : 0;
-        if (s > newest)
-            newest = s;
-    }
-    closedir(d);
-    if (newest >= t)
-        t = newest + 1;
-    char ts[15];
-    char *path = NULL;
-    for (int tries = 0;; tries++, t++) {
-        stamp(t, ts);
-        free(path);
-        path = xasprintf("%s/%s-%s", dir, ts, label);
-        if (mkdir(path, 0755) == 0)
-            break;
-        if (errno != EEXIST || tries > 1000)
-            die_errno(EXIT_ERR, "cannot create '%s'", path);
-    }
+    char *path;
+    int dfd;
+    if (mig_create_folder(dir, label, &path, &dfd) < 0)
+        dbtool_exit(EXIT_ERR);
     const char *mname = strrchr(path, '/') + 1;
     char *up = path_join(path, "up.sql"), *down = path_join(path, "down.sql");
     char *up_text = xasprintf("-- %s: up (runs in one transaction with its hectic.migration row)\n", mname);

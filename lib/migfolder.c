@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -718,4 +719,67 @@ int mig_changed(struct mig_folder *f, const struct mig_db *db, struct strvec *ch
         }
     }
     return n;
+}
+
+/* The time of a migration name's "YYYYMMDDHHMMSS" prefix, 0 when it is none. */
+static time_t name_stamp(const char *s)
+{
+    struct tm tm = {0};
+    char buf[15];
+    memcpy(buf, s, 14);
+    buf[14] = 0;
+    if (!strptime(buf, "%Y%m%d%H%M%S", &tm))
+        return 0;
+    return timegm(&tm);
+}
+
+int mig_create_folder(const char *dir, const char *label, char **path, int *lock_fd)
+{
+    *path = NULL;
+    *lock_fd = -1;
+    if (mkdir_p(dir, 0755) < 0)
+        return error_errno("cannot create the migration folder '%s'", dir);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || flock(dfd, LOCK_EX) < 0) {
+        if (dfd >= 0)
+            close(dfd);
+        return error_errno("cannot lock the migration folder '%s'", dir);
+    }
+    int rfd = dup(dfd);
+    DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
+    if (!d) {
+        error_errno("cannot read the migration folder '%s'", dir);
+        if (rfd >= 0)
+            close(rfd);
+        close(dfd);
+        return -1;
+    }
+    time_t t = time(NULL), newest = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        time_t s = mig_name_valid(de->d_name) ? name_stamp(de->d_name) : 0;
+        if (s > newest)
+            newest = s;
+    }
+    closedir(d);
+    if (newest >= t)
+        t = newest + 1;
+    for (int tries = 0;; tries++, t++) {
+        char ts[15];
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(ts, sizeof(ts), "%Y%m%d%H%M%S", &tm);
+        free(*path);
+        *path = xasprintf("%s/%s-%s", dir, ts, label);
+        if (mkdir(*path, 0755) == 0)
+            break;
+        if (errno != EEXIST || tries > 1000) {
+            error_errno("cannot create '%s'", *path);
+            free(*path);
+            *path = NULL;
+            close(dfd);
+            return -1;
+        }
+    }
+    *lock_fd = dfd;
+    return 0;
 }

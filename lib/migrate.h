@@ -145,6 +145,14 @@ char *mig_name_problem(const char *name);
  * '/', no control characters, not "." or "..". On false *why says what is wrong.
  */
 bool mig_label_valid(const char *label, const char **why);
+/*
+ * Make DIR/<stamp>-LABEL (DIR made when missing): the stamp, UTC
+ * YYYYMMDDHHMMSS, later than now and than every migration in DIR, chosen
+ * under an flock on DIR that *LOCK_FD keeps (the caller writes the folder's
+ * files, then closes it). *PATH (malloc'd) gets the folder. 0, or -1 after
+ * saying why (nothing kept).
+ */
+int mig_create_folder(const char *dir, const char *label, char **path, int *lock_fd);
 /* A random pronounceable label ("bekatu-rosimo"), malloc'd. */
 char *mig_random_label(void);
 

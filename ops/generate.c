@@ -438,21 +438,6 @@ static void body(struct strbuf *sb, const struct sqldiff *d, const char *data, s
 
 /* ---- the folder ---- */
 
-static time_t parse_stamp(const char *s)
-{
-    struct tm tm = {0};
-    char buf[15];
-    memcpy(buf, s, 14);
-    buf[14] = 0;
-    if (!strptime(buf, "%Y%m%d%H%M%S", &tm))
-        return 0;
-    return timegm(&tm);
-}
-
-/*
- * Make DIR/<stamp>-LABEL (the stamp later than every migration in DIR,
- * under a lock on DIR) and write the files. *PATH gets the folder. 0 or -1.
- */
 /* TEXT with the first PLACEHOLDER replaced by NAME (malloc'd). */
 static char *with_name(const struct strbuf *text, const char *placeholder, const char *name,
                        size_t *len)
@@ -479,47 +464,17 @@ static int write_text(const char *dir, const char *file, const char *text, size_
     return r;
 }
 
+/*
+ * Make DIR/<stamp>-LABEL (mig_create_folder) and write the files.
+ * *PATH gets the folder. 0 or -1.
+ */
 static int write_migration(const char *dir, const char *label, const struct strbuf *up,
                            const struct strbuf *down, bool notx, char **path)
 {
-    *path = NULL;
-    if (mkdir_p(dir, 0755) < 0)
-        return error_errno("cannot create the migration folder '%s'", dir);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || flock(dfd, LOCK_EX) < 0) {
-        if (dfd >= 0)
-            close(dfd);
-        return error_errno("cannot lock the migration folder '%s'", dir);
-    }
+    int dfd;
+    if (mig_create_folder(dir, label, path, &dfd) < 0)
+        return -1;
     int ret = -1;
-    time_t t = time(NULL), newest = 0;
-    DIR *d = fdopendir(dup(dfd));
-    if (!d) {
-        error_errno("cannot read the migration folder '%s'", dir);
-        goto out;
-    }
-    for (struct dirent *de; (de = readdir(d));) {
-        time_t s = mig_name_valid(de->d_name) ? parse_stamp(de->d_name) : 0;
-        if (s > newest)
-            newest = s;
-    }
-    closedir(d);
-    if (newest >= t)
-        t = newest + 1;
-    for (int tries = 0;; tries++, t++) {
-        char ts[15];
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(ts, sizeof(ts), "%Y%m%d%H%M%S", &tm);
-        free(*path);
-        *path = xasprintf("%s/%s-%s", dir, ts, label);
-        if (mkdir(*path, 0755) == 0)
-            break;
-        if (errno != EEXIST || tries > 1000) {
-            error_errno("cannot create '%s'", *path);
-            goto out;
-        }
-    }
     /* the headers name the folder they are in */
     char *placeholder = xasprintf("<timestamp>-%s", label);
     const char *base = strrchr(*path, '/') + 1;
