@@ -7,6 +7,10 @@
 . "${0%/*}/lib-pg.sh"
 
 I=$TRASH/inst
+# several tests start a working dir again after the one that made it stopped it
+for w in w1 w2 w3 w4 w5 w6 w7 w8; do
+    test_at_exit "PG_WORKING_DIR=$TRASH/$w '$DBTOOL' postgres-cleanup"
+done
 test_expect_success 'make install builds the generic template of this server' '
     make -C "$SRC_DIR" -s install O="$DBTOOL_BUILD" PREFIX="$I" >out 2>err &&
     ls -d "$I"/share/dbtool/templates/generic-* >tpl && test "$(wc -l <tpl)" = 1 &&
